@@ -23,7 +23,7 @@ const scripted = (failures: ReadonlyArray<Failure>) => {
   return { request, attempts }
 }
 
-const fixed = (delay: string, times: number) => Schedule.spaced(delay).pipe(Schedule.upTo({ times }))
+const fixed = (delay: Duration.Input, times: number) => Schedule.spaced(delay).pipe(Schedule.upTo({ times }))
 
 describe("RetryPolicy", () => {
   it("classifies Kafka errors by code and flags, network failures as transient", () => {
