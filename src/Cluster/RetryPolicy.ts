@@ -200,12 +200,13 @@ export const layerConfig: Layer.Layer<never, Config.ConfigError> = Layer.effect(
 )
 
 const COORDINATOR_CODES = new Set([14, 15, 16]) // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR
-const TRANSIENT_TAGS = new Set(["ConnectionError", "RequestTimeout", "BrokerUnavailable"])
+const TRANSIENT_TAGS = new Set(["ConnectionError", "RequestTimeoutError", "BrokerUnavailable"])
 
 /**
  * The default classification of a failure: Kafka protocol errors by their code and flags
  * (`invalidMetadata` → leader moved, coordinator codes → coordinator moved, other `retriable` →
- * transient), connection failures and request time-outs → transient, anything else → not retried.
+ * transient), connection failures (but a refused oversize frame) and request time-outs → transient,
+ * anything else → not retried.
  *
  * @since 0.1.0
  */
@@ -217,7 +218,7 @@ export const classify = (error: unknown): RetryReason | undefined => {
     if (e.invalidMetadata === true) return "leaderMoved"
     return e.retriable ? "transient" : undefined
   }
-  return typeof e._tag === "string" && TRANSIENT_TAGS.has(e._tag) ? "transient" : undefined
+  return typeof e._tag === "string" && TRANSIENT_TAGS.has(e._tag) && e.retriable !== false ? "transient" : undefined
 }
 
 /**

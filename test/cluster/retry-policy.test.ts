@@ -33,6 +33,8 @@ describe("RetryPolicy", () => {
     assert.strictEqual(RetryPolicy.classify({ ...unknownServerError }), undefined)
     assert.strictEqual(RetryPolicy.classify({ code: 7, retriable: true, invalidMetadata: false }), "transient")
     assert.strictEqual(RetryPolicy.classify(new Error("boom")), undefined)
+    assert.strictEqual(RetryPolicy.classify({ _tag: "RequestTimeoutError" }), "transient")
+    assert.strictEqual(RetryPolicy.classify({ _tag: "ConnectionError", retriable: false }), undefined)
   })
 
   it.effect("NOT_LEADER_OR_FOLLOWER n times: n retries, metadata refreshed before each, delays from the policy", () =>
