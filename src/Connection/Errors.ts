@@ -154,3 +154,33 @@ export class ResponseDecodeError extends Data.TaggedError("ResponseDecodeError")
 
 /** Errors of the transport alone (before any Kafka API semantics). */
 export type TransportError = ConnectionError | TlsError | RequestTimeoutError
+
+/** The request could not be encoded at the chosen version (a value the wire format cannot carry). */
+export class RequestEncodeError extends Data.TaggedError("RequestEncodeError")<{
+  readonly broker: string
+  readonly api: string
+  readonly version: number
+  readonly message: string
+}> {
+  get retriable(): boolean {
+    return false
+  }
+}
+
+/**
+ * Everything `Broker.request` can fail with.
+ *
+ * @example
+ * ```ts
+ * const handled = broker.request(Metadata, req).pipe(
+ *   Effect.catchTags({ ConnectionError: retryLater, AuthenticationError: giveUp }))
+ * ```
+ */
+export type BrokerError =
+  | ConnectionError
+  | TlsError
+  | RequestTimeoutError
+  | AuthenticationError
+  | UnsupportedVersionError
+  | ResponseDecodeError
+  | RequestEncodeError
