@@ -325,6 +325,33 @@ export class Reader {
     return this.buf.toString("base64url", p, p + 16)
   }
 
+  // ---- compact-or-classic forms, chosen by a message version's flexibility ----------------
+
+  /** `compactString` when `flex`, else `string`. */
+  flexString(flex: boolean): string {
+    return flex ? this.compactString() : this.string()
+  }
+
+  /** `compactNullableString` when `flex`, else `nullableString`. */
+  flexNullableString(flex: boolean): string | null {
+    return flex ? this.compactNullableString() : this.nullableString()
+  }
+
+  /** `compactBytes` when `flex`, else `bytes`. */
+  flexBytes(flex: boolean): Uint8Array {
+    return flex ? this.compactBytes() : this.bytes()
+  }
+
+  /** `compactNullableBytes` when `flex`, else `nullableBytes`. */
+  flexNullableBytes(flex: boolean): Uint8Array | null {
+    return flex ? this.compactNullableBytes() : this.nullableBytes()
+  }
+
+  /** `compactArrayLength` when `flex`, else `arrayLength` (null = -1). */
+  flexArrayLength(flex: boolean, minElementSize = 1): number {
+    return flex ? this.compactArrayLength(minElementSize) : this.arrayLength(minElementSize)
+  }
+
   // ---- arrays and tagged fields ---------------------------------------------------------
 
   /**
@@ -351,6 +378,17 @@ export class Reader {
       this.fail(`array of ${n} elements exceeds ${this.end - this.pos} remaining bytes`)
     }
     return n
+  }
+
+  /**
+   * Reads a tagged field's size and returns the absolute offset where its data ends (checked
+   * against the bytes remaining). After decoding a known tag, compare `offset` with it; for an
+   * unknown tag, set `offset` to it.
+   */
+  taggedFieldEnd(): number {
+    const size = this.uvarint()
+    if (size > this.end - this.pos) this.fail(`tagged field of ${size} bytes exceeds ${this.end - this.pos} remaining bytes`)
+    return this.pos + size
   }
 
   /** Skips a whole tagged-field section (count, then tag/size/data triples). */

@@ -310,6 +310,33 @@ export class Writer {
     return this
   }
 
+  // ---- compact-or-classic forms, chosen by a message version's flexibility ----------------
+
+  /** `compactString` when `flex`, else `string`. */
+  flexString(flex: boolean, s: string): this {
+    return flex ? this.compactString(s) : this.string(s)
+  }
+
+  /** `compactNullableString` when `flex`, else `nullableString`. */
+  flexNullableString(flex: boolean, s: string | null): this {
+    return flex ? this.compactNullableString(s) : this.nullableString(s)
+  }
+
+  /** `compactBytes` when `flex`, else `bytes`. */
+  flexBytes(flex: boolean, v: Uint8Array): this {
+    return flex ? this.compactBytes(v) : this.bytes(v)
+  }
+
+  /** `compactNullableBytes` when `flex`, else `nullableBytes`. */
+  flexNullableBytes(flex: boolean, v: Uint8Array | null): this {
+    return flex ? this.compactNullableBytes(v) : this.nullableBytes(v)
+  }
+
+  /** `compactArrayLength` when `flex`, else `arrayLength` (-1 = null). */
+  flexArrayLength(flex: boolean, n: number): this {
+    return flex ? this.uvarint(n + 1) : this.int32(n)
+  }
+
   // ---- arrays and tagged fields ---------------------------------------------------------
 
   /** ARRAY length: int32 (-1 = null). */
