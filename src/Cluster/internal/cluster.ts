@@ -1,0 +1,418 @@
+/**
+ * The Cluster implementation: metadata cache with coalesced refreshes, one shared connection per
+ * broker, leader and coordinator lookup.
+ *
+ * @internal
+ */
+import { Clock, Deferred, Duration, Effect, Exit, Schedule, Scope } from "effect"
+import type { BrokerService } from "../../Connection/Broker.ts"
+import type { BrokerError } from "../../Connection/Errors.ts"
+import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
+import type { KafkaError } from "../../Protocol/Errors.ts"
+import { FindCoordinator } from "../../Protocol/generated/FindCoordinator.ts"
+import { Metadata } from "../../Protocol/generated/Metadata.ts"
+import { BrokerUnavailable } from "../Errors.ts"
+import type { ClusterError } from "../Errors.ts"
+import * as RetryPolicy from "../RetryPolicy.ts"
+import {
+  applyMetadataResponse,
+  emptyMetadata,
+  withBrokerDown,
+  withLeaderDown
+} from "./metadata.ts"
+import type { BrokerNode, ClusterMetadata, PartitionMetadata, TopicMetadata } from "./metadata.ts"
+
+export interface NodeAddress {
+  readonly nodeId: number
+  readonly host: string
+  readonly port: number
+}
+
+export type Connect = (node: NodeAddress) => Effect.Effect<BrokerService, never, Scope.Scope>
+
+export interface CoordinatorKey {
+  readonly type: "group" | "transaction"
+  readonly key: string
+}
+
+export interface Located {
+  readonly nodeId: number
+  readonly broker: BrokerService
+}
+
+export interface Leader extends Located {
+  readonly leaderEpoch: number
+}
+
+export interface ClusterImplOptions {
+  readonly bootstrap: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  readonly connect: Connect
+  readonly metadataMaxAge: Duration.Duration
+  readonly allowAutoTopicCreation: boolean
+}
+
+interface Connection {
+  readonly host: string
+  readonly port: number
+  readonly scope: Scope.Closeable
+  readonly broker: BrokerService
+}
+
+const coordinatorCacheKey = (k: CoordinatorKey) => (k.type === "group" ? "g:" : "t:") + k.key
+
+export const makeCluster = (options: ClusterImplOptions) =>
+  Effect.gen(function*() {
+    const clusterScope = yield* Effect.scope
+    let snapshot: ClusterMetadata = emptyMetadata
+    /** Topics the application asked about: every refresh fetches all of them. */
+    const interest = new Set<string>()
+    const connections = new Map<number, Connection>()
+    const coordinators = new Map<string, NodeAddress>()
+    let bootstrapped = false
+
+    // ---- connections ------------------------------------------------------------------------
+
+    /** The shared connection to a node; a new one when the node's address changed. */
+    const connectionTo = (node: NodeAddress): Effect.Effect<BrokerService> =>
+      Effect.suspend(() => {
+        const existing = connections.get(node.nodeId)
+        if (existing !== undefined && existing.host === node.host && existing.port === node.port) {
+          return Effect.succeed(existing.broker)
+        }
+        return Effect.gen(function*() {
+          if (existing !== undefined) {
+            connections.delete(node.nodeId)
+            yield* Scope.close(existing.scope, Exit.void)
+          }
+          // re-check: another fiber may have connected while we closed the old one
+          const again = connections.get(node.nodeId)
+          if (again !== undefined && again.host === node.host && again.port === node.port) return again.broker
+          const scope = yield* Scope.fork(clusterScope)
+          const broker = yield* options.connect(node).pipe(Scope.provide(scope))
+          const raced = connections.get(node.nodeId)
+          if (raced !== undefined && raced.host === node.host && raced.port === node.port) {
+            yield* Scope.close(scope, Exit.void)
+            return raced.broker
+          }
+          connections.set(node.nodeId, { host: node.host, port: node.port, scope, broker })
+          return broker
+        })
+      })
+
+    /** Closes connections to brokers that left the cluster and bootstrap connections. */
+    const pruneConnections = Effect.suspend(() => {
+      const gone: Array<Connection> = []
+      for (const [id, c] of connections) {
+        const b = snapshot.brokers.get(id)
+        if (id < 0 || b === undefined) {
+          gone.push(c)
+          connections.delete(id)
+        }
+      }
+      return Effect.forEach(gone, (c) => Scope.close(c.scope, Exit.void), { discard: true })
+    })
+
+    /** Candidates for a cluster-wide request: connected brokers first, then the others, then bootstrap. */
+    const candidates = (): ReadonlyArray<NodeAddress> => {
+      const known = [...snapshot.brokers.values()]
+      const connected = known.filter((b) => connections.has(b.nodeId))
+      const others = known.filter((b) => !connections.has(b.nodeId))
+      shuffle(others)
+      const out: Array<NodeAddress> = [...connected, ...others]
+      if (out.length === 0 || !bootstrapped) {
+        options.bootstrap.forEach((a, i) => out.push({ nodeId: -1 - i, host: a.host, port: a.port }))
+      }
+      return out
+    }
+
+    /** Sends a cluster-wide request to the first broker that answers. */
+    const anyBrokerRequest = <A>(
+      f: (broker: BrokerService, node: NodeAddress) => Effect.Effect<A, ClusterError>
+    ): Effect.Effect<A, ClusterError> =>
+      Effect.suspend(() => {
+        const nodes = candidates()
+        const tried: Array<string> = []
+        let lastError: unknown = undefined
+        const attempt = (i: number): Effect.Effect<A, ClusterError> => {
+          if (i >= nodes.length) {
+            return Effect.fail(
+              new BrokerUnavailable({
+                tried,
+                message: `no broker of the cluster answered (tried ${tried.join(", ")})`,
+                cause: lastError
+              })
+            )
+          }
+          const node = nodes[i]
+          tried.push(`${node.host}:${node.port}`)
+          return connectionTo(node).pipe(
+            Effect.flatMap((broker) => f(broker, node)),
+            Effect.catch((e: ClusterError) => {
+              // a broker-level failure (connection, TLS, timeout): try the next broker;
+              // a protocol answer (KafkaError) or auth failure is the cluster's answer.
+              if (e._tag === "ConnectionError" || e._tag === "RequestTimeoutError") {
+                lastError = e
+                return attempt(i + 1)
+              }
+              return Effect.fail(e)
+            })
+          )
+        }
+        return attempt(0)
+      })
+
+    // ---- metadata ---------------------------------------------------------------------------
+
+    let inflight: { readonly topics: ReadonlySet<string> | "all"; readonly done: Deferred.Deferred<ClusterMetadata, ClusterError> } | undefined
+
+    const fetchMetadata = (topics: ReadonlySet<string> | "all"): Effect.Effect<ClusterMetadata, ClusterError> =>
+      anyBrokerRequest((broker) =>
+        broker.request(Metadata, {
+          topics: topics === "all" ? null : [...topics].map((name) => ({ name })),
+          allowAutoTopicCreation: options.allowAutoTopicCreation,
+          includeTopicAuthorizedOperations: false
+        })
+      ).pipe(
+        Effect.flatMap((res) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.map((now) => {
+              snapshot = applyMetadataResponse(snapshot, res, now)
+              bootstrapped = true
+              return snapshot
+            })
+          )
+        ),
+        Effect.tap(() => pruneConnections)
+      )
+
+    const covers = (have: ReadonlySet<string> | "all", want: ReadonlyArray<string>) =>
+      have === "all" || want.every((t) => have.has(t))
+
+    /**
+     * Refreshes metadata for every topic of interest plus `topics`. Concurrent refreshes are
+     * coalesced: a call whose topics an in-flight refresh covers waits for that one.
+     */
+    const refresh = (topics: ReadonlyArray<string> = [], all = false): Effect.Effect<ClusterMetadata, ClusterError> =>
+      Effect.suspend(() => {
+        for (const t of topics) interest.add(t)
+        const current = inflight
+        if (current !== undefined) {
+          if (!all && covers(current.topics, topics)) return Deferred.await(current.done)
+          return Deferred.await(current.done).pipe(
+            Effect.ignore,
+            Effect.flatMap(() => refresh(topics, all))
+          )
+        }
+        const wanted: ReadonlySet<string> | "all" = all ? "all" : new Set(interest)
+        const done = Deferred.makeUnsafe<ClusterMetadata, ClusterError>()
+        inflight = { topics: wanted, done }
+        return fetchMetadata(wanted).pipe(
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              if (inflight?.done === done) inflight = undefined
+            }).pipe(Effect.andThen(Deferred.done(done, exit)))
+          ),
+          // run in the cluster's scope: interrupting one waiter doesn't cancel the others' refresh
+          Effect.forkIn(clusterScope),
+          Effect.flatMap(() => Deferred.await(done))
+        )
+      })
+
+    // periodic refresh (metadata.max.age)
+    yield* refresh().pipe(
+      Effect.ignore,
+      Effect.delay(options.metadataMaxAge),
+      Effect.repeat(Schedule.forever),
+      Effect.forkIn(clusterScope)
+    )
+
+    const topic = (name: string): Effect.Effect<TopicMetadata, ClusterError> =>
+      Effect.suspend(() => {
+        const t = snapshot.topics.get(name)
+        const known = t !== undefined && interest.has(name) ? Effect.succeed(snapshot) : refresh([name])
+        return known.pipe(
+          Effect.flatMap((s) => {
+            const t = s.topics.get(name)
+            if (t === undefined) return Effect.fail(kafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${name} is not in the cluster's metadata`))
+            if (t.errorCode !== 0) return Effect.fail(errorForCode(t.errorCode, `topic ${name}`) ?? kafkaError("UNKNOWN_SERVER_ERROR"))
+            return Effect.succeed(t)
+          })
+        )
+      })
+
+    const brokerNode = (nodeId: number): Effect.Effect<BrokerNode, ClusterError> =>
+      Effect.suspend(() => {
+        const b = snapshot.brokers.get(nodeId)
+        if (b !== undefined) return Effect.succeed(b)
+        return refresh().pipe(
+          Effect.flatMap((s) => {
+            const b = s.brokers.get(nodeId)
+            return b !== undefined
+              ? Effect.succeed(b)
+              : Effect.fail(kafkaError("BROKER_NOT_AVAILABLE", `broker ${nodeId} is not in the cluster's metadata`))
+          })
+        )
+      })
+
+    const broker = (nodeId: number): Effect.Effect<BrokerService, ClusterError> =>
+      Effect.flatMap(brokerNode(nodeId), connectionTo)
+
+    const partitionLeader = (t: TopicMetadata, partition: number): PartitionMetadata | KafkaError => {
+      const p = t.partitions[partition]
+      if (p === undefined) {
+        return kafkaError("UNKNOWN_TOPIC_OR_PARTITION", `partition ${partition} of ${t.name} does not exist (${t.partitions.length} partitions)`)
+      }
+      if (p.leader < 0) {
+        return errorForCode(p.errorCode !== 0 ? p.errorCode : ErrorCode.LEADER_NOT_AVAILABLE, `${t.name}-${partition} has no leader`) ??
+          kafkaError("LEADER_NOT_AVAILABLE")
+      }
+      return p
+    }
+
+    const leader = (topicName: string, partition: number): Effect.Effect<Leader, ClusterError> =>
+      Effect.gen(function*() {
+        let t = yield* topic(topicName)
+        let p = partitionLeader(t, partition)
+        if (!("leader" in p)) {
+          yield* refresh([topicName])
+          t = yield* topic(topicName)
+          p = partitionLeader(t, partition)
+          if (!("leader" in p)) return yield* Effect.fail(p)
+        }
+        const b = yield* broker(p.leader)
+        return { nodeId: p.leader, leaderEpoch: p.leaderEpoch, broker: b }
+      })
+
+    const leaderIsDown = (topicName: string, partition: number, nodeId?: number): Effect.Effect<void> =>
+      Effect.sync(() => {
+        snapshot = withLeaderDown(snapshot, topicName, partition, nodeId)
+      })
+
+    const brokerIsDown = (nodeId: number): Effect.Effect<void> =>
+      Effect.sync(() => {
+        snapshot = withBrokerDown(snapshot, nodeId)
+      })
+
+    // ---- coordinators -----------------------------------------------------------------------
+
+    const findCoordinators = (
+      keys: ReadonlyArray<CoordinatorKey>
+    ): Effect.Effect<ReadonlyMap<string, NodeAddress | KafkaError>, ClusterError> =>
+      anyBrokerRequest((b) =>
+        Effect.gen(function*() {
+          const out = new Map<string, NodeAddress | KafkaError>()
+          const version = yield* b.versionFor(FindCoordinator)
+          const byType = new Map<number, Array<string>>()
+          for (const k of keys) {
+            const keyType = k.type === "group" ? 0 : 1
+            const list = byType.get(keyType) ?? []
+            list.push(k.key)
+            byType.set(keyType, list)
+          }
+          for (const [keyType, list] of byType) {
+            const prefix = keyType === 0 ? "g:" : "t:"
+            if (version >= 4) {
+              const res = yield* b.request(FindCoordinator, { keyType, coordinatorKeys: list })
+              for (const c of res.coordinators) {
+                out.set(prefix + c.key, c.errorCode === 0
+                  ? { nodeId: c.nodeId, host: c.host, port: c.port }
+                  : (errorForCode(c.errorCode, c.errorMessage) ?? kafkaError("UNKNOWN_SERVER_ERROR")))
+              }
+            } else {
+              for (const key of list) {
+                const res = yield* b.request(FindCoordinator, { key, keyType })
+                out.set(prefix + key, res.errorCode === 0
+                  ? { nodeId: res.nodeId, host: res.host, port: res.port }
+                  : (errorForCode(res.errorCode, res.errorMessage) ?? kafkaError("UNKNOWN_SERVER_ERROR")))
+              }
+            }
+          }
+          return out
+        })
+      )
+
+    const coordinator = (key: CoordinatorKey): Effect.Effect<Located, ClusterError> =>
+      Effect.gen(function*() {
+        const ck = coordinatorCacheKey(key)
+        let node = coordinators.get(ck)
+        if (node === undefined) {
+          const found = (yield* findCoordinators([key])).get(ck)
+          if (found === undefined) {
+            return yield* Effect.fail(kafkaError("COORDINATOR_NOT_AVAILABLE", `no coordinator returned for ${key.type} ${key.key}`))
+          }
+          if ("_tag" in found) return yield* Effect.fail(found)
+          coordinators.set(ck, found)
+          node = found
+        }
+        return { nodeId: node.nodeId, broker: yield* connectionTo(node) }
+      })
+
+    const coordinatorIsDown = (key: CoordinatorKey): Effect.Effect<void> =>
+      Effect.sync(() => {
+        coordinators.delete(coordinatorCacheKey(key))
+      })
+
+    // ---- retrying combinators ---------------------------------------------------------------
+
+    const withLeader = <A, E, R>(
+      topicName: string,
+      partition: number,
+      f: (leader: Leader) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | ClusterError, R> => {
+      let lastLeader = -1
+      return RetryPolicy.retry(
+        Effect.flatMap(leader(topicName, partition), (l) => {
+          lastLeader = l.nodeId
+          return f(l)
+        }),
+        {
+          beforeRetry: (reason) =>
+            reason === "coordinatorMoved"
+              ? Effect.void
+              : leaderIsDown(topicName, partition, lastLeader >= 0 ? lastLeader : undefined).pipe(
+                Effect.andThen(refresh([topicName])),
+                Effect.ignore
+              )
+        }
+      )
+    }
+
+    const withCoordinator = <A, E, R>(
+      key: CoordinatorKey,
+      f: (coordinator: Located) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | ClusterError, R> =>
+      RetryPolicy.retry(Effect.flatMap(coordinator(key), f), {
+        beforeRetry: (reason) => (reason === "transient" || reason === "coordinatorMoved" ? coordinatorIsDown(key) : Effect.void)
+      })
+
+    return {
+      snapshot: () => snapshot,
+      refresh: (topics?: ReadonlyArray<string>) => refresh(topics ?? []),
+      listTopics: Effect.map(refresh([], true), (s) => [...s.topics.values()]),
+      topic,
+      partitions: (name: string) => Effect.map(topic(name), (t) => t.partitions),
+      broker,
+      anyBroker: anyBrokerRequest((b, node) => Effect.succeed({ nodeId: node.nodeId, broker: b } as Located)),
+      leader,
+      leaderIsDown,
+      brokerIsDown,
+      coordinator,
+      coordinators: (keys: ReadonlyArray<CoordinatorKey>) => findCoordinators(keys),
+      coordinatorIsDown,
+      withLeader,
+      withCoordinator,
+      connectionCount: () => connections.size
+    }
+  })
+
+function shuffle<A>(xs: Array<A>): void {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const t = xs[i]
+    xs[i] = xs[j]
+    xs[j] = t
+  }
+}
+
+export type ClusterImpl = Effect.Success<ReturnType<typeof makeCluster>>
+export type { BrokerError }

@@ -1,0 +1,221 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Schedule } from "effect"
+import { TestClock } from "effect/testing"
+import * as Cluster from "../../src/Cluster/Cluster.ts"
+import * as RetryPolicy from "../../src/Cluster/RetryPolicy.ts"
+import { kafkaError } from "../../src/Protocol/Errors.ts"
+import type { Handler } from "./fakeBroker.ts"
+import { makeFakeCluster, metadataResponse } from "./fakeBroker.ts"
+
+const METADATA = 3
+const FIND_COORDINATOR = 10
+
+const twoBrokers = [{ nodeId: 1, port: 9001 }, { nodeId: 2, port: 9002 }]
+
+const clusterWith = (handlers: Record<number, Handler>, extra: Partial<Cluster.ClusterOptions> = {}) => {
+  const fake = makeFakeCluster(handlers)
+  const make = Cluster.make({ bootstrap: ["127.0.0.1:9000"], connect: fake.connect, ...extra })
+  return { fake, make }
+}
+
+describe("Cluster (scripted brokers)", () => {
+  it.effect("bootstraps, finds leaders, shares one connection per broker and drops the bootstrap one", () =>
+    Effect.gen(function*() {
+      const { fake, make } = clusterWith({
+        [METADATA]: () => Effect.succeed(metadataResponse(twoBrokers, [{ name: "orders", leaders: [1, 2, 1] }]))
+      })
+      const cluster = yield* make
+      const l0 = yield* cluster.leader("orders", 0)
+      const l1 = yield* cluster.leader("orders", 1)
+      const l2 = yield* cluster.leader("orders", 2)
+      assert.deepStrictEqual([l0.nodeId, l1.nodeId, l2.nodeId], [1, 2, 1])
+      assert.strictEqual(l0.broker, l2.broker)
+      assert.notStrictEqual(l0.broker, l1.broker)
+      assert.deepStrictEqual(fake.connects.map((c) => c.nodeId), [-1, 1, 2])
+      assert.deepStrictEqual(fake.closed.map((c) => c.nodeId), [-1])
+      assert.strictEqual(cluster.connectionCount(), 2)
+      assert.deepStrictEqual(cluster.snapshot().topics.get("orders")?.available, [0, 1, 2])
+    }))
+
+  it.effect("concurrent refreshes are coalesced into one Metadata request", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      let calls = 0
+      const { make } = clusterWith({
+        [METADATA]: () =>
+          Effect.gen(function*() {
+            calls++
+            yield* Deferred.await(gate)
+            return metadataResponse(twoBrokers, [{ name: "a", leaders: [1] }])
+          })
+      })
+      const cluster = yield* make
+      const fibers = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.forkChild(cluster.refresh()))
+      yield* Effect.yieldNow
+      yield* Deferred.succeed(gate, undefined)
+      yield* Effect.forEach(fibers, Fiber.join)
+      assert.strictEqual(calls, 1)
+    }))
+
+  it.effect("NOT_LEADER_OR_FOLLOWER n times: metadata refreshed between attempts, the new leader is used, delays from the policy", () =>
+    Effect.gen(function*() {
+      let leaderOf0 = 1
+      let metadataCalls = 0
+      const { make } = clusterWith({
+        [METADATA]: () =>
+          Effect.sync(() => {
+            metadataCalls++
+            return metadataResponse(twoBrokers, [{ name: "t", leaders: [leaderOf0] }])
+          })
+      })
+      const cluster = yield* make
+      const attempts: Array<{ node: number; at: number }> = []
+      const produce = cluster.withLeader("t", 0, (leader) =>
+        Effect.gen(function*() {
+          const at = yield* Effect.clockWith((c) => Effect.succeed(c.currentTimeMillisUnsafe()))
+          attempts.push({ node: leader.nodeId, at })
+          if (attempts.length < 3) {
+            if (attempts.length === 2) leaderOf0 = 2 // the election finishes after the first retry
+            return yield* Effect.fail(kafkaError("NOT_LEADER_OR_FOLLOWER"))
+          }
+          return "acked"
+        }))
+      const policy = { ...RetryPolicy.defaultPolicy, leaderMoved: Schedule.spaced("250 millis").pipe(Schedule.upTo({ times: 5 })) }
+      const fiber = yield* produce.pipe(Effect.provideService(RetryPolicy.RetryPolicy, policy), Effect.forkChild)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* Fiber.join(fiber), "acked")
+      assert.deepStrictEqual(attempts, [{ node: 1, at: 0 }, { node: 1, at: 250 }, { node: 2, at: 500 }])
+      assert.strictEqual(metadataCalls, 3) // the first lookup, then one refresh before each retry
+    }))
+
+  it.effect("gives up with the broker's error when the policy's bounds are reached", () =>
+    Effect.gen(function*() {
+      const { make } = clusterWith({
+        [METADATA]: () => Effect.succeed(metadataResponse(twoBrokers, [{ name: "t", leaders: [1] }]))
+      })
+      const cluster = yield* make
+      let n = 0
+      const policy = { ...RetryPolicy.defaultPolicy, leaderMoved: Schedule.spaced("100 millis").pipe(Schedule.upTo({ times: 3 })) }
+      const fiber = yield* cluster.withLeader("t", 0, () => Effect.fail(kafkaError("FENCED_LEADER_EPOCH")).pipe(Effect.tap(() => n++), Effect.ensuring(Effect.sync(() => n++)))).pipe(
+        Effect.provideService(RetryPolicy.RetryPolicy, policy),
+        Effect.flip,
+        Effect.forkChild
+      )
+      yield* TestClock.adjust("5 seconds")
+      const e = yield* Fiber.join(fiber)
+      assert.strictEqual(e._tag, "KafkaError")
+      if (e._tag === "KafkaError") assert.strictEqual(e.name, "FENCED_LEADER_EPOCH")
+      assert.strictEqual(n, 4)
+    }))
+
+  it.effect("an unknown topic is a typed UNKNOWN_TOPIC_OR_PARTITION error", () =>
+    Effect.gen(function*() {
+      const { make } = clusterWith({
+        [METADATA]: (_n, req) =>
+          Effect.succeed(metadataResponse(twoBrokers, (req.topics ?? []).map((t: { name: string }) => ({ name: t.name, leaders: [], errorCode: 3 }))))
+      })
+      const cluster = yield* make
+      const e = yield* Effect.flip(cluster.partitions("nope"))
+      assert.strictEqual(e._tag, "KafkaError")
+      if (e._tag === "KafkaError") assert.strictEqual(e.name, "UNKNOWN_TOPIC_OR_PARTITION")
+    }))
+
+  it.effect("brokers changing address get a new connection; brokers leaving are disconnected", () =>
+    Effect.gen(function*() {
+      let brokers = twoBrokers
+      const { fake, make } = clusterWith({
+        [METADATA]: () => Effect.sync(() => metadataResponse(brokers, [{ name: "t", leaders: brokers.map((b) => b.nodeId) }]))
+      })
+      const cluster = yield* make
+      yield* cluster.broker(1)
+      yield* cluster.broker(2)
+      brokers = [{ nodeId: 1, port: 9101 }]
+      yield* cluster.refresh()
+      const b1 = yield* cluster.broker(1)
+      assert.strictEqual(b1.address, "127.0.0.1:9101")
+      assert.deepStrictEqual(fake.closed.map((c) => `${c.nodeId}@${c.port}`).sort(), ["-1@9000", "1@9001", "2@9002"])
+      assert.strictEqual(cluster.connectionCount(), 1)
+    }))
+
+  it.effect("coordinators: batched FindCoordinator, cached, forgotten when down", () =>
+    Effect.gen(function*() {
+      const finds: Array<unknown> = []
+      let coordinatorNode = 2
+      const { make } = clusterWith({
+        [METADATA]: () => Effect.succeed(metadataResponse(twoBrokers, [])),
+        [FIND_COORDINATOR]: (_n, req) =>
+          Effect.sync(() => {
+            finds.push(req)
+            return {
+              throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: "", port: -1,
+              coordinators: req.coordinatorKeys.map((key: string) => ({
+                key, nodeId: coordinatorNode, host: "127.0.0.1", port: 9000 + coordinatorNode, errorCode: 0, errorMessage: null
+              }))
+            }
+          })
+      })
+      const cluster = yield* make
+      const many = yield* cluster.coordinators([{ type: "group", key: "g1" }, { type: "group", key: "g2" }, { type: "transaction", key: "tx" }])
+      assert.deepStrictEqual([...many.keys()].sort(), ["g:g1", "g:g2", "t:tx"])
+      assert.strictEqual(finds.length, 2) // one per key type
+      const c1 = yield* cluster.coordinator({ type: "group", key: "g1" })
+      const c2 = yield* cluster.coordinator({ type: "group", key: "g1" })
+      assert.strictEqual(c1.nodeId, 2)
+      assert.strictEqual(c1.broker, c2.broker)
+      assert.strictEqual(finds.length, 3)
+      coordinatorNode = 1
+      yield* cluster.coordinatorIsDown({ type: "group", key: "g1" })
+      const c3 = yield* cluster.coordinator({ type: "group", key: "g1" })
+      assert.strictEqual(c3.nodeId, 1)
+    }))
+
+  it.effect("withCoordinator looks the coordinator up again after NOT_COORDINATOR", () =>
+    Effect.gen(function*() {
+      let coordinatorNode = 1
+      const { make } = clusterWith({
+        [METADATA]: () => Effect.succeed(metadataResponse(twoBrokers, [])),
+        [FIND_COORDINATOR]: (_n, req) =>
+          Effect.sync(() => ({
+            throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: "", port: -1,
+            coordinators: req.coordinatorKeys.map((key: string) => ({
+              key, nodeId: coordinatorNode, host: "127.0.0.1", port: 9000 + coordinatorNode, errorCode: 0, errorMessage: null
+            }))
+          }))
+      })
+      const cluster = yield* make
+      const seen: Array<number> = []
+      const fiber = yield* cluster.withCoordinator({ type: "group", key: "g" }, (c) =>
+        Effect.suspend(() => {
+          seen.push(c.nodeId)
+          if (c.nodeId === 1) {
+            coordinatorNode = 2
+            return Effect.fail(kafkaError("NOT_COORDINATOR"))
+          }
+          return Effect.succeed("joined")
+        })).pipe(Effect.forkChild)
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* Fiber.join(fiber), "joined")
+      assert.deepStrictEqual(seen, [1, 2])
+    }))
+
+  it.effect("dead bootstrap brokers: a typed BrokerUnavailable naming what was tried", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeCluster({ [METADATA]: () => Effect.die("unreachable") })
+      fake.dead.add("127.0.0.1:9000")
+      fake.dead.add("127.0.0.1:9001")
+      const cluster = yield* Cluster.make({ bootstrap: ["127.0.0.1:9000", "127.0.0.1:9001"], connect: fake.connect })
+      const e = yield* Effect.flip(cluster.refresh())
+      assert.strictEqual(e._tag, "BrokerUnavailable")
+      if (e._tag === "BrokerUnavailable") assert.deepStrictEqual(e.tried, ["127.0.0.1:9000", "127.0.0.1:9001"])
+    }))
+
+  it.effect("bad bootstrap addresses are an InvalidClusterConfig", () =>
+    Effect.gen(function*() {
+      for (const bootstrap of [[], ["localhost"], ["host:99999"], ["a:1", "no port:"]]) {
+        const exit = yield* Effect.exit(Cluster.make({ bootstrap }))
+        assert.isTrue(Exit.isFailure(exit), JSON.stringify(bootstrap))
+        const e = yield* Effect.flip(Cluster.make({ bootstrap }))
+        assert.strictEqual(e._tag, "InvalidClusterConfig")
+      }
+    }))
+})
