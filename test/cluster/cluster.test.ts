@@ -96,7 +96,11 @@ describe("Cluster (scripted brokers)", () => {
       const cluster = yield* make
       let n = 0
       const policy = { ...RetryPolicy.defaultPolicy, leaderMoved: Schedule.spaced("100 millis").pipe(Schedule.upTo({ times: 3 })) }
-      const fiber = yield* cluster.withLeader("t", 0, () => Effect.fail(kafkaError("FENCED_LEADER_EPOCH")).pipe(Effect.tap(() => n++), Effect.ensuring(Effect.sync(() => n++)))).pipe(
+      const fiber = yield* cluster.withLeader("t", 0, () =>
+        Effect.suspend(() => {
+          n++
+          return Effect.fail(kafkaError("FENCED_LEADER_EPOCH"))
+        })).pipe(
         Effect.provideService(RetryPolicy.RetryPolicy, policy),
         Effect.flip,
         Effect.forkChild
