@@ -1,0 +1,381 @@
+// Property tests of the generated codecs: for every API, every version, requests and responses
+// drawn from their Effect Schemas round-trip exactly, once normalised to what the version carries.
+// The normalisation and the "must this encode fail?" oracle are computed here, independently of
+// the generator, from the definitions table (Kafka's JSON without its prose).
+import { describe, expect, it } from "@effect/vitest"
+import { Result, Schema } from "effect"
+import { isDeepStrictEqual } from "node:util"
+import {
+  allApis,
+  allData,
+  ApiVersions,
+  ConsumerProtocolAssignment,
+  ConsumerProtocolSubscription,
+  decodeResponseBody,
+  decodeVersioned,
+  encodeRequestFrame,
+  encodeVersioned,
+  Metadata,
+  Produce,
+  requestCodec,
+  responseCodec
+} from "../../src/Protocol/index.ts"
+import type { FieldDefinition, MessageDefinition } from "../../src/Protocol/generated/definitions.ts"
+import { definitions } from "../../src/Protocol/generated/definitions.ts"
+import { Reader } from "../../src/Protocol/internal/Reader.ts"
+import { EncodeFailure, Writer } from "../../src/Protocol/internal/Writer.ts"
+
+const RUNS = Number(process.env.KPAX_CODEC_RUNS ?? 50)
+
+const inRange = (r: readonly [number, number] | null | undefined, v: number) => r != null && r[0] <= v && v <= r[1]
+
+const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA"
+
+/** Whether field `f` is on the wire in version v of message `md`. */
+const present = (f: FieldDefinition, v: number, md: MessageDefinition) =>
+  inRange(f.versions, v) && (f.tag === undefined || inRange(md.flexible, v))
+
+/** The default value of a field (independent of version, as the decoders produce it). */
+const defaultOf = (f: FieldDefinition): unknown => {
+  if (f.default !== undefined) {
+    if (f.default === null) return null
+    if (f.type === "int64") return BigInt(f.default as string)
+    return f.default
+  }
+  switch (f.type) {
+    case "bool":
+      return false
+    case "int8":
+    case "int16":
+    case "uint16":
+    case "int32":
+    case "uint32":
+    case "float64":
+      return 0
+    case "int64":
+      return 0n
+    case "string":
+      return ""
+    case "bytes":
+      return new Uint8Array(0)
+    case "uuid":
+      return ZERO_UUID
+    case "records":
+      return null
+    case "struct":
+      return Object.fromEntries(f.fields!.map((g) => [g.name, defaultOf(g)]))
+    default:
+      if (f.type.startsWith("[]")) return []
+      throw new Error(`no default for ${f.type}`)
+  }
+}
+
+const isDefault = (value: unknown, f: FieldDefinition): boolean => {
+  const d = defaultOf(f)
+  if (value === null || d === null) return value === d
+  if (f.type === "struct") {
+    return f.fields!.every((g) => {
+      const x = (value as any)[g.name]
+      return x === undefined || isDefault(x, g)
+    })
+  }
+  if (f.type.startsWith("[]") || f.type === "bytes") return (value as ArrayLike<unknown>).length === 0
+  return value === d
+}
+
+/** The value as version v carries it: absent fields at their defaults, missing optional ones too. */
+const normalize = (x: any, fields: ReadonlyArray<FieldDefinition>, v: number, md: MessageDefinition): any => {
+  const out: Record<string, unknown> = {}
+  for (const f of fields) {
+    const raw = x[f.name]
+    if (!present(f, v, md) || raw === undefined) {
+      out[f.name] = defaultOf(f)
+    } else if (raw === null) {
+      out[f.name] = inRange(f.nullable, v) ? null : defaultOf(f)
+    } else if (f.type === "struct") {
+      out[f.name] = normalize(raw, f.fields!, v, md)
+    } else if (f.type === "[]struct") {
+      out[f.name] = raw.map((e: any) => normalize(e, f.fields!, v, md))
+    } else {
+      out[f.name] = raw
+    }
+  }
+  return out
+}
+
+/** Why encoding x for version v must fail (a non-ignorable lost value, a null the version cannot carry), or undefined. */
+const mustFail = (x: any, fields: ReadonlyArray<FieldDefinition>, v: number, md: MessageDefinition): string | undefined => {
+  for (const f of fields) {
+    const raw = x[f.name]
+    if (raw === undefined) continue
+    if (!present(f, v, md)) {
+      if (!f.ignorable && !isDefault(raw, f)) return `${f.name} not in v${v}`
+      continue
+    }
+    if (raw === null) {
+      if (!inRange(f.nullable, v)) return `${f.name} null in v${v}`
+      continue
+    }
+    if (f.type === "struct") {
+      const why = mustFail(raw, f.fields!, v, md)
+      if (why) return why
+    } else if (f.type === "[]struct") {
+      for (const e of raw) {
+        const why = mustFail(e, f.fields!, v, md)
+        if (why) return why
+      }
+    }
+  }
+  return undefined
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
+
+const encodeWith = <A>(encode: (w: Writer, v: number, x: A) => void, v: number, x: A): Uint8Array => {
+  const w = new Writer(64)
+  encode(w, v, x)
+  return w.finish()
+}
+
+/** Checks one value at one version; throws with a description on any mismatch. */
+const checkRoundTrip = <A>(
+  md: MessageDefinition,
+  encode: (w: Writer, v: number, x: A) => void,
+  decode: (r: Reader, v: number) => A,
+  schema: Schema.Codec<A>,
+  x: A,
+  v: number
+): void => {
+  const label = `${md.name} v${v}`
+  const why = mustFail(x, md.fields, v, md)
+  let direct: Uint8Array | undefined
+  try {
+    direct = encodeWith(encode, v, x)
+  } catch (e) {
+    if (!(e instanceof EncodeFailure)) throw e
+    if (why === undefined) throw new Error(`${label}: unexpected encode failure: ${e.reason}`)
+  }
+  if (why !== undefined && direct !== undefined) throw new Error(`${label}: encoding should have failed (${why})`)
+  const n = normalize(x, md.fields, v, md) as A
+  const bytes = encodeWith(encode, v, n)
+  // ignorable fields the version lacks are dropped silently: same bytes as the normalised value
+  if (direct !== undefined && hex(direct) !== hex(bytes)) {
+    throw new Error(`${label}: encoding differs from the normalised value's`)
+  }
+  const r = new Reader(bytes)
+  const decoded = decode(r, v)
+  if (r.remaining !== 0) throw new Error(`${label}: ${r.remaining} bytes left after decoding`)
+  if (!isDeepStrictEqual(decoded, n)) expect(decoded, label).toStrictEqual(n)
+  const again = encodeWith(encode, v, decoded)
+  if (hex(again) !== hex(bytes)) throw new Error(`${label}: re-encoding the decoded value gives other bytes`)
+  if (!Schema.is(schema)(decoded)) throw new Error(`${label}: decoded value does not satisfy the Schema`)
+}
+
+const versions = (lo: number, hi: number) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i)
+
+describe("generated codecs round-trip (property)", () => {
+  it("covers every API of the brief, every version", () => {
+    const names = allApis.map((a) => a.name)
+    for (
+      const n of [
+        "Produce", "Fetch", "ListOffsets", "Metadata", "OffsetCommit", "OffsetFetch", "FindCoordinator", "JoinGroup",
+        "Heartbeat", "LeaveGroup", "SyncGroup", "DescribeGroups", "ListGroups", "SaslHandshake", "ApiVersions",
+        "CreateTopics", "DeleteTopics", "DeleteRecords", "InitProducerId", "OffsetForLeaderEpoch",
+        "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit", "DescribeAcls", "CreateAcls",
+        "DeleteAcls", "DescribeConfigs", "AlterConfigs", "IncrementalAlterConfigs", "DescribeLogDirs",
+        "SaslAuthenticate", "CreatePartitions", "DeleteGroups", "OffsetDelete", "DescribeCluster",
+        "DescribeProducers", "DescribeTransactions", "ListTransactions", "ConsumerGroupHeartbeat",
+        "ConsumerGroupDescribe", "DescribeTopicPartitions", "GetTelemetrySubscriptions", "PushTelemetry"
+      ]
+    ) expect(names).toContain(n)
+    for (const api of allApis) {
+      const req = definitions[`${api.name}Request`]
+      expect([api.minVersion, api.maxVersion]).toEqual(req.valid)
+    }
+    expect(allData.map((d) => d.name)).toEqual(["ConsumerProtocolSubscription", "ConsumerProtocolAssignment"])
+  })
+
+  for (const api of allApis) {
+    const reqDef = definitions[`${api.name}Request`]
+    const resDef = definitions[`${api.name}Response`]
+    const vs = versions(api.minVersion, api.maxVersion)
+    it.prop(
+      `${api.name} requests, v${api.minVersion}-${api.maxVersion}`,
+      { x: api.Request },
+      ({ x }) => {
+        for (const v of vs) checkRoundTrip(reqDef, api.encodeRequest, api.decodeRequest, api.Request, x, v)
+      },
+      { arbitrary: { runs: RUNS, size: 4 } }
+    )
+    it.prop(
+      `${api.name} responses, v${api.minVersion}-${api.maxVersion}`,
+      { x: api.Response },
+      ({ x }) => {
+        for (const v of vs) checkRoundTrip(resDef, api.encodeResponse, api.decodeResponse, api.Response, x, v)
+      },
+      { arbitrary: { runs: RUNS, size: 4 } }
+    )
+  }
+
+  for (const data of allData) {
+    const md = definitions[data.name]
+    it.prop(
+      `${data.name}, v${data.minVersion}-${data.maxVersion}`,
+      { x: data.Schema },
+      ({ x }) => {
+        for (const v of versions(data.minVersion, data.maxVersion)) {
+          checkRoundTrip(md, data.encode, data.decode, data.Schema, x, v)
+        }
+      },
+      { arbitrary: { runs: RUNS * 4, size: 6 } }
+    )
+  }
+})
+
+const bytesOf = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ""), "hex"))
+
+describe("known-answer vectors", () => {
+  it("ApiVersions v3 request frame, byte for byte", () => {
+    const frame = encodeRequestFrame(ApiVersions, 3, 0x01020304, "kpax", {
+      clientSoftwareName: "apache-kafka-java",
+      clientSoftwareVersion: "3.7.0"
+    })
+    expect(hex(frame)).toBe(
+      "00000028" + // size: 40
+        "0012" + "0003" + "01020304" + // key 18, version 3, correlation id
+        "0004" + "6b706178" + // client id "kpax": int16 length even in header v2
+        "00" + // header tagged fields
+        "12" + Buffer.from("apache-kafka-java").toString("hex") + // compact string: length + 1 = 18
+        "06" + Buffer.from("3.7.0").toString("hex") +
+        "00" // body tagged fields
+    )
+  })
+
+  it("ApiVersions v0 request is an empty body; v1 header without tagged fields", () => {
+    expect(hex(encodeRequestFrame(ApiVersions, 0, 7, null, {}))).toBe("0000000a" + "0012" + "0000" + "00000007" + "ffff")
+  })
+
+  const metadataV12 = bytesOf(`
+    00000000
+    02 00000001 0a 6c6f63616c686f7374 00002384 00 00
+    04 616263
+    00000001
+    02 0000 02 74 0102030405060708090a0b0c0d0e0f10 00
+       02 0000 00000000 00000001 00000005 02 00000001 02 00000001 01 00
+       80000000 00
+    00`)
+  const metadataV12Value = {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: 1, host: "localhost", port: 9092, rack: null }],
+    clusterId: "abc",
+    controllerId: 1,
+    topics: [{
+      errorCode: 0,
+      name: "t",
+      topicId: "AQIDBAUGBwgJCgsMDQ4PEA",
+      isInternal: false,
+      partitions: [{
+        errorCode: 0,
+        partitionIndex: 0,
+        leaderId: 1,
+        leaderEpoch: 5,
+        replicaNodes: [1],
+        isrNodes: [1],
+        offlineReplicas: []
+      }],
+      topicAuthorizedOperations: -2147483648
+    }],
+    clusterAuthorizedOperations: -2147483648
+  }
+
+  it("Metadata v12 response decodes from hand-assembled bytes and encodes back to them", () => {
+    const decoded = decodeResponseBody(Metadata, 12, metadataV12, 0)
+    expect(Result.isSuccess(decoded) && decoded.success).toStrictEqual(metadataV12Value)
+    expect(hex(encodeWith(Metadata.encodeResponse, 12, metadataV12Value))).toBe(hex(metadataV12))
+  })
+
+  it("truncated Metadata v12 responses fail with a DecodeError at the right offset", () => {
+    for (let n = 0; n < metadataV12.length; n++) {
+      const r = decodeResponseBody(Metadata, 12, metadataV12.subarray(0, n), 0)
+      expect(Result.isFailure(r)).toBe(true)
+      if (Result.isFailure(r)) {
+        expect(r.failure._tag).toBe("DecodeError")
+        expect(r.failure.api).toBe("Metadata")
+        expect(r.failure.offset).toBeLessThanOrEqual(n)
+      }
+    }
+  })
+
+  it("tagged fields: written only when not default, unknown tags skipped, wrong sizes rejected", () => {
+    const res = {
+      errorCode: 0,
+      apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }],
+      throttleTimeMs: 0,
+      supportedFeatures: [],
+      finalizedFeaturesEpoch: 7n,
+      finalizedFeatures: [],
+      zkMigrationReady: false
+    }
+    const body = encodeWith(ApiVersions.encodeResponse, 3, res)
+    // error 0000, compact array of 1, key/min/max, its tags, throttle, then 1 tag: tag 1, size 8, int64 7
+    expect(hex(body)).toBe("0000" + "02" + "0012" + "0000" + "0004" + "00" + "00000000" + "01" + "01" + "08" + "0000000000000007")
+    // an unknown tag 9 (3 bytes) before the known one is skipped
+    const withUnknown = bytesOf(
+      "0000 02 0012 0000 0004 00 00000000 02 09 03 aabbcc 01 08 0000000000000007"
+    )
+    expect(ApiVersions.decodeResponse(new Reader(withUnknown), 3)).toStrictEqual(res)
+    // a known tag whose size disagrees with its content is rejected
+    const badSize = bytesOf("0000 02 0012 0000 0004 00 00000000 01 01 09 0000000000000007 00")
+    expect(Result.isFailure(decodeResponseBody(ApiVersions, 3, badSize, 0))).toBe(true)
+  })
+
+  it("a non-ignorable field the version lacks fails to encode; an ignorable one is dropped", () => {
+    // AllowAutoTopicCreation (v4+) is not ignorable: false cannot be sent at v3, true (the default) can
+    expect(() => encodeRequestFrame(Metadata, 3, 1, null, { topics: [], allowAutoTopicCreation: false })).toThrow(
+      /allowAutoTopicCreation/
+    )
+    expect(() => encodeRequestFrame(Metadata, 3, 1, null, { topics: [], allowAutoTopicCreation: true })).not.toThrow()
+    // MetadataRequestTopic.TopicId (v10+) is ignorable: dropped at v9
+    const v9 = encodeRequestFrame(Metadata, 9, 1, null, { topics: [{ topicId: "AQIDBAUGBwgJCgsMDQ4PEA", name: "a" }] })
+    const v9plain = encodeRequestFrame(Metadata, 9, 1, null, { topics: [{ name: "a" }] })
+    expect(hex(v9)).toBe(hex(v9plain))
+    // null topics means "all topics" from v1; v0 cannot carry it
+    expect(() => encodeRequestFrame(Metadata, 0, 1, null, { topics: null })).toThrow(/null/)
+    // versions outside the API's range
+    expect(() => encodeRequestFrame(Metadata, 13, 1, null, { topics: null })).toThrow(/version 13/)
+  })
+
+  it("Schema codecs per (api, version) validate, encode with the generated writer, and are cached", () => {
+    const codec = requestCodec(Produce, 9)
+    expect(requestCodec(Produce, 9)).toBe(codec)
+    const req = {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 30000,
+      topicData: [{ name: "t", partitionData: [{ index: 0, records: new Uint8Array([1, 2, 3]) }] }]
+    }
+    const bytes = Schema.encodeSync(codec)(req)
+    expect(hex(bytes)).toBe(hex(encodeWith(Produce.encodeRequest, 9, req)))
+    expect(Schema.decodeSync(codec)(bytes)).toStrictEqual({ ...req, topicData: [{ ...req.topicData[0], partitionData: [{ index: 0, records: new Uint8Array([1, 2, 3]) }] }] })
+    // out-of-range values are rejected by the Schema before encoding
+    expect(() => Schema.encodeSync(codec)({ ...req, acks: 70000 })).toThrow()
+    // undecodable bytes are a Schema failure, not an exception from the reader
+    expect(Result.isFailure(Schema.decodeUnknownResult(responseCodec(Metadata, 12))(new Uint8Array([0, 0])))).toBe(true)
+  })
+
+  it("consumer protocol structures carry an int16 version; newer versions decode with the newest layout", () => {
+    const sub = { topics: ["a", "b"], userData: null, ownedPartitions: [{ topic: "a", partitions: [0, 1] }], generationId: 3, rackId: "r1" }
+    const bytes = encodeVersioned(ConsumerProtocolSubscription, 3, sub)
+    expect(hex(bytes.subarray(0, 2))).toBe("0003")
+    const back = decodeVersioned(ConsumerProtocolSubscription, bytes)
+    expect(Result.isSuccess(back) && back.success).toStrictEqual({ version: 3, value: sub })
+    // a future v9 with extra trailing fields is read as v3
+    const future = new Uint8Array([0, 9, ...bytes.subarray(2), 0xde, 0xad])
+    const f = decodeVersioned(ConsumerProtocolSubscription, future)
+    expect(Result.isSuccess(f) && f.success).toStrictEqual({ version: 9, value: sub })
+    const assignment = { assignedPartitions: [{ topic: "a", partitions: [2] }], userData: new Uint8Array([9]) }
+    const a = decodeVersioned(ConsumerProtocolAssignment, encodeVersioned(ConsumerProtocolAssignment, 1, assignment))
+    expect(Result.isSuccess(a) && a.success.value).toStrictEqual(assignment)
+    expect(Result.isFailure(decodeVersioned(ConsumerProtocolAssignment, new Uint8Array([0, 1, 0, 0])))).toBe(true)
+  })
+})
