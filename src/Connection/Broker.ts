@@ -17,23 +17,23 @@
  * program.pipe(Effect.provide(Broker.layer({ host: "localhost", port: 9092 })), Effect.runPromise)
  * ```
  */
-import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Result, Schedule } from "effect"
 import type { Scope } from "effect"
-import { RequestEncodeError, ResponseDecodeError, UnsupportedVersionError } from "./Errors.ts"
+import type { AnyApi, Api } from "../Protocol/Api.ts"
+import { UnsupportedVersionError } from "./Errors.ts"
 import type { BrokerError } from "./Errors.ts"
 import type { SaslOptions } from "./Sasl.ts"
 import { Connector } from "./internal/Connector.ts"
 import { BrokerMetrics } from "./internal/Metrics.ts"
 import type { Session } from "./internal/Session.ts"
 import type { TlsOptions } from "./internal/Transport.ts"
+import { validateRequest } from "./internal/Validation.ts"
 import type { VersionRange } from "./internal/Versions.ts"
-import type { WireApi } from "./internal/WireApi.ts"
 
 export type { BrokerError } from "./Errors.ts"
 export type { SaslOptions } from "./Sasl.ts"
 export type { TlsOptions } from "./internal/Transport.ts"
 export type { VersionRange } from "./internal/Versions.ts"
-export type { WireApi } from "./internal/WireApi.ts"
 
 /** Settings of one broker connection. Only `host` and `port` are required. */
 export interface BrokerOptions {
@@ -66,6 +66,11 @@ export interface BrokerOptions {
   readonly reconnectBackoff?: Schedule.Schedule<unknown, BrokerError> | undefined
   /** A span per request (default `true`). */
   readonly tracing?: boolean | undefined
+  /**
+   * Check every request against its API's Schema before encoding it (default `true`); a request
+   * that does not match fails with `EncodeError` instead of putting bad bytes on the wire.
+   */
+  readonly validateRequests?: boolean | undefined
   /** Sent in ApiVersions v3+ (default `"kpax"` / the package version). */
   readonly clientSoftwareName?: string | undefined
   readonly clientSoftwareVersion?: string | undefined
@@ -100,16 +105,16 @@ export interface BrokerService {
    * (or `options.version`).
    */
   readonly request: <Req, Res>(
-    api: WireApi<Req, Res>,
+    api: Api<Req, Res>,
     req: Req,
     options?: RequestOptions
   ) => Effect.Effect<Res, BrokerError>
   /** Sends a request that gets no response (Produce with acks=0); completes once written. */
-  readonly send: <Req>(api: WireApi<Req, any>, req: Req, options?: RequestOptions) => Effect.Effect<void, BrokerError>
+  readonly send: <Req>(api: Api<Req, any>, req: Req, options?: RequestOptions) => Effect.Effect<void, BrokerError>
   /** The broker's version ranges by API key (connects if needed). */
   readonly apiVersions: Effect.Effect<ReadonlyMap<number, VersionRange>, BrokerError>
   /** The version a request of this API would use (connects if needed). */
-  readonly versionFor: (api: WireApi<any, any>, forced?: number) => Effect.Effect<number, BrokerError>
+  readonly versionFor: (api: AnyApi, forced?: number) => Effect.Effect<number, BrokerError>
   /** Closes the current connection; the next request reconnects. */
   readonly disconnect: Effect.Effect<void>
   readonly stats: Effect.Effect<BrokerStats>
@@ -119,7 +124,7 @@ const defaultBackoff: Schedule.Schedule<unknown, BrokerError> = Schedule.jittere
   Schedule.min([Schedule.exponential("100 millis", 2), Schedule.spaced("10 seconds")])
 )
 
-const unsupported = (session: Session, api: WireApi<any, any>, forced: number | undefined): UnsupportedVersionError => {
+const unsupported = (session: Session, api: AnyApi, forced: number | undefined): UnsupportedVersionError => {
   const range = session.versions.ranges.get(api.key)
   const theirs = range === undefined ? "does not support it" : `supports v${range.min}-v${range.max}`
   const ours = `v${api.minVersion}-v${api.maxVersion}`
@@ -162,6 +167,7 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
     const requestTimeoutMs = Duration.toMillis(options.requestTimeout ?? "30 seconds")
     const metrics = new BrokerMetrics(address)
     const tracing = options.tracing ?? true
+    const validate = options.validateRequests ?? true
     const connector = new Connector(
       scope,
       {
@@ -191,7 +197,7 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
 
     const exchange = <Req, Res>(
       session: Session,
-      api: WireApi<Req, Res>,
+      api: Api<Req, Res>,
       req: Req,
       options: RequestOptions | undefined,
       expectResponse: boolean
@@ -204,12 +210,20 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
         const m = metrics.api(api.name)
         const transport = session.transport
         const write = Effect.suspend((): Effect.Effect<Res | undefined, BrokerError> => {
-          const correlationId = transport.nextCorrelationId()
-          const frame = session.encode(api, version, correlationId, req)
-          if (frame instanceof RequestEncodeError) {
-            m.errors.updateUnsafe(1, ctx)
-            return Effect.fail(frame)
+          if (validate) {
+            const invalid = validateRequest(api, version, req)
+            if (invalid !== undefined) {
+              m.errors.updateUnsafe(1, ctx)
+              return Effect.fail(invalid)
+            }
           }
+          const correlationId = transport.nextCorrelationId()
+          const encoded = session.encode(api, version, correlationId, req)
+          if (Result.isFailure(encoded)) {
+            m.errors.updateUnsafe(1, ctx)
+            return Effect.fail(encoded.failure)
+          }
+          const frame = encoded.success
           m.requests.updateUnsafe(1, ctx)
           m.bytesOut.updateUnsafe(frame.length, ctx)
           const started = performance.now()
@@ -221,8 +235,9 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
               m.bytesIn.updateUnsafe(bytes.length, ctx)
               m.latency.updateUnsafe(performance.now() - started, ctx)
               metrics.inFlight.updateUnsafe(transport.inFlight, ctx)
-              const res = session.decode(api, version, correlationId, bytes)
-              if (res instanceof ResponseDecodeError) return Effect.fail(res)
+              const decoded = session.decode(api, version, bytes)
+              if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
+              const res = decoded.success
               const throttle = throttleOf(res)
               if (throttle > 0) throttledUntil = Math.max(throttledUntil, clock.currentTimeMillisUnsafe() + throttle)
               return tracing
@@ -257,13 +272,13 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
       })
     }
 
-    const request = <Req, Res>(api: WireApi<Req, Res>, req: Req, options?: RequestOptions) =>
+    const request = <Req, Res>(api: Api<Req, Res>, req: Req, options?: RequestOptions) =>
       Effect.flatMap(connector.get, (session) => exchange(session, api, req, options, true)) as Effect.Effect<
         Res,
         BrokerError
       >
 
-    const send = <Req>(api: WireApi<Req, any>, req: Req, options?: RequestOptions) =>
+    const send = <Req>(api: Api<Req, any>, req: Req, options?: RequestOptions) =>
       Effect.asVoid(Effect.flatMap(connector.get, (session) => exchange(session, api, req, options, false)))
 
     const service: BrokerService = {

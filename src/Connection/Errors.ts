@@ -17,6 +17,9 @@
  * ```
  */
 import { Data } from "effect"
+import type { DecodeError, EncodeError } from "../Protocol/DecodeError.ts"
+
+export type { DecodeError, EncodeError } from "../Protocol/DecodeError.ts"
 
 /** Why a connection failed or was closed. */
 export type ConnectionErrorReason =
@@ -138,37 +141,13 @@ export class UnsupportedVersionError extends Data.TaggedError("UnsupportedVersio
   }
 }
 
-/** The response bytes could not be decoded (wraps the protocol layer's decode failure). */
-export class ResponseDecodeError extends Data.TaggedError("ResponseDecodeError")<{
-  readonly broker: string
-  readonly api: string
-  readonly version: number
-  readonly correlationId: number
-  readonly message: string
-  readonly cause?: unknown
-}> {
-  get retriable(): boolean {
-    return false
-  }
-}
-
 /** Errors of the transport alone (before any Kafka API semantics). */
 export type TransportError = ConnectionError | TlsError | RequestTimeoutError
 
-/** The request could not be encoded at the chosen version (a value the wire format cannot carry). */
-export class RequestEncodeError extends Data.TaggedError("RequestEncodeError")<{
-  readonly broker: string
-  readonly api: string
-  readonly version: number
-  readonly message: string
-}> {
-  get retriable(): boolean {
-    return false
-  }
-}
-
 /**
- * Everything `Broker.request` can fail with.
+ * Everything `Broker.request` can fail with. `DecodeError` (a malformed response) and
+ * `EncodeError` (a request the chosen version cannot carry, or that fails its Schema) come from
+ * the protocol layer.
  *
  * @example
  * ```ts
@@ -182,5 +161,5 @@ export type BrokerError =
   | RequestTimeoutError
   | AuthenticationError
   | UnsupportedVersionError
-  | ResponseDecodeError
-  | RequestEncodeError
+  | DecodeError
+  | EncodeError

@@ -88,11 +88,22 @@ describe("Broker against a fake Kafka", () => {
       assert.strictEqual((yield* broker.stats).connects, 1)
     }))
 
-  it.live("a malformed response is a typed ResponseDecodeError", () =>
+  it.live("a request that fails its Schema is a typed EncodeError and is not sent", () =>
+    Effect.gen(function*() {
+      const { server, broker } = yield* setup()
+      const err = failureOf(yield* Effect.exit(broker.request(Echo, echo("x".repeat(1001)))))
+      assert.strictEqual(err._tag, "EncodeError")
+      assert.match(err.message, /Schema/)
+      assert.strictEqual(server.requests.filter((r) => r.apiKey === ECHO_KEY).length, 0)
+      const unchecked = yield* make({ host: "127.0.0.1", port: server.port, validateRequests: false })
+      assert.strictEqual((yield* unchecked.request(Echo, echo("y".repeat(1001)))).payload.length, 1001)
+    }))
+
+  it.live("a malformed response is a typed DecodeError", () =>
     Effect.gen(function*() {
       const { broker } = yield* setup({ echo: (p) => (p === "bad" ? { garbage: true } : {}) })
       const err = failureOf(yield* Effect.exit(broker.request(Echo, echo("bad"))))
-      assert.strictEqual(err._tag, "ResponseDecodeError")
+      assert.strictEqual(err._tag, "DecodeError")
       assert.strictEqual((yield* broker.request(Echo, echo("fine"))).payload, "fine")
     }))
 

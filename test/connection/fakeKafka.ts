@@ -5,11 +5,11 @@
  * clarity, not speed.
  */
 import * as crypto from "node:crypto"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { Scope } from "effect"
+import type { Api } from "../../src/Protocol/Api.ts"
 import { Reader } from "../../src/Protocol/internal/Reader.ts"
 import { Writer } from "../../src/Protocol/internal/Writer.ts"
-import type { WireApi } from "../../src/Connection/Broker.ts"
 import { fakeServer } from "./fakeServer.ts"
 import type { FakeServer } from "./fakeServer.ts"
 
@@ -23,13 +23,18 @@ export interface EchoResponse {
   readonly payload: string
 }
 
+const EchoRequestSchema = Schema.Struct({ payload: Schema.String.check(Schema.isMaxLength(1000)) })
+const EchoResponseSchema = Schema.Struct({ throttleTimeMs: Schema.Number, payload: Schema.String })
+
 /** Test API: flexible from v3 (request header v2, response header v1). */
-export const Echo: WireApi<EchoRequest, EchoResponse> = {
+export const Echo: Api<EchoRequest, EchoResponse> = {
   key: ECHO_KEY,
   name: "Echo",
   minVersion: 0,
   maxVersion: 5,
   flexibleVersion: 3,
+  Request: EchoRequestSchema,
+  Response: EchoResponseSchema,
   encodeRequest: (w, v, req) => {
     if (v >= 3) w.compactString(req.payload).emptyTaggedFields()
     else w.string(req.payload)
@@ -39,6 +44,16 @@ export const Echo: WireApi<EchoRequest, EchoResponse> = {
     const payload = v >= 3 ? r.compactString() : r.string()
     if (v >= 3) r.skipTaggedFields()
     return { throttleTimeMs, payload }
+  },
+  decodeRequest: (r, v) => {
+    const payload = v >= 3 ? r.compactString() : r.string()
+    if (v >= 3) r.skipTaggedFields()
+    return { payload }
+  },
+  encodeResponse: (w, v, res) => {
+    w.int32(res.throttleTimeMs)
+    if (v >= 3) w.compactString(res.payload).emptyTaggedFields()
+    else w.string(res.payload)
   }
 }
 

@@ -8,14 +8,16 @@
 import { Effect } from "effect"
 import type { Scope } from "effect"
 import type { SaslOptions } from "../Sasl.ts"
-import { ConnectionError, RequestEncodeError, ResponseDecodeError } from "../Errors.ts"
+import { Result } from "effect"
+import type { Api } from "../../Protocol/Api.ts"
+import type { DecodeError, EncodeError } from "../../Protocol/DecodeError.ts"
+import { decodeResponseFrame, encodeRequestFrameResult } from "../../Protocol/Frame.ts"
+import { ApiVersions } from "../../Protocol/generated/ApiVersions.ts"
+import { ConnectionError } from "../Errors.ts"
 import type { BrokerError } from "../Errors.ts"
-import { ApiVersions } from "./HandshakeApis.ts"
-import { decodeResponseFrame, EncodeFailure, encodeRequestFrame, ReadFailure } from "./RequestCodec.ts"
 import { authenticate, reauthenticateLoop } from "./SaslAuthenticator.ts"
 import * as Transport from "./Transport.ts"
 import { VersionTable } from "./Versions.ts"
-import type { WireApi } from "./WireApi.ts"
 
 export interface SessionOptions {
   readonly transport: Transport.TransportOptions
@@ -43,51 +45,20 @@ export class Session {
     return this.transport.broker
   }
 
-  /** Encodes a whole request frame; a `RequestEncodeError` when the value cannot be encoded. */
-  encode<Req>(
-    api: WireApi<Req, unknown>,
-    version: number,
-    correlationId: number,
-    req: Req
-  ): Uint8Array | RequestEncodeError {
-    try {
-      return encodeRequestFrame(api, version, correlationId, this.clientId, req)
-    } catch (e) {
-      if (!(e instanceof EncodeFailure)) throw e
-      return new RequestEncodeError({
-        broker: this.broker,
-        api: api.name,
-        version,
-        message: `cannot encode ${api.name} v${version}: ${e.reason}`
-      })
-    }
+  /** Encodes a whole request frame, or an `EncodeError` when the value cannot be encoded. */
+  encode<Req>(api: Api<Req, any>, version: number, correlationId: number, req: Req): Result.Result<Uint8Array, EncodeError> {
+    return encodeRequestFrameResult(api, version, correlationId, this.clientId, req)
   }
 
-  /** Decodes a response frame; a `ResponseDecodeError` when the bytes are malformed. */
-  decode<Res>(
-    api: WireApi<any, Res>,
-    version: number,
-    correlationId: number,
-    frame: Uint8Array
-  ): Res | ResponseDecodeError {
-    try {
-      return decodeResponseFrame(api, version, frame)
-    } catch (e) {
-      const detail = e instanceof ReadFailure ? `at byte ${e.offset}: ${e.reason}` : String(e)
-      return new ResponseDecodeError({
-        broker: this.broker,
-        api: api.name,
-        version,
-        correlationId,
-        message: `cannot decode ${api.name} v${version} response from ${this.broker} ${detail}`,
-        cause: e
-      })
-    }
+  /** Decodes a response frame (as the transport delivers it), or a `DecodeError`. */
+  decode<Res>(api: Api<any, Res>, version: number, frame: Uint8Array): Result.Result<Res, DecodeError> {
+    const out = decodeResponseFrame(api, version, frame)
+    return Result.isSuccess(out) ? Result.succeed(out.success.body) : Result.fail(out.failure)
   }
 
   /** encode → send → decode, without metrics or spans (handshake, SASL). */
   exchange<Req, Res>(
-    api: WireApi<Req, Res>,
+    api: Api<Req, Res>,
     version: number,
     req: Req,
     timeoutMs: number,
@@ -96,12 +67,12 @@ export class Session {
     return Effect.suspend((): Effect.Effect<Res, BrokerError> => {
       const correlationId = this.transport.nextCorrelationId()
       const frame = this.encode(api, version, correlationId, req)
-      if (frame instanceof RequestEncodeError) return Effect.fail(frame)
+      if (Result.isFailure(frame)) return Effect.fail(frame.failure)
       return Effect.flatMap(
-        this.transport.request(frame, correlationId, { timeoutMs, api: api.name, priority }),
+        this.transport.request(frame.success, correlationId, { timeoutMs, api: api.name, priority }),
         (bytes) => {
-          const res = this.decode(api, version, correlationId, bytes)
-          return res instanceof ResponseDecodeError ? Effect.fail(res) : Effect.succeed(res)
+          const res = this.decode(api, version, bytes)
+          return Result.isSuccess(res) ? Effect.succeed(res.success) : Effect.fail(res.failure)
         }
       )
     })
@@ -119,16 +90,17 @@ const negotiate = (session: Session, options: SessionOptions): Effect.Effect<voi
     for (;;) {
       const correlationId = session.transport.nextCorrelationId()
       const frame = session.encode(ApiVersions, version, correlationId, req)
-      if (frame instanceof RequestEncodeError) return yield* frame
-      const bytes = yield* session.transport.request(frame, correlationId, {
+      if (Result.isFailure(frame)) return yield* frame.failure
+      const bytes = yield* session.transport.request(frame.success, correlationId, {
         timeoutMs: options.requestTimeoutMs,
         api: "ApiVersions"
       })
       // Every version's body starts with the int16 error code, right after the v0 header.
       const errorCode = bytes.length >= 6 ? (bytes[4]! << 8 | bytes[5]!) << 16 >> 16 : -1
       const decodeVersion = errorCode === UNSUPPORTED_VERSION ? 0 : version
-      const res = session.decode(ApiVersions, decodeVersion, correlationId, bytes)
-      if (res instanceof ResponseDecodeError) return yield* res
+      const decoded = session.decode(ApiVersions, decodeVersion, bytes)
+      if (Result.isFailure(decoded)) return yield* decoded.failure
+      const res = decoded.success
       if (res.errorCode === UNSUPPORTED_VERSION) {
         const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersions.key)
         const next = Math.min(ApiVersions.maxVersion, theirs?.maxVersion ?? 0)

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import type { WireApi } from "./WireApi.ts"
+import type { AnyApi } from "../../Protocol/Api.ts"
 
 export interface VersionRange {
   readonly min: number
@@ -27,7 +27,7 @@ export class VersionTable {
   }
 
   /** Highest version both sides support, or `forced` if both sides accept it; -1 if none. */
-  pick(api: WireApi<any, any>, forced?: number): number {
+  pick(api: AnyApi, forced?: number): number {
     const range = this.ranges.get(api.key)
     if (range === undefined) return -1
     const lo = Math.max(api.minVersion, range.min)
