@@ -285,8 +285,17 @@ export const parseMessage = (json: any): Message => {
   visit(root)
   for (const s of order) visit(s) // unreferenced common structs, if any
 
-  // identifiers: keep names that already start with the message name, prefix the others
-  for (const s of sorted) s.id = s === root || s.name.startsWith(name) ? s.name : name + s.name
+  // identifiers: keep names that already start with the message name (MetadataResponseTopic);
+  // ListOffsetsPartition in ListOffsetsRequest becomes ListOffsetsRequestPartition; others are
+  // prefixed with the message name (TopicPartition → ConsumerProtocolSubscriptionTopicPartition)
+  const apiName = name.replace(/(Request|Response)$/, "")
+  for (const s of sorted) {
+    s.id = s === root || s.name.startsWith(name)
+      ? s.name
+      : apiName !== name && s.name.startsWith(apiName) && s.name !== apiName
+      ? name + s.name.slice(apiName.length)
+      : name + s.name
+  }
 
   const type = json.type as Message["type"]
   return {

@@ -9,54 +9,54 @@ import type { Writer } from "../internal/Writer.ts"
 
 /** Effect Schemas of AddPartitionsToTxn's request, response and their nested structures (built on first use). */
 export const AddPartitionsToTxnSchemas = P.lazy(() => {
-  const AddPartitionsToTxnRequestAddPartitionsToTxnTopic = Schema.Struct({
+  const AddPartitionsToTxnRequestTopic = Schema.Struct({
     name: P.KafkaString,
     partitions: Schema.Array(P.Int32),
   })
-  const AddPartitionsToTxnRequestAddPartitionsToTxnTransaction = Schema.Struct({
+  const AddPartitionsToTxnRequestTransaction = Schema.Struct({
     transactionalId: P.KafkaString,
     producerId: P.Int64,
     producerEpoch: P.Int16,
     verifyOnly: Schema.optionalKey(P.Bool),
-    topics: Schema.Array(AddPartitionsToTxnRequestAddPartitionsToTxnTopic),
+    topics: Schema.Array(AddPartitionsToTxnRequestTopic),
   })
   const AddPartitionsToTxnRequest = Schema.Struct({
-    transactions: Schema.optionalKey(Schema.Array(AddPartitionsToTxnRequestAddPartitionsToTxnTransaction)),
+    transactions: Schema.optionalKey(Schema.Array(AddPartitionsToTxnRequestTransaction)),
     v3AndBelowTransactionalId: Schema.optionalKey(P.KafkaString),
     v3AndBelowProducerId: Schema.optionalKey(P.Int64),
     v3AndBelowProducerEpoch: Schema.optionalKey(P.Int16),
-    v3AndBelowTopics: Schema.optionalKey(Schema.Array(AddPartitionsToTxnRequestAddPartitionsToTxnTopic)),
+    v3AndBelowTopics: Schema.optionalKey(Schema.Array(AddPartitionsToTxnRequestTopic)),
   })
-  const AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult = Schema.Struct({
+  const AddPartitionsToTxnResponsePartitionResult = Schema.Struct({
     partitionIndex: P.Int32,
     partitionErrorCode: P.Int16,
   })
-  const AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult = Schema.Struct({
+  const AddPartitionsToTxnResponseTopicResult = Schema.Struct({
     name: P.KafkaString,
-    resultsByPartition: Schema.Array(AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult),
+    resultsByPartition: Schema.Array(AddPartitionsToTxnResponsePartitionResult),
   })
-  const AddPartitionsToTxnResponseAddPartitionsToTxnResult = Schema.Struct({
+  const AddPartitionsToTxnResponseResult = Schema.Struct({
     transactionalId: P.KafkaString,
-    topicResults: Schema.Array(AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult),
+    topicResults: Schema.Array(AddPartitionsToTxnResponseTopicResult),
   })
   const AddPartitionsToTxnResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
     errorCode: P.Int16,
-    resultsByTransaction: Schema.Array(AddPartitionsToTxnResponseAddPartitionsToTxnResult),
-    resultsByTopicV3AndBelow: Schema.Array(AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult),
+    resultsByTransaction: Schema.Array(AddPartitionsToTxnResponseResult),
+    resultsByTopicV3AndBelow: Schema.Array(AddPartitionsToTxnResponseTopicResult),
   })
-  return { AddPartitionsToTxnRequestAddPartitionsToTxnTopic, AddPartitionsToTxnRequestAddPartitionsToTxnTransaction, AddPartitionsToTxnRequest, AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult, AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, AddPartitionsToTxnResponseAddPartitionsToTxnResult, AddPartitionsToTxnResponse }
+  return { AddPartitionsToTxnRequestTopic, AddPartitionsToTxnRequestTransaction, AddPartitionsToTxnRequest, AddPartitionsToTxnResponsePartitionResult, AddPartitionsToTxnResponseTopicResult, AddPartitionsToTxnResponseResult, AddPartitionsToTxnResponse }
 })
 
-export type AddPartitionsToTxnRequestAddPartitionsToTxnTopic = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnRequestAddPartitionsToTxnTopic"]["Type"]
-export type AddPartitionsToTxnRequestAddPartitionsToTxnTransaction = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnRequestAddPartitionsToTxnTransaction"]["Type"]
+export type AddPartitionsToTxnRequestTopic = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnRequestTopic"]["Type"]
+export type AddPartitionsToTxnRequestTransaction = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnRequestTransaction"]["Type"]
 export type AddPartitionsToTxnRequest = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnRequest"]["Type"]
-export type AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult"]["Type"]
-export type AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult"]["Type"]
-export type AddPartitionsToTxnResponseAddPartitionsToTxnResult = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnResponseAddPartitionsToTxnResult"]["Type"]
+export type AddPartitionsToTxnResponsePartitionResult = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnResponsePartitionResult"]["Type"]
+export type AddPartitionsToTxnResponseTopicResult = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnResponseTopicResult"]["Type"]
+export type AddPartitionsToTxnResponseResult = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnResponseResult"]["Type"]
 export type AddPartitionsToTxnResponse = ReturnType<typeof AddPartitionsToTxnSchemas>["AddPartitionsToTxnResponse"]["Type"]
 
-function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w: Writer, v: number, x: AddPartitionsToTxnRequestAddPartitionsToTxnTopic): void {
+function writeAddPartitionsToTxnRequestTopic(w: Writer, v: number, x: AddPartitionsToTxnRequestTopic): void {
   w.flexString(v >= 3, x.name)
   {
     const a = x.partitions
@@ -68,12 +68,12 @@ function writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w: Writer, v: num
   }
 }
 
-function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, v: number): AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
+function readAddPartitionsToTxnRequestTopic(r: Reader, v: number): AddPartitionsToTxnRequestTopic {
   const name: string = r.flexString(v >= 3)
   let partitions: Array<number>
   {
     const n = r.flexArrayLength(v >= 3, 4)
-    if (n < 0) r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic.partitions is null but not nullable in this version")
+    if (n < 0) r.fail("AddPartitionsToTxnRequestTopic.partitions is null but not nullable in this version")
     else {
       const a: Array<number> = new Array(n)
       for (let i = 0; i < n; i++) a[i] = r.int32()
@@ -86,7 +86,7 @@ function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, v: numb
   return { name, partitions }
 }
 
-function writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: Writer, v: number, x: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction): void {
+function writeAddPartitionsToTxnRequestTransaction(w: Writer, v: number, x: AddPartitionsToTxnRequestTransaction): void {
   w.compactString(x.transactionalId)
   w.int64(x.producerId)
   w.int16(x.producerEpoch)
@@ -95,23 +95,23 @@ function writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w: Writer, 
   {
     const a = x.topics
     w.compactArrayLength(a.length)
-    for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnRequestTopic(w, v, a[i])
   }
   w.emptyTaggedFields()
 }
 
-function readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r: Reader, v: number): AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
+function readAddPartitionsToTxnRequestTransaction(r: Reader, v: number): AddPartitionsToTxnRequestTransaction {
   const transactionalId: string = r.compactString()
   const producerId: bigint = r.int64()
   const producerEpoch: number = r.int16()
   const verifyOnly: boolean = r.bool()
-  let topics: Array<AddPartitionsToTxnRequestAddPartitionsToTxnTopic>
+  let topics: Array<AddPartitionsToTxnRequestTopic>
   {
     const n = r.compactArrayLength(3)
-    if (n < 0) r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction.topics is null but not nullable in this version")
+    if (n < 0) r.fail("AddPartitionsToTxnRequestTransaction.topics is null but not nullable in this version")
     else {
-      const a: Array<AddPartitionsToTxnRequestAddPartitionsToTxnTopic> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v)
+      const a: Array<AddPartitionsToTxnRequestTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTopic(r, v)
       topics = a
     }
   }
@@ -126,7 +126,7 @@ function writeAddPartitionsToTxnRequest(w: Writer, v: number, x: AddPartitionsTo
     {
       const a = transactions
       w.compactArrayLength(a.length)
-      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, v, a[i])
+      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnRequestTransaction(w, v, a[i])
     }
   } else {
     if (x.transactions !== undefined && x.transactions.length !== 0) P.notInVersion("AddPartitionsToTxnRequest.transactions", v)
@@ -154,7 +154,7 @@ function writeAddPartitionsToTxnRequest(w: Writer, v: number, x: AddPartitionsTo
     {
       const a = v3AndBelowTopics
       w.flexArrayLength(v >= 3, a.length)
-      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, v, a[i])
+      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnRequestTopic(w, v, a[i])
     }
   } else {
     if (x.v3AndBelowTopics !== undefined && x.v3AndBelowTopics.length !== 0) P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowTopics", v)
@@ -166,14 +166,14 @@ function writeAddPartitionsToTxnRequest(w: Writer, v: number, x: AddPartitionsTo
 
 function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxnRequest {
   if (v < 0 || v > 5) r.fail(`AddPartitionsToTxnRequest has no version ${v}`)
-  let transactions: Array<AddPartitionsToTxnRequestAddPartitionsToTxnTransaction> = []
+  let transactions: Array<AddPartitionsToTxnRequestTransaction> = []
   if (v >= 4) {
     {
       const n = r.compactArrayLength(14)
       if (n < 0) r.fail("AddPartitionsToTxnRequest.transactions is null but not nullable in this version")
       else {
-        const a: Array<AddPartitionsToTxnRequestAddPartitionsToTxnTransaction> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(r, v)
+        const a: Array<AddPartitionsToTxnRequestTransaction> = new Array(n)
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTransaction(r, v)
         transactions = a
       }
     }
@@ -181,14 +181,14 @@ function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxn
   const v3AndBelowTransactionalId: string = v <= 3 ? r.flexString(v >= 3) : ""
   const v3AndBelowProducerId: bigint = v <= 3 ? r.int64() : 0n
   const v3AndBelowProducerEpoch: number = v <= 3 ? r.int16() : 0
-  let v3AndBelowTopics: Array<AddPartitionsToTxnRequestAddPartitionsToTxnTopic> = []
+  let v3AndBelowTopics: Array<AddPartitionsToTxnRequestTopic> = []
   if (v <= 3) {
     {
       const n = r.flexArrayLength(v >= 3, 3)
       if (n < 0) r.fail("AddPartitionsToTxnRequest.v3AndBelowTopics is null but not nullable in this version")
       else {
-        const a: Array<AddPartitionsToTxnRequestAddPartitionsToTxnTopic> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r, v)
+        const a: Array<AddPartitionsToTxnRequestTopic> = new Array(n)
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTopic(r, v)
         v3AndBelowTopics = a
       }
     }
@@ -199,7 +199,7 @@ function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxn
   return { transactions, v3AndBelowTransactionalId, v3AndBelowProducerId, v3AndBelowProducerEpoch, v3AndBelowTopics }
 }
 
-function writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w: Writer, v: number, x: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult): void {
+function writeAddPartitionsToTxnResponsePartitionResult(w: Writer, v: number, x: AddPartitionsToTxnResponsePartitionResult): void {
   w.int32(x.partitionIndex)
   w.int16(x.partitionErrorCode)
   if (v >= 3) {
@@ -207,7 +207,7 @@ function writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w: Wri
   }
 }
 
-function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Reader, v: number): AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
+function readAddPartitionsToTxnResponsePartitionResult(r: Reader, v: number): AddPartitionsToTxnResponsePartitionResult {
   const partitionIndex: number = r.int32()
   const partitionErrorCode: number = r.int16()
   if (v >= 3) {
@@ -216,27 +216,27 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Read
   return { partitionIndex, partitionErrorCode }
 }
 
-function writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w: Writer, v: number, x: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult): void {
+function writeAddPartitionsToTxnResponseTopicResult(w: Writer, v: number, x: AddPartitionsToTxnResponseTopicResult): void {
   w.flexString(v >= 3, x.name)
   {
     const a = x.resultsByPartition
     w.flexArrayLength(v >= 3, a.length)
-    for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponsePartitionResult(w, v, a[i])
   }
   if (v >= 3) {
     w.emptyTaggedFields()
   }
 }
 
-function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, v: number): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
+function readAddPartitionsToTxnResponseTopicResult(r: Reader, v: number): AddPartitionsToTxnResponseTopicResult {
   const name: string = r.flexString(v >= 3)
-  let resultsByPartition: Array<AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult>
+  let resultsByPartition: Array<AddPartitionsToTxnResponsePartitionResult>
   {
     const n = r.flexArrayLength(v >= 3, 6)
-    if (n < 0) r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult.resultsByPartition is null but not nullable in this version")
+    if (n < 0) r.fail("AddPartitionsToTxnResponseTopicResult.resultsByPartition is null but not nullable in this version")
     else {
-      const a: Array<AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r, v)
+      const a: Array<AddPartitionsToTxnResponsePartitionResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponsePartitionResult(r, v)
       resultsByPartition = a
     }
   }
@@ -246,25 +246,25 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, 
   return { name, resultsByPartition }
 }
 
-function writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w: Writer, v: number, x: AddPartitionsToTxnResponseAddPartitionsToTxnResult): void {
+function writeAddPartitionsToTxnResponseResult(w: Writer, v: number, x: AddPartitionsToTxnResponseResult): void {
   w.compactString(x.transactionalId)
   {
     const a = x.topicResults
     w.compactArrayLength(a.length)
-    for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseTopicResult(w, v, a[i])
   }
   w.emptyTaggedFields()
 }
 
-function readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r: Reader, v: number): AddPartitionsToTxnResponseAddPartitionsToTxnResult {
+function readAddPartitionsToTxnResponseResult(r: Reader, v: number): AddPartitionsToTxnResponseResult {
   const transactionalId: string = r.compactString()
-  let topicResults: Array<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult>
+  let topicResults: Array<AddPartitionsToTxnResponseTopicResult>
   {
     const n = r.compactArrayLength(3)
-    if (n < 0) r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult.topicResults is null but not nullable in this version")
+    if (n < 0) r.fail("AddPartitionsToTxnResponseResult.topicResults is null but not nullable in this version")
     else {
-      const a: Array<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v)
+      const a: Array<AddPartitionsToTxnResponseTopicResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseTopicResult(r, v)
       topicResults = a
     }
   }
@@ -282,7 +282,7 @@ function writeAddPartitionsToTxnResponse(w: Writer, v: number, x: AddPartitionsT
     {
       const a = x.resultsByTransaction
       w.compactArrayLength(a.length)
-      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, v, a[i])
+      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseResult(w, v, a[i])
     }
   } else {
     if (x.resultsByTransaction.length !== 0) P.notInVersion("AddPartitionsToTxnResponse.resultsByTransaction", v)
@@ -291,7 +291,7 @@ function writeAddPartitionsToTxnResponse(w: Writer, v: number, x: AddPartitionsT
     {
       const a = x.resultsByTopicV3AndBelow
       w.flexArrayLength(v >= 3, a.length)
-      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, v, a[i])
+      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseTopicResult(w, v, a[i])
     }
   } else {
     if (x.resultsByTopicV3AndBelow.length !== 0) P.notInVersion("AddPartitionsToTxnResponse.resultsByTopicV3AndBelow", v)
@@ -305,26 +305,26 @@ function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTx
   if (v < 0 || v > 5) r.fail(`AddPartitionsToTxnResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = v >= 4 ? r.int16() : 0
-  let resultsByTransaction: Array<AddPartitionsToTxnResponseAddPartitionsToTxnResult> = []
+  let resultsByTransaction: Array<AddPartitionsToTxnResponseResult> = []
   if (v >= 4) {
     {
       const n = r.compactArrayLength(3)
       if (n < 0) r.fail("AddPartitionsToTxnResponse.resultsByTransaction is null but not nullable in this version")
       else {
-        const a: Array<AddPartitionsToTxnResponseAddPartitionsToTxnResult> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnResult(r, v)
+        const a: Array<AddPartitionsToTxnResponseResult> = new Array(n)
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseResult(r, v)
         resultsByTransaction = a
       }
     }
   }
-  let resultsByTopicV3AndBelow: Array<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult> = []
+  let resultsByTopicV3AndBelow: Array<AddPartitionsToTxnResponseTopicResult> = []
   if (v <= 3) {
     {
       const n = r.flexArrayLength(v >= 3, 3)
       if (n < 0) r.fail("AddPartitionsToTxnResponse.resultsByTopicV3AndBelow is null but not nullable in this version")
       else {
-        const a: Array<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r, v)
+        const a: Array<AddPartitionsToTxnResponseTopicResult> = new Array(n)
+        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseTopicResult(r, v)
         resultsByTopicV3AndBelow = a
       }
     }

@@ -13,16 +13,16 @@ export const AlterConfigsSchemas = P.lazy(() => {
     name: P.KafkaString,
     value: Schema.NullOr(P.KafkaString),
   })
-  const AlterConfigsRequestAlterConfigsResource = Schema.Struct({
+  const AlterConfigsRequestResource = Schema.Struct({
     resourceType: P.Int8,
     resourceName: P.KafkaString,
     configs: Schema.Array(AlterConfigsRequestAlterableConfig),
   })
   const AlterConfigsRequest = Schema.Struct({
-    resources: Schema.Array(AlterConfigsRequestAlterConfigsResource),
+    resources: Schema.Array(AlterConfigsRequestResource),
     validateOnly: P.Bool,
   })
-  const AlterConfigsResponseAlterConfigsResourceResponse = Schema.Struct({
+  const AlterConfigsResponseResourceResponse = Schema.Struct({
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
     resourceType: P.Int8,
@@ -30,15 +30,15 @@ export const AlterConfigsSchemas = P.lazy(() => {
   })
   const AlterConfigsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
-    responses: Schema.Array(AlterConfigsResponseAlterConfigsResourceResponse),
+    responses: Schema.Array(AlterConfigsResponseResourceResponse),
   })
-  return { AlterConfigsRequestAlterableConfig, AlterConfigsRequestAlterConfigsResource, AlterConfigsRequest, AlterConfigsResponseAlterConfigsResourceResponse, AlterConfigsResponse }
+  return { AlterConfigsRequestAlterableConfig, AlterConfigsRequestResource, AlterConfigsRequest, AlterConfigsResponseResourceResponse, AlterConfigsResponse }
 })
 
 export type AlterConfigsRequestAlterableConfig = ReturnType<typeof AlterConfigsSchemas>["AlterConfigsRequestAlterableConfig"]["Type"]
-export type AlterConfigsRequestAlterConfigsResource = ReturnType<typeof AlterConfigsSchemas>["AlterConfigsRequestAlterConfigsResource"]["Type"]
+export type AlterConfigsRequestResource = ReturnType<typeof AlterConfigsSchemas>["AlterConfigsRequestResource"]["Type"]
 export type AlterConfigsRequest = ReturnType<typeof AlterConfigsSchemas>["AlterConfigsRequest"]["Type"]
-export type AlterConfigsResponseAlterConfigsResourceResponse = ReturnType<typeof AlterConfigsSchemas>["AlterConfigsResponseAlterConfigsResourceResponse"]["Type"]
+export type AlterConfigsResponseResourceResponse = ReturnType<typeof AlterConfigsSchemas>["AlterConfigsResponseResourceResponse"]["Type"]
 export type AlterConfigsResponse = ReturnType<typeof AlterConfigsSchemas>["AlterConfigsResponse"]["Type"]
 
 function writeAlterConfigsRequestAlterableConfig(w: Writer, v: number, x: AlterConfigsRequestAlterableConfig): void {
@@ -58,7 +58,7 @@ function readAlterConfigsRequestAlterableConfig(r: Reader, v: number): AlterConf
   return { name, value }
 }
 
-function writeAlterConfigsRequestAlterConfigsResource(w: Writer, v: number, x: AlterConfigsRequestAlterConfigsResource): void {
+function writeAlterConfigsRequestResource(w: Writer, v: number, x: AlterConfigsRequestResource): void {
   w.int8(x.resourceType)
   w.flexString(v >= 2, x.resourceName)
   {
@@ -71,13 +71,13 @@ function writeAlterConfigsRequestAlterConfigsResource(w: Writer, v: number, x: A
   }
 }
 
-function readAlterConfigsRequestAlterConfigsResource(r: Reader, v: number): AlterConfigsRequestAlterConfigsResource {
+function readAlterConfigsRequestResource(r: Reader, v: number): AlterConfigsRequestResource {
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 2)
   let configs: Array<AlterConfigsRequestAlterableConfig>
   {
     const n = r.flexArrayLength(v >= 2, 3)
-    if (n < 0) r.fail("AlterConfigsRequestAlterConfigsResource.configs is null but not nullable in this version")
+    if (n < 0) r.fail("AlterConfigsRequestResource.configs is null but not nullable in this version")
     else {
       const a: Array<AlterConfigsRequestAlterableConfig> = new Array(n)
       for (let i = 0; i < n; i++) a[i] = readAlterConfigsRequestAlterableConfig(r, v)
@@ -95,7 +95,7 @@ function writeAlterConfigsRequest(w: Writer, v: number, x: AlterConfigsRequest):
   {
     const a = x.resources
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeAlterConfigsRequestAlterConfigsResource(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeAlterConfigsRequestResource(w, v, a[i])
   }
   w.bool(x.validateOnly)
   if (v >= 2) {
@@ -105,13 +105,13 @@ function writeAlterConfigsRequest(w: Writer, v: number, x: AlterConfigsRequest):
 
 function readAlterConfigsRequest(r: Reader, v: number): AlterConfigsRequest {
   if (v < 0 || v > 2) r.fail(`AlterConfigsRequest has no version ${v}`)
-  let resources: Array<AlterConfigsRequestAlterConfigsResource>
+  let resources: Array<AlterConfigsRequestResource>
   {
     const n = r.flexArrayLength(v >= 2, 4)
     if (n < 0) r.fail("AlterConfigsRequest.resources is null but not nullable in this version")
     else {
-      const a: Array<AlterConfigsRequestAlterConfigsResource> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterConfigsRequestAlterConfigsResource(r, v)
+      const a: Array<AlterConfigsRequestResource> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAlterConfigsRequestResource(r, v)
       resources = a
     }
   }
@@ -122,7 +122,7 @@ function readAlterConfigsRequest(r: Reader, v: number): AlterConfigsRequest {
   return { resources, validateOnly }
 }
 
-function writeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, v: number, x: AlterConfigsResponseAlterConfigsResourceResponse): void {
+function writeAlterConfigsResponseResourceResponse(w: Writer, v: number, x: AlterConfigsResponseResourceResponse): void {
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
   w.int8(x.resourceType)
@@ -132,7 +132,7 @@ function writeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, v: num
   }
 }
 
-function readAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, v: number): AlterConfigsResponseAlterConfigsResourceResponse {
+function readAlterConfigsResponseResourceResponse(r: Reader, v: number): AlterConfigsResponseResourceResponse {
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
   const resourceType: number = r.int8()
@@ -149,7 +149,7 @@ function writeAlterConfigsResponse(w: Writer, v: number, x: AlterConfigsResponse
   {
     const a = x.responses
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeAlterConfigsResponseAlterConfigsResourceResponse(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeAlterConfigsResponseResourceResponse(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
@@ -159,13 +159,13 @@ function writeAlterConfigsResponse(w: Writer, v: number, x: AlterConfigsResponse
 function readAlterConfigsResponse(r: Reader, v: number): AlterConfigsResponse {
   if (v < 0 || v > 2) r.fail(`AlterConfigsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
-  let responses: Array<AlterConfigsResponseAlterConfigsResourceResponse>
+  let responses: Array<AlterConfigsResponseResourceResponse>
   {
     const n = r.flexArrayLength(v >= 2, 6)
     if (n < 0) r.fail("AlterConfigsResponse.responses is null but not nullable in this version")
     else {
-      const a: Array<AlterConfigsResponseAlterConfigsResourceResponse> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterConfigsResponseAlterConfigsResourceResponse(r, v)
+      const a: Array<AlterConfigsResponseResourceResponse> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAlterConfigsResponseResourceResponse(r, v)
       responses = a
     }
   }

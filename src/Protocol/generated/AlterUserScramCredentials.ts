@@ -24,22 +24,22 @@ export const AlterUserScramCredentialsSchemas = P.lazy(() => {
     deletions: Schema.Array(AlterUserScramCredentialsRequestScramCredentialDeletion),
     upsertions: Schema.Array(AlterUserScramCredentialsRequestScramCredentialUpsertion),
   })
-  const AlterUserScramCredentialsResponseAlterUserScramCredentialsResult = Schema.Struct({
+  const AlterUserScramCredentialsResponseResult = Schema.Struct({
     user: P.KafkaString,
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
   })
   const AlterUserScramCredentialsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
-    results: Schema.Array(AlterUserScramCredentialsResponseAlterUserScramCredentialsResult),
+    results: Schema.Array(AlterUserScramCredentialsResponseResult),
   })
-  return { AlterUserScramCredentialsRequestScramCredentialDeletion, AlterUserScramCredentialsRequestScramCredentialUpsertion, AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponseAlterUserScramCredentialsResult, AlterUserScramCredentialsResponse }
+  return { AlterUserScramCredentialsRequestScramCredentialDeletion, AlterUserScramCredentialsRequestScramCredentialUpsertion, AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponseResult, AlterUserScramCredentialsResponse }
 })
 
 export type AlterUserScramCredentialsRequestScramCredentialDeletion = ReturnType<typeof AlterUserScramCredentialsSchemas>["AlterUserScramCredentialsRequestScramCredentialDeletion"]["Type"]
 export type AlterUserScramCredentialsRequestScramCredentialUpsertion = ReturnType<typeof AlterUserScramCredentialsSchemas>["AlterUserScramCredentialsRequestScramCredentialUpsertion"]["Type"]
 export type AlterUserScramCredentialsRequest = ReturnType<typeof AlterUserScramCredentialsSchemas>["AlterUserScramCredentialsRequest"]["Type"]
-export type AlterUserScramCredentialsResponseAlterUserScramCredentialsResult = ReturnType<typeof AlterUserScramCredentialsSchemas>["AlterUserScramCredentialsResponseAlterUserScramCredentialsResult"]["Type"]
+export type AlterUserScramCredentialsResponseResult = ReturnType<typeof AlterUserScramCredentialsSchemas>["AlterUserScramCredentialsResponseResult"]["Type"]
 export type AlterUserScramCredentialsResponse = ReturnType<typeof AlterUserScramCredentialsSchemas>["AlterUserScramCredentialsResponse"]["Type"]
 
 function writeAlterUserScramCredentialsRequestScramCredentialDeletion(w: Writer, v: number, x: AlterUserScramCredentialsRequestScramCredentialDeletion): void {
@@ -115,14 +115,14 @@ function readAlterUserScramCredentialsRequest(r: Reader, v: number): AlterUserSc
   return { deletions, upsertions }
 }
 
-function writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w: Writer, v: number, x: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult): void {
+function writeAlterUserScramCredentialsResponseResult(w: Writer, v: number, x: AlterUserScramCredentialsResponseResult): void {
   w.compactString(x.user)
   w.int16(x.errorCode)
   w.compactNullableString(x.errorMessage)
   w.emptyTaggedFields()
 }
 
-function readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r: Reader, v: number): AlterUserScramCredentialsResponseAlterUserScramCredentialsResult {
+function readAlterUserScramCredentialsResponseResult(r: Reader, v: number): AlterUserScramCredentialsResponseResult {
   const user: string = r.compactString()
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.compactNullableString()
@@ -136,7 +136,7 @@ function writeAlterUserScramCredentialsResponse(w: Writer, v: number, x: AlterUs
   {
     const a = x.results
     w.compactArrayLength(a.length)
-    for (let i = 0; i < a.length; i++) writeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeAlterUserScramCredentialsResponseResult(w, v, a[i])
   }
   w.emptyTaggedFields()
 }
@@ -144,13 +144,13 @@ function writeAlterUserScramCredentialsResponse(w: Writer, v: number, x: AlterUs
 function readAlterUserScramCredentialsResponse(r: Reader, v: number): AlterUserScramCredentialsResponse {
   if (v < 0 || v > 0) r.fail(`AlterUserScramCredentialsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
-  let results: Array<AlterUserScramCredentialsResponseAlterUserScramCredentialsResult>
+  let results: Array<AlterUserScramCredentialsResponseResult>
   {
     const n = r.compactArrayLength(5)
     if (n < 0) r.fail("AlterUserScramCredentialsResponse.results is null but not nullable in this version")
     else {
-      const a: Array<AlterUserScramCredentialsResponseAlterUserScramCredentialsResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(r, v)
+      const a: Array<AlterUserScramCredentialsResponseResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAlterUserScramCredentialsResponseResult(r, v)
       results = a
     }
   }

@@ -9,38 +9,38 @@ import type { Writer } from "../internal/Writer.ts"
 
 /** Effect Schemas of CreatePartitions's request, response and their nested structures (built on first use). */
 export const CreatePartitionsSchemas = P.lazy(() => {
-  const CreatePartitionsRequestCreatePartitionsAssignment = Schema.Struct({
+  const CreatePartitionsRequestAssignment = Schema.Struct({
     brokerIds: Schema.Array(P.Int32),
   })
-  const CreatePartitionsRequestCreatePartitionsTopic = Schema.Struct({
+  const CreatePartitionsRequestTopic = Schema.Struct({
     name: P.KafkaString,
     count: P.Int32,
-    assignments: Schema.NullOr(Schema.Array(CreatePartitionsRequestCreatePartitionsAssignment)),
+    assignments: Schema.NullOr(Schema.Array(CreatePartitionsRequestAssignment)),
   })
   const CreatePartitionsRequest = Schema.Struct({
-    topics: Schema.Array(CreatePartitionsRequestCreatePartitionsTopic),
+    topics: Schema.Array(CreatePartitionsRequestTopic),
     timeoutMs: P.Int32,
     validateOnly: P.Bool,
   })
-  const CreatePartitionsResponseCreatePartitionsTopicResult = Schema.Struct({
+  const CreatePartitionsResponseTopicResult = Schema.Struct({
     name: P.KafkaString,
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
   })
   const CreatePartitionsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
-    results: Schema.Array(CreatePartitionsResponseCreatePartitionsTopicResult),
+    results: Schema.Array(CreatePartitionsResponseTopicResult),
   })
-  return { CreatePartitionsRequestCreatePartitionsAssignment, CreatePartitionsRequestCreatePartitionsTopic, CreatePartitionsRequest, CreatePartitionsResponseCreatePartitionsTopicResult, CreatePartitionsResponse }
+  return { CreatePartitionsRequestAssignment, CreatePartitionsRequestTopic, CreatePartitionsRequest, CreatePartitionsResponseTopicResult, CreatePartitionsResponse }
 })
 
-export type CreatePartitionsRequestCreatePartitionsAssignment = ReturnType<typeof CreatePartitionsSchemas>["CreatePartitionsRequestCreatePartitionsAssignment"]["Type"]
-export type CreatePartitionsRequestCreatePartitionsTopic = ReturnType<typeof CreatePartitionsSchemas>["CreatePartitionsRequestCreatePartitionsTopic"]["Type"]
+export type CreatePartitionsRequestAssignment = ReturnType<typeof CreatePartitionsSchemas>["CreatePartitionsRequestAssignment"]["Type"]
+export type CreatePartitionsRequestTopic = ReturnType<typeof CreatePartitionsSchemas>["CreatePartitionsRequestTopic"]["Type"]
 export type CreatePartitionsRequest = ReturnType<typeof CreatePartitionsSchemas>["CreatePartitionsRequest"]["Type"]
-export type CreatePartitionsResponseCreatePartitionsTopicResult = ReturnType<typeof CreatePartitionsSchemas>["CreatePartitionsResponseCreatePartitionsTopicResult"]["Type"]
+export type CreatePartitionsResponseTopicResult = ReturnType<typeof CreatePartitionsSchemas>["CreatePartitionsResponseTopicResult"]["Type"]
 export type CreatePartitionsResponse = ReturnType<typeof CreatePartitionsSchemas>["CreatePartitionsResponse"]["Type"]
 
-function writeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, v: number, x: CreatePartitionsRequestCreatePartitionsAssignment): void {
+function writeCreatePartitionsRequestAssignment(w: Writer, v: number, x: CreatePartitionsRequestAssignment): void {
   {
     const a = x.brokerIds
     w.flexArrayLength(v >= 2, a.length)
@@ -51,11 +51,11 @@ function writeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, v: nu
   }
 }
 
-function readCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, v: number): CreatePartitionsRequestCreatePartitionsAssignment {
+function readCreatePartitionsRequestAssignment(r: Reader, v: number): CreatePartitionsRequestAssignment {
   let brokerIds: Array<number>
   {
     const n = r.flexArrayLength(v >= 2, 4)
-    if (n < 0) r.fail("CreatePartitionsRequestCreatePartitionsAssignment.brokerIds is null but not nullable in this version")
+    if (n < 0) r.fail("CreatePartitionsRequestAssignment.brokerIds is null but not nullable in this version")
     else {
       const a: Array<number> = new Array(n)
       for (let i = 0; i < n; i++) a[i] = r.int32()
@@ -68,7 +68,7 @@ function readCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, v: num
   return { brokerIds }
 }
 
-function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, v: number, x: CreatePartitionsRequestCreatePartitionsTopic): void {
+function writeCreatePartitionsRequestTopic(w: Writer, v: number, x: CreatePartitionsRequestTopic): void {
   w.flexString(v >= 2, x.name)
   w.int32(x.count)
   {
@@ -77,7 +77,7 @@ function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, v: number,
       w.flexArrayLength(v >= 2, -1)
     } else {
       w.flexArrayLength(v >= 2, a.length)
-      for (let i = 0; i < a.length; i++) writeCreatePartitionsRequestCreatePartitionsAssignment(w, v, a[i])
+      for (let i = 0; i < a.length; i++) writeCreatePartitionsRequestAssignment(w, v, a[i])
     }
   }
   if (v >= 2) {
@@ -85,16 +85,16 @@ function writeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, v: number,
   }
 }
 
-function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v: number): CreatePartitionsRequestCreatePartitionsTopic {
+function readCreatePartitionsRequestTopic(r: Reader, v: number): CreatePartitionsRequestTopic {
   const name: string = r.flexString(v >= 2)
   const count: number = r.int32()
-  let assignments: Array<CreatePartitionsRequestCreatePartitionsAssignment> | null
+  let assignments: Array<CreatePartitionsRequestAssignment> | null
   {
     const n = r.flexArrayLength(v >= 2, 2)
     if (n < 0) assignments = null
     else {
-      const a: Array<CreatePartitionsRequestCreatePartitionsAssignment> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestCreatePartitionsAssignment(r, v)
+      const a: Array<CreatePartitionsRequestAssignment> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestAssignment(r, v)
       assignments = a
     }
   }
@@ -109,7 +109,7 @@ function writeCreatePartitionsRequest(w: Writer, v: number, x: CreatePartitionsR
   {
     const a = x.topics
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeCreatePartitionsRequestCreatePartitionsTopic(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeCreatePartitionsRequestTopic(w, v, a[i])
   }
   w.int32(x.timeoutMs)
   w.bool(x.validateOnly)
@@ -120,13 +120,13 @@ function writeCreatePartitionsRequest(w: Writer, v: number, x: CreatePartitionsR
 
 function readCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRequest {
   if (v < 0 || v > 3) r.fail(`CreatePartitionsRequest has no version ${v}`)
-  let topics: Array<CreatePartitionsRequestCreatePartitionsTopic>
+  let topics: Array<CreatePartitionsRequestTopic>
   {
     const n = r.flexArrayLength(v >= 2, 7)
     if (n < 0) r.fail("CreatePartitionsRequest.topics is null but not nullable in this version")
     else {
-      const a: Array<CreatePartitionsRequestCreatePartitionsTopic> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestCreatePartitionsTopic(r, v)
+      const a: Array<CreatePartitionsRequestTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsRequestTopic(r, v)
       topics = a
     }
   }
@@ -138,7 +138,7 @@ function readCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRequ
   return { topics, timeoutMs, validateOnly }
 }
 
-function writeCreatePartitionsResponseCreatePartitionsTopicResult(w: Writer, v: number, x: CreatePartitionsResponseCreatePartitionsTopicResult): void {
+function writeCreatePartitionsResponseTopicResult(w: Writer, v: number, x: CreatePartitionsResponseTopicResult): void {
   w.flexString(v >= 2, x.name)
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
@@ -147,7 +147,7 @@ function writeCreatePartitionsResponseCreatePartitionsTopicResult(w: Writer, v: 
   }
 }
 
-function readCreatePartitionsResponseCreatePartitionsTopicResult(r: Reader, v: number): CreatePartitionsResponseCreatePartitionsTopicResult {
+function readCreatePartitionsResponseTopicResult(r: Reader, v: number): CreatePartitionsResponseTopicResult {
   const name: string = r.flexString(v >= 2)
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
@@ -163,7 +163,7 @@ function writeCreatePartitionsResponse(w: Writer, v: number, x: CreatePartitions
   {
     const a = x.results
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeCreatePartitionsResponseCreatePartitionsTopicResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeCreatePartitionsResponseTopicResult(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
@@ -173,13 +173,13 @@ function writeCreatePartitionsResponse(w: Writer, v: number, x: CreatePartitions
 function readCreatePartitionsResponse(r: Reader, v: number): CreatePartitionsResponse {
   if (v < 0 || v > 3) r.fail(`CreatePartitionsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
-  let results: Array<CreatePartitionsResponseCreatePartitionsTopicResult>
+  let results: Array<CreatePartitionsResponseTopicResult>
   {
     const n = r.flexArrayLength(v >= 2, 5)
     if (n < 0) r.fail("CreatePartitionsResponse.results is null but not nullable in this version")
     else {
-      const a: Array<CreatePartitionsResponseCreatePartitionsTopicResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsResponseCreatePartitionsTopicResult(r, v)
+      const a: Array<CreatePartitionsResponseTopicResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readCreatePartitionsResponseTopicResult(r, v)
       results = a
     }
   }

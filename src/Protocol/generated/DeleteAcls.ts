@@ -9,7 +9,7 @@ import type { Writer } from "../internal/Writer.ts"
 
 /** Effect Schemas of DeleteAcls's request, response and their nested structures (built on first use). */
 export const DeleteAclsSchemas = P.lazy(() => {
-  const DeleteAclsRequestDeleteAclsFilter = Schema.Struct({
+  const DeleteAclsRequestFilter = Schema.Struct({
     resourceTypeFilter: P.Int8,
     resourceNameFilter: Schema.NullOr(P.KafkaString),
     patternTypeFilter: Schema.optionalKey(P.Int8),
@@ -19,9 +19,9 @@ export const DeleteAclsSchemas = P.lazy(() => {
     permissionType: P.Int8,
   })
   const DeleteAclsRequest = Schema.Struct({
-    filters: Schema.Array(DeleteAclsRequestDeleteAclsFilter),
+    filters: Schema.Array(DeleteAclsRequestFilter),
   })
-  const DeleteAclsResponseDeleteAclsMatchingAcl = Schema.Struct({
+  const DeleteAclsResponseMatchingAcl = Schema.Struct({
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
     resourceType: P.Int8,
@@ -32,32 +32,32 @@ export const DeleteAclsSchemas = P.lazy(() => {
     operation: P.Int8,
     permissionType: P.Int8,
   })
-  const DeleteAclsResponseDeleteAclsFilterResult = Schema.Struct({
+  const DeleteAclsResponseFilterResult = Schema.Struct({
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
-    matchingAcls: Schema.Array(DeleteAclsResponseDeleteAclsMatchingAcl),
+    matchingAcls: Schema.Array(DeleteAclsResponseMatchingAcl),
   })
   const DeleteAclsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
-    filterResults: Schema.Array(DeleteAclsResponseDeleteAclsFilterResult),
+    filterResults: Schema.Array(DeleteAclsResponseFilterResult),
   })
-  return { DeleteAclsRequestDeleteAclsFilter, DeleteAclsRequest, DeleteAclsResponseDeleteAclsMatchingAcl, DeleteAclsResponseDeleteAclsFilterResult, DeleteAclsResponse }
+  return { DeleteAclsRequestFilter, DeleteAclsRequest, DeleteAclsResponseMatchingAcl, DeleteAclsResponseFilterResult, DeleteAclsResponse }
 })
 
-export type DeleteAclsRequestDeleteAclsFilter = ReturnType<typeof DeleteAclsSchemas>["DeleteAclsRequestDeleteAclsFilter"]["Type"]
+export type DeleteAclsRequestFilter = ReturnType<typeof DeleteAclsSchemas>["DeleteAclsRequestFilter"]["Type"]
 export type DeleteAclsRequest = ReturnType<typeof DeleteAclsSchemas>["DeleteAclsRequest"]["Type"]
-export type DeleteAclsResponseDeleteAclsMatchingAcl = ReturnType<typeof DeleteAclsSchemas>["DeleteAclsResponseDeleteAclsMatchingAcl"]["Type"]
-export type DeleteAclsResponseDeleteAclsFilterResult = ReturnType<typeof DeleteAclsSchemas>["DeleteAclsResponseDeleteAclsFilterResult"]["Type"]
+export type DeleteAclsResponseMatchingAcl = ReturnType<typeof DeleteAclsSchemas>["DeleteAclsResponseMatchingAcl"]["Type"]
+export type DeleteAclsResponseFilterResult = ReturnType<typeof DeleteAclsSchemas>["DeleteAclsResponseFilterResult"]["Type"]
 export type DeleteAclsResponse = ReturnType<typeof DeleteAclsSchemas>["DeleteAclsResponse"]["Type"]
 
-function writeDeleteAclsRequestDeleteAclsFilter(w: Writer, v: number, x: DeleteAclsRequestDeleteAclsFilter): void {
+function writeDeleteAclsRequestFilter(w: Writer, v: number, x: DeleteAclsRequestFilter): void {
   w.int8(x.resourceTypeFilter)
   w.flexNullableString(v >= 2, x.resourceNameFilter)
   if (v >= 1) {
     const patternTypeFilter = x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter
     w.int8(patternTypeFilter)
   } else {
-    if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) P.notInVersion("DeleteAclsRequestDeleteAclsFilter.patternTypeFilter", v)
+    if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) P.notInVersion("DeleteAclsRequestFilter.patternTypeFilter", v)
   }
   w.flexNullableString(v >= 2, x.principalFilter)
   w.flexNullableString(v >= 2, x.hostFilter)
@@ -68,7 +68,7 @@ function writeDeleteAclsRequestDeleteAclsFilter(w: Writer, v: number, x: DeleteA
   }
 }
 
-function readDeleteAclsRequestDeleteAclsFilter(r: Reader, v: number): DeleteAclsRequestDeleteAclsFilter {
+function readDeleteAclsRequestFilter(r: Reader, v: number): DeleteAclsRequestFilter {
   const resourceTypeFilter: number = r.int8()
   const resourceNameFilter: string | null = r.flexNullableString(v >= 2)
   const patternTypeFilter: number = v >= 1 ? r.int8() : 3
@@ -87,7 +87,7 @@ function writeDeleteAclsRequest(w: Writer, v: number, x: DeleteAclsRequest): voi
   {
     const a = x.filters
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDeleteAclsRequestDeleteAclsFilter(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDeleteAclsRequestFilter(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
@@ -96,13 +96,13 @@ function writeDeleteAclsRequest(w: Writer, v: number, x: DeleteAclsRequest): voi
 
 function readDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
   if (v < 0 || v > 3) r.fail(`DeleteAclsRequest has no version ${v}`)
-  let filters: Array<DeleteAclsRequestDeleteAclsFilter>
+  let filters: Array<DeleteAclsRequestFilter>
   {
     const n = r.flexArrayLength(v >= 2, 8)
     if (n < 0) r.fail("DeleteAclsRequest.filters is null but not nullable in this version")
     else {
-      const a: Array<DeleteAclsRequestDeleteAclsFilter> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteAclsRequestDeleteAclsFilter(r, v)
+      const a: Array<DeleteAclsRequestFilter> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDeleteAclsRequestFilter(r, v)
       filters = a
     }
   }
@@ -112,7 +112,7 @@ function readDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
   return { filters }
 }
 
-function writeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, v: number, x: DeleteAclsResponseDeleteAclsMatchingAcl): void {
+function writeDeleteAclsResponseMatchingAcl(w: Writer, v: number, x: DeleteAclsResponseMatchingAcl): void {
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
   w.int8(x.resourceType)
@@ -120,7 +120,7 @@ function writeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, v: number, x: D
   if (v >= 1) {
     w.int8(x.patternType)
   } else {
-    if (x.patternType !== 3) P.notInVersion("DeleteAclsResponseDeleteAclsMatchingAcl.patternType", v)
+    if (x.patternType !== 3) P.notInVersion("DeleteAclsResponseMatchingAcl.patternType", v)
   }
   w.flexString(v >= 2, x.principal)
   w.flexString(v >= 2, x.host)
@@ -131,7 +131,7 @@ function writeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, v: number, x: D
   }
 }
 
-function readDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, v: number): DeleteAclsResponseDeleteAclsMatchingAcl {
+function readDeleteAclsResponseMatchingAcl(r: Reader, v: number): DeleteAclsResponseMatchingAcl {
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
   const resourceType: number = r.int8()
@@ -147,29 +147,29 @@ function readDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, v: number): Dele
   return { errorCode, errorMessage, resourceType, resourceName, patternType, principal, host, operation, permissionType }
 }
 
-function writeDeleteAclsResponseDeleteAclsFilterResult(w: Writer, v: number, x: DeleteAclsResponseDeleteAclsFilterResult): void {
+function writeDeleteAclsResponseFilterResult(w: Writer, v: number, x: DeleteAclsResponseFilterResult): void {
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
   {
     const a = x.matchingAcls
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDeleteAclsResponseDeleteAclsMatchingAcl(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDeleteAclsResponseMatchingAcl(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
   }
 }
 
-function readDeleteAclsResponseDeleteAclsFilterResult(r: Reader, v: number): DeleteAclsResponseDeleteAclsFilterResult {
+function readDeleteAclsResponseFilterResult(r: Reader, v: number): DeleteAclsResponseFilterResult {
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
-  let matchingAcls: Array<DeleteAclsResponseDeleteAclsMatchingAcl>
+  let matchingAcls: Array<DeleteAclsResponseMatchingAcl>
   {
     const n = r.flexArrayLength(v >= 2, 11)
-    if (n < 0) r.fail("DeleteAclsResponseDeleteAclsFilterResult.matchingAcls is null but not nullable in this version")
+    if (n < 0) r.fail("DeleteAclsResponseFilterResult.matchingAcls is null but not nullable in this version")
     else {
-      const a: Array<DeleteAclsResponseDeleteAclsMatchingAcl> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteAclsResponseDeleteAclsMatchingAcl(r, v)
+      const a: Array<DeleteAclsResponseMatchingAcl> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDeleteAclsResponseMatchingAcl(r, v)
       matchingAcls = a
     }
   }
@@ -185,7 +185,7 @@ function writeDeleteAclsResponse(w: Writer, v: number, x: DeleteAclsResponse): v
   {
     const a = x.filterResults
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDeleteAclsResponseDeleteAclsFilterResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDeleteAclsResponseFilterResult(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
@@ -195,13 +195,13 @@ function writeDeleteAclsResponse(w: Writer, v: number, x: DeleteAclsResponse): v
 function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
   if (v < 0 || v > 3) r.fail(`DeleteAclsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
-  let filterResults: Array<DeleteAclsResponseDeleteAclsFilterResult>
+  let filterResults: Array<DeleteAclsResponseFilterResult>
   {
     const n = r.flexArrayLength(v >= 2, 5)
     if (n < 0) r.fail("DeleteAclsResponse.filterResults is null but not nullable in this version")
     else {
-      const a: Array<DeleteAclsResponseDeleteAclsFilterResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteAclsResponseDeleteAclsFilterResult(r, v)
+      const a: Array<DeleteAclsResponseFilterResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDeleteAclsResponseFilterResult(r, v)
       filterResults = a
     }
   }

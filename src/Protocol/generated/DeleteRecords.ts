@@ -9,42 +9,42 @@ import type { Writer } from "../internal/Writer.ts"
 
 /** Effect Schemas of DeleteRecords's request, response and their nested structures (built on first use). */
 export const DeleteRecordsSchemas = P.lazy(() => {
-  const DeleteRecordsRequestDeleteRecordsPartition = Schema.Struct({
+  const DeleteRecordsRequestPartition = Schema.Struct({
     partitionIndex: P.Int32,
     offset: P.Int64,
   })
-  const DeleteRecordsRequestDeleteRecordsTopic = Schema.Struct({
+  const DeleteRecordsRequestTopic = Schema.Struct({
     name: P.KafkaString,
-    partitions: Schema.Array(DeleteRecordsRequestDeleteRecordsPartition),
+    partitions: Schema.Array(DeleteRecordsRequestPartition),
   })
   const DeleteRecordsRequest = Schema.Struct({
-    topics: Schema.Array(DeleteRecordsRequestDeleteRecordsTopic),
+    topics: Schema.Array(DeleteRecordsRequestTopic),
     timeoutMs: P.Int32,
   })
-  const DeleteRecordsResponseDeleteRecordsPartitionResult = Schema.Struct({
+  const DeleteRecordsResponsePartitionResult = Schema.Struct({
     partitionIndex: P.Int32,
     lowWatermark: P.Int64,
     errorCode: P.Int16,
   })
-  const DeleteRecordsResponseDeleteRecordsTopicResult = Schema.Struct({
+  const DeleteRecordsResponseTopicResult = Schema.Struct({
     name: P.KafkaString,
-    partitions: Schema.Array(DeleteRecordsResponseDeleteRecordsPartitionResult),
+    partitions: Schema.Array(DeleteRecordsResponsePartitionResult),
   })
   const DeleteRecordsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
-    topics: Schema.Array(DeleteRecordsResponseDeleteRecordsTopicResult),
+    topics: Schema.Array(DeleteRecordsResponseTopicResult),
   })
-  return { DeleteRecordsRequestDeleteRecordsPartition, DeleteRecordsRequestDeleteRecordsTopic, DeleteRecordsRequest, DeleteRecordsResponseDeleteRecordsPartitionResult, DeleteRecordsResponseDeleteRecordsTopicResult, DeleteRecordsResponse }
+  return { DeleteRecordsRequestPartition, DeleteRecordsRequestTopic, DeleteRecordsRequest, DeleteRecordsResponsePartitionResult, DeleteRecordsResponseTopicResult, DeleteRecordsResponse }
 })
 
-export type DeleteRecordsRequestDeleteRecordsPartition = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsRequestDeleteRecordsPartition"]["Type"]
-export type DeleteRecordsRequestDeleteRecordsTopic = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsRequestDeleteRecordsTopic"]["Type"]
+export type DeleteRecordsRequestPartition = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsRequestPartition"]["Type"]
+export type DeleteRecordsRequestTopic = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsRequestTopic"]["Type"]
 export type DeleteRecordsRequest = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsRequest"]["Type"]
-export type DeleteRecordsResponseDeleteRecordsPartitionResult = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsResponseDeleteRecordsPartitionResult"]["Type"]
-export type DeleteRecordsResponseDeleteRecordsTopicResult = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsResponseDeleteRecordsTopicResult"]["Type"]
+export type DeleteRecordsResponsePartitionResult = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsResponsePartitionResult"]["Type"]
+export type DeleteRecordsResponseTopicResult = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsResponseTopicResult"]["Type"]
 export type DeleteRecordsResponse = ReturnType<typeof DeleteRecordsSchemas>["DeleteRecordsResponse"]["Type"]
 
-function writeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, v: number, x: DeleteRecordsRequestDeleteRecordsPartition): void {
+function writeDeleteRecordsRequestPartition(w: Writer, v: number, x: DeleteRecordsRequestPartition): void {
   w.int32(x.partitionIndex)
   w.int64(x.offset)
   if (v >= 2) {
@@ -52,7 +52,7 @@ function writeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, v: number, x
   }
 }
 
-function readDeleteRecordsRequestDeleteRecordsPartition(r: Reader, v: number): DeleteRecordsRequestDeleteRecordsPartition {
+function readDeleteRecordsRequestPartition(r: Reader, v: number): DeleteRecordsRequestPartition {
   const partitionIndex: number = r.int32()
   const offset: bigint = r.int64()
   if (v >= 2) {
@@ -61,27 +61,27 @@ function readDeleteRecordsRequestDeleteRecordsPartition(r: Reader, v: number): D
   return { partitionIndex, offset }
 }
 
-function writeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, v: number, x: DeleteRecordsRequestDeleteRecordsTopic): void {
+function writeDeleteRecordsRequestTopic(w: Writer, v: number, x: DeleteRecordsRequestTopic): void {
   w.flexString(v >= 2, x.name)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDeleteRecordsRequestDeleteRecordsPartition(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDeleteRecordsRequestPartition(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
   }
 }
 
-function readDeleteRecordsRequestDeleteRecordsTopic(r: Reader, v: number): DeleteRecordsRequestDeleteRecordsTopic {
+function readDeleteRecordsRequestTopic(r: Reader, v: number): DeleteRecordsRequestTopic {
   const name: string = r.flexString(v >= 2)
-  let partitions: Array<DeleteRecordsRequestDeleteRecordsPartition>
+  let partitions: Array<DeleteRecordsRequestPartition>
   {
     const n = r.flexArrayLength(v >= 2, 12)
-    if (n < 0) r.fail("DeleteRecordsRequestDeleteRecordsTopic.partitions is null but not nullable in this version")
+    if (n < 0) r.fail("DeleteRecordsRequestTopic.partitions is null but not nullable in this version")
     else {
-      const a: Array<DeleteRecordsRequestDeleteRecordsPartition> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestDeleteRecordsPartition(r, v)
+      const a: Array<DeleteRecordsRequestPartition> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestPartition(r, v)
       partitions = a
     }
   }
@@ -96,7 +96,7 @@ function writeDeleteRecordsRequest(w: Writer, v: number, x: DeleteRecordsRequest
   {
     const a = x.topics
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDeleteRecordsRequestDeleteRecordsTopic(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDeleteRecordsRequestTopic(w, v, a[i])
   }
   w.int32(x.timeoutMs)
   if (v >= 2) {
@@ -106,13 +106,13 @@ function writeDeleteRecordsRequest(w: Writer, v: number, x: DeleteRecordsRequest
 
 function readDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsRequest {
   if (v < 0 || v > 2) r.fail(`DeleteRecordsRequest has no version ${v}`)
-  let topics: Array<DeleteRecordsRequestDeleteRecordsTopic>
+  let topics: Array<DeleteRecordsRequestTopic>
   {
     const n = r.flexArrayLength(v >= 2, 3)
     if (n < 0) r.fail("DeleteRecordsRequest.topics is null but not nullable in this version")
     else {
-      const a: Array<DeleteRecordsRequestDeleteRecordsTopic> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestDeleteRecordsTopic(r, v)
+      const a: Array<DeleteRecordsRequestTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsRequestTopic(r, v)
       topics = a
     }
   }
@@ -123,7 +123,7 @@ function readDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsRequest {
   return { topics, timeoutMs }
 }
 
-function writeDeleteRecordsResponseDeleteRecordsPartitionResult(w: Writer, v: number, x: DeleteRecordsResponseDeleteRecordsPartitionResult): void {
+function writeDeleteRecordsResponsePartitionResult(w: Writer, v: number, x: DeleteRecordsResponsePartitionResult): void {
   w.int32(x.partitionIndex)
   w.int64(x.lowWatermark)
   w.int16(x.errorCode)
@@ -132,7 +132,7 @@ function writeDeleteRecordsResponseDeleteRecordsPartitionResult(w: Writer, v: nu
   }
 }
 
-function readDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader, v: number): DeleteRecordsResponseDeleteRecordsPartitionResult {
+function readDeleteRecordsResponsePartitionResult(r: Reader, v: number): DeleteRecordsResponsePartitionResult {
   const partitionIndex: number = r.int32()
   const lowWatermark: bigint = r.int64()
   const errorCode: number = r.int16()
@@ -142,27 +142,27 @@ function readDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader, v: num
   return { partitionIndex, lowWatermark, errorCode }
 }
 
-function writeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, v: number, x: DeleteRecordsResponseDeleteRecordsTopicResult): void {
+function writeDeleteRecordsResponseTopicResult(w: Writer, v: number, x: DeleteRecordsResponseTopicResult): void {
   w.flexString(v >= 2, x.name)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDeleteRecordsResponseDeleteRecordsPartitionResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDeleteRecordsResponsePartitionResult(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
   }
 }
 
-function readDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v: number): DeleteRecordsResponseDeleteRecordsTopicResult {
+function readDeleteRecordsResponseTopicResult(r: Reader, v: number): DeleteRecordsResponseTopicResult {
   const name: string = r.flexString(v >= 2)
-  let partitions: Array<DeleteRecordsResponseDeleteRecordsPartitionResult>
+  let partitions: Array<DeleteRecordsResponsePartitionResult>
   {
     const n = r.flexArrayLength(v >= 2, 14)
-    if (n < 0) r.fail("DeleteRecordsResponseDeleteRecordsTopicResult.partitions is null but not nullable in this version")
+    if (n < 0) r.fail("DeleteRecordsResponseTopicResult.partitions is null but not nullable in this version")
     else {
-      const a: Array<DeleteRecordsResponseDeleteRecordsPartitionResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseDeleteRecordsPartitionResult(r, v)
+      const a: Array<DeleteRecordsResponsePartitionResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponsePartitionResult(r, v)
       partitions = a
     }
   }
@@ -178,7 +178,7 @@ function writeDeleteRecordsResponse(w: Writer, v: number, x: DeleteRecordsRespon
   {
     const a = x.topics
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDeleteRecordsResponseDeleteRecordsTopicResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDeleteRecordsResponseTopicResult(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
@@ -188,13 +188,13 @@ function writeDeleteRecordsResponse(w: Writer, v: number, x: DeleteRecordsRespon
 function readDeleteRecordsResponse(r: Reader, v: number): DeleteRecordsResponse {
   if (v < 0 || v > 2) r.fail(`DeleteRecordsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
-  let topics: Array<DeleteRecordsResponseDeleteRecordsTopicResult>
+  let topics: Array<DeleteRecordsResponseTopicResult>
   {
     const n = r.flexArrayLength(v >= 2, 3)
     if (n < 0) r.fail("DeleteRecordsResponse.topics is null but not nullable in this version")
     else {
-      const a: Array<DeleteRecordsResponseDeleteRecordsTopicResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseDeleteRecordsTopicResult(r, v)
+      const a: Array<DeleteRecordsResponseTopicResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDeleteRecordsResponseTopicResult(r, v)
       topics = a
     }
   }

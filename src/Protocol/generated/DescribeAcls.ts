@@ -24,7 +24,7 @@ export const DescribeAclsSchemas = P.lazy(() => {
     operation: P.Int8,
     permissionType: P.Int8,
   })
-  const DescribeAclsResponseDescribeAclsResource = Schema.Struct({
+  const DescribeAclsResponseResource = Schema.Struct({
     resourceType: P.Int8,
     resourceName: P.KafkaString,
     patternType: P.Int8,
@@ -34,14 +34,14 @@ export const DescribeAclsSchemas = P.lazy(() => {
     throttleTimeMs: P.Int32,
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
-    resources: Schema.Array(DescribeAclsResponseDescribeAclsResource),
+    resources: Schema.Array(DescribeAclsResponseResource),
   })
-  return { DescribeAclsRequest, DescribeAclsResponseAclDescription, DescribeAclsResponseDescribeAclsResource, DescribeAclsResponse }
+  return { DescribeAclsRequest, DescribeAclsResponseAclDescription, DescribeAclsResponseResource, DescribeAclsResponse }
 })
 
 export type DescribeAclsRequest = ReturnType<typeof DescribeAclsSchemas>["DescribeAclsRequest"]["Type"]
 export type DescribeAclsResponseAclDescription = ReturnType<typeof DescribeAclsSchemas>["DescribeAclsResponseAclDescription"]["Type"]
-export type DescribeAclsResponseDescribeAclsResource = ReturnType<typeof DescribeAclsSchemas>["DescribeAclsResponseDescribeAclsResource"]["Type"]
+export type DescribeAclsResponseResource = ReturnType<typeof DescribeAclsSchemas>["DescribeAclsResponseResource"]["Type"]
 export type DescribeAclsResponse = ReturnType<typeof DescribeAclsSchemas>["DescribeAclsResponse"]["Type"]
 
 function writeDescribeAclsRequest(w: Writer, v: number, x: DescribeAclsRequest): void {
@@ -99,13 +99,13 @@ function readDescribeAclsResponseAclDescription(r: Reader, v: number): DescribeA
   return { principal, host, operation, permissionType }
 }
 
-function writeDescribeAclsResponseDescribeAclsResource(w: Writer, v: number, x: DescribeAclsResponseDescribeAclsResource): void {
+function writeDescribeAclsResponseResource(w: Writer, v: number, x: DescribeAclsResponseResource): void {
   w.int8(x.resourceType)
   w.flexString(v >= 2, x.resourceName)
   if (v >= 1) {
     w.int8(x.patternType)
   } else {
-    if (x.patternType !== 3) P.notInVersion("DescribeAclsResponseDescribeAclsResource.patternType", v)
+    if (x.patternType !== 3) P.notInVersion("DescribeAclsResponseResource.patternType", v)
   }
   {
     const a = x.acls
@@ -117,14 +117,14 @@ function writeDescribeAclsResponseDescribeAclsResource(w: Writer, v: number, x: 
   }
 }
 
-function readDescribeAclsResponseDescribeAclsResource(r: Reader, v: number): DescribeAclsResponseDescribeAclsResource {
+function readDescribeAclsResponseResource(r: Reader, v: number): DescribeAclsResponseResource {
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 2)
   const patternType: number = v >= 1 ? r.int8() : 3
   let acls: Array<DescribeAclsResponseAclDescription>
   {
     const n = r.flexArrayLength(v >= 2, 5)
-    if (n < 0) r.fail("DescribeAclsResponseDescribeAclsResource.acls is null but not nullable in this version")
+    if (n < 0) r.fail("DescribeAclsResponseResource.acls is null but not nullable in this version")
     else {
       const a: Array<DescribeAclsResponseAclDescription> = new Array(n)
       for (let i = 0; i < n; i++) a[i] = readDescribeAclsResponseAclDescription(r, v)
@@ -145,7 +145,7 @@ function writeDescribeAclsResponse(w: Writer, v: number, x: DescribeAclsResponse
   {
     const a = x.resources
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeAclsResponseDescribeAclsResource(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeAclsResponseResource(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
@@ -157,13 +157,13 @@ function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
   const throttleTimeMs: number = r.int32()
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
-  let resources: Array<DescribeAclsResponseDescribeAclsResource>
+  let resources: Array<DescribeAclsResponseResource>
   {
     const n = r.flexArrayLength(v >= 2, 5)
     if (n < 0) r.fail("DescribeAclsResponse.resources is null but not nullable in this version")
     else {
-      const a: Array<DescribeAclsResponseDescribeAclsResource> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeAclsResponseDescribeAclsResource(r, v)
+      const a: Array<DescribeAclsResponseResource> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeAclsResponseResource(r, v)
       resources = a
     }
   }

@@ -13,7 +13,7 @@ export const DescribeClusterSchemas = P.lazy(() => {
     includeClusterAuthorizedOperations: P.Bool,
     endpointType: Schema.optionalKey(P.Int8),
   })
-  const DescribeClusterResponseDescribeClusterBroker = Schema.Struct({
+  const DescribeClusterResponseBroker = Schema.Struct({
     brokerId: P.Int32,
     host: P.KafkaString,
     port: P.Int32,
@@ -26,14 +26,14 @@ export const DescribeClusterSchemas = P.lazy(() => {
     endpointType: P.Int8,
     clusterId: P.KafkaString,
     controllerId: P.Int32,
-    brokers: Schema.Array(DescribeClusterResponseDescribeClusterBroker),
+    brokers: Schema.Array(DescribeClusterResponseBroker),
     clusterAuthorizedOperations: P.Int32,
   })
-  return { DescribeClusterRequest, DescribeClusterResponseDescribeClusterBroker, DescribeClusterResponse }
+  return { DescribeClusterRequest, DescribeClusterResponseBroker, DescribeClusterResponse }
 })
 
 export type DescribeClusterRequest = ReturnType<typeof DescribeClusterSchemas>["DescribeClusterRequest"]["Type"]
-export type DescribeClusterResponseDescribeClusterBroker = ReturnType<typeof DescribeClusterSchemas>["DescribeClusterResponseDescribeClusterBroker"]["Type"]
+export type DescribeClusterResponseBroker = ReturnType<typeof DescribeClusterSchemas>["DescribeClusterResponseBroker"]["Type"]
 export type DescribeClusterResponse = ReturnType<typeof DescribeClusterSchemas>["DescribeClusterResponse"]["Type"]
 
 function writeDescribeClusterRequest(w: Writer, v: number, x: DescribeClusterRequest): void {
@@ -56,7 +56,7 @@ function readDescribeClusterRequest(r: Reader, v: number): DescribeClusterReques
   return { includeClusterAuthorizedOperations, endpointType }
 }
 
-function writeDescribeClusterResponseDescribeClusterBroker(w: Writer, v: number, x: DescribeClusterResponseDescribeClusterBroker): void {
+function writeDescribeClusterResponseBroker(w: Writer, v: number, x: DescribeClusterResponseBroker): void {
   w.int32(x.brokerId)
   w.compactString(x.host)
   w.int32(x.port)
@@ -64,7 +64,7 @@ function writeDescribeClusterResponseDescribeClusterBroker(w: Writer, v: number,
   w.emptyTaggedFields()
 }
 
-function readDescribeClusterResponseDescribeClusterBroker(r: Reader, v: number): DescribeClusterResponseDescribeClusterBroker {
+function readDescribeClusterResponseBroker(r: Reader, v: number): DescribeClusterResponseBroker {
   const brokerId: number = r.int32()
   const host: string = r.compactString()
   const port: number = r.int32()
@@ -88,7 +88,7 @@ function writeDescribeClusterResponse(w: Writer, v: number, x: DescribeClusterRe
   {
     const a = x.brokers
     w.compactArrayLength(a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeClusterResponseDescribeClusterBroker(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeClusterResponseBroker(w, v, a[i])
   }
   w.int32(x.clusterAuthorizedOperations)
   w.emptyTaggedFields()
@@ -102,13 +102,13 @@ function readDescribeClusterResponse(r: Reader, v: number): DescribeClusterRespo
   const endpointType: number = v >= 1 ? r.int8() : 1
   const clusterId: string = r.compactString()
   const controllerId: number = r.int32()
-  let brokers: Array<DescribeClusterResponseDescribeClusterBroker>
+  let brokers: Array<DescribeClusterResponseBroker>
   {
     const n = r.compactArrayLength(11)
     if (n < 0) r.fail("DescribeClusterResponse.brokers is null but not nullable in this version")
     else {
-      const a: Array<DescribeClusterResponseDescribeClusterBroker> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeClusterResponseDescribeClusterBroker(r, v)
+      const a: Array<DescribeClusterResponseBroker> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeClusterResponseBroker(r, v)
       brokers = a
     }
   }

@@ -9,54 +9,54 @@ import type { Writer } from "../internal/Writer.ts"
 
 /** Effect Schemas of DescribeConfigs's request, response and their nested structures (built on first use). */
 export const DescribeConfigsSchemas = P.lazy(() => {
-  const DescribeConfigsRequestDescribeConfigsResource = Schema.Struct({
+  const DescribeConfigsRequestResource = Schema.Struct({
     resourceType: P.Int8,
     resourceName: P.KafkaString,
     configurationKeys: Schema.NullOr(Schema.Array(P.KafkaString)),
   })
   const DescribeConfigsRequest = Schema.Struct({
-    resources: Schema.Array(DescribeConfigsRequestDescribeConfigsResource),
+    resources: Schema.Array(DescribeConfigsRequestResource),
     includeSynonyms: Schema.optionalKey(P.Bool),
     includeDocumentation: Schema.optionalKey(P.Bool),
   })
-  const DescribeConfigsResponseDescribeConfigsSynonym = Schema.Struct({
+  const DescribeConfigsResponseSynonym = Schema.Struct({
     name: P.KafkaString,
     value: Schema.NullOr(P.KafkaString),
     source: P.Int8,
   })
-  const DescribeConfigsResponseDescribeConfigsResourceResult = Schema.Struct({
+  const DescribeConfigsResponseResourceResult = Schema.Struct({
     name: P.KafkaString,
     value: Schema.NullOr(P.KafkaString),
     readOnly: P.Bool,
     isDefault: P.Bool,
     configSource: P.Int8,
     isSensitive: P.Bool,
-    synonyms: Schema.Array(DescribeConfigsResponseDescribeConfigsSynonym),
+    synonyms: Schema.Array(DescribeConfigsResponseSynonym),
     configType: P.Int8,
     documentation: Schema.NullOr(P.KafkaString),
   })
-  const DescribeConfigsResponseDescribeConfigsResult = Schema.Struct({
+  const DescribeConfigsResponseResult = Schema.Struct({
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
     resourceType: P.Int8,
     resourceName: P.KafkaString,
-    configs: Schema.Array(DescribeConfigsResponseDescribeConfigsResourceResult),
+    configs: Schema.Array(DescribeConfigsResponseResourceResult),
   })
   const DescribeConfigsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
-    results: Schema.Array(DescribeConfigsResponseDescribeConfigsResult),
+    results: Schema.Array(DescribeConfigsResponseResult),
   })
-  return { DescribeConfigsRequestDescribeConfigsResource, DescribeConfigsRequest, DescribeConfigsResponseDescribeConfigsSynonym, DescribeConfigsResponseDescribeConfigsResourceResult, DescribeConfigsResponseDescribeConfigsResult, DescribeConfigsResponse }
+  return { DescribeConfigsRequestResource, DescribeConfigsRequest, DescribeConfigsResponseSynonym, DescribeConfigsResponseResourceResult, DescribeConfigsResponseResult, DescribeConfigsResponse }
 })
 
-export type DescribeConfigsRequestDescribeConfigsResource = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsRequestDescribeConfigsResource"]["Type"]
+export type DescribeConfigsRequestResource = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsRequestResource"]["Type"]
 export type DescribeConfigsRequest = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsRequest"]["Type"]
-export type DescribeConfigsResponseDescribeConfigsSynonym = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsResponseDescribeConfigsSynonym"]["Type"]
-export type DescribeConfigsResponseDescribeConfigsResourceResult = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsResponseDescribeConfigsResourceResult"]["Type"]
-export type DescribeConfigsResponseDescribeConfigsResult = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsResponseDescribeConfigsResult"]["Type"]
+export type DescribeConfigsResponseSynonym = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsResponseSynonym"]["Type"]
+export type DescribeConfigsResponseResourceResult = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsResponseResourceResult"]["Type"]
+export type DescribeConfigsResponseResult = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsResponseResult"]["Type"]
 export type DescribeConfigsResponse = ReturnType<typeof DescribeConfigsSchemas>["DescribeConfigsResponse"]["Type"]
 
-function writeDescribeConfigsRequestDescribeConfigsResource(w: Writer, v: number, x: DescribeConfigsRequestDescribeConfigsResource): void {
+function writeDescribeConfigsRequestResource(w: Writer, v: number, x: DescribeConfigsRequestResource): void {
   w.int8(x.resourceType)
   w.flexString(v >= 4, x.resourceName)
   {
@@ -73,7 +73,7 @@ function writeDescribeConfigsRequestDescribeConfigsResource(w: Writer, v: number
   }
 }
 
-function readDescribeConfigsRequestDescribeConfigsResource(r: Reader, v: number): DescribeConfigsRequestDescribeConfigsResource {
+function readDescribeConfigsRequestResource(r: Reader, v: number): DescribeConfigsRequestResource {
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 4)
   let configurationKeys: Array<string> | null
@@ -97,7 +97,7 @@ function writeDescribeConfigsRequest(w: Writer, v: number, x: DescribeConfigsReq
   {
     const a = x.resources
     w.flexArrayLength(v >= 4, a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeConfigsRequestDescribeConfigsResource(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeConfigsRequestResource(w, v, a[i])
   }
   if (v >= 1) {
     const includeSynonyms = x.includeSynonyms === undefined ? false : x.includeSynonyms
@@ -118,13 +118,13 @@ function writeDescribeConfigsRequest(w: Writer, v: number, x: DescribeConfigsReq
 
 function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsRequest {
   if (v < 0 || v > 4) r.fail(`DescribeConfigsRequest has no version ${v}`)
-  let resources: Array<DescribeConfigsRequestDescribeConfigsResource>
+  let resources: Array<DescribeConfigsRequestResource>
   {
     const n = r.flexArrayLength(v >= 4, 4)
     if (n < 0) r.fail("DescribeConfigsRequest.resources is null but not nullable in this version")
     else {
-      const a: Array<DescribeConfigsRequestDescribeConfigsResource> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsRequestDescribeConfigsResource(r, v)
+      const a: Array<DescribeConfigsRequestResource> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsRequestResource(r, v)
       resources = a
     }
   }
@@ -136,7 +136,7 @@ function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsReques
   return { resources, includeSynonyms, includeDocumentation }
 }
 
-function writeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, v: number, x: DescribeConfigsResponseDescribeConfigsSynonym): void {
+function writeDescribeConfigsResponseSynonym(w: Writer, v: number, x: DescribeConfigsResponseSynonym): void {
   w.flexString(v >= 4, x.name)
   w.flexNullableString(v >= 4, x.value)
   w.int8(x.source)
@@ -145,7 +145,7 @@ function writeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, v: number
   }
 }
 
-function readDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, v: number): DescribeConfigsResponseDescribeConfigsSynonym {
+function readDescribeConfigsResponseSynonym(r: Reader, v: number): DescribeConfigsResponseSynonym {
   const name: string = r.flexString(v >= 4)
   const value: string | null = r.flexNullableString(v >= 4)
   const source: number = r.int8()
@@ -155,14 +155,14 @@ function readDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, v: number)
   return { name, value, source }
 }
 
-function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v: number, x: DescribeConfigsResponseDescribeConfigsResourceResult): void {
+function writeDescribeConfigsResponseResourceResult(w: Writer, v: number, x: DescribeConfigsResponseResourceResult): void {
   w.flexString(v >= 4, x.name)
   w.flexNullableString(v >= 4, x.value)
   w.bool(x.readOnly)
   if (v <= 0) {
     w.bool(x.isDefault)
   } else {
-    if (x.isDefault !== false) P.notInVersion("DescribeConfigsResponseDescribeConfigsResourceResult.isDefault", v)
+    if (x.isDefault !== false) P.notInVersion("DescribeConfigsResponseResourceResult.isDefault", v)
   }
   if (v >= 1) {
     w.int8(x.configSource)
@@ -172,7 +172,7 @@ function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v:
     {
       const a = x.synonyms
       w.flexArrayLength(v >= 4, a.length)
-      for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseDescribeConfigsSynonym(w, v, a[i])
+      for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseSynonym(w, v, a[i])
     }
   }
   if (v >= 3) {
@@ -186,21 +186,21 @@ function writeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v:
   }
 }
 
-function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v: number): DescribeConfigsResponseDescribeConfigsResourceResult {
+function readDescribeConfigsResponseResourceResult(r: Reader, v: number): DescribeConfigsResponseResourceResult {
   const name: string = r.flexString(v >= 4)
   const value: string | null = r.flexNullableString(v >= 4)
   const readOnly: boolean = r.bool()
   const isDefault: boolean = v <= 0 ? r.bool() : false
   const configSource: number = v >= 1 ? r.int8() : -1
   const isSensitive: boolean = r.bool()
-  let synonyms: Array<DescribeConfigsResponseDescribeConfigsSynonym> = []
+  let synonyms: Array<DescribeConfigsResponseSynonym> = []
   if (v >= 1) {
     {
       const n = r.flexArrayLength(v >= 4, 4)
-      if (n < 0) r.fail("DescribeConfigsResponseDescribeConfigsResourceResult.synonyms is null but not nullable in this version")
+      if (n < 0) r.fail("DescribeConfigsResponseResourceResult.synonyms is null but not nullable in this version")
       else {
-        const a: Array<DescribeConfigsResponseDescribeConfigsSynonym> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsSynonym(r, v)
+        const a: Array<DescribeConfigsResponseSynonym> = new Array(n)
+        for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseSynonym(r, v)
         synonyms = a
       }
     }
@@ -213,7 +213,7 @@ function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v: 
   return { name, value, readOnly, isDefault, configSource, isSensitive, synonyms, configType, documentation }
 }
 
-function writeDescribeConfigsResponseDescribeConfigsResult(w: Writer, v: number, x: DescribeConfigsResponseDescribeConfigsResult): void {
+function writeDescribeConfigsResponseResult(w: Writer, v: number, x: DescribeConfigsResponseResult): void {
   w.int16(x.errorCode)
   w.flexNullableString(v >= 4, x.errorMessage)
   w.int8(x.resourceType)
@@ -221,25 +221,25 @@ function writeDescribeConfigsResponseDescribeConfigsResult(w: Writer, v: number,
   {
     const a = x.configs
     w.flexArrayLength(v >= 4, a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseDescribeConfigsResourceResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseResourceResult(w, v, a[i])
   }
   if (v >= 4) {
     w.emptyTaggedFields()
   }
 }
 
-function readDescribeConfigsResponseDescribeConfigsResult(r: Reader, v: number): DescribeConfigsResponseDescribeConfigsResult {
+function readDescribeConfigsResponseResult(r: Reader, v: number): DescribeConfigsResponseResult {
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 4)
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 4)
-  let configs: Array<DescribeConfigsResponseDescribeConfigsResourceResult>
+  let configs: Array<DescribeConfigsResponseResourceResult>
   {
     const n = r.flexArrayLength(v >= 4, 7)
-    if (n < 0) r.fail("DescribeConfigsResponseDescribeConfigsResult.configs is null but not nullable in this version")
+    if (n < 0) r.fail("DescribeConfigsResponseResult.configs is null but not nullable in this version")
     else {
-      const a: Array<DescribeConfigsResponseDescribeConfigsResourceResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsResourceResult(r, v)
+      const a: Array<DescribeConfigsResponseResourceResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseResourceResult(r, v)
       configs = a
     }
   }
@@ -255,7 +255,7 @@ function writeDescribeConfigsResponse(w: Writer, v: number, x: DescribeConfigsRe
   {
     const a = x.results
     w.flexArrayLength(v >= 4, a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseDescribeConfigsResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseResult(w, v, a[i])
   }
   if (v >= 4) {
     w.emptyTaggedFields()
@@ -265,13 +265,13 @@ function writeDescribeConfigsResponse(w: Writer, v: number, x: DescribeConfigsRe
 function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsResponse {
   if (v < 0 || v > 4) r.fail(`DescribeConfigsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
-  let results: Array<DescribeConfigsResponseDescribeConfigsResult>
+  let results: Array<DescribeConfigsResponseResult>
   {
     const n = r.flexArrayLength(v >= 4, 7)
     if (n < 0) r.fail("DescribeConfigsResponse.results is null but not nullable in this version")
     else {
-      const a: Array<DescribeConfigsResponseDescribeConfigsResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseDescribeConfigsResult(r, v)
+      const a: Array<DescribeConfigsResponseResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseResult(r, v)
       results = a
     }
   }

@@ -9,12 +9,12 @@ import type { Writer } from "../internal/Writer.ts"
 
 /** Effect Schemas of DescribeDelegationToken's request, response and their nested structures (built on first use). */
 export const DescribeDelegationTokenSchemas = P.lazy(() => {
-  const DescribeDelegationTokenRequestDescribeDelegationTokenOwner = Schema.Struct({
+  const DescribeDelegationTokenRequestOwner = Schema.Struct({
     principalType: P.KafkaString,
     principalName: P.KafkaString,
   })
   const DescribeDelegationTokenRequest = Schema.Struct({
-    owners: Schema.NullOr(Schema.Array(DescribeDelegationTokenRequestDescribeDelegationTokenOwner)),
+    owners: Schema.NullOr(Schema.Array(DescribeDelegationTokenRequestOwner)),
   })
   const DescribeDelegationTokenResponseDescribedDelegationTokenRenewer = Schema.Struct({
     principalType: P.KafkaString,
@@ -37,16 +37,16 @@ export const DescribeDelegationTokenSchemas = P.lazy(() => {
     tokens: Schema.Array(DescribeDelegationTokenResponseDescribedDelegationToken),
     throttleTimeMs: P.Int32,
   })
-  return { DescribeDelegationTokenRequestDescribeDelegationTokenOwner, DescribeDelegationTokenRequest, DescribeDelegationTokenResponseDescribedDelegationTokenRenewer, DescribeDelegationTokenResponseDescribedDelegationToken, DescribeDelegationTokenResponse }
+  return { DescribeDelegationTokenRequestOwner, DescribeDelegationTokenRequest, DescribeDelegationTokenResponseDescribedDelegationTokenRenewer, DescribeDelegationTokenResponseDescribedDelegationToken, DescribeDelegationTokenResponse }
 })
 
-export type DescribeDelegationTokenRequestDescribeDelegationTokenOwner = ReturnType<typeof DescribeDelegationTokenSchemas>["DescribeDelegationTokenRequestDescribeDelegationTokenOwner"]["Type"]
+export type DescribeDelegationTokenRequestOwner = ReturnType<typeof DescribeDelegationTokenSchemas>["DescribeDelegationTokenRequestOwner"]["Type"]
 export type DescribeDelegationTokenRequest = ReturnType<typeof DescribeDelegationTokenSchemas>["DescribeDelegationTokenRequest"]["Type"]
 export type DescribeDelegationTokenResponseDescribedDelegationTokenRenewer = ReturnType<typeof DescribeDelegationTokenSchemas>["DescribeDelegationTokenResponseDescribedDelegationTokenRenewer"]["Type"]
 export type DescribeDelegationTokenResponseDescribedDelegationToken = ReturnType<typeof DescribeDelegationTokenSchemas>["DescribeDelegationTokenResponseDescribedDelegationToken"]["Type"]
 export type DescribeDelegationTokenResponse = ReturnType<typeof DescribeDelegationTokenSchemas>["DescribeDelegationTokenResponse"]["Type"]
 
-function writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w: Writer, v: number, x: DescribeDelegationTokenRequestDescribeDelegationTokenOwner): void {
+function writeDescribeDelegationTokenRequestOwner(w: Writer, v: number, x: DescribeDelegationTokenRequestOwner): void {
   w.flexString(v >= 2, x.principalType)
   w.flexString(v >= 2, x.principalName)
   if (v >= 2) {
@@ -54,7 +54,7 @@ function writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w: Writ
   }
 }
 
-function readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r: Reader, v: number): DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
+function readDescribeDelegationTokenRequestOwner(r: Reader, v: number): DescribeDelegationTokenRequestOwner {
   const principalType: string = r.flexString(v >= 2)
   const principalName: string = r.flexString(v >= 2)
   if (v >= 2) {
@@ -71,7 +71,7 @@ function writeDescribeDelegationTokenRequest(w: Writer, v: number, x: DescribeDe
       w.flexArrayLength(v >= 2, -1)
     } else {
       w.flexArrayLength(v >= 2, a.length)
-      for (let i = 0; i < a.length; i++) writeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w, v, a[i])
+      for (let i = 0; i < a.length; i++) writeDescribeDelegationTokenRequestOwner(w, v, a[i])
     }
   }
   if (v >= 2) {
@@ -81,13 +81,13 @@ function writeDescribeDelegationTokenRequest(w: Writer, v: number, x: DescribeDe
 
 function readDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDelegationTokenRequest {
   if (v < 0 || v > 3) r.fail(`DescribeDelegationTokenRequest has no version ${v}`)
-  let owners: Array<DescribeDelegationTokenRequestDescribeDelegationTokenOwner> | null
+  let owners: Array<DescribeDelegationTokenRequestOwner> | null
   {
     const n = r.flexArrayLength(v >= 2, 3)
     if (n < 0) owners = null
     else {
-      const a: Array<DescribeDelegationTokenRequestDescribeDelegationTokenOwner> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenRequestDescribeDelegationTokenOwner(r, v)
+      const a: Array<DescribeDelegationTokenRequestOwner> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeDelegationTokenRequestOwner(r, v)
       owners = a
     }
   }

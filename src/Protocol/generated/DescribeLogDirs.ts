@@ -16,36 +16,36 @@ export const DescribeLogDirsSchemas = P.lazy(() => {
   const DescribeLogDirsRequest = Schema.Struct({
     topics: Schema.NullOr(Schema.Array(DescribeLogDirsRequestDescribableLogDirTopic)),
   })
-  const DescribeLogDirsResponseDescribeLogDirsPartition = Schema.Struct({
+  const DescribeLogDirsResponsePartition = Schema.Struct({
     partitionIndex: P.Int32,
     partitionSize: P.Int64,
     offsetLag: P.Int64,
     isFutureKey: P.Bool,
   })
-  const DescribeLogDirsResponseDescribeLogDirsTopic = Schema.Struct({
+  const DescribeLogDirsResponseTopic = Schema.Struct({
     name: P.KafkaString,
-    partitions: Schema.Array(DescribeLogDirsResponseDescribeLogDirsPartition),
+    partitions: Schema.Array(DescribeLogDirsResponsePartition),
   })
-  const DescribeLogDirsResponseDescribeLogDirsResult = Schema.Struct({
+  const DescribeLogDirsResponseResult = Schema.Struct({
     errorCode: P.Int16,
     logDir: P.KafkaString,
-    topics: Schema.Array(DescribeLogDirsResponseDescribeLogDirsTopic),
+    topics: Schema.Array(DescribeLogDirsResponseTopic),
     totalBytes: P.Int64,
     usableBytes: P.Int64,
   })
   const DescribeLogDirsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
     errorCode: P.Int16,
-    results: Schema.Array(DescribeLogDirsResponseDescribeLogDirsResult),
+    results: Schema.Array(DescribeLogDirsResponseResult),
   })
-  return { DescribeLogDirsRequestDescribableLogDirTopic, DescribeLogDirsRequest, DescribeLogDirsResponseDescribeLogDirsPartition, DescribeLogDirsResponseDescribeLogDirsTopic, DescribeLogDirsResponseDescribeLogDirsResult, DescribeLogDirsResponse }
+  return { DescribeLogDirsRequestDescribableLogDirTopic, DescribeLogDirsRequest, DescribeLogDirsResponsePartition, DescribeLogDirsResponseTopic, DescribeLogDirsResponseResult, DescribeLogDirsResponse }
 })
 
 export type DescribeLogDirsRequestDescribableLogDirTopic = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsRequestDescribableLogDirTopic"]["Type"]
 export type DescribeLogDirsRequest = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsRequest"]["Type"]
-export type DescribeLogDirsResponseDescribeLogDirsPartition = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsResponseDescribeLogDirsPartition"]["Type"]
-export type DescribeLogDirsResponseDescribeLogDirsTopic = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsResponseDescribeLogDirsTopic"]["Type"]
-export type DescribeLogDirsResponseDescribeLogDirsResult = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsResponseDescribeLogDirsResult"]["Type"]
+export type DescribeLogDirsResponsePartition = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsResponsePartition"]["Type"]
+export type DescribeLogDirsResponseTopic = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsResponseTopic"]["Type"]
+export type DescribeLogDirsResponseResult = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsResponseResult"]["Type"]
 export type DescribeLogDirsResponse = ReturnType<typeof DescribeLogDirsSchemas>["DescribeLogDirsResponse"]["Type"]
 
 function writeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, v: number, x: DescribeLogDirsRequestDescribableLogDirTopic): void {
@@ -112,7 +112,7 @@ function readDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsReques
   return { topics }
 }
 
-function writeDescribeLogDirsResponseDescribeLogDirsPartition(w: Writer, v: number, x: DescribeLogDirsResponseDescribeLogDirsPartition): void {
+function writeDescribeLogDirsResponsePartition(w: Writer, v: number, x: DescribeLogDirsResponsePartition): void {
   w.int32(x.partitionIndex)
   w.int64(x.partitionSize)
   w.int64(x.offsetLag)
@@ -122,7 +122,7 @@ function writeDescribeLogDirsResponseDescribeLogDirsPartition(w: Writer, v: numb
   }
 }
 
-function readDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, v: number): DescribeLogDirsResponseDescribeLogDirsPartition {
+function readDescribeLogDirsResponsePartition(r: Reader, v: number): DescribeLogDirsResponsePartition {
   const partitionIndex: number = r.int32()
   const partitionSize: bigint = r.int64()
   const offsetLag: bigint = r.int64()
@@ -133,27 +133,27 @@ function readDescribeLogDirsResponseDescribeLogDirsPartition(r: Reader, v: numbe
   return { partitionIndex, partitionSize, offsetLag, isFutureKey }
 }
 
-function writeDescribeLogDirsResponseDescribeLogDirsTopic(w: Writer, v: number, x: DescribeLogDirsResponseDescribeLogDirsTopic): void {
+function writeDescribeLogDirsResponseTopic(w: Writer, v: number, x: DescribeLogDirsResponseTopic): void {
   w.flexString(v >= 2, x.name)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponseDescribeLogDirsPartition(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponsePartition(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
   }
 }
 
-function readDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, v: number): DescribeLogDirsResponseDescribeLogDirsTopic {
+function readDescribeLogDirsResponseTopic(r: Reader, v: number): DescribeLogDirsResponseTopic {
   const name: string = r.flexString(v >= 2)
-  let partitions: Array<DescribeLogDirsResponseDescribeLogDirsPartition>
+  let partitions: Array<DescribeLogDirsResponsePartition>
   {
     const n = r.flexArrayLength(v >= 2, 21)
-    if (n < 0) r.fail("DescribeLogDirsResponseDescribeLogDirsTopic.partitions is null but not nullable in this version")
+    if (n < 0) r.fail("DescribeLogDirsResponseTopic.partitions is null but not nullable in this version")
     else {
-      const a: Array<DescribeLogDirsResponseDescribeLogDirsPartition> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsPartition(r, v)
+      const a: Array<DescribeLogDirsResponsePartition> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponsePartition(r, v)
       partitions = a
     }
   }
@@ -163,13 +163,13 @@ function readDescribeLogDirsResponseDescribeLogDirsTopic(r: Reader, v: number): 
   return { name, partitions }
 }
 
-function writeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, v: number, x: DescribeLogDirsResponseDescribeLogDirsResult): void {
+function writeDescribeLogDirsResponseResult(w: Writer, v: number, x: DescribeLogDirsResponseResult): void {
   w.int16(x.errorCode)
   w.flexString(v >= 2, x.logDir)
   {
     const a = x.topics
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponseDescribeLogDirsTopic(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponseTopic(w, v, a[i])
   }
   if (v >= 4) {
     w.int64(x.totalBytes)
@@ -182,16 +182,16 @@ function writeDescribeLogDirsResponseDescribeLogDirsResult(w: Writer, v: number,
   }
 }
 
-function readDescribeLogDirsResponseDescribeLogDirsResult(r: Reader, v: number): DescribeLogDirsResponseDescribeLogDirsResult {
+function readDescribeLogDirsResponseResult(r: Reader, v: number): DescribeLogDirsResponseResult {
   const errorCode: number = r.int16()
   const logDir: string = r.flexString(v >= 2)
-  let topics: Array<DescribeLogDirsResponseDescribeLogDirsTopic>
+  let topics: Array<DescribeLogDirsResponseTopic>
   {
     const n = r.flexArrayLength(v >= 2, 3)
-    if (n < 0) r.fail("DescribeLogDirsResponseDescribeLogDirsResult.topics is null but not nullable in this version")
+    if (n < 0) r.fail("DescribeLogDirsResponseResult.topics is null but not nullable in this version")
     else {
-      const a: Array<DescribeLogDirsResponseDescribeLogDirsTopic> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsTopic(r, v)
+      const a: Array<DescribeLogDirsResponseTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseTopic(r, v)
       topics = a
     }
   }
@@ -212,7 +212,7 @@ function writeDescribeLogDirsResponse(w: Writer, v: number, x: DescribeLogDirsRe
   {
     const a = x.results
     w.flexArrayLength(v >= 2, a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponseDescribeLogDirsResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponseResult(w, v, a[i])
   }
   if (v >= 2) {
     w.emptyTaggedFields()
@@ -223,13 +223,13 @@ function readDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsRespo
   if (v < 0 || v > 4) r.fail(`DescribeLogDirsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = v >= 3 ? r.int16() : 0
-  let results: Array<DescribeLogDirsResponseDescribeLogDirsResult>
+  let results: Array<DescribeLogDirsResponseResult>
   {
     const n = r.flexArrayLength(v >= 2, 5)
     if (n < 0) r.fail("DescribeLogDirsResponse.results is null but not nullable in this version")
     else {
-      const a: Array<DescribeLogDirsResponseDescribeLogDirsResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseDescribeLogDirsResult(r, v)
+      const a: Array<DescribeLogDirsResponseResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeLogDirsResponseResult(r, v)
       results = a
     }
   }

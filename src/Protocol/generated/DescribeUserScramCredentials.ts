@@ -19,7 +19,7 @@ export const DescribeUserScramCredentialsSchemas = P.lazy(() => {
     mechanism: P.Int8,
     iterations: P.Int32,
   })
-  const DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult = Schema.Struct({
+  const DescribeUserScramCredentialsResponseResult = Schema.Struct({
     user: P.KafkaString,
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
@@ -29,15 +29,15 @@ export const DescribeUserScramCredentialsSchemas = P.lazy(() => {
     throttleTimeMs: P.Int32,
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
-    results: Schema.Array(DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult),
+    results: Schema.Array(DescribeUserScramCredentialsResponseResult),
   })
-  return { DescribeUserScramCredentialsRequestUserName, DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponseCredentialInfo, DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult, DescribeUserScramCredentialsResponse }
+  return { DescribeUserScramCredentialsRequestUserName, DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponseCredentialInfo, DescribeUserScramCredentialsResponseResult, DescribeUserScramCredentialsResponse }
 })
 
 export type DescribeUserScramCredentialsRequestUserName = ReturnType<typeof DescribeUserScramCredentialsSchemas>["DescribeUserScramCredentialsRequestUserName"]["Type"]
 export type DescribeUserScramCredentialsRequest = ReturnType<typeof DescribeUserScramCredentialsSchemas>["DescribeUserScramCredentialsRequest"]["Type"]
 export type DescribeUserScramCredentialsResponseCredentialInfo = ReturnType<typeof DescribeUserScramCredentialsSchemas>["DescribeUserScramCredentialsResponseCredentialInfo"]["Type"]
-export type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult = ReturnType<typeof DescribeUserScramCredentialsSchemas>["DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult"]["Type"]
+export type DescribeUserScramCredentialsResponseResult = ReturnType<typeof DescribeUserScramCredentialsSchemas>["DescribeUserScramCredentialsResponseResult"]["Type"]
 export type DescribeUserScramCredentialsResponse = ReturnType<typeof DescribeUserScramCredentialsSchemas>["DescribeUserScramCredentialsResponse"]["Type"]
 
 function writeDescribeUserScramCredentialsRequestUserName(w: Writer, v: number, x: DescribeUserScramCredentialsRequestUserName): void {
@@ -94,7 +94,7 @@ function readDescribeUserScramCredentialsResponseCredentialInfo(r: Reader, v: nu
   return { mechanism, iterations }
 }
 
-function writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w: Writer, v: number, x: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult): void {
+function writeDescribeUserScramCredentialsResponseResult(w: Writer, v: number, x: DescribeUserScramCredentialsResponseResult): void {
   w.compactString(x.user)
   w.int16(x.errorCode)
   w.compactNullableString(x.errorMessage)
@@ -106,14 +106,14 @@ function writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsRe
   w.emptyTaggedFields()
 }
 
-function readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r: Reader, v: number): DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult {
+function readDescribeUserScramCredentialsResponseResult(r: Reader, v: number): DescribeUserScramCredentialsResponseResult {
   const user: string = r.compactString()
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.compactNullableString()
   let credentialInfos: Array<DescribeUserScramCredentialsResponseCredentialInfo>
   {
     const n = r.compactArrayLength(6)
-    if (n < 0) r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult.credentialInfos is null but not nullable in this version")
+    if (n < 0) r.fail("DescribeUserScramCredentialsResponseResult.credentialInfos is null but not nullable in this version")
     else {
       const a: Array<DescribeUserScramCredentialsResponseCredentialInfo> = new Array(n)
       for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseCredentialInfo(r, v)
@@ -132,7 +132,7 @@ function writeDescribeUserScramCredentialsResponse(w: Writer, v: number, x: Desc
   {
     const a = x.results
     w.compactArrayLength(a.length)
-    for (let i = 0; i < a.length; i++) writeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeDescribeUserScramCredentialsResponseResult(w, v, a[i])
   }
   w.emptyTaggedFields()
 }
@@ -142,13 +142,13 @@ function readDescribeUserScramCredentialsResponse(r: Reader, v: number): Describ
   const throttleTimeMs: number = r.int32()
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.compactNullableString()
-  let results: Array<DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult>
+  let results: Array<DescribeUserScramCredentialsResponseResult>
   {
     const n = r.compactArrayLength(6)
     if (n < 0) r.fail("DescribeUserScramCredentialsResponse.results is null but not nullable in this version")
     else {
-      const a: Array<DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(r, v)
+      const a: Array<DescribeUserScramCredentialsResponseResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeUserScramCredentialsResponseResult(r, v)
       results = a
     }
   }

@@ -13,7 +13,7 @@ export const FetchSchemas = P.lazy(() => {
     replicaId: Schema.optionalKey(P.Int32),
     replicaEpoch: Schema.optionalKey(P.Int64),
   })
-  const FetchRequestFetchPartition = Schema.Struct({
+  const FetchRequestPartition = Schema.Struct({
     partition: P.Int32,
     currentLeaderEpoch: Schema.optionalKey(P.Int32),
     fetchOffset: P.Int64,
@@ -22,10 +22,10 @@ export const FetchSchemas = P.lazy(() => {
     partitionMaxBytes: P.Int32,
     replicaDirectoryId: Schema.optionalKey(P.Uuid),
   })
-  const FetchRequestFetchTopic = Schema.Struct({
+  const FetchRequestTopic = Schema.Struct({
     topic: Schema.optionalKey(P.KafkaString),
     topicId: Schema.optionalKey(P.Uuid),
-    partitions: Schema.Array(FetchRequestFetchPartition),
+    partitions: Schema.Array(FetchRequestPartition),
   })
   const FetchRequestForgottenTopic = Schema.Struct({
     topic: Schema.optionalKey(P.KafkaString),
@@ -42,7 +42,7 @@ export const FetchSchemas = P.lazy(() => {
     isolationLevel: Schema.optionalKey(P.Int8),
     sessionId: Schema.optionalKey(P.Int32),
     sessionEpoch: Schema.optionalKey(P.Int32),
-    topics: Schema.Array(FetchRequestFetchTopic),
+    topics: Schema.Array(FetchRequestTopic),
     forgottenTopicsData: Schema.optionalKey(Schema.Array(FetchRequestForgottenTopic)),
     rackId: Schema.optionalKey(P.KafkaString),
   })
@@ -75,7 +75,7 @@ export const FetchSchemas = P.lazy(() => {
     preferredReadReplica: P.Int32,
     records: Schema.NullOr(P.Bytes),
   })
-  const FetchResponseFetchableTopicResponse = Schema.Struct({
+  const FetchResponseableTopicResponse = Schema.Struct({
     topic: P.KafkaString,
     topicId: P.Uuid,
     partitions: Schema.Array(FetchResponsePartitionData),
@@ -90,15 +90,15 @@ export const FetchSchemas = P.lazy(() => {
     throttleTimeMs: P.Int32,
     errorCode: P.Int16,
     sessionId: P.Int32,
-    responses: Schema.Array(FetchResponseFetchableTopicResponse),
+    responses: Schema.Array(FetchResponseableTopicResponse),
     nodeEndpoints: Schema.Array(FetchResponseNodeEndpoint),
   })
-  return { FetchRequestReplicaState, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchRequestForgottenTopic, FetchRequest, FetchResponseEpochEndOffset, FetchResponseLeaderIdAndEpoch, FetchResponseSnapshotId, FetchResponseAbortedTransaction, FetchResponsePartitionData, FetchResponseFetchableTopicResponse, FetchResponseNodeEndpoint, FetchResponse }
+  return { FetchRequestReplicaState, FetchRequestPartition, FetchRequestTopic, FetchRequestForgottenTopic, FetchRequest, FetchResponseEpochEndOffset, FetchResponseLeaderIdAndEpoch, FetchResponseSnapshotId, FetchResponseAbortedTransaction, FetchResponsePartitionData, FetchResponseableTopicResponse, FetchResponseNodeEndpoint, FetchResponse }
 })
 
 export type FetchRequestReplicaState = ReturnType<typeof FetchSchemas>["FetchRequestReplicaState"]["Type"]
-export type FetchRequestFetchPartition = ReturnType<typeof FetchSchemas>["FetchRequestFetchPartition"]["Type"]
-export type FetchRequestFetchTopic = ReturnType<typeof FetchSchemas>["FetchRequestFetchTopic"]["Type"]
+export type FetchRequestPartition = ReturnType<typeof FetchSchemas>["FetchRequestPartition"]["Type"]
+export type FetchRequestTopic = ReturnType<typeof FetchSchemas>["FetchRequestTopic"]["Type"]
 export type FetchRequestForgottenTopic = ReturnType<typeof FetchSchemas>["FetchRequestForgottenTopic"]["Type"]
 export type FetchRequest = ReturnType<typeof FetchSchemas>["FetchRequest"]["Type"]
 export type FetchResponseEpochEndOffset = ReturnType<typeof FetchSchemas>["FetchResponseEpochEndOffset"]["Type"]
@@ -106,7 +106,7 @@ export type FetchResponseLeaderIdAndEpoch = ReturnType<typeof FetchSchemas>["Fet
 export type FetchResponseSnapshotId = ReturnType<typeof FetchSchemas>["FetchResponseSnapshotId"]["Type"]
 export type FetchResponseAbortedTransaction = ReturnType<typeof FetchSchemas>["FetchResponseAbortedTransaction"]["Type"]
 export type FetchResponsePartitionData = ReturnType<typeof FetchSchemas>["FetchResponsePartitionData"]["Type"]
-export type FetchResponseFetchableTopicResponse = ReturnType<typeof FetchSchemas>["FetchResponseFetchableTopicResponse"]["Type"]
+export type FetchResponseableTopicResponse = ReturnType<typeof FetchSchemas>["FetchResponseableTopicResponse"]["Type"]
 export type FetchResponseNodeEndpoint = ReturnType<typeof FetchSchemas>["FetchResponseNodeEndpoint"]["Type"]
 export type FetchResponse = ReturnType<typeof FetchSchemas>["FetchResponse"]["Type"]
 
@@ -132,7 +132,7 @@ function readFetchRequestReplicaState(r: Reader, v: number): FetchRequestReplica
   return { replicaId, replicaEpoch }
 }
 
-function writeFetchRequestFetchPartition(w: Writer, v: number, x: FetchRequestFetchPartition): void {
+function writeFetchRequestPartition(w: Writer, v: number, x: FetchRequestPartition): void {
   w.int32(x.partition)
   if (v >= 9) {
     const currentLeaderEpoch = x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch
@@ -143,7 +143,7 @@ function writeFetchRequestFetchPartition(w: Writer, v: number, x: FetchRequestFe
     const lastFetchedEpoch = x.lastFetchedEpoch === undefined ? -1 : x.lastFetchedEpoch
     w.int32(lastFetchedEpoch)
   } else {
-    if (x.lastFetchedEpoch !== undefined && x.lastFetchedEpoch !== -1) P.notInVersion("FetchRequestFetchPartition.lastFetchedEpoch", v)
+    if (x.lastFetchedEpoch !== undefined && x.lastFetchedEpoch !== -1) P.notInVersion("FetchRequestPartition.lastFetchedEpoch", v)
   }
   if (v >= 5) {
     const logStartOffset = x.logStartOffset === undefined ? -1n : x.logStartOffset
@@ -164,7 +164,7 @@ function writeFetchRequestFetchPartition(w: Writer, v: number, x: FetchRequestFe
   }
 }
 
-function readFetchRequestFetchPartition(r: Reader, v: number): FetchRequestFetchPartition {
+function readFetchRequestPartition(r: Reader, v: number): FetchRequestPartition {
   const partition: number = r.int32()
   const currentLeaderEpoch: number = v >= 9 ? r.int32() : -1
   const fetchOffset: bigint = r.int64()
@@ -187,7 +187,7 @@ function readFetchRequestFetchPartition(r: Reader, v: number): FetchRequestFetch
   return { partition, currentLeaderEpoch, fetchOffset, lastFetchedEpoch, logStartOffset, partitionMaxBytes, replicaDirectoryId }
 }
 
-function writeFetchRequestFetchTopic(w: Writer, v: number, x: FetchRequestFetchTopic): void {
+function writeFetchRequestTopic(w: Writer, v: number, x: FetchRequestTopic): void {
   if (v <= 12) {
     const topic = x.topic === undefined ? "" : x.topic
     w.flexString(v >= 12, topic)
@@ -199,23 +199,23 @@ function writeFetchRequestFetchTopic(w: Writer, v: number, x: FetchRequestFetchT
   {
     const a = x.partitions
     w.flexArrayLength(v >= 12, a.length)
-    for (let i = 0; i < a.length; i++) writeFetchRequestFetchPartition(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeFetchRequestPartition(w, v, a[i])
   }
   if (v >= 12) {
     w.emptyTaggedFields()
   }
 }
 
-function readFetchRequestFetchTopic(r: Reader, v: number): FetchRequestFetchTopic {
+function readFetchRequestTopic(r: Reader, v: number): FetchRequestTopic {
   const topic: string = v <= 12 ? r.flexString(v >= 12) : ""
   const topicId: string = v >= 13 ? r.uuid() : P.ZERO_UUID
-  let partitions: Array<FetchRequestFetchPartition>
+  let partitions: Array<FetchRequestPartition>
   {
     const n = r.flexArrayLength(v >= 12, 16)
-    if (n < 0) r.fail("FetchRequestFetchTopic.partitions is null but not nullable in this version")
+    if (n < 0) r.fail("FetchRequestTopic.partitions is null but not nullable in this version")
     else {
-      const a: Array<FetchRequestFetchPartition> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFetchRequestFetchPartition(r, v)
+      const a: Array<FetchRequestPartition> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readFetchRequestPartition(r, v)
       partitions = a
     }
   }
@@ -292,7 +292,7 @@ function writeFetchRequest(w: Writer, v: number, x: FetchRequest): void {
   {
     const a = x.topics
     w.flexArrayLength(v >= 12, a.length)
-    for (let i = 0; i < a.length; i++) writeFetchRequestFetchTopic(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeFetchRequestTopic(w, v, a[i])
   }
   if (v >= 7) {
     const forgottenTopicsData = x.forgottenTopicsData === undefined ? [] : x.forgottenTopicsData
@@ -344,13 +344,13 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
   const isolationLevel: number = v >= 4 ? r.int8() : 0
   const sessionId: number = v >= 7 ? r.int32() : 0
   const sessionEpoch: number = v >= 7 ? r.int32() : -1
-  let topics: Array<FetchRequestFetchTopic>
+  let topics: Array<FetchRequestTopic>
   {
     const n = r.flexArrayLength(v >= 12, 3)
     if (n < 0) r.fail("FetchRequest.topics is null but not nullable in this version")
     else {
-      const a: Array<FetchRequestFetchTopic> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFetchRequestFetchTopic(r, v)
+      const a: Array<FetchRequestTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readFetchRequestTopic(r, v)
       topics = a
     }
   }
@@ -566,7 +566,7 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
   return { partitionIndex, errorCode, highWatermark, lastStableOffset, logStartOffset, divergingEpoch, currentLeader, snapshotId, abortedTransactions, preferredReadReplica, records }
 }
 
-function writeFetchResponseFetchableTopicResponse(w: Writer, v: number, x: FetchResponseFetchableTopicResponse): void {
+function writeFetchResponseableTopicResponse(w: Writer, v: number, x: FetchResponseableTopicResponse): void {
   if (v <= 12) {
     w.flexString(v >= 12, x.topic)
   }
@@ -583,13 +583,13 @@ function writeFetchResponseFetchableTopicResponse(w: Writer, v: number, x: Fetch
   }
 }
 
-function readFetchResponseFetchableTopicResponse(r: Reader, v: number): FetchResponseFetchableTopicResponse {
+function readFetchResponseableTopicResponse(r: Reader, v: number): FetchResponseableTopicResponse {
   const topic: string = v <= 12 ? r.flexString(v >= 12) : ""
   const topicId: string = v >= 13 ? r.uuid() : P.ZERO_UUID
   let partitions: Array<FetchResponsePartitionData>
   {
     const n = r.flexArrayLength(v >= 12, 18)
-    if (n < 0) r.fail("FetchResponseFetchableTopicResponse.partitions is null but not nullable in this version")
+    if (n < 0) r.fail("FetchResponseableTopicResponse.partitions is null but not nullable in this version")
     else {
       const a: Array<FetchResponsePartitionData> = new Array(n)
       for (let i = 0; i < n; i++) a[i] = readFetchResponsePartitionData(r, v)
@@ -635,7 +635,7 @@ function writeFetchResponse(w: Writer, v: number, x: FetchResponse): void {
   {
     const a = x.responses
     w.flexArrayLength(v >= 12, a.length)
-    for (let i = 0; i < a.length; i++) writeFetchResponseFetchableTopicResponse(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeFetchResponseableTopicResponse(w, v, a[i])
   }
   if (!(v >= 12 && v >= 16)) {
     if (x.nodeEndpoints.length !== 0) P.notInVersion("FetchResponse.nodeEndpoints", v)
@@ -663,13 +663,13 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
   const throttleTimeMs: number = v >= 1 ? r.int32() : 0
   const errorCode: number = v >= 7 ? r.int16() : 0
   const sessionId: number = v >= 7 ? r.int32() : 0
-  let responses: Array<FetchResponseFetchableTopicResponse>
+  let responses: Array<FetchResponseableTopicResponse>
   {
     const n = r.flexArrayLength(v >= 12, 3)
     if (n < 0) r.fail("FetchResponse.responses is null but not nullable in this version")
     else {
-      const a: Array<FetchResponseFetchableTopicResponse> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readFetchResponseFetchableTopicResponse(r, v)
+      const a: Array<FetchResponseableTopicResponse> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readFetchResponseableTopicResponse(r, v)
       responses = a
     }
   }

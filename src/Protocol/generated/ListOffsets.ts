@@ -9,23 +9,23 @@ import type { Writer } from "../internal/Writer.ts"
 
 /** Effect Schemas of ListOffsets's request, response and their nested structures (built on first use). */
 export const ListOffsetsSchemas = P.lazy(() => {
-  const ListOffsetsRequestListOffsetsPartition = Schema.Struct({
+  const ListOffsetsRequestPartition = Schema.Struct({
     partitionIndex: P.Int32,
     currentLeaderEpoch: Schema.optionalKey(P.Int32),
     timestamp: P.Int64,
     maxNumOffsets: Schema.optionalKey(P.Int32),
   })
-  const ListOffsetsRequestListOffsetsTopic = Schema.Struct({
+  const ListOffsetsRequestTopic = Schema.Struct({
     name: P.KafkaString,
-    partitions: Schema.Array(ListOffsetsRequestListOffsetsPartition),
+    partitions: Schema.Array(ListOffsetsRequestPartition),
   })
   const ListOffsetsRequest = Schema.Struct({
     replicaId: P.Int32,
     isolationLevel: Schema.optionalKey(P.Int8),
-    topics: Schema.Array(ListOffsetsRequestListOffsetsTopic),
+    topics: Schema.Array(ListOffsetsRequestTopic),
     timeoutMs: Schema.optionalKey(P.Int32),
   })
-  const ListOffsetsResponseListOffsetsPartitionResponse = Schema.Struct({
+  const ListOffsetsResponsePartitionResponse = Schema.Struct({
     partitionIndex: P.Int32,
     errorCode: P.Int16,
     oldStyleOffsets: Schema.Array(P.Int64),
@@ -33,25 +33,25 @@ export const ListOffsetsSchemas = P.lazy(() => {
     offset: P.Int64,
     leaderEpoch: P.Int32,
   })
-  const ListOffsetsResponseListOffsetsTopicResponse = Schema.Struct({
+  const ListOffsetsResponseTopicResponse = Schema.Struct({
     name: P.KafkaString,
-    partitions: Schema.Array(ListOffsetsResponseListOffsetsPartitionResponse),
+    partitions: Schema.Array(ListOffsetsResponsePartitionResponse),
   })
   const ListOffsetsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
-    topics: Schema.Array(ListOffsetsResponseListOffsetsTopicResponse),
+    topics: Schema.Array(ListOffsetsResponseTopicResponse),
   })
-  return { ListOffsetsRequestListOffsetsPartition, ListOffsetsRequestListOffsetsTopic, ListOffsetsRequest, ListOffsetsResponseListOffsetsPartitionResponse, ListOffsetsResponseListOffsetsTopicResponse, ListOffsetsResponse }
+  return { ListOffsetsRequestPartition, ListOffsetsRequestTopic, ListOffsetsRequest, ListOffsetsResponsePartitionResponse, ListOffsetsResponseTopicResponse, ListOffsetsResponse }
 })
 
-export type ListOffsetsRequestListOffsetsPartition = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsRequestListOffsetsPartition"]["Type"]
-export type ListOffsetsRequestListOffsetsTopic = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsRequestListOffsetsTopic"]["Type"]
+export type ListOffsetsRequestPartition = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsRequestPartition"]["Type"]
+export type ListOffsetsRequestTopic = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsRequestTopic"]["Type"]
 export type ListOffsetsRequest = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsRequest"]["Type"]
-export type ListOffsetsResponseListOffsetsPartitionResponse = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsResponseListOffsetsPartitionResponse"]["Type"]
-export type ListOffsetsResponseListOffsetsTopicResponse = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsResponseListOffsetsTopicResponse"]["Type"]
+export type ListOffsetsResponsePartitionResponse = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsResponsePartitionResponse"]["Type"]
+export type ListOffsetsResponseTopicResponse = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsResponseTopicResponse"]["Type"]
 export type ListOffsetsResponse = ReturnType<typeof ListOffsetsSchemas>["ListOffsetsResponse"]["Type"]
 
-function writeListOffsetsRequestListOffsetsPartition(w: Writer, v: number, x: ListOffsetsRequestListOffsetsPartition): void {
+function writeListOffsetsRequestPartition(w: Writer, v: number, x: ListOffsetsRequestPartition): void {
   w.int32(x.partitionIndex)
   if (v >= 4) {
     const currentLeaderEpoch = x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch
@@ -62,14 +62,14 @@ function writeListOffsetsRequestListOffsetsPartition(w: Writer, v: number, x: Li
     const maxNumOffsets = x.maxNumOffsets === undefined ? 1 : x.maxNumOffsets
     w.int32(maxNumOffsets)
   } else {
-    if (x.maxNumOffsets !== undefined && x.maxNumOffsets !== 1) P.notInVersion("ListOffsetsRequestListOffsetsPartition.maxNumOffsets", v)
+    if (x.maxNumOffsets !== undefined && x.maxNumOffsets !== 1) P.notInVersion("ListOffsetsRequestPartition.maxNumOffsets", v)
   }
   if (v >= 6) {
     w.emptyTaggedFields()
   }
 }
 
-function readListOffsetsRequestListOffsetsPartition(r: Reader, v: number): ListOffsetsRequestListOffsetsPartition {
+function readListOffsetsRequestPartition(r: Reader, v: number): ListOffsetsRequestPartition {
   const partitionIndex: number = r.int32()
   const currentLeaderEpoch: number = v >= 4 ? r.int32() : -1
   const timestamp: bigint = r.int64()
@@ -80,27 +80,27 @@ function readListOffsetsRequestListOffsetsPartition(r: Reader, v: number): ListO
   return { partitionIndex, currentLeaderEpoch, timestamp, maxNumOffsets }
 }
 
-function writeListOffsetsRequestListOffsetsTopic(w: Writer, v: number, x: ListOffsetsRequestListOffsetsTopic): void {
+function writeListOffsetsRequestTopic(w: Writer, v: number, x: ListOffsetsRequestTopic): void {
   w.flexString(v >= 6, x.name)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 6, a.length)
-    for (let i = 0; i < a.length; i++) writeListOffsetsRequestListOffsetsPartition(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeListOffsetsRequestPartition(w, v, a[i])
   }
   if (v >= 6) {
     w.emptyTaggedFields()
   }
 }
 
-function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number): ListOffsetsRequestListOffsetsTopic {
+function readListOffsetsRequestTopic(r: Reader, v: number): ListOffsetsRequestTopic {
   const name: string = r.flexString(v >= 6)
-  let partitions: Array<ListOffsetsRequestListOffsetsPartition>
+  let partitions: Array<ListOffsetsRequestPartition>
   {
     const n = r.flexArrayLength(v >= 6, 12)
-    if (n < 0) r.fail("ListOffsetsRequestListOffsetsTopic.partitions is null but not nullable in this version")
+    if (n < 0) r.fail("ListOffsetsRequestTopic.partitions is null but not nullable in this version")
     else {
-      const a: Array<ListOffsetsRequestListOffsetsPartition> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestListOffsetsPartition(r, v)
+      const a: Array<ListOffsetsRequestPartition> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestPartition(r, v)
       partitions = a
     }
   }
@@ -122,7 +122,7 @@ function writeListOffsetsRequest(w: Writer, v: number, x: ListOffsetsRequest): v
   {
     const a = x.topics
     w.flexArrayLength(v >= 6, a.length)
-    for (let i = 0; i < a.length; i++) writeListOffsetsRequestListOffsetsTopic(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeListOffsetsRequestTopic(w, v, a[i])
   }
   if (v >= 10) {
     const timeoutMs = x.timeoutMs === undefined ? 0 : x.timeoutMs
@@ -137,13 +137,13 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
   if (v < 0 || v > 10) r.fail(`ListOffsetsRequest has no version ${v}`)
   const replicaId: number = r.int32()
   const isolationLevel: number = v >= 2 ? r.int8() : 0
-  let topics: Array<ListOffsetsRequestListOffsetsTopic>
+  let topics: Array<ListOffsetsRequestTopic>
   {
     const n = r.flexArrayLength(v >= 6, 3)
     if (n < 0) r.fail("ListOffsetsRequest.topics is null but not nullable in this version")
     else {
-      const a: Array<ListOffsetsRequestListOffsetsTopic> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestListOffsetsTopic(r, v)
+      const a: Array<ListOffsetsRequestTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readListOffsetsRequestTopic(r, v)
       topics = a
     }
   }
@@ -154,7 +154,7 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
   return { replicaId, isolationLevel, topics, timeoutMs }
 }
 
-function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, v: number, x: ListOffsetsResponseListOffsetsPartitionResponse): void {
+function writeListOffsetsResponsePartitionResponse(w: Writer, v: number, x: ListOffsetsResponsePartitionResponse): void {
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
   if (v <= 0) {
@@ -164,36 +164,36 @@ function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, v: numb
       for (let i = 0; i < a.length; i++) w.int64(a[i])
     }
   } else {
-    if (x.oldStyleOffsets.length !== 0) P.notInVersion("ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets", v)
+    if (x.oldStyleOffsets.length !== 0) P.notInVersion("ListOffsetsResponsePartitionResponse.oldStyleOffsets", v)
   }
   if (v >= 1) {
     w.int64(x.timestamp)
   } else {
-    if (x.timestamp !== -1n) P.notInVersion("ListOffsetsResponseListOffsetsPartitionResponse.timestamp", v)
+    if (x.timestamp !== -1n) P.notInVersion("ListOffsetsResponsePartitionResponse.timestamp", v)
   }
   if (v >= 1) {
     w.int64(x.offset)
   } else {
-    if (x.offset !== -1n) P.notInVersion("ListOffsetsResponseListOffsetsPartitionResponse.offset", v)
+    if (x.offset !== -1n) P.notInVersion("ListOffsetsResponsePartitionResponse.offset", v)
   }
   if (v >= 4) {
     w.int32(x.leaderEpoch)
   } else {
-    if (x.leaderEpoch !== -1) P.notInVersion("ListOffsetsResponseListOffsetsPartitionResponse.leaderEpoch", v)
+    if (x.leaderEpoch !== -1) P.notInVersion("ListOffsetsResponsePartitionResponse.leaderEpoch", v)
   }
   if (v >= 6) {
     w.emptyTaggedFields()
   }
 }
 
-function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v: number): ListOffsetsResponseListOffsetsPartitionResponse {
+function readListOffsetsResponsePartitionResponse(r: Reader, v: number): ListOffsetsResponsePartitionResponse {
   const partitionIndex: number = r.int32()
   const errorCode: number = r.int16()
   let oldStyleOffsets: Array<bigint> = []
   if (v <= 0) {
     {
       const n = r.arrayLength(8)
-      if (n < 0) r.fail("ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets is null but not nullable in this version")
+      if (n < 0) r.fail("ListOffsetsResponsePartitionResponse.oldStyleOffsets is null but not nullable in this version")
       else {
         const a: Array<bigint> = new Array(n)
         for (let i = 0; i < n; i++) a[i] = r.int64()
@@ -210,27 +210,27 @@ function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v: numbe
   return { partitionIndex, errorCode, oldStyleOffsets, timestamp, offset, leaderEpoch }
 }
 
-function writeListOffsetsResponseListOffsetsTopicResponse(w: Writer, v: number, x: ListOffsetsResponseListOffsetsTopicResponse): void {
+function writeListOffsetsResponseTopicResponse(w: Writer, v: number, x: ListOffsetsResponseTopicResponse): void {
   w.flexString(v >= 6, x.name)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 6, a.length)
-    for (let i = 0; i < a.length; i++) writeListOffsetsResponseListOffsetsPartitionResponse(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeListOffsetsResponsePartitionResponse(w, v, a[i])
   }
   if (v >= 6) {
     w.emptyTaggedFields()
   }
 }
 
-function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: number): ListOffsetsResponseListOffsetsTopicResponse {
+function readListOffsetsResponseTopicResponse(r: Reader, v: number): ListOffsetsResponseTopicResponse {
   const name: string = r.flexString(v >= 6)
-  let partitions: Array<ListOffsetsResponseListOffsetsPartitionResponse>
+  let partitions: Array<ListOffsetsResponsePartitionResponse>
   {
     const n = r.flexArrayLength(v >= 6, 10)
-    if (n < 0) r.fail("ListOffsetsResponseListOffsetsTopicResponse.partitions is null but not nullable in this version")
+    if (n < 0) r.fail("ListOffsetsResponseTopicResponse.partitions is null but not nullable in this version")
     else {
-      const a: Array<ListOffsetsResponseListOffsetsPartitionResponse> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseListOffsetsPartitionResponse(r, v)
+      const a: Array<ListOffsetsResponsePartitionResponse> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readListOffsetsResponsePartitionResponse(r, v)
       partitions = a
     }
   }
@@ -248,7 +248,7 @@ function writeListOffsetsResponse(w: Writer, v: number, x: ListOffsetsResponse):
   {
     const a = x.topics
     w.flexArrayLength(v >= 6, a.length)
-    for (let i = 0; i < a.length; i++) writeListOffsetsResponseListOffsetsTopicResponse(w, v, a[i])
+    for (let i = 0; i < a.length; i++) writeListOffsetsResponseTopicResponse(w, v, a[i])
   }
   if (v >= 6) {
     w.emptyTaggedFields()
@@ -258,13 +258,13 @@ function writeListOffsetsResponse(w: Writer, v: number, x: ListOffsetsResponse):
 function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
   if (v < 0 || v > 10) r.fail(`ListOffsetsResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 2 ? r.int32() : 0
-  let topics: Array<ListOffsetsResponseListOffsetsTopicResponse>
+  let topics: Array<ListOffsetsResponseTopicResponse>
   {
     const n = r.flexArrayLength(v >= 6, 3)
     if (n < 0) r.fail("ListOffsetsResponse.topics is null but not nullable in this version")
     else {
-      const a: Array<ListOffsetsResponseListOffsetsTopicResponse> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseListOffsetsTopicResponse(r, v)
+      const a: Array<ListOffsetsResponseTopicResponse> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readListOffsetsResponseTopicResponse(r, v)
       topics = a
     }
   }

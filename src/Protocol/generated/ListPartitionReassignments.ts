@@ -9,13 +9,13 @@ import type { Writer } from "../internal/Writer.ts"
 
 /** Effect Schemas of ListPartitionReassignments's request, response and their nested structures (built on first use). */
 export const ListPartitionReassignmentsSchemas = P.lazy(() => {
-  const ListPartitionReassignmentsRequestListPartitionReassignmentsTopics = Schema.Struct({
+  const ListPartitionReassignmentsRequestTopics = Schema.Struct({
     name: P.KafkaString,
     partitionIndexes: Schema.Array(P.Int32),
   })
   const ListPartitionReassignmentsRequest = Schema.Struct({
     timeoutMs: Schema.optionalKey(P.Int32),
-    topics: Schema.optionalKey(Schema.NullOr(Schema.Array(ListPartitionReassignmentsRequestListPartitionReassignmentsTopics))),
+    topics: Schema.optionalKey(Schema.NullOr(Schema.Array(ListPartitionReassignmentsRequestTopics))),
   })
   const ListPartitionReassignmentsResponseOngoingPartitionReassignment = Schema.Struct({
     partitionIndex: P.Int32,
@@ -33,16 +33,16 @@ export const ListPartitionReassignmentsSchemas = P.lazy(() => {
     errorMessage: Schema.NullOr(P.KafkaString),
     topics: Schema.Array(ListPartitionReassignmentsResponseOngoingTopicReassignment),
   })
-  return { ListPartitionReassignmentsRequestListPartitionReassignmentsTopics, ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponseOngoingPartitionReassignment, ListPartitionReassignmentsResponseOngoingTopicReassignment, ListPartitionReassignmentsResponse }
+  return { ListPartitionReassignmentsRequestTopics, ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponseOngoingPartitionReassignment, ListPartitionReassignmentsResponseOngoingTopicReassignment, ListPartitionReassignmentsResponse }
 })
 
-export type ListPartitionReassignmentsRequestListPartitionReassignmentsTopics = ReturnType<typeof ListPartitionReassignmentsSchemas>["ListPartitionReassignmentsRequestListPartitionReassignmentsTopics"]["Type"]
+export type ListPartitionReassignmentsRequestTopics = ReturnType<typeof ListPartitionReassignmentsSchemas>["ListPartitionReassignmentsRequestTopics"]["Type"]
 export type ListPartitionReassignmentsRequest = ReturnType<typeof ListPartitionReassignmentsSchemas>["ListPartitionReassignmentsRequest"]["Type"]
 export type ListPartitionReassignmentsResponseOngoingPartitionReassignment = ReturnType<typeof ListPartitionReassignmentsSchemas>["ListPartitionReassignmentsResponseOngoingPartitionReassignment"]["Type"]
 export type ListPartitionReassignmentsResponseOngoingTopicReassignment = ReturnType<typeof ListPartitionReassignmentsSchemas>["ListPartitionReassignmentsResponseOngoingTopicReassignment"]["Type"]
 export type ListPartitionReassignmentsResponse = ReturnType<typeof ListPartitionReassignmentsSchemas>["ListPartitionReassignmentsResponse"]["Type"]
 
-function writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w: Writer, v: number, x: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics): void {
+function writeListPartitionReassignmentsRequestTopics(w: Writer, v: number, x: ListPartitionReassignmentsRequestTopics): void {
   w.compactString(x.name)
   {
     const a = x.partitionIndexes
@@ -52,12 +52,12 @@ function writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(
   w.emptyTaggedFields()
 }
 
-function readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r: Reader, v: number): ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
+function readListPartitionReassignmentsRequestTopics(r: Reader, v: number): ListPartitionReassignmentsRequestTopics {
   const name: string = r.compactString()
   let partitionIndexes: Array<number>
   {
     const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics.partitionIndexes is null but not nullable in this version")
+    if (n < 0) r.fail("ListPartitionReassignmentsRequestTopics.partitionIndexes is null but not nullable in this version")
     else {
       const a: Array<number> = new Array(n)
       for (let i = 0; i < n; i++) a[i] = r.int32()
@@ -79,7 +79,7 @@ function writeListPartitionReassignmentsRequest(w: Writer, v: number, x: ListPar
       w.compactArrayLength(-1)
     } else {
       w.compactArrayLength(a.length)
-      for (let i = 0; i < a.length; i++) writeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w, v, a[i])
+      for (let i = 0; i < a.length; i++) writeListPartitionReassignmentsRequestTopics(w, v, a[i])
     }
   }
   w.emptyTaggedFields()
@@ -88,13 +88,13 @@ function writeListPartitionReassignmentsRequest(w: Writer, v: number, x: ListPar
 function readListPartitionReassignmentsRequest(r: Reader, v: number): ListPartitionReassignmentsRequest {
   if (v < 0 || v > 0) r.fail(`ListPartitionReassignmentsRequest has no version ${v}`)
   const timeoutMs: number = r.int32()
-  let topics: Array<ListPartitionReassignmentsRequestListPartitionReassignmentsTopics> | null
+  let topics: Array<ListPartitionReassignmentsRequestTopics> | null
   {
     const n = r.compactArrayLength(3)
     if (n < 0) topics = null
     else {
-      const a: Array<ListPartitionReassignmentsRequestListPartitionReassignmentsTopics> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsRequestListPartitionReassignmentsTopics(r, v)
+      const a: Array<ListPartitionReassignmentsRequestTopics> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readListPartitionReassignmentsRequestTopics(r, v)
       topics = a
     }
   }
