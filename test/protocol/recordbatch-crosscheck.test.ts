@@ -93,7 +93,8 @@ const sameRecords = (batch: RecordBatch, c: Case) => {
     assert.strictEqual(rec.offsetDelta, i)
     assert.deepStrictEqual(rec.key === null ? null : Buffer.from(rec.key), want.key)
     assert.deepStrictEqual(rec.value === null ? null : Buffer.from(rec.value), want.value)
-    assert.deepStrictEqual(rec.headers.map((h) => [h.key, h.value === null ? null : Buffer.from(h.value)]), want.headers.map((h) => [h.key, h.value]))
+    const got: Array<[string, Buffer | null]> = rec.headers.map((h) => [h.key, h.value === null ? null : Buffer.from(h.value)])
+    assert.deepStrictEqual(got, want.headers.map((h): [string, Buffer | null] => [h.key, h.value]))
   })
 }
 
