@@ -58,6 +58,8 @@ import {
 import type { BatchHeader, Header, HeaderFields, RecordInput } from "./internal/RecordBatchCodec.ts"
 
 export { Record }
+/** {@link Record} under a name that does not shadow TypeScript's global `Record<K, V>` type. */
+export { Record as KafkaRecord }
 export type { Header, RecordInput }
 
 // ---- constants ----------------------------------------------------------------------------
