@@ -109,6 +109,34 @@ describe("Transport against a misbehaving server", () => {
       assert.strictEqual(yield* ask(t, "after", 2_000), "after")
     }))
 
+  it.live("maxInFlight: waiting for a slot counts toward the timeout; interrupted waiters leave no trace", () =>
+    Effect.gen(function*() {
+      const server = yield* fakeServer((c) =>
+        c.onFrame((f) => {
+          const text = dec.decode(f.subarray(4))
+          if (text !== "silence") c.socket.write(frame(f.readInt32BE(0), f.subarray(4)))
+        })
+      )
+      const t = yield* connect({ host: "127.0.0.1", port: server.port, maxInFlight: 1 })
+      const stuck = yield* Effect.forkChild(ask(t, "silence", 300))
+      yield* Effect.sleep("20 millis")
+      assert.strictEqual(t.inFlight, 1)
+      // queued behind the stuck one: times out without ever being written
+      const framesBefore = t.stats.framesOut
+      const queued = failureOf(yield* Effect.exit(ask(t, "queued", 100)))
+      assert.strictEqual(queued._tag, "RequestTimeoutError")
+      assert.strictEqual(t.stats.framesOut, framesBefore, "never written")
+      // an interrupted waiter is skipped when the slot frees up
+      const waiter = yield* Effect.forkChild(ask(t, "interrupted"))
+      yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(waiter)
+      const next = yield* Effect.forkChild(ask(t, "next", 2_000))
+      assert.strictEqual(failureOf(yield* Effect.exit(Fiber.join(stuck)))._tag, "RequestTimeoutError")
+      assert.strictEqual(yield* Fiber.join(next), "next")
+      assert.strictEqual(t.stats.framesOut, framesBefore + 1, "the interrupted request was never written")
+      assert.strictEqual(t.inFlight, 0)
+    }))
+
   it.live("(d) out-of-order answers reach their own callers", () =>
     Effect.gen(function*() {
       const server = yield* fakeServer((c) => {

@@ -1,63 +1,47 @@
 /**
- * A thin `node:net` / `node:tls` wrapper: one socket, pipelined size-prefixed frames, a
- * correlation-id map of `Deferred`s completed synchronously from the `'data'` handler.
+ * One socket to one broker carrying pipelined, size-prefixed frames.
  *
- * Effect lives at the edges (`connect`, `request`, `send`, `close`); the data handler, the frame
- * splitter and the write queue are plain TypeScript.
+ * Effect only at the edges (`connect`, `request`, `send`, `close`). Inside, plain TypeScript:
+ * - a correlation-id map of entries, each with a `Deferred` completed synchronously from the
+ *   `'data'` handler (`Deferred.doneUnsafe`);
+ * - a bound on requests in flight (`maxInFlight` slots, FIFO of waiters);
+ * - a write queue honouring backpressure (`socket.write` returned false → wait for `'drain'`)
+ *   and a gate for exclusive exchanges (re-authentication);
+ * - one timer per request for its timeout (no fiber per request).
+ * A timed-out or interrupted request leaves the map; its late response is dropped. A socket error,
+ * close, oversized frame or unknown correlation id fails every entry and closes the socket.
  *
  * @internal
  */
-import * as net from "node:net"
-import * as tls from "node:tls"
-import { Deferred, Effect, Exit, Redacted, Semaphore } from "effect"
+import type * as net from "node:net"
+import { Deferred, Effect, Exit } from "effect"
 import type { Scope } from "effect"
-import { ConnectionError, RequestTimeoutError, TlsError } from "../Errors.ts"
-import type { TransportError } from "../Errors.ts"
+import { ConnectionError, RequestTimeoutError } from "../Errors.ts"
+import type { TlsError, TransportError } from "../Errors.ts"
 import { FrameSplitter } from "./FrameSplitter.ts"
+import { openSocket } from "./Socket.ts"
+import type { SocketOptions } from "./Socket.ts"
 
-/** TLS settings. `true` means TLS with the system CAs. */
-export interface TlsOptions {
-  /** Trusted CA certificates (PEM). Defaults to Node's bundled CAs. */
-  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
-  /** Client certificate chain (PEM), for mutual TLS. */
-  readonly cert?: string | Uint8Array | undefined
-  /** Client private key (PEM), for mutual TLS. */
-  readonly key?: string | Uint8Array | Redacted.Redacted<string | Uint8Array> | undefined
-  /** Passphrase of the private key. */
-  readonly passphrase?: Redacted.Redacted<string> | undefined
-  /** SNI / hostname to verify; defaults to the host unless it is an IP address. */
-  readonly servername?: string | undefined
-  /** Verify the broker's certificate (default `true`). */
-  readonly rejectUnauthorized?: boolean | undefined
-}
+export type { TlsOptions } from "./Socket.ts"
 
-export interface TransportOptions {
-  readonly host: string
-  readonly port: number
-  readonly tls?: TlsOptions | boolean | undefined
-  /** Time allowed to open TCP (and TLS) before failing with `ConnectTimeout` (default 10 s). */
-  readonly connectTimeoutMs?: number | undefined
-  /** TCP keep-alive initial delay in ms, `false` to disable (default 60 s). */
-  readonly keepAliveMs?: number | false | undefined
-  /** Disable Nagle's algorithm (default `true`). */
-  readonly noDelay?: boolean | undefined
+export interface TransportOptions extends SocketOptions {
   /** Largest frame accepted from the broker (default 100 MiB). Larger → the connection is closed. */
   readonly maxFrameBytes?: number | undefined
-  /** Most requests awaiting a response at once; further requests wait (default 1024). */
+  /** Most requests written and awaiting a response at once; further requests wait (default 1024). */
   readonly maxInFlight?: number | undefined
   /**
-   * A response whose correlation id was never issued (or is not awaited and was not abandoned):
-   * `"fail"` closes the connection (default), `"drop"` ignores it.
+   * A response whose correlation id is not awaited (and was not given up on): `"fail"` closes the
+   * connection (default), `"drop"` ignores it.
    */
   readonly unknownCorrelationId?: "fail" | "drop" | undefined
 }
 
 export interface RequestOptions {
-  /** Fail with `RequestTimeoutError` after this many ms (waiting for a slot included). 0 = none. */
+  /** Fail with `RequestTimeoutError` after this many ms, waiting for a slot included. 0 = none. */
   readonly timeoutMs?: number | undefined
   /** API name, for error messages. */
   readonly api?: string | undefined
-  /** Bypass the write gate held by `exclusive` (used for the re-authentication exchange). */
+  /** Bypass the slot bound and the gate held by `exclusive` (the re-authentication exchange). */
   readonly priority?: boolean | undefined
 }
 
@@ -75,10 +59,10 @@ export interface Transport {
   /** `host:port` */
   readonly broker: string
   readonly isOpen: boolean
-  /** Requests written or waiting to be written whose response is awaited. */
+  /** Requests holding a slot (written, or about to be) whose response is awaited. */
   readonly inFlight: number
   readonly stats: TransportStats
-  /** The next correlation id: an int32 counter wrapping to 0, skipping ids still awaited. */
+  /** The next correlation id: an int32 counter wrapping to 0, skipping ids still in use. */
   nextCorrelationId(): number
   /**
    * Writes a whole size-prefixed frame and waits for the response frame with the same
@@ -99,25 +83,103 @@ export interface Transport {
 const DEFAULT_MAX_FRAME = 100 * 1024 * 1024
 const MAX_ABANDONED = 16_384
 
-interface WriteWaiter {
+const WAITING_SLOT = 0
+const WAITING_WRITE = 1
+const WRITTEN = 2
+const DONE = 3
+
+/** A request from submission to response. */
+class Entry {
+  readonly correlationId: number
+  readonly frame: Uint8Array
+  readonly deferred = Deferred.makeUnsafe<Uint8Array, TransportError>()
+  readonly priority: boolean
+  readonly api: string | undefined
+  readonly timeoutMs: number
+  state = WAITING_SLOT
+  holdsSlot = false
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+
+  constructor(frame: Uint8Array, correlationId: number, options: RequestOptions | undefined) {
+    this.frame = frame
+    this.correlationId = correlationId
+    this.priority = options?.priority === true
+    this.api = options?.api
+    this.timeoutMs = options?.timeoutMs ?? 0
+  }
+}
+
+/** A frame with no response (`send`) waiting to be written. */
+class OneWay {
   readonly frame: Uint8Array
   readonly priority: boolean
-  readonly resume: (effect: Effect.Effect<void, ConnectionError | TlsError>) => void
+  readonly resume: (effect: Effect.Effect<void, TransportError>) => void
+  cancelled = false
+
+  constructor(frame: Uint8Array, priority: boolean, resume: (effect: Effect.Effect<void, TransportError>) => void) {
+    this.frame = frame
+    this.priority = priority
+    this.resume = resume
+  }
 }
+
+type Writable = Entry | OneWay
+
+/** FIFO with O(1) push/shift and lazy removal (stale items are skipped by the consumer). */
+class Fifo<A> {
+  private items: Array<A | undefined> = []
+  private head = 0
+
+  get isEmpty(): boolean {
+    return this.head === this.items.length
+  }
+  push(a: A): void {
+    this.items.push(a)
+  }
+  peek(): A | undefined {
+    return this.items[this.head]
+  }
+  shift(): A | undefined {
+    if (this.head === this.items.length) return undefined
+    const a = this.items[this.head]
+    this.items[this.head++] = undefined
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return a
+  }
+  drain(): Array<A> {
+    const out = this.items.slice(this.head) as Array<A>
+    this.items = []
+    this.head = 0
+    return out
+  }
+}
+
+const isStale = (w: Writable): boolean => (w instanceof Entry ? w.state !== WAITING_WRITE : w.cancelled)
 
 class TransportImpl implements Transport {
   readonly broker: string
   private readonly socket: net.Socket
   private readonly splitter: FrameSplitter
-  private readonly pending = new Map<number, Deferred.Deferred<Uint8Array, TransportError>>()
-  /** Ids given up on (timeout / interruption) whose late response must be dropped quietly. */
+  /** Every request not finished yet, by correlation id. */
+  private readonly pending = new Map<number, Entry>()
+  /** Ids given up on after they were written, whose late response is dropped quietly. */
   private readonly abandoned = new Set<number>()
-  private readonly waiters = new Set<WriteWaiter>()
-  private readonly permits: Semaphore.Semaphore
+  private readonly slotQueue = new Fifo<Entry>()
+  private readonly writeQueue = new Fifo<Writable>()
+  private readonly priorityQueue = new Fifo<Writable>()
+  private readonly maxInFlight: number
   private readonly closedSignal = Deferred.makeUnsafe<ConnectionError | TlsError>()
   private readonly failOnUnknown: boolean
   private failure: ConnectionError | TlsError | undefined = undefined
+  private slotsUsed = 0
   private needDrain = false
+  private corked = false
   private paused = 0
   private cid = 0
   private bytesIn = 0
@@ -129,7 +191,7 @@ class TransportImpl implements Transport {
   constructor(socket: net.Socket, broker: string, options: TransportOptions) {
     this.socket = socket
     this.broker = broker
-    this.permits = Semaphore.makeUnsafe(options.maxInFlight ?? 1024)
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1024)
     this.failOnUnknown = (options.unknownCorrelationId ?? "fail") === "fail"
     this.splitter = new FrameSplitter(options.maxFrameBytes ?? DEFAULT_MAX_FRAME, (frame) => this.onFrame(frame))
     socket.on("data", (chunk: Buffer) => this.onData(chunk))
@@ -155,7 +217,7 @@ class TransportImpl implements Transport {
   }
 
   get inFlight(): number {
-    return this.pending.size
+    return this.slotsUsed
   }
 
   get stats(): TransportStats {
@@ -180,28 +242,39 @@ class TransportImpl implements Transport {
   }
 
   request(frame: Uint8Array, correlationId: number, options?: RequestOptions): Effect.Effect<Uint8Array, TransportError> {
-    const priority = options?.priority === true
-    const exchange = Effect.suspend(() => {
+    return Effect.suspend(() => {
       if (this.failure !== undefined) return Effect.fail(this.failure)
       if (this.pending.has(correlationId)) {
-        return Effect.die(new Error(`correlation id ${correlationId} is already awaited on ${this.broker}`))
+        return Effect.die(new Error(`correlation id ${correlationId} is already in use on ${this.broker}`))
       }
-      const deferred = Deferred.makeUnsafe<Uint8Array, TransportError>()
-      this.pending.set(correlationId, deferred)
-      this.abandoned.delete(correlationId)
-      return this.write(frame, priority).pipe(
-        Effect.andThen(Deferred.await(deferred)),
-        Effect.onExit(() => Effect.sync(() => this.forget(correlationId, deferred)))
-      )
+      const entry = new Entry(frame, correlationId, options)
+      this.submit(entry)
+      return Effect.onInterrupt(Deferred.await(entry.deferred), () => Effect.sync(() => this.giveUp(entry)))
     })
-    // Priority requests (re-authentication) must not queue behind requests held by the gate.
-    const bounded = priority ? exchange : this.permits.withPermit(exchange)
-    return this.withTimeout(bounded, correlationId, options)
   }
 
   send(frame: Uint8Array, options?: RequestOptions): Effect.Effect<void, TransportError> {
-    const written = Effect.suspend(() => this.write(frame, options?.priority === true))
-    return this.withTimeout(written, -1, options)
+    const priority = options?.priority === true
+    const written = Effect.suspend((): Effect.Effect<void, TransportError> => {
+      if (this.failure !== undefined) return Effect.fail(this.failure)
+      if (this.canWrite(priority)) {
+        this.writeNow(frame)
+        return Effect.void
+      }
+      return Effect.callback<void, TransportError>((resume) => {
+        const item = new OneWay(frame, priority, resume)
+        ;(priority ? this.priorityQueue : this.writeQueue).push(item)
+        return Effect.sync(() => {
+          item.cancelled = true
+        })
+      })
+    })
+    const timeoutMs = options?.timeoutMs ?? 0
+    if (timeoutMs <= 0) return written
+    return Effect.timeoutOrElse(written, {
+      duration: timeoutMs,
+      orElse: () => Effect.fail(this.timeoutError(options?.api, -1, timeoutMs))
+    })
   }
 
   exclusive<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
@@ -222,28 +295,130 @@ class TransportImpl implements Transport {
     return Effect.sync(() => this.fail(this.closedError(message)))
   }
 
-  // ---- plain TypeScript below: runs in socket callbacks ----
+  // ---- plain TypeScript below: runs synchronously, in socket and timer callbacks ----
 
-  private withTimeout<A>(
-    self: Effect.Effect<A, TransportError>,
-    correlationId: number,
-    options: RequestOptions | undefined
-  ): Effect.Effect<A, TransportError> {
-    const timeoutMs = options?.timeoutMs ?? 0
-    if (timeoutMs <= 0) return self
-    return Effect.timeoutOrElse(self, {
-      duration: timeoutMs,
-      orElse: () =>
-        Effect.fail(
-          new RequestTimeoutError({
-            broker: this.broker,
-            api: options?.api ?? "unknown",
-            correlationId,
-            timeoutMs,
-            message: `${options?.api ?? "request"} (correlation id ${correlationId}) to ${this.broker} ` +
-              `got no response within ${timeoutMs} ms`
-          })
-        )
+  private submit(entry: Entry): void {
+    this.pending.set(entry.correlationId, entry)
+    this.abandoned.delete(entry.correlationId)
+    if (entry.timeoutMs > 0) entry.timer = setTimeout(this.onTimeout, entry.timeoutMs, entry)
+    if (entry.priority) {
+      this.enqueueWrite(entry)
+    } else if (this.slotsUsed < this.maxInFlight) {
+      this.slotsUsed++
+      entry.holdsSlot = true
+      this.enqueueWrite(entry)
+    } else {
+      this.slotQueue.push(entry)
+    }
+  }
+
+  private canWrite(priority: boolean): boolean {
+    return !this.needDrain && (priority ? this.priorityQueue.isEmpty : this.paused === 0 && this.writeQueue.isEmpty)
+  }
+
+  private enqueueWrite(entry: Entry): void {
+    if (this.canWrite(entry.priority)) {
+      entry.state = WRITTEN
+      this.writeNow(entry.frame)
+    } else {
+      entry.state = WAITING_WRITE
+      ;(entry.priority ? this.priorityQueue : this.writeQueue).push(entry)
+    }
+  }
+
+  /**
+   * Writes within one tick are corked together and flushed with a single `writev` on the next
+   * tick: many pipelined requests cost one syscall, not one each.
+   */
+  private writeNow(frame: Uint8Array): void {
+    this.bytesOut += frame.length
+    this.framesOut++
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(this.uncork)
+    }
+    if (!this.socket.write(frame)) this.needDrain = true
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.socket.uncork()
+  }
+
+  /** Writes queued frames (priority first) until the socket pushes back again. */
+  private flush(): void {
+    this.flushQueue(this.priorityQueue)
+    if (this.paused === 0) this.flushQueue(this.writeQueue)
+  }
+
+  private flushQueue(queue: Fifo<Writable>): void {
+    while (!this.needDrain && this.failure === undefined) {
+      const next = queue.shift()
+      if (next === undefined) return
+      if (isStale(next)) continue
+      this.writeNow(next.frame)
+      if (next instanceof Entry) next.state = WRITTEN
+      else next.resume(Effect.void)
+    }
+  }
+
+  /** Ends an entry's bookkeeping: map, timer, slot. */
+  private retire(entry: Entry): void {
+    entry.state = DONE
+    if (this.pending.get(entry.correlationId) === entry) this.pending.delete(entry.correlationId)
+    if (entry.timer !== undefined) clearTimeout(entry.timer)
+    if (entry.holdsSlot) {
+      entry.holdsSlot = false
+      this.releaseSlot()
+    }
+  }
+
+  private releaseSlot(): void {
+    this.slotsUsed--
+    if (this.failure !== undefined) return
+    for (;;) {
+      const next = this.slotQueue.shift()
+      if (next === undefined) return
+      if (next.state !== WAITING_SLOT) continue
+      this.slotsUsed++
+      next.holdsSlot = true
+      this.enqueueWrite(next)
+      return
+    }
+  }
+
+  /** Timeout or interruption: forget the entry; a late response to a written one is dropped. */
+  private giveUp(entry: Entry): void {
+    if (entry.state === DONE) return
+    const written = entry.state === WRITTEN
+    this.retire(entry)
+    if (written && this.failure === undefined) {
+      this.abandoned.add(entry.correlationId)
+      if (this.abandoned.size > MAX_ABANDONED) {
+        this.abandoned.delete(this.abandoned.values().next().value as number)
+      }
+    }
+  }
+
+  private readonly onTimeout = (entry: Entry): void => {
+    if (entry.state === DONE) return
+    entry.timer = undefined
+    this.giveUp(entry)
+    Deferred.doneUnsafe(
+      entry.deferred,
+      Exit.fail(this.timeoutError(entry.api, entry.correlationId, entry.timeoutMs))
+    )
+  }
+
+  private timeoutError(api: string | undefined, correlationId: number, timeoutMs: number): RequestTimeoutError {
+    return new RequestTimeoutError({
+      broker: this.broker,
+      api: api ?? "unknown",
+      correlationId,
+      timeoutMs,
+      message: `${api ?? "request"}${correlationId >= 0 ? ` (correlation id ${correlationId})` : ""} to ${this.broker} ` +
+        `got no response within ${timeoutMs} ms`
     })
   }
 
@@ -253,51 +428,6 @@ class TransportImpl implements Transport {
       ? ` (mid-frame: ${this.splitter.pendingBytes - 4} of ${expected} bytes received)`
       : ""
     return new ConnectionError({ broker: this.broker, reason: "Closed", message: `${message}: ${this.broker}${partial}` })
-  }
-
-  /** Removes an entry that ended without its response (timeout, interruption, failure). */
-  private forget(correlationId: number, deferred: Deferred.Deferred<Uint8Array, TransportError>): void {
-    if (this.pending.get(correlationId) !== deferred) return // answered (or the map was cleared)
-    this.pending.delete(correlationId)
-    if (this.failure !== undefined) return
-    this.abandoned.add(correlationId)
-    if (this.abandoned.size > MAX_ABANDONED) {
-      const oldest = this.abandoned.values().next().value as number
-      this.abandoned.delete(oldest)
-    }
-  }
-
-  private write(frame: Uint8Array, priority: boolean): Effect.Effect<void, ConnectionError | TlsError> {
-    if (this.failure !== undefined) return Effect.fail(this.failure)
-    if (!this.needDrain && (this.paused === 0 || priority)) {
-      this.writeNow(frame)
-      return Effect.void
-    }
-    return Effect.callback<void, ConnectionError | TlsError>((resume) => {
-      const waiter: WriteWaiter = { frame, priority, resume }
-      this.waiters.add(waiter)
-      return Effect.sync(() => {
-        this.waiters.delete(waiter)
-      })
-    })
-  }
-
-  private writeNow(frame: Uint8Array): void {
-    this.bytesOut += frame.length
-    this.framesOut++
-    if (!this.socket.write(frame)) this.needDrain = true
-  }
-
-  /** Writes queued frames until the socket pushes back again. */
-  private flush(): void {
-    for (const waiter of this.waiters) {
-      if (this.failure !== undefined) return
-      if (this.needDrain) return
-      if (this.paused > 0 && !waiter.priority) continue
-      this.waiters.delete(waiter)
-      this.writeNow(waiter.frame)
-      waiter.resume(Effect.void)
-    }
   }
 
   private onData(chunk: Buffer): void {
@@ -315,13 +445,13 @@ class TransportImpl implements Transport {
     if (this.failure !== undefined) return
     this.framesIn++
     const correlationId = frame.readInt32BE(0)
-    const deferred = this.pending.get(correlationId)
-    if (deferred !== undefined) {
-      this.pending.delete(correlationId)
-      Deferred.doneUnsafe(deferred, Exit.succeed(frame))
+    const entry = this.pending.get(correlationId)
+    if (entry !== undefined && entry.state === WRITTEN) {
+      this.retire(entry)
+      Deferred.doneUnsafe(entry.deferred, Exit.succeed(frame))
       return
     }
-    if (this.abandoned.delete(correlationId) || !this.failOnUnknown) {
+    if (entry === undefined && (this.abandoned.delete(correlationId) || !this.failOnUnknown)) {
       this.dropped++
       return
     }
@@ -334,65 +464,31 @@ class TransportImpl implements Transport {
     )
   }
 
-  /** Closes the socket and fails everything in flight or waiting to be written. Idempotent. */
+  /**
+   * Closes the socket and fails everything in flight or waiting. Idempotent. All bookkeeping is
+   * settled before any `Deferred` completes: completing one may run its fiber synchronously.
+   */
   private fail(error: ConnectionError | TlsError): void {
     if (this.failure !== undefined) return
     this.failure = error
     this.socket.destroy()
     this.splitter.clear()
     const exit = Exit.fail(error)
-    for (const deferred of this.pending.values()) Deferred.doneUnsafe(deferred, exit)
+    const entries = [...this.pending.values()]
+    const oneWays = [...this.writeQueue.drain(), ...this.priorityQueue.drain()]
     this.pending.clear()
     this.abandoned.clear()
-    for (const waiter of this.waiters) waiter.resume(exit)
-    this.waiters.clear()
+    this.slotQueue.drain()
+    this.slotsUsed = 0
+    for (const entry of entries) {
+      entry.state = DONE
+      entry.holdsSlot = false
+      if (entry.timer !== undefined) clearTimeout(entry.timer)
+    }
+    for (const entry of entries) Deferred.doneUnsafe(entry.deferred, exit)
+    for (const w of oneWays) if (w instanceof OneWay && !w.cancelled) w.resume(exit)
     Deferred.doneUnsafe(this.closedSignal, Exit.succeed(error))
   }
-}
-
-// ---- connecting ----
-
-const TLS_CODES = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_REVOKED",
-  "CERT_UNTRUSTED",
-  "CERT_REJECTED",
-  "CERT_SIGNATURE_FAILURE",
-  "HOSTNAME_MISMATCH"
-])
-
-const isTlsFailure = (err: NodeJS.ErrnoException): boolean => {
-  const code = err.code ?? ""
-  return TLS_CODES.has(code) || code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_") ||
-    "library" in err || "reason" in err
-}
-
-const ignore = () => {}
-
-const reveal = <A>(value: A | Redacted.Redacted<A> | undefined): A | undefined =>
-  value === undefined ? undefined : Redacted.isRedacted(value) ? Redacted.value(value) : value
-
-const tlsConnectOptions = (options: TransportOptions, settings: TlsOptions): tls.ConnectionOptions => {
-  const servername = settings.servername ?? (net.isIP(options.host) === 0 ? options.host : undefined)
-  const out: tls.ConnectionOptions = {
-    host: options.host,
-    port: options.port,
-    rejectUnauthorized: settings.rejectUnauthorized ?? true
-  }
-  if (servername !== undefined) out.servername = servername
-  if (settings.ca !== undefined) out.ca = settings.ca as tls.ConnectionOptions["ca"]
-  if (settings.cert !== undefined) out.cert = settings.cert as tls.ConnectionOptions["cert"]
-  const key = reveal(settings.key)
-  if (key !== undefined) out.key = key as tls.ConnectionOptions["key"]
-  const passphrase = reveal(settings.passphrase)
-  if (passphrase !== undefined) out.passphrase = passphrase
-  return out
 }
 
 /**
@@ -404,72 +500,4 @@ export const connect = (options: TransportOptions): Effect.Effect<Transport, Con
 
 /** Opens a connection that the caller must `close`. */
 export const open = (options: TransportOptions): Effect.Effect<Transport, ConnectionError | TlsError> =>
-  Effect.callback<Transport, ConnectionError | TlsError>((resume, _signal) => {
-    const broker = `${options.host}:${options.port}`
-    const tlsSettings = options.tls === true ? {} : options.tls === false ? undefined : options.tls
-    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000
-    let tcpConnected = false
-    let settled = false
-
-    const socket: net.Socket = tlsSettings !== undefined
-      ? tls.connect(tlsConnectOptions(options, tlsSettings))
-      : net.connect({ host: options.host, port: options.port })
-
-    const timer = setTimeout(() => {
-      settle()
-      socket.on("error", ignore)
-      socket.destroy()
-      resume(Effect.fail(
-        new ConnectionError({
-          broker,
-          reason: "ConnectTimeout",
-          message: `could not connect to ${broker} within ${connectTimeoutMs} ms` +
-            (tcpConnected ? " (TLS handshake incomplete)" : "")
-        })
-      ))
-    }, connectTimeoutMs)
-
-    const onTcp = () => {
-      tcpConnected = true
-    }
-    const onError = (err: NodeJS.ErrnoException) => {
-      settle()
-      socket.on("error", ignore) // a destroyed socket may still report; never leave 'error' unhandled
-      socket.destroy()
-      if (tlsSettings !== undefined && (isTlsFailure(err) || tcpConnected)) {
-        resume(Effect.fail(new TlsError({ broker, code: err.code, message: `TLS handshake with ${broker} failed: ${err.message}`, cause: err })))
-      } else {
-        resume(Effect.fail(
-          new ConnectionError({ broker, reason: "Refused", message: `could not connect to ${broker}: ${err.message}`, cause: err })
-        ))
-      }
-    }
-    const onClose = () => onError(Object.assign(new Error("connection closed during connect"), { code: "ECONNRESET" }))
-    const onReady = () => {
-      settle()
-      socket.setNoDelay(options.noDelay ?? true)
-      if (options.keepAliveMs !== false) socket.setKeepAlive(true, options.keepAliveMs ?? 60_000)
-      resume(Effect.succeed(new TransportImpl(socket, broker, options)))
-    }
-    function settle() {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      socket.off("connect", onTcp)
-      socket.off("error", onError)
-      socket.off("close", onClose)
-      socket.off(tlsSettings !== undefined ? "secureConnect" : "connect", onReady)
-    }
-
-    socket.on("connect", onTcp)
-    socket.once(tlsSettings !== undefined ? "secureConnect" : "connect", onReady)
-    socket.once("error", onError)
-    socket.once("close", onClose)
-    return Effect.sync(() => {
-      if (!settled) {
-        settle()
-        socket.on("error", ignore)
-        socket.destroy()
-      }
-    })
-  })
+  Effect.map(openSocket(options), (socket) => new TransportImpl(socket, `${options.host}:${options.port}`, options))
