@@ -286,8 +286,8 @@ const scan = (
 }
 
 /**
- * Decodes every complete batch in `bytes` (a Fetch response's `records`), synchronously.
- * A cut-short last batch is ignored.
+ * Decodes every complete batch in `bytes` (a Fetch response's `records`; `null` gives no
+ * batches), synchronously. A cut-short last batch is ignored.
  *
  * @example
  * ```ts
@@ -296,9 +296,10 @@ const scan = (
  * ```
  */
 export const decodeRecordBatchesSync = (
-  bytes: Uint8Array,
+  bytes: Uint8Array | null,
   options?: DecodeOptions
 ): Result.Result<ReadonlyArray<RecordBatch>, RecordBatchError> => {
+  if (bytes === null) return Result.succeed([])
   try {
     return Result.succeed(scan(asBuffer(bytes), options, false).batches as Array<RecordBatch>)
   } catch (e) {
@@ -307,20 +308,22 @@ export const decodeRecordBatchesSync = (
 }
 
 /**
- * Decodes every complete batch in `bytes` (a Fetch response's `records`). Compressed sections of
+ * Decodes every complete batch in `bytes` (a Fetch response's `records`; `null` gives no
+ * batches). Compressed sections of
  * at least `asyncThreshold` bytes are decompressed on libuv's thread pool; everything else runs
  * inline. A cut-short last batch is ignored.
  *
  * @example
  * ```ts
- * const batches = yield* decodeRecordBatches(partition.records ?? new Uint8Array(0))
+ * const batches = yield* decodeRecordBatches(partition.records)
  * ```
  */
 export const decodeRecordBatches = (
-  bytes: Uint8Array,
+  bytes: Uint8Array | null,
   options?: DecodeOptions
 ): Effect.Effect<ReadonlyArray<RecordBatch>, RecordBatchError> =>
   Effect.suspend(() => {
+    if (bytes === null) return Effect.succeed([])
     let scanned: ReturnType<typeof scan>
     try {
       scanned = scan(asBuffer(bytes), options, true)

@@ -142,7 +142,7 @@ const checkBatch = (batch: RecordBatch, records: ReadonlyArray<RecordInput>, o: 
   }
 }
 
-const decodeOk = (bytes: Uint8Array, options?: Parameters<typeof decodeRecordBatchesSync>[1]): ReadonlyArray<RecordBatch> => {
+const decodeOk = (bytes: Uint8Array | null, options?: Parameters<typeof decodeRecordBatchesSync>[1]): ReadonlyArray<RecordBatch> => {
   const r = decodeRecordBatchesSync(bytes, options)
   if (Result.isFailure(r)) assert.fail(`decode failed: ${r.failure.reason} at ${r.failure.position}: ${r.failure.message}`)
   return (r as Result.Success<ReadonlyArray<RecordBatch>, RecordBatchError>).success
@@ -203,6 +203,8 @@ describe("RecordBatch v2", () => {
     assert.isNull(b.records[0].value)
     assert.isNull(b.records[1].key)
     assert.strictEqual(b.records[2].key!.length, 0)
+    assert.strictEqual(decodeOk(null).length, 0) // a Fetch partition with no records
+    assert.strictEqual(decodeOk(new Uint8Array(0)).length, 0)
     const empty = decodeOk(encodeRecordBatchSync([], { baseOffset: 10n, lastOffsetDelta: 4, baseTimestamp: 1 }))[0]
     assert.strictEqual(empty.records.length, 0)
     assert.strictEqual(empty.nextOffset, 15n)
