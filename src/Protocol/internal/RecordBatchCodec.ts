@@ -695,9 +695,8 @@ export const decodeLegacy = (b: Buffer, start: number, verifyCrc: boolean, optio
     return { start, crc, magic: entry.magic, attributes: entry.attributes, batchLength: size, entries: [entry], logAppendTime }
   }
   if (entry.value === null) corrupt(start, "compressed legacy wrapper has a null value")
-  const inner = Buffer.from(
-    decompressSync(codec, entry.value!, entry.magic === 0 ? { ...options, brokenLz4Checksum: true } : options)
-  )
+  const unpacked = decompressSync(codec, entry.value!, entry.magic === 0 ? { ...options, brokenLz4Checksum: true } : options)
+  const inner = Buffer.isBuffer(unpacked) ? unpacked : Buffer.from(unpacked.buffer, unpacked.byteOffset, unpacked.byteLength)
   const entries: Array<LegacyEntry> = []
   let p = 0
   while (p < inner.length) {
