@@ -175,13 +175,16 @@ describe("Compression", () => {
     })
   })
 
-  it("gzip and zstd bombs stop at maxDecompressedBytes", () => {
-    for (const codec of [Compression.gzip, Compression.zstd]) {
-      const bomb = compressSync(codec, Buffer.alloc(10_000_000))
-      assert.isBelow(bomb.length, 50_000)
-      expectError(() => decompressSync(codec, bomb, { maxDecompressedBytes: 1_000_000 }), "TooLarge")
-    }
-  })
+  it.effect("bombs stop at maxDecompressedBytes, inline and on the thread pool", () =>
+    Effect.gen(function*() {
+      for (const codec of [Compression.gzip, Compression.snappy, Compression.lz4, Compression.zstd]) {
+        const bomb = compressSync(codec, Buffer.alloc(10_000_000))
+        assert.isBelow(bomb.length, 600_000)
+        expectError(() => decompressSync(codec, bomb, { maxDecompressedBytes: 1_000_000 }), "TooLarge")
+        const e = yield* Effect.flip(decompress(codec, bomb, { maxDecompressedBytes: 1_000_000, asyncThreshold: 0 }))
+        assert.strictEqual(e.reason, "TooLarge", `codec ${codec}: ${e.message}`)
+      }
+    }))
 
   it("corrupt or truncated input of every codec is a CompressionError, never anything else", () => {
     const r = rng(77)
