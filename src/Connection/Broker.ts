@@ -94,6 +94,8 @@ export interface BrokerStats {
   readonly bytesIn: number
   readonly bytesOut: number
   readonly droppedLateResponses: number
+  /** SASL re-authentications (KIP-368) on the current connection. */
+  readonly reauthentications: number
 }
 
 export interface BrokerService {
@@ -302,7 +304,8 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
           inFlight: current?.transport.inFlight ?? 0,
           bytesIn: t?.bytesIn ?? 0,
           bytesOut: t?.bytesOut ?? 0,
-          droppedLateResponses: t?.droppedLateResponses ?? 0
+          droppedLateResponses: t?.droppedLateResponses ?? 0,
+          reauthentications: current?.reauthentications ?? 0
         }
       })
     }

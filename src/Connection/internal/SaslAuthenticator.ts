@@ -148,6 +148,7 @@ export const reauthenticateLoop = (
       yield* Effect.sleep(Math.max(1, Math.floor(lifetimeMs * (0.85 + Math.random() * 0.1))))
       if (!session.transport.isOpen) return
       lifetimeMs = yield* session.transport.exclusive(authenticate(session, sasl, timeoutMs, true))
+      session.reauthentications++
       yield* Effect.logDebug(`re-authenticated to ${session.broker}`)
     }
   }).pipe(

@@ -35,6 +35,8 @@ export class Session {
   readonly transport: Transport.Transport
   readonly clientId: string | null
   versions: VersionTable = new VersionTable([])
+  /** Successful KIP-368 re-authentications on this connection. */
+  reauthentications = 0
 
   constructor(transport: Transport.Transport, clientId: string | null) {
     this.transport = transport
