@@ -167,6 +167,16 @@ describe("Broker against a fake Kafka", () => {
       assert.strictEqual(after._tag, "ConnectionError")
     }).pipe(Effect.timeout("5 seconds")))
 
+  it.live("send: a request without response (acks=0) completes once written", () =>
+    Effect.gen(function*() {
+      const { server, broker } = yield* setup({ echo: (p) => (p.startsWith("fire") ? { drop: true } : {}) })
+      for (let i = 0; i < 20; i++) yield* broker.send(Echo, echo(`fire-${i}`))
+      assert.strictEqual((yield* broker.request(Echo, echo("after"))).payload, "after")
+      const fired = server.requests.filter((r) => r.apiKey === ECHO_KEY).length
+      assert.strictEqual(fired, 21)
+      assert.strictEqual((yield* broker.stats).inFlight, 0)
+    }))
+
   it.live("records spans and metrics per request", () =>
     Effect.gen(function*() {
       const spans: Array<Tracer.Span> = []
@@ -259,6 +269,23 @@ describe("Broker SASL against a fake Kafka", () => {
       assert.strictEqual(err._tag, "AuthenticationError")
       assert.match(err.message, /invalid_token/)
       assert.notInclude(err.message, "stolen-token")
+    }))
+
+  it.live("interrupting the caller that started a connect does not abort it for the others", () =>
+    Effect.gen(function*() {
+      const server = yield* fakeKafka({ sasl: { mechanisms: ["PLAIN"], users, delayMs: 100 } })
+      const broker = yield* make({
+        host: "127.0.0.1",
+        port: server.port,
+        sasl: { mechanism: "PLAIN", username: "alice", password: Redacted.make("alice-secret") }
+      })
+      const first = yield* Effect.forkChild(broker.request(Echo, echo("first")))
+      yield* Effect.sleep("20 millis")
+      const second = yield* Effect.forkChild(broker.request(Echo, echo("second")))
+      yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(first)
+      assert.strictEqual((yield* Fiber.join(second)).payload, "second")
+      assert.strictEqual(server.connections(), 1)
     }))
 
   it.live("re-authenticates before the session expires without disturbing requests (KIP-368)", () =>
