@@ -1,0 +1,168 @@
+/**
+ * The record accumulator: records gathered per partition into batches, in plain TypeScript.
+ * One `Deferred` per batch (not per record) tells the senders of its records how it ended.
+ *
+ * @internal
+ */
+import { Deferred } from "effect"
+import type { Header } from "../../Protocol/RecordBatch.ts"
+import type { ProducerError } from "../Errors.ts"
+
+/** A record as the accumulator keeps it (the user's object, not copied). */
+export interface PendingRecord {
+  readonly key?: Uint8Array | null | undefined
+  readonly value: Uint8Array | null
+  readonly headers?: ReadonlyArray<Header> | undefined
+  readonly timestamp?: number | undefined
+}
+
+/**
+ * How a run of a batch's records ended: appended at `baseOffset` (-1 when unknown: acks=0, a
+ * duplicate), or failed with `error`. A batch ends as one part, or several when it was split
+ * (too large for the broker, or some records rejected).
+ */
+export interface AckPart {
+  readonly start: number
+  readonly count: number
+  readonly baseOffset: bigint
+  /** Broker append time when the topic uses log-append time, else -1. */
+  readonly logAppendTime: number
+  readonly error: ProducerError | undefined
+}
+
+export type BatchAck = ReadonlyArray<AckPart>
+
+let nextBatchId = 0
+
+export class Batch {
+  /** Send order within the partition; children of a split batch sit between it and the next. */
+  order = nextBatchId++
+  readonly topic: string
+  readonly partition: number
+  readonly createdAt: number
+  records: Array<PendingRecord> = []
+  readonly done: Deferred.Deferred<BatchAck> = Deferred.makeUnsafe<BatchAck>()
+  bytes = 0
+  /** No more records join it (full, or being sent). */
+  sealed = false
+  /** Stamped at the first send; kept across retries so the broker can de-duplicate. */
+  producerId = -1n
+  producerEpoch = -1
+  baseSequence = -1
+  encoded: Uint8Array | undefined = undefined
+  attempts = 0
+  /** Not before this time (ms) when retrying. */
+  retryAt = 0
+  /** Step function of the retry schedule, made at the first failure. */
+  retry: ((now: number, error: unknown) => number | undefined) | undefined = undefined
+  /** For a piece of a split batch: the batch it came from and where its records start there. */
+  parent: Batch | undefined = undefined
+  parentStart = 0
+  /** For a split batch: the parts gathered so far and how many pieces are still out. */
+  parts: Array<AckPart> = []
+  outstanding = 0
+  constructor(topic: string, partition: number, createdAt: number) {
+    this.topic = topic
+    this.partition = partition
+    this.createdAt = createdAt
+  }
+}
+
+export class PartitionQueue {
+  readonly topic: string
+  readonly partition: number
+  /** Batches not sent yet, or to send again, in order. */
+  readonly queue: Array<Batch> = []
+  inFlight = 0
+  /** Sequence number of the next record (idempotence). */
+  nextSequence = 0
+  /** The producer id and epoch the sequence numbers belong to. */
+  sequenceEpoch = -1
+  sequenceProducerId = -1n
+  /** A batch failed and waits to be sent again: one batch in flight at a time until it is through. */
+  retrying = false
+  constructor(topic: string, partition: number) {
+    this.topic = topic
+    this.partition = partition
+  }
+  /** Puts a batch back, keeping the queue in send order. */
+  requeue(batch: Batch): void {
+    let i = 0
+    while (i < this.queue.length && this.queue[i].order < batch.order) i++
+    this.queue.splice(i, 0, batch)
+  }
+}
+
+/** Bytes a record takes in a batch, close to the wire size (varints estimated at their largest). */
+export const estimateSize = (r: PendingRecord): number => {
+  let size = 21 + (r.key == null ? 0 : r.key.length) + (r.value === null ? 0 : r.value.length)
+  const hs = r.headers
+  if (hs !== undefined) {
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i]
+      size += 10 + h.key.length * 3 + (h.value === null ? 0 : h.value.length)
+    }
+  }
+  return size
+}
+
+export class Accumulator {
+  readonly topics = new Map<string, Array<PartitionQueue>>()
+  /** Every batch not yet completed (queued or in flight). */
+  readonly pending = new Set<Batch>()
+  bufferedBytes = 0
+  readonly batchSize: number
+  constructor(batchSize: number) {
+    this.batchSize = batchSize
+  }
+
+  queueOf(topic: string, partition: number): PartitionQueue {
+    let parts = this.topics.get(topic)
+    if (parts === undefined) {
+      parts = []
+      this.topics.set(topic, parts)
+    }
+    let q = parts[partition]
+    if (q === undefined) {
+      q = new PartitionQueue(topic, partition)
+      parts[partition] = q
+    }
+    return q
+  }
+
+  /**
+   * Appends a record to its partition's open batch (or a new one). Returns the batch and the
+   * record's index in it; `created` tells whether a new batch was opened (the sender must learn
+   * of it to start its linger timer).
+   */
+  append(topic: string, partition: number, record: PendingRecord, size: number, now: number): { batch: Batch; index: number; wake: boolean } {
+    const q = this.queueOf(topic, partition)
+    let batch = q.queue.length > 0 ? q.queue[q.queue.length - 1] : undefined
+    let wake = false
+    if (batch === undefined || batch.sealed || (batch.records.length > 0 && batch.bytes + size > this.batchSize)) {
+      if (batch !== undefined && !batch.sealed) batch.sealed = true
+      batch = new Batch(topic, partition, now)
+      q.queue.push(batch)
+      this.pending.add(batch)
+      wake = true
+    }
+    const index = batch.records.length
+    batch.records.push(record)
+    batch.bytes += size
+    this.bufferedBytes += size
+    if (batch.bytes >= this.batchSize) {
+      batch.sealed = true
+      wake = true
+    }
+    return { batch, index, wake }
+  }
+
+  /** A batch is done: forget it and give its bytes back to the buffer. */
+  complete(batch: Batch): void {
+    if (this.pending.delete(batch)) this.bufferedBytes -= batch.bytes
+  }
+
+  isEmpty(): boolean {
+    return this.pending.size === 0
+  }
+}

@@ -1,0 +1,469 @@
+/**
+ * The producer's engine: the drain loop that turns ready batches into Produce requests per leader,
+ * and the handling of their responses (success, retry with metadata refresh, split, failure).
+ * Plain TypeScript decides; Effect runs one fiber for the loop and one per request.
+ *
+ * @internal
+ */
+import { Deferred, Duration, Effect, Exit, Schedule } from "effect"
+import type { ClusterService } from "../../Cluster/Cluster.ts"
+import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
+import type { BrokerService } from "../../Connection/Broker.ts"
+import { errorForCode, ErrorCode, kafkaError } from "../../Protocol/Errors.ts"
+import type { KafkaError } from "../../Protocol/Errors.ts"
+import { Produce } from "../../Protocol/generated/Produce.ts"
+import type { ProduceResponsePartitionProduceResponse } from "../../Protocol/generated/Produce.ts"
+import { encodeRecordBatch } from "../../Protocol/RecordBatch.ts"
+import { DeliveryTimeout, RecordTooLarge } from "../Errors.ts"
+import type { ProducerError } from "../Errors.ts"
+import { Accumulator, Batch } from "./accumulator.ts"
+import type { AckPart, PartitionQueue } from "./accumulator.ts"
+
+export interface SenderSettings {
+  readonly acks: -1 | 0 | 1
+  readonly compression: number
+  readonly compressionLevel: number | undefined
+  readonly lingerMs: number
+  readonly maxInFlight: number
+  readonly requestTimeoutMs: number
+  readonly deliveryTimeoutMs: number
+  readonly maxRequestSize: number
+  readonly idempotent: boolean
+  readonly transactionalId: string | null
+}
+
+export interface ProducerIdentity {
+  producerId: bigint
+  producerEpoch: number
+}
+
+const MAX_SEQUENCE = 0x7fffffff
+
+/** Errors after which the broker's sequence state for us is gone or we are out of step. */
+const SEQUENCE_ERRORS = new Set<number>([ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ErrorCode.UNKNOWN_PRODUCER_ID])
+
+export class Sender {
+  readonly acc: Accumulator
+  readonly settings: SenderSettings
+  readonly cluster: ClusterService
+  readonly identity: ProducerIdentity
+  readonly now: () => number
+  readonly policy: RetryPolicy.RetryPolicy
+  /** Runs an effect in the background, in the producer's scope and with its services. */
+  readonly fork: (effect: Effect.Effect<unknown, unknown>) => void
+  readonly nodeInFlight = new Map<number, number>()
+  wakeup: Deferred.Deferred<void> = Deferred.makeUnsafe<void>()
+  flushing = 0
+  closing = false
+  /** Resolves the producer id/epoch again after the broker forgot us (KIP-360), set by the producer. */
+  resetIdentity: Effect.Effect<void, ProducerError> = Effect.void
+  /** Adds partitions to the open transaction before their first batch is sent, set by the producer. */
+  beforeSend: (batches: ReadonlyArray<Batch>) => Effect.Effect<void, ProducerError> = () => Effect.void
+  /** Waiters for buffer space. */
+  readonly spaceWaiters: Array<Deferred.Deferred<void>> = []
+
+  constructor(options: {
+    readonly acc: Accumulator
+    readonly settings: SenderSettings
+    readonly cluster: ClusterService
+    readonly identity: ProducerIdentity
+    readonly now: () => number
+    readonly policy: RetryPolicy.RetryPolicy
+    readonly fork: (effect: Effect.Effect<unknown, unknown>) => void
+  }) {
+    this.fork = options.fork
+    this.acc = options.acc
+    this.settings = options.settings
+    this.cluster = options.cluster
+    this.identity = options.identity
+    this.now = options.now
+    this.policy = options.policy
+  }
+
+  wake(): void {
+    if (!Deferred.isDoneUnsafe(this.wakeup)) Deferred.doneUnsafe(this.wakeup, Exit.void)
+  }
+
+  // ---- completion ---------------------------------------------------------------------------
+
+  private settle(batch: Batch, parts: ReadonlyArray<AckPart>): void {
+    const parent = batch.parent
+    if (parent !== undefined) {
+      for (const p of parts) parent.parts.push({ ...p, start: p.start + batch.parentStart })
+      if (--parent.outstanding === 0) {
+        parent.parts.sort((a, b) => a.start - b.start)
+        this.settle(parent, parent.parts)
+      }
+      return
+    }
+    this.acc.complete(batch)
+    Deferred.doneUnsafe(batch.done, Exit.succeed(parts))
+    this.releaseSpace()
+  }
+
+  succeed(batch: Batch, baseOffset: bigint, logAppendTime: number): void {
+    this.settle(batch, [{ start: 0, count: batch.records.length, baseOffset, logAppendTime, error: undefined }])
+  }
+
+  fail(batch: Batch, error: ProducerError): void {
+    this.settle(batch, [{ start: 0, count: batch.records.length, baseOffset: -1n, logAppendTime: -1, error }])
+  }
+
+  private releaseSpace(): void {
+    const waiters = this.spaceWaiters.splice(0)
+    for (const w of waiters) Deferred.doneUnsafe(w, Exit.void)
+  }
+
+  /** Fails everything still queued (producer closing after a fatal error). */
+  failAll(error: ProducerError): void {
+    for (const parts of this.acc.topics.values()) {
+      for (const q of parts) {
+        if (q === undefined) continue
+        for (const b of q.queue.splice(0)) this.fail(b, error)
+      }
+    }
+  }
+
+  // ---- the drain loop -----------------------------------------------------------------------
+
+  /** Runs until closed and empty. */
+  readonly run: Effect.Effect<void> = Effect.suspend(() => this.loop())
+
+  private loop(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      for (;;) {
+        const nextWake = this.drain()
+        if (this.closing && this.acc.isEmpty()) return
+        if (nextWake === 0) {
+          yield* Effect.yieldNow
+          continue
+        }
+        const wakeup = this.wakeup
+        if (Deferred.isDoneUnsafe(wakeup)) {
+          this.wakeup = Deferred.makeUnsafe<void>()
+          continue
+        }
+        if (nextWake === Infinity) yield* Deferred.await(wakeup)
+        else yield* Effect.timeoutOption(Deferred.await(wakeup), Math.max(1, nextWake - this.now()))
+        this.wakeup = Deferred.makeUnsafe<void>()
+      }
+    })
+  }
+
+  /**
+   * Takes every ready batch whose leader has room and starts its request. Returns 0 to run again
+   * at once, the time of the next deadline (linger, retry back-off), or Infinity.
+   */
+  private drain(): number {
+    const now = this.now()
+    const snapshot = this.cluster.snapshot()
+    const s = this.settings
+    let nextWake = Infinity
+    let sent = false
+    const byNode = new Map<number, Array<Batch>>()
+    const needMetadata = new Set<string>()
+    for (const [topic, parts] of this.acc.topics) {
+      const tm = snapshot.topics.get(topic)
+      for (const q of parts) {
+        if (q === undefined) continue
+        while (q.queue.length > 0) {
+          const head = q.queue[0]
+          if (now - head.createdAt >= s.deliveryTimeoutMs && head.baseSequence < 0) {
+            q.queue.shift()
+            this.fail(head, new DeliveryTimeout({
+              topic, partition: q.partition, timeoutMs: s.deliveryTimeoutMs,
+              message: `record(s) for ${topic}-${q.partition} not sent within ${s.deliveryTimeoutMs} ms`
+            }))
+            continue
+          }
+          if (q.retrying ? q.inFlight > 0 : q.inFlight >= s.maxInFlight) break
+          if (head.retryAt > now) {
+            nextWake = Math.min(nextWake, head.retryAt)
+            break
+          }
+          const ready = head.sealed || q.queue.length > 1 || this.flushing > 0 || this.closing ||
+            now - head.createdAt >= s.lingerMs
+          if (!ready) {
+            nextWake = Math.min(nextWake, head.createdAt + s.lingerMs)
+            break
+          }
+          const leader = tm?.partitions[q.partition]?.leader ?? -1
+          if (leader < 0) {
+            needMetadata.add(topic)
+            nextWake = Math.min(nextWake, now + 50)
+            break
+          }
+          let list = byNode.get(leader)
+          if (list === undefined) {
+            if ((this.nodeInFlight.get(leader) ?? 0) >= s.maxInFlight) break
+            list = []
+            byNode.set(leader, list)
+          } else if (list.some((b) => b.topic === topic && b.partition === q.partition)) {
+            nextWake = 0 // one batch per partition per request: the next goes in the next request
+            break
+          }
+          q.queue.shift()
+          head.sealed = true
+          q.inFlight++
+          list.push(head)
+          sent = true
+        }
+      }
+    }
+    for (const [node, batches] of byNode) this.startRequests(node, batches)
+    if (needMetadata.size > 0) {
+      this.fork(this.cluster.refresh([...needMetadata]).pipe(Effect.ignore))
+    }
+    return sent ? 0 : nextWake
+  }
+
+  private startRequests(node: number, batches: ReadonlyArray<Batch>): void {
+    // split into requests of at most maxRequestSize (estimated before compression)
+    let current: Array<Batch> = []
+    let size = 0
+    const groups: Array<Array<Batch>> = []
+    for (const b of batches) {
+      if (current.length > 0 && size + b.bytes > this.settings.maxRequestSize) {
+        groups.push(current)
+        current = []
+        size = 0
+      }
+      current.push(b)
+      size += b.bytes
+    }
+    if (current.length > 0) groups.push(current)
+    for (const g of groups) {
+      this.nodeInFlight.set(node, (this.nodeInFlight.get(node) ?? 0) + 1)
+      this.fork(this.request(node, g))
+    }
+  }
+
+  // ---- one Produce request ------------------------------------------------------------------
+
+  private stamp(b: Batch, q: PartitionQueue): void {
+    if (!this.settings.idempotent) return
+    const id = this.identity
+    if (q.sequenceEpoch !== id.producerEpoch || q.sequenceProducerId !== id.producerId) {
+      q.sequenceEpoch = id.producerEpoch
+      q.sequenceProducerId = id.producerId
+      q.nextSequence = 0
+    }
+    b.producerId = id.producerId
+    b.producerEpoch = id.producerEpoch
+    b.baseSequence = q.nextSequence
+    q.nextSequence = (q.nextSequence + b.records.length) % (MAX_SEQUENCE + 1)
+  }
+
+  private needsStamp(b: Batch): boolean {
+    return this.settings.idempotent
+      ? b.encoded === undefined || b.producerEpoch !== this.identity.producerEpoch || b.producerId !== this.identity.producerId
+      : b.encoded === undefined
+  }
+
+  private request(node: number, batches: ReadonlyArray<Batch>): Effect.Effect<void> {
+    const s = this.settings
+    return Effect.gen({ self: this }, function*() {
+      for (const b of batches) {
+        if (!this.needsStamp(b)) continue
+        this.stamp(b, this.acc.queueOf(b.topic, b.partition))
+        b.encoded = yield* encodeRecordBatch(b.records, {
+          compression: s.compression as 0,
+          ...(s.compressionLevel === undefined ? {} : { compressionLevel: s.compressionLevel }),
+          producerId: b.producerId,
+          producerEpoch: b.producerEpoch,
+          baseSequence: b.baseSequence,
+          transactional: s.transactionalId !== null,
+          baseTimestamp: b.createdAt
+        })
+      }
+      yield* this.beforeSend(batches)
+      const broker: BrokerService = yield* this.cluster.broker(node)
+      const topics = new Map<string, Array<{ index: number; records: Uint8Array }>>()
+      for (const b of batches) {
+        let list = topics.get(b.topic)
+        if (list === undefined) {
+          list = []
+          topics.set(b.topic, list)
+        }
+        list.push({ index: b.partition, records: b.encoded! })
+      }
+      const req = {
+        transactionalId: s.transactionalId,
+        acks: s.acks,
+        timeoutMs: s.requestTimeoutMs,
+        topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData }))
+      }
+      for (const b of batches) b.attempts++
+      if (s.acks === 0) {
+        yield* broker.send(Produce, req)
+        for (const b of batches) this.succeed(b, -1n, -1)
+        return
+      }
+      const res = yield* broker.request(Produce, req, { timeout: s.requestTimeoutMs + 5_000 })
+      const byKey = new Map<string, ProduceResponsePartitionProduceResponse>()
+      for (const t of res.responses) for (const p of t.partitionResponses) byKey.set(t.name + "\u0000" + p.index, p)
+      for (const b of batches) {
+        const pr = byKey.get(b.topic + "\u0000" + b.partition)
+        if (pr === undefined) this.retryOrFail(b, kafkaError("UNKNOWN_SERVER_ERROR", `no response for ${b.topic}-${b.partition}`))
+        else this.handlePartition(b, pr)
+      }
+    }).pipe(
+      Effect.catch((e: ProducerError) =>
+        Effect.sync(() => {
+          for (const b of batches) {
+            if (b.encoded === undefined && e._tag === "CompressionError") this.fail(b, e)
+            else this.retryOrFail(b, e)
+          }
+        })
+      ),
+      Effect.ensuring(Effect.sync(() => {
+        this.nodeInFlight.set(node, (this.nodeInFlight.get(node) ?? 1) - 1)
+        for (const b of batches) this.acc.queueOf(b.topic, b.partition).inFlight--
+        this.wake()
+      }))
+    )
+  }
+
+  // ---- responses ----------------------------------------------------------------------------
+
+  private handlePartition(b: Batch, pr: ProduceResponsePartitionProduceResponse): void {
+    const q = this.acc.queueOf(b.topic, b.partition)
+    const code = pr.errorCode
+    if (code === 0 || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+      this.succeed(b, code === 0 ? pr.baseOffset : -1n, Number(pr.logAppendTimeMs))
+      if (q.retrying && !q.queue.some((x) => x.attempts > 0)) q.retrying = false
+      return
+    }
+    const error = errorForCode(code, pr.errorMessage) ?? kafkaError("UNKNOWN_SERVER_ERROR")
+    if ((code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE)) {
+      if (b.records.length > 1) return this.split(b, q, [b.records.length >> 1])
+      return this.fail(b, new RecordTooLarge({
+        topic: b.topic, size: b.bytes, max: -1,
+        message: `the broker refused a record of ${b.bytes} bytes for ${b.topic}-${b.partition} as too large`
+      }))
+    }
+    if (code === ErrorCode.INVALID_RECORD && pr.recordErrors.length > 0 && pr.recordErrors.length < b.records.length) {
+      return this.dropRecords(b, q, pr, error)
+    }
+    if (this.settings.idempotent && SEQUENCE_ERRORS.has(code) && !q.retrying) {
+      // The broker lost our sequence state (or we ours): new epoch, sequences from 0 (KIP-360).
+      q.retrying = true
+      this.resequence(q)
+      this.requeueAfter(b, q, 0)
+      this.fork(this.resetIdentity.pipe(Effect.ignore, Effect.ensuring(Effect.sync(() => this.wake()))))
+      return
+    }
+    if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && q.retrying) {
+      // an earlier batch of this partition failed: this one goes again after it
+      return this.requeueAfter(b, q, 0)
+    }
+    this.retryOrFail(b, error)
+  }
+
+  /** Retries by the policy (refreshing metadata when the leader moved) or fails the batch. */
+  private retryOrFail(b: Batch, error: ProducerError | KafkaError): void {
+    const reason = RetryPolicy.classify(error)
+    const q = this.acc.queueOf(b.topic, b.partition)
+    if (reason === undefined) {
+      this.fail(b, error as ProducerError)
+      return
+    }
+    const now = this.now()
+    if (b.retry === undefined) b.retry = makeStep(this.policy[reason])
+    const delay = b.retry(now, error)
+    if (delay === undefined || now - b.createdAt >= this.settings.deliveryTimeoutMs) {
+      this.fail(b, error as ProducerError)
+      return
+    }
+    if (reason === "leaderMoved" || reason === "transient") {
+      const leader = this.cluster.snapshot().topics.get(b.topic)?.partitions[b.partition]?.leader
+      this.fork(
+        this.cluster.leaderIsDown(b.topic, b.partition, leader).pipe(
+          Effect.andThen(this.cluster.refresh([b.topic])),
+          Effect.ignore,
+          Effect.ensuring(Effect.sync(() => this.wake()))
+        )
+      )
+    }
+    q.retrying = true
+    this.requeueAfter(b, q, delay)
+  }
+
+  private requeueAfter(b: Batch, q: PartitionQueue, delayMs: number): void {
+    b.retryAt = this.now() + delayMs
+    q.requeue(b)
+  }
+
+  /** Every batch of the partition not acknowledged yet gets new sequence numbers when sent again. */
+  private resequence(q: PartitionQueue): void {
+    q.sequenceEpoch = -1
+    for (const x of q.queue) x.encoded = undefined
+  }
+
+  /** Replaces a batch by pieces cut at `cuts` (record indexes), sent in order in its place. */
+  private split(b: Batch, q: PartitionQueue, cuts: ReadonlyArray<number>): void {
+    const bounds = [0, ...cuts, b.records.length]
+    b.outstanding = bounds.length - 1
+    for (let i = 0; i < bounds.length - 1; i++) {
+      const piece = new Batch(b.topic, b.partition, b.createdAt)
+      piece.order = b.order + (i + 1) / (bounds.length + 1)
+      piece.records = b.records.slice(bounds[i], bounds[i + 1])
+      piece.bytes = 0
+      piece.sealed = true
+      piece.parent = b
+      piece.parentStart = bounds[i]
+      q.requeue(piece)
+    }
+    if (this.settings.idempotent) {
+      q.retrying = true
+      this.resequenceFrom(q, b.baseSequence)
+    }
+  }
+
+  /** Sequence numbers restart at `sequence` (the failed batch's, which the broker never took). */
+  private resequenceFrom(q: PartitionQueue, sequence: number): void {
+    q.nextSequence = sequence
+    for (const x of q.queue) x.encoded = undefined
+    q.sequenceEpoch = this.identity.producerEpoch
+    q.sequenceProducerId = this.identity.producerId
+  }
+
+  /** INVALID_RECORD for some records only: those fail, the others are sent again. */
+  private dropRecords(b: Batch, q: PartitionQueue, pr: ProduceResponsePartitionProduceResponse, error: KafkaError): void {
+    const bad = new Set(pr.recordErrors.map((r) => r.batchIndex))
+    const cuts: Array<number> = []
+    for (let i = 1; i < b.records.length; i++) if (bad.has(i) !== bad.has(i - 1)) cuts.push(i)
+    const bounds = [0, ...cuts, b.records.length]
+    b.outstanding = bounds.length - 1
+    for (let i = 0; i < bounds.length - 1; i++) {
+      const start = bounds[i]
+      const piece = new Batch(b.topic, b.partition, b.createdAt)
+      piece.order = b.order + (i + 1) / (bounds.length + 1)
+      piece.records = b.records.slice(start, bounds[i + 1])
+      piece.sealed = true
+      piece.parent = b
+      piece.parentStart = start
+      if (bad.has(start)) {
+        const message = pr.recordErrors.find((r) => r.batchIndex === start)?.batchIndexErrorMessage
+        this.fail(piece, errorForCode(error.code, message ?? error.message) ?? error)
+      } else q.requeue(piece)
+    }
+    if (this.settings.idempotent) {
+      q.retrying = true
+      this.resequenceFrom(q, b.baseSequence)
+    }
+  }
+}
+
+/** A synchronous step function over a Schedule: the next delay in ms, or undefined when it ends. */
+const makeStep = (schedule: Schedule.Schedule<unknown, unknown>): ((now: number, input: unknown) => number | undefined) => {
+  const step = Effect.runSync(Schedule.toStep(schedule))
+  return (now, input) => {
+    const exit = Effect.runSyncExit(step(now, input))
+    if (Exit.isFailure(exit)) return undefined
+    const [, delay] = exit.value
+    return Math.max(0, Duration.toMillis(delay))
+  }
+}
+
+export type { Batch }

@@ -1,0 +1,222 @@
+/**
+ * Producer identity (InitProducerId) and transactions: begin / commit / abort, partitions and
+ * offsets added to the open transaction, fencing.
+ *
+ * @internal
+ */
+import { Effect } from "effect"
+import type { ClusterService } from "../../Cluster/Cluster.ts"
+import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
+import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
+import type { KafkaError } from "../../Protocol/Errors.ts"
+import { AddOffsetsToTxn } from "../../Protocol/generated/AddOffsetsToTxn.ts"
+import { AddPartitionsToTxn } from "../../Protocol/generated/AddPartitionsToTxn.ts"
+import { EndTxn } from "../../Protocol/generated/EndTxn.ts"
+import { InitProducerId } from "../../Protocol/generated/InitProducerId.ts"
+import { TxnOffsetCommit } from "../../Protocol/generated/TxnOffsetCommit.ts"
+import { ProducerFenced, TransactionError } from "../Errors.ts"
+import type { ProducerError } from "../Errors.ts"
+import type { Batch } from "./accumulator.ts"
+import type { ProducerIdentity } from "./sender.ts"
+
+const FENCING = new Set<number>([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED])
+
+/** An offset to commit with a transaction (consume-transform-produce). */
+export interface OffsetToCommit {
+  readonly topic: string
+  readonly partition: number
+  /** The offset of the next record to consume. */
+  readonly offset: bigint
+  readonly leaderEpoch?: number | undefined
+  readonly metadata?: string | null | undefined
+}
+
+/** The consumer group the offsets belong to (generation and member fence zombie consumers). */
+export interface GroupMetadata {
+  readonly groupId: string
+  readonly generationId?: number | undefined
+  readonly memberId?: string | undefined
+  readonly groupInstanceId?: string | null | undefined
+}
+
+const check = (code: number, message: string | null | undefined): Effect.Effect<void, KafkaError> =>
+  code === 0 ? Effect.void : Effect.fail(errorForCode(code, message) ?? kafkaError("UNKNOWN_SERVER_ERROR"))
+
+export class Transactions {
+  readonly cluster: ClusterService
+  readonly identity: ProducerIdentity
+  readonly transactionalId: string | null
+  readonly transactionTimeoutMs: number
+  state: "idle" | "open" | "ending" | "fatal" = "idle"
+  fatal: ProducerError | undefined = undefined
+  /** The first batch that failed in the open transaction: commit must not succeed then. */
+  failure: ProducerError | undefined = undefined
+  readonly partitions = new Set<string>()
+  constructor(cluster: ClusterService, identity: ProducerIdentity, transactionalId: string | null, transactionTimeoutMs: number) {
+    this.cluster = cluster
+    this.identity = identity
+    this.transactionalId = transactionalId
+    this.transactionTimeoutMs = transactionTimeoutMs
+  }
+
+  private get key() {
+    return { type: "transaction" as const, key: this.transactionalId! }
+  }
+
+  private fence(code: number): ProducerError {
+    const e = new ProducerFenced({
+      transactionalId: this.transactionalId ?? "",
+      message: `producer for transactional id ${this.transactionalId} was fenced (${errorForCode(code)?.name ?? code}): another producer with the same id started`
+    })
+    this.state = "fatal"
+    this.fatal = e
+    return e
+  }
+
+  /** A Kafka error from the coordinator, as a typed producer error (fencing is fatal). */
+  private mapError = (e: ProducerError | KafkaError): Effect.Effect<never, ProducerError> =>
+    e._tag === "KafkaError" && FENCING.has(e.code) ? Effect.fail(this.fence(e.code)) : Effect.fail(e as ProducerError)
+
+  /** InitProducerId: for an idempotent producer at any broker, for a transactional one at its coordinator. */
+  readonly init: Effect.Effect<void, ProducerError> = Effect.suspend(() => {
+    const ask = (req: { transactionalId: string | null; transactionTimeoutMs: number }) =>
+      (b: { readonly broker: { readonly request: any } }) =>
+        Effect.flatMap(
+          b.broker.request(InitProducerId, req) as Effect.Effect<{ errorCode: number; producerId: bigint; producerEpoch: number }, ProducerError>,
+          (res) =>
+            Effect.map(check(res.errorCode, null), () => {
+              this.identity.producerId = res.producerId
+              this.identity.producerEpoch = res.producerEpoch
+            })
+        )
+    if (this.transactionalId === null) {
+      return RetryPolicy.retry(Effect.flatMap(this.cluster.anyBroker, ask({ transactionalId: null, transactionTimeoutMs: this.transactionTimeoutMs })))
+    }
+    return this.cluster.withCoordinator(this.key, ask({ transactionalId: this.transactionalId, transactionTimeoutMs: this.transactionTimeoutMs })).pipe(
+      Effect.catch(this.mapError)
+    )
+  })
+
+  readonly begin: Effect.Effect<void, ProducerError> = Effect.suspend(() => {
+    if (this.transactionalId === null) {
+      return Effect.fail(new TransactionError({ transactionalId: "", code: undefined, message: "transactions need a transactionalId in the producer's options" }))
+    }
+    if (this.state === "fatal") return Effect.fail(this.fatal!)
+    if (this.state !== "idle") {
+      return Effect.fail(new TransactionError({ transactionalId: this.transactionalId, code: undefined, message: "a transaction is already open on this producer (transactions do not nest)" }))
+    }
+    this.state = "open"
+    this.failure = undefined
+    this.partitions.clear()
+    return Effect.void
+  })
+
+  /** Before a batch goes out in a transaction: its partition must be part of the transaction. */
+  readonly beforeSend = (batches: ReadonlyArray<Batch>): Effect.Effect<void, ProducerError> => {
+    if (this.transactionalId === null) return Effect.void
+    if (this.state === "fatal") return Effect.fail(this.fatal!)
+    const fresh = new Map<string, Array<number>>()
+    for (const b of batches) {
+      const k = b.topic + "\u0000" + b.partition
+      if (this.partitions.has(k)) continue
+      const list = fresh.get(b.topic) ?? []
+      if (!list.includes(b.partition)) list.push(b.partition)
+      fresh.set(b.topic, list)
+    }
+    if (fresh.size === 0) return Effect.void
+    const topics = [...fresh].map(([name, partitions]) => ({ name, partitions }))
+    return this.cluster.withCoordinator(this.key, (c) =>
+      Effect.gen({ self: this }, function*() {
+        const res = yield* c.broker.request(AddPartitionsToTxn, {
+          v3AndBelowTransactionalId: this.transactionalId!,
+          v3AndBelowProducerId: this.identity.producerId,
+          v3AndBelowProducerEpoch: this.identity.producerEpoch,
+          v3AndBelowTopics: topics
+        }, { version: 3 })
+        for (const r of res.resultsByTopicV3AndBelow) {
+          for (const p of r.resultsByPartition) {
+            if (p.partitionErrorCode !== 0) {
+              return yield* Effect.fail(errorForCode(p.partitionErrorCode, `adding ${r.name}-${p.partitionIndex} to the transaction`)!)
+            }
+            this.partitions.add(r.name + "\u0000" + p.partitionIndex)
+          }
+        }
+      })
+    ).pipe(Effect.catch(this.mapError))
+  }
+
+  /** Records a failed batch of the open transaction (the commit will refuse). */
+  batchFailed(error: ProducerError): void {
+    if (this.state === "open" && this.failure === undefined) this.failure = error
+    if (error._tag === "KafkaError" && FENCING.has(error.code)) this.fence(error.code)
+  }
+
+  readonly end = (commit: boolean): Effect.Effect<void, ProducerError> =>
+    Effect.suspend(() => {
+      const id = this.transactionalId!
+      if (this.state === "fatal") return Effect.fail(this.fatal!)
+      this.state = "ending"
+      const endTxn = this.partitions.size === 0 && !this.offsetsAdded
+        ? Effect.void // nothing was written: nothing to end at the coordinator
+        : this.cluster.withCoordinator(this.key, (c) =>
+          Effect.flatMap(
+            c.broker.request(EndTxn, {
+              transactionalId: id,
+              producerId: this.identity.producerId,
+              producerEpoch: this.identity.producerEpoch,
+              committed: commit
+            }, { version: 4 }),
+            (res) => check(res.errorCode, null)
+          ))
+      return endTxn.pipe(
+        Effect.catch(this.mapError),
+        Effect.ensuring(Effect.sync(() => {
+          if (this.state === "ending") this.state = "idle"
+          this.offsetsAdded = false
+        }))
+      )
+    })
+
+  offsetsAdded = false
+
+  readonly sendOffsets = (offsets: ReadonlyArray<OffsetToCommit>, group: GroupMetadata): Effect.Effect<void, ProducerError> =>
+    Effect.gen({ self: this }, function*() {
+      if (this.state !== "open") {
+        return yield* Effect.fail(new TransactionError({
+          transactionalId: this.transactionalId ?? "", code: undefined,
+          message: "sendOffsets needs an open transaction (inside Producer.transaction)"
+        }))
+      }
+      const id = this.transactionalId!
+      yield* this.cluster.withCoordinator(this.key, (c) =>
+        Effect.flatMap(
+          c.broker.request(AddOffsetsToTxn, { transactionalId: id, producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch, groupId: group.groupId }),
+          (res) => check(res.errorCode, null)
+        ))
+      this.offsetsAdded = true
+      const byTopic = new Map<string, Array<OffsetToCommit>>()
+      for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o])
+      yield* this.cluster.withCoordinator({ type: "group", key: group.groupId }, (c) =>
+        Effect.gen({ self: this }, function*() {
+          const res = yield* c.broker.request(TxnOffsetCommit, {
+            transactionalId: id,
+            groupId: group.groupId,
+            producerId: this.identity.producerId,
+            producerEpoch: this.identity.producerEpoch,
+            generationId: group.generationId ?? -1,
+            memberId: group.memberId ?? "",
+            groupInstanceId: group.groupInstanceId ?? null,
+            topics: [...byTopic].map(([name, list]) => ({
+              name,
+              partitions: list.map((o) => ({
+                partitionIndex: o.partition,
+                committedOffset: o.offset,
+                committedLeaderEpoch: o.leaderEpoch ?? -1,
+                committedMetadata: o.metadata ?? null
+              }))
+            }))
+          })
+          for (const t of res.topics) for (const p of t.partitions) yield* check(p.errorCode, `${t.name}-${p.partitionIndex}`)
+        }))
+    }).pipe(Effect.catch(this.mapError))
+}
