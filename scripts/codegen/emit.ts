@@ -345,6 +345,11 @@ export class Emitter {
   /** Statements writing field `f` of `x` (a local holds the value when it needs defaulting). */
   private writeField(f: Field, s: Struct, F: Range, flexC: string, ind: string): Array<string> {
     if (!this.optional(f, s)) return this.writeValue(f, `x.${f.prop}`, F, flexC, ind)
+    const Nc = cond(f.nullable, F)
+    if (f.type.kind === "prim" && (!this.tsNullable(f) || Nc === "true" || Nc === "false")) {
+      // used exactly once: inline the defaulting expression
+      return this.writeValue(f, this.valueOf(f, s), F, flexC, ind)
+    }
     const loc = local(f.prop)
     return [`${ind}const ${loc} = ${this.valueOf(f, s)}`, ...this.writeValue(f, loc, F, flexC, ind)]
   }

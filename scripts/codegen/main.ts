@@ -69,7 +69,59 @@ const codecLines = (e: Emitter): Array<string> => {
     e.emitReader(s, isRoot)
   }
   const defaults = e.emitDefaults()
-  return [...defaults, ...e.out]
+  return [...defaults, ...compact(e.out)]
+}
+
+const indentOf = (l: string) => l.length - l.trimStart().length
+
+/** Index of the line closing the block opened at `open` (same indentation, starting with `}`). */
+const closeOf = (lines: Array<string>, open: number): number => {
+  const ind = indentOf(lines[open])
+  for (let j = open + 1; j < lines.length; j++) {
+    if (lines[j].trim() !== "" && indentOf(lines[j]) <= ind) return lines[j].trimStart().startsWith("}") && indentOf(lines[j]) === ind ? j : -1
+  }
+  return -1
+}
+
+/**
+ * Tidies emitted code: a bare `{ ... }` block that is the whole body of an enclosing block is
+ * unwrapped, and `if (c) {` + one simple statement + `}` becomes `if (c) statement`.
+ */
+const compact = (input: Array<string>): Array<string> => {
+  let lines = [...input]
+  for (let i = 0; i < lines.length - 1; i++) {
+    if (!lines[i].endsWith("{") || lines[i + 1].trim() !== "{") continue
+    if (indentOf(lines[i + 1]) !== indentOf(lines[i]) + 2) continue
+    const innerClose = closeOf(lines, i + 1)
+    const outerClose = closeOf(lines, i)
+    if (innerClose < 0 || outerClose !== innerClose + 1 || lines[innerClose].trim() !== "}") continue
+    const body = lines.slice(i + 2, innerClose).map((l) => l.slice(2))
+    lines = [...lines.slice(0, i + 1), ...body, ...lines.slice(innerClose + 1)]
+  }
+  const out: Array<string> = []
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]
+    const m = /^(\s*)if \((.*)\) \{$/.exec(l)
+    if (m && i + 2 < lines.length && lines[i + 2] === `${m[1]}}`) {
+      const stmt = lines[i + 1].trim()
+      const simple = indentOf(lines[i + 1]) === m[1].length + 2 && !/^(const|let|if|for|else|\{|\})/.test(stmt) &&
+        !stmt.endsWith("{")
+      if (simple) {
+        out.push(`${m[1]}if (${m[2]}) ${stmt}`)
+        i += 2
+        continue
+      }
+    }
+    const e = /^(\s*)\} else \{$/.exec(l)
+    if (e && i + 2 < lines.length && lines[i + 2] === `${e[1]}}` && /^\s*if \(.*\) [^{]*$/.test(lines[i + 1]) &&
+      indentOf(lines[i + 1]) === e[1].length + 2) {
+      out.push(`${e[1]}} else ${lines[i + 1].trim()}`)
+      i += 2
+      continue
+    }
+    out.push(l)
+  }
+  return out
 }
 
 const ids = new Map<string, string>()

@@ -31,9 +31,7 @@ function writeAddOffsetsToTxnRequest(w: Writer, v: number, x: AddOffsetsToTxnReq
   w.int64(x.producerId)
   w.int16(x.producerEpoch)
   w.flexString(v >= 3, x.groupId)
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readAddOffsetsToTxnRequest(r: Reader, v: number): AddOffsetsToTxnRequest {
@@ -42,9 +40,7 @@ function readAddOffsetsToTxnRequest(r: Reader, v: number): AddOffsetsToTxnReques
   const producerId: bigint = r.int64()
   const producerEpoch: number = r.int16()
   const groupId: string = r.flexString(v >= 3)
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { transactionalId, producerId, producerEpoch, groupId }
 }
 
@@ -52,18 +48,14 @@ function writeAddOffsetsToTxnResponse(w: Writer, v: number, x: AddOffsetsToTxnRe
   if (v < 0 || v > 4) P.badVersion("AddOffsetsToTxnResponse", v)
   w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readAddOffsetsToTxnResponse(r: Reader, v: number): AddOffsetsToTxnResponse {
   if (v < 0 || v > 4) r.fail(`AddOffsetsToTxnResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = r.int16()
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { throttleTimeMs, errorCode }
 }
 

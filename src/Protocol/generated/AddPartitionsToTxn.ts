@@ -63,9 +63,7 @@ function writeAddPartitionsToTxnRequestTopic(w: Writer, v: number, x: AddPartiti
     w.flexArrayLength(v >= 3, a.length)
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readAddPartitionsToTxnRequestTopic(r: Reader, v: number): AddPartitionsToTxnRequestTopic {
@@ -80,9 +78,7 @@ function readAddPartitionsToTxnRequestTopic(r: Reader, v: number): AddPartitions
       partitions = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -90,8 +86,7 @@ function writeAddPartitionsToTxnRequestTransaction(w: Writer, v: number, x: AddP
   w.compactString(x.transactionalId)
   w.int64(x.producerId)
   w.int16(x.producerEpoch)
-  const verifyOnly = x.verifyOnly === undefined ? false : x.verifyOnly
-  w.bool(verifyOnly)
+  w.bool(x.verifyOnly === undefined ? false : x.verifyOnly)
   {
     const a = x.topics
     w.compactArrayLength(a.length)
@@ -128,27 +123,16 @@ function writeAddPartitionsToTxnRequest(w: Writer, v: number, x: AddPartitionsTo
       w.compactArrayLength(a.length)
       for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnRequestTransaction(w, v, a[i])
     }
-  } else {
-    if (x.transactions !== undefined && x.transactions.length !== 0) P.notInVersion("AddPartitionsToTxnRequest.transactions", v)
-  }
+  } else if (x.transactions !== undefined && x.transactions.length !== 0) P.notInVersion("AddPartitionsToTxnRequest.transactions", v)
   if (v <= 3) {
-    const v3AndBelowTransactionalId = x.v3AndBelowTransactionalId === undefined ? "" : x.v3AndBelowTransactionalId
-    w.flexString(v >= 3, v3AndBelowTransactionalId)
-  } else {
-    if (x.v3AndBelowTransactionalId !== undefined && x.v3AndBelowTransactionalId !== "") P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowTransactionalId", v)
-  }
+    w.flexString(v >= 3, x.v3AndBelowTransactionalId === undefined ? "" : x.v3AndBelowTransactionalId)
+  } else if (x.v3AndBelowTransactionalId !== undefined && x.v3AndBelowTransactionalId !== "") P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowTransactionalId", v)
   if (v <= 3) {
-    const v3AndBelowProducerId = x.v3AndBelowProducerId === undefined ? 0n : x.v3AndBelowProducerId
-    w.int64(v3AndBelowProducerId)
-  } else {
-    if (x.v3AndBelowProducerId !== undefined && x.v3AndBelowProducerId !== 0n) P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowProducerId", v)
-  }
+    w.int64(x.v3AndBelowProducerId === undefined ? 0n : x.v3AndBelowProducerId)
+  } else if (x.v3AndBelowProducerId !== undefined && x.v3AndBelowProducerId !== 0n) P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowProducerId", v)
   if (v <= 3) {
-    const v3AndBelowProducerEpoch = x.v3AndBelowProducerEpoch === undefined ? 0 : x.v3AndBelowProducerEpoch
-    w.int16(v3AndBelowProducerEpoch)
-  } else {
-    if (x.v3AndBelowProducerEpoch !== undefined && x.v3AndBelowProducerEpoch !== 0) P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowProducerEpoch", v)
-  }
+    w.int16(x.v3AndBelowProducerEpoch === undefined ? 0 : x.v3AndBelowProducerEpoch)
+  } else if (x.v3AndBelowProducerEpoch !== undefined && x.v3AndBelowProducerEpoch !== 0) P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowProducerEpoch", v)
   if (v <= 3) {
     const v3AndBelowTopics = x.v3AndBelowTopics === undefined ? [] : x.v3AndBelowTopics
     {
@@ -156,26 +140,20 @@ function writeAddPartitionsToTxnRequest(w: Writer, v: number, x: AddPartitionsTo
       w.flexArrayLength(v >= 3, a.length)
       for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnRequestTopic(w, v, a[i])
     }
-  } else {
-    if (x.v3AndBelowTopics !== undefined && x.v3AndBelowTopics.length !== 0) P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowTopics", v)
-  }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  } else if (x.v3AndBelowTopics !== undefined && x.v3AndBelowTopics.length !== 0) P.notInVersion("AddPartitionsToTxnRequest.v3AndBelowTopics", v)
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxnRequest {
   if (v < 0 || v > 5) r.fail(`AddPartitionsToTxnRequest has no version ${v}`)
   let transactions: Array<AddPartitionsToTxnRequestTransaction> = []
   if (v >= 4) {
-    {
-      const n = r.compactArrayLength(14)
-      if (n < 0) r.fail("AddPartitionsToTxnRequest.transactions is null but not nullable in this version")
-      else {
-        const a: Array<AddPartitionsToTxnRequestTransaction> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTransaction(r, v)
-        transactions = a
-      }
+    const n = r.compactArrayLength(14)
+    if (n < 0) r.fail("AddPartitionsToTxnRequest.transactions is null but not nullable in this version")
+    else {
+      const a: Array<AddPartitionsToTxnRequestTransaction> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTransaction(r, v)
+      transactions = a
     }
   }
   const v3AndBelowTransactionalId: string = v <= 3 ? r.flexString(v >= 3) : ""
@@ -183,36 +161,28 @@ function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxn
   const v3AndBelowProducerEpoch: number = v <= 3 ? r.int16() : 0
   let v3AndBelowTopics: Array<AddPartitionsToTxnRequestTopic> = []
   if (v <= 3) {
-    {
-      const n = r.flexArrayLength(v >= 3, 3)
-      if (n < 0) r.fail("AddPartitionsToTxnRequest.v3AndBelowTopics is null but not nullable in this version")
-      else {
-        const a: Array<AddPartitionsToTxnRequestTopic> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTopic(r, v)
-        v3AndBelowTopics = a
-      }
+    const n = r.flexArrayLength(v >= 3, 3)
+    if (n < 0) r.fail("AddPartitionsToTxnRequest.v3AndBelowTopics is null but not nullable in this version")
+    else {
+      const a: Array<AddPartitionsToTxnRequestTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTopic(r, v)
+      v3AndBelowTopics = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { transactions, v3AndBelowTransactionalId, v3AndBelowProducerId, v3AndBelowProducerEpoch, v3AndBelowTopics }
 }
 
 function writeAddPartitionsToTxnResponsePartitionResult(w: Writer, v: number, x: AddPartitionsToTxnResponsePartitionResult): void {
   w.int32(x.partitionIndex)
   w.int16(x.partitionErrorCode)
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readAddPartitionsToTxnResponsePartitionResult(r: Reader, v: number): AddPartitionsToTxnResponsePartitionResult {
   const partitionIndex: number = r.int32()
   const partitionErrorCode: number = r.int16()
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { partitionIndex, partitionErrorCode }
 }
 
@@ -223,9 +193,7 @@ function writeAddPartitionsToTxnResponseTopicResult(w: Writer, v: number, x: Add
     w.flexArrayLength(v >= 3, a.length)
     for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponsePartitionResult(w, v, a[i])
   }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readAddPartitionsToTxnResponseTopicResult(r: Reader, v: number): AddPartitionsToTxnResponseTopicResult {
@@ -240,9 +208,7 @@ function readAddPartitionsToTxnResponseTopicResult(r: Reader, v: number): AddPar
       resultsByPartition = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { name, resultsByPartition }
 }
 
@@ -275,30 +241,18 @@ function readAddPartitionsToTxnResponseResult(r: Reader, v: number): AddPartitio
 function writeAddPartitionsToTxnResponse(w: Writer, v: number, x: AddPartitionsToTxnResponse): void {
   if (v < 0 || v > 5) P.badVersion("AddPartitionsToTxnResponse", v)
   w.int32(x.throttleTimeMs)
+  if (v >= 4) w.int16(x.errorCode)
   if (v >= 4) {
-    w.int16(x.errorCode)
-  }
-  if (v >= 4) {
-    {
-      const a = x.resultsByTransaction
-      w.compactArrayLength(a.length)
-      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseResult(w, v, a[i])
-    }
-  } else {
-    if (x.resultsByTransaction.length !== 0) P.notInVersion("AddPartitionsToTxnResponse.resultsByTransaction", v)
-  }
+    const a = x.resultsByTransaction
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseResult(w, v, a[i])
+  } else if (x.resultsByTransaction.length !== 0) P.notInVersion("AddPartitionsToTxnResponse.resultsByTransaction", v)
   if (v <= 3) {
-    {
-      const a = x.resultsByTopicV3AndBelow
-      w.flexArrayLength(v >= 3, a.length)
-      for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseTopicResult(w, v, a[i])
-    }
-  } else {
-    if (x.resultsByTopicV3AndBelow.length !== 0) P.notInVersion("AddPartitionsToTxnResponse.resultsByTopicV3AndBelow", v)
-  }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+    const a = x.resultsByTopicV3AndBelow
+    w.flexArrayLength(v >= 3, a.length)
+    for (let i = 0; i < a.length; i++) writeAddPartitionsToTxnResponseTopicResult(w, v, a[i])
+  } else if (x.resultsByTopicV3AndBelow.length !== 0) P.notInVersion("AddPartitionsToTxnResponse.resultsByTopicV3AndBelow", v)
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTxnResponse {
@@ -307,31 +261,25 @@ function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTx
   const errorCode: number = v >= 4 ? r.int16() : 0
   let resultsByTransaction: Array<AddPartitionsToTxnResponseResult> = []
   if (v >= 4) {
-    {
-      const n = r.compactArrayLength(3)
-      if (n < 0) r.fail("AddPartitionsToTxnResponse.resultsByTransaction is null but not nullable in this version")
-      else {
-        const a: Array<AddPartitionsToTxnResponseResult> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseResult(r, v)
-        resultsByTransaction = a
-      }
+    const n = r.compactArrayLength(3)
+    if (n < 0) r.fail("AddPartitionsToTxnResponse.resultsByTransaction is null but not nullable in this version")
+    else {
+      const a: Array<AddPartitionsToTxnResponseResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseResult(r, v)
+      resultsByTransaction = a
     }
   }
   let resultsByTopicV3AndBelow: Array<AddPartitionsToTxnResponseTopicResult> = []
   if (v <= 3) {
-    {
-      const n = r.flexArrayLength(v >= 3, 3)
-      if (n < 0) r.fail("AddPartitionsToTxnResponse.resultsByTopicV3AndBelow is null but not nullable in this version")
-      else {
-        const a: Array<AddPartitionsToTxnResponseTopicResult> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseTopicResult(r, v)
-        resultsByTopicV3AndBelow = a
-      }
+    const n = r.flexArrayLength(v >= 3, 3)
+    if (n < 0) r.fail("AddPartitionsToTxnResponse.resultsByTopicV3AndBelow is null but not nullable in this version")
+    else {
+      const a: Array<AddPartitionsToTxnResponseTopicResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseTopicResult(r, v)
+      resultsByTopicV3AndBelow = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, resultsByTransaction, resultsByTopicV3AndBelow }
 }
 

@@ -53,17 +53,13 @@ export type AlterClientQuotasResponse = ReturnType<typeof AlterClientQuotasSchem
 function writeAlterClientQuotasRequestEntityData(w: Writer, v: number, x: AlterClientQuotasRequestEntityData): void {
   w.flexString(v >= 1, x.entityType)
   w.flexNullableString(v >= 1, x.entityName)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readAlterClientQuotasRequestEntityData(r: Reader, v: number): AlterClientQuotasRequestEntityData {
   const entityType: string = r.flexString(v >= 1)
   const entityName: string | null = r.flexNullableString(v >= 1)
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { entityType, entityName }
 }
 
@@ -71,18 +67,14 @@ function writeAlterClientQuotasRequestOpData(w: Writer, v: number, x: AlterClien
   w.flexString(v >= 1, x.key)
   w.float64(x.value)
   w.bool(x.remove)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readAlterClientQuotasRequestOpData(r: Reader, v: number): AlterClientQuotasRequestOpData {
   const key: string = r.flexString(v >= 1)
   const value: number = r.float64()
   const remove: boolean = r.bool()
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { key, value, remove }
 }
 
@@ -97,9 +89,7 @@ function writeAlterClientQuotasRequestEntryData(w: Writer, v: number, x: AlterCl
     w.flexArrayLength(v >= 1, a.length)
     for (let i = 0; i < a.length; i++) writeAlterClientQuotasRequestOpData(w, v, a[i])
   }
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readAlterClientQuotasRequestEntryData(r: Reader, v: number): AlterClientQuotasRequestEntryData {
@@ -123,9 +113,7 @@ function readAlterClientQuotasRequestEntryData(r: Reader, v: number): AlterClien
       ops = a
     }
   }
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { entity, ops }
 }
 
@@ -137,9 +125,7 @@ function writeAlterClientQuotasRequest(w: Writer, v: number, x: AlterClientQuota
     for (let i = 0; i < a.length; i++) writeAlterClientQuotasRequestEntryData(w, v, a[i])
   }
   w.bool(x.validateOnly)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readAlterClientQuotasRequest(r: Reader, v: number): AlterClientQuotasRequest {
@@ -155,26 +141,20 @@ function readAlterClientQuotasRequest(r: Reader, v: number): AlterClientQuotasRe
     }
   }
   const validateOnly: boolean = r.bool()
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { entries, validateOnly }
 }
 
 function writeAlterClientQuotasResponseEntityData(w: Writer, v: number, x: AlterClientQuotasResponseEntityData): void {
   w.flexString(v >= 1, x.entityType)
   w.flexNullableString(v >= 1, x.entityName)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readAlterClientQuotasResponseEntityData(r: Reader, v: number): AlterClientQuotasResponseEntityData {
   const entityType: string = r.flexString(v >= 1)
   const entityName: string | null = r.flexNullableString(v >= 1)
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { entityType, entityName }
 }
 
@@ -186,9 +166,7 @@ function writeAlterClientQuotasResponseEntryData(w: Writer, v: number, x: AlterC
     w.flexArrayLength(v >= 1, a.length)
     for (let i = 0; i < a.length; i++) writeAlterClientQuotasResponseEntityData(w, v, a[i])
   }
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readAlterClientQuotasResponseEntryData(r: Reader, v: number): AlterClientQuotasResponseEntryData {
@@ -204,9 +182,7 @@ function readAlterClientQuotasResponseEntryData(r: Reader, v: number): AlterClie
       entity = a
     }
   }
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { errorCode, errorMessage, entity }
 }
 
@@ -218,9 +194,7 @@ function writeAlterClientQuotasResponse(w: Writer, v: number, x: AlterClientQuot
     w.flexArrayLength(v >= 1, a.length)
     for (let i = 0; i < a.length; i++) writeAlterClientQuotasResponseEntryData(w, v, a[i])
   }
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readAlterClientQuotasResponse(r: Reader, v: number): AlterClientQuotasResponse {
@@ -236,9 +210,7 @@ function readAlterClientQuotasResponse(r: Reader, v: number): AlterClientQuotasR
       entries = a
     }
   }
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { throttleTimeMs, entries }
 }
 

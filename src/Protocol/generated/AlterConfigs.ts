@@ -44,17 +44,13 @@ export type AlterConfigsResponse = ReturnType<typeof AlterConfigsSchemas>["Alter
 function writeAlterConfigsRequestAlterableConfig(w: Writer, v: number, x: AlterConfigsRequestAlterableConfig): void {
   w.flexString(v >= 2, x.name)
   w.flexNullableString(v >= 2, x.value)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterConfigsRequestAlterableConfig(r: Reader, v: number): AlterConfigsRequestAlterableConfig {
   const name: string = r.flexString(v >= 2)
   const value: string | null = r.flexNullableString(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { name, value }
 }
 
@@ -66,9 +62,7 @@ function writeAlterConfigsRequestResource(w: Writer, v: number, x: AlterConfigsR
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeAlterConfigsRequestAlterableConfig(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterConfigsRequestResource(r: Reader, v: number): AlterConfigsRequestResource {
@@ -84,9 +78,7 @@ function readAlterConfigsRequestResource(r: Reader, v: number): AlterConfigsRequ
       configs = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { resourceType, resourceName, configs }
 }
 
@@ -98,9 +90,7 @@ function writeAlterConfigsRequest(w: Writer, v: number, x: AlterConfigsRequest):
     for (let i = 0; i < a.length; i++) writeAlterConfigsRequestResource(w, v, a[i])
   }
   w.bool(x.validateOnly)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterConfigsRequest(r: Reader, v: number): AlterConfigsRequest {
@@ -116,9 +106,7 @@ function readAlterConfigsRequest(r: Reader, v: number): AlterConfigsRequest {
     }
   }
   const validateOnly: boolean = r.bool()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { resources, validateOnly }
 }
 
@@ -127,9 +115,7 @@ function writeAlterConfigsResponseResourceResponse(w: Writer, v: number, x: Alte
   w.flexNullableString(v >= 2, x.errorMessage)
   w.int8(x.resourceType)
   w.flexString(v >= 2, x.resourceName)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterConfigsResponseResourceResponse(r: Reader, v: number): AlterConfigsResponseResourceResponse {
@@ -137,9 +123,7 @@ function readAlterConfigsResponseResourceResponse(r: Reader, v: number): AlterCo
   const errorMessage: string | null = r.flexNullableString(v >= 2)
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, errorMessage, resourceType, resourceName }
 }
 
@@ -151,9 +135,7 @@ function writeAlterConfigsResponse(w: Writer, v: number, x: AlterConfigsResponse
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeAlterConfigsResponseResourceResponse(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterConfigsResponse(r: Reader, v: number): AlterConfigsResponse {
@@ -169,9 +151,7 @@ function readAlterConfigsResponse(r: Reader, v: number): AlterConfigsResponse {
       responses = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, responses }
 }
 

@@ -105,8 +105,7 @@ function readAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, v: n
 
 function writeAlterPartitionReassignmentsRequest(w: Writer, v: number, x: AlterPartitionReassignmentsRequest): void {
   if (v < 0 || v > 0) P.badVersion("AlterPartitionReassignmentsRequest", v)
-  const timeoutMs = x.timeoutMs === undefined ? 60000 : x.timeoutMs
-  w.int32(timeoutMs)
+  w.int32(x.timeoutMs === undefined ? 60000 : x.timeoutMs)
   {
     const a = x.topics
     w.compactArrayLength(a.length)

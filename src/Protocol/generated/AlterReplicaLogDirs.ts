@@ -49,9 +49,7 @@ function writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w: Writer, v: nu
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, v: number): AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
@@ -66,9 +64,7 @@ function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, v: num
       partitions = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -79,9 +75,7 @@ function writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w: Writer, v: number,
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, v: number): AlterReplicaLogDirsRequestAlterReplicaLogDir {
@@ -96,9 +90,7 @@ function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, v: number):
       topics = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { path, topics }
 }
 
@@ -109,9 +101,7 @@ function writeAlterReplicaLogDirsRequest(w: Writer, v: number, x: AlterReplicaLo
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeAlterReplicaLogDirsRequestAlterReplicaLogDir(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterReplicaLogDirsRequest(r: Reader, v: number): AlterReplicaLogDirsRequest {
@@ -126,26 +116,20 @@ function readAlterReplicaLogDirsRequest(r: Reader, v: number): AlterReplicaLogDi
       dirs = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { dirs }
 }
 
 function writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w: Writer, v: number, x: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult): void {
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(r: Reader, v: number): AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
   const partitionIndex: number = r.int32()
   const errorCode: number = r.int16()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { partitionIndex, errorCode }
 }
 
@@ -156,9 +140,7 @@ function writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w: Writer
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reader, v: number): AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult {
@@ -173,9 +155,7 @@ function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reader,
       partitions = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { topicName, partitions }
 }
 
@@ -187,9 +167,7 @@ function writeAlterReplicaLogDirsResponse(w: Writer, v: number, x: AlterReplicaL
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogDirsResponse {
@@ -205,9 +183,7 @@ function readAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogD
       results = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, results }
 }
 

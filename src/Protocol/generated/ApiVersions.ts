@@ -48,26 +48,16 @@ export type ApiVersionsResponse = ReturnType<typeof ApiVersionsSchemas>["ApiVers
 
 function writeApiVersionsRequest(w: Writer, v: number, x: ApiVersionsRequest): void {
   if (v < 0 || v > 4) P.badVersion("ApiVersionsRequest", v)
-  if (v >= 3) {
-    const clientSoftwareName = x.clientSoftwareName === undefined ? "" : x.clientSoftwareName
-    w.compactString(clientSoftwareName)
-  }
-  if (v >= 3) {
-    const clientSoftwareVersion = x.clientSoftwareVersion === undefined ? "" : x.clientSoftwareVersion
-    w.compactString(clientSoftwareVersion)
-  }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.compactString(x.clientSoftwareName === undefined ? "" : x.clientSoftwareName)
+  if (v >= 3) w.compactString(x.clientSoftwareVersion === undefined ? "" : x.clientSoftwareVersion)
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
   if (v < 0 || v > 4) r.fail(`ApiVersionsRequest has no version ${v}`)
   const clientSoftwareName: string = v >= 3 ? r.compactString() : ""
   const clientSoftwareVersion: string = v >= 3 ? r.compactString() : ""
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { clientSoftwareName, clientSoftwareVersion }
 }
 
@@ -75,18 +65,14 @@ function writeApiVersionsResponseApiVersion(w: Writer, v: number, x: ApiVersions
   w.int16(x.apiKey)
   w.int16(x.minVersion)
   w.int16(x.maxVersion)
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readApiVersionsResponseApiVersion(r: Reader, v: number): ApiVersionsResponseApiVersion {
   const apiKey: number = r.int16()
   const minVersion: number = r.int16()
   const maxVersion: number = r.int16()
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { apiKey, minVersion, maxVersion }
 }
 
@@ -128,9 +114,7 @@ function writeApiVersionsResponse(w: Writer, v: number, x: ApiVersionsResponse):
     w.flexArrayLength(v >= 3, a.length)
     for (let i = 0; i < a.length; i++) writeApiVersionsResponseApiVersion(w, v, a[i])
   }
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   if (v >= 3) {
     let nt = 0
     const t0 = x.supportedFeatures
@@ -200,26 +184,22 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
       const tag = r.uvarint()
       const end = r.taggedFieldEnd()
       if (tag === 0) {
-        {
-          const n = r.compactArrayLength(6)
-          if (n < 0) r.fail("ApiVersionsResponse.supportedFeatures is null but not nullable in this version")
-          else {
-            const a: Array<ApiVersionsResponseSupportedFeatureKey> = new Array(n)
-            for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseSupportedFeatureKey(r, v)
-            supportedFeatures = a
-          }
+        const n = r.compactArrayLength(6)
+        if (n < 0) r.fail("ApiVersionsResponse.supportedFeatures is null but not nullable in this version")
+        else {
+          const a: Array<ApiVersionsResponseSupportedFeatureKey> = new Array(n)
+          for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseSupportedFeatureKey(r, v)
+          supportedFeatures = a
         }
       }
       else if (tag === 1) finalizedFeaturesEpoch = r.int64()
       else if (tag === 2) {
-        {
-          const n = r.compactArrayLength(6)
-          if (n < 0) r.fail("ApiVersionsResponse.finalizedFeatures is null but not nullable in this version")
-          else {
-            const a: Array<ApiVersionsResponseFinalizedFeatureKey> = new Array(n)
-            for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseFinalizedFeatureKey(r, v)
-            finalizedFeatures = a
-          }
+        const n = r.compactArrayLength(6)
+        if (n < 0) r.fail("ApiVersionsResponse.finalizedFeatures is null but not nullable in this version")
+        else {
+          const a: Array<ApiVersionsResponseFinalizedFeatureKey> = new Array(n)
+          for (let i = 0; i < n; i++) a[i] = readApiVersionsResponseFinalizedFeatureKey(r, v)
+          finalizedFeatures = a
         }
       }
       else if (tag === 3) zkMigrationReady = r.bool()

@@ -81,12 +81,9 @@ function writeConsumerGroupHeartbeatRequest(w: Writer, v: number, x: ConsumerGro
   w.compactString(x.groupId)
   w.compactString(x.memberId)
   w.int32(x.memberEpoch)
-  const instanceId = x.instanceId === undefined ? null : x.instanceId
-  w.compactNullableString(instanceId)
-  const rackId = x.rackId === undefined ? null : x.rackId
-  w.compactNullableString(rackId)
-  const rebalanceTimeoutMs = x.rebalanceTimeoutMs === undefined ? -1 : x.rebalanceTimeoutMs
-  w.int32(rebalanceTimeoutMs)
+  w.compactNullableString(x.instanceId === undefined ? null : x.instanceId)
+  w.compactNullableString(x.rackId === undefined ? null : x.rackId)
+  w.int32(x.rebalanceTimeoutMs === undefined ? -1 : x.rebalanceTimeoutMs)
   const subscribedTopicNames = x.subscribedTopicNames === undefined ? null : x.subscribedTopicNames
   {
     const a = subscribedTopicNames
@@ -98,13 +95,9 @@ function writeConsumerGroupHeartbeatRequest(w: Writer, v: number, x: ConsumerGro
     }
   }
   if (v >= 1) {
-    const subscribedTopicRegex = x.subscribedTopicRegex === undefined ? null : x.subscribedTopicRegex
-    w.compactNullableString(subscribedTopicRegex)
-  } else {
-    if (x.subscribedTopicRegex !== undefined && x.subscribedTopicRegex !== null) P.notInVersion("ConsumerGroupHeartbeatRequest.subscribedTopicRegex", v)
-  }
-  const serverAssignor = x.serverAssignor === undefined ? null : x.serverAssignor
-  w.compactNullableString(serverAssignor)
+    w.compactNullableString(x.subscribedTopicRegex === undefined ? null : x.subscribedTopicRegex)
+  } else if (x.subscribedTopicRegex !== undefined && x.subscribedTopicRegex !== null) P.notInVersion("ConsumerGroupHeartbeatRequest.subscribedTopicRegex", v)
+  w.compactNullableString(x.serverAssignor === undefined ? null : x.serverAssignor)
   const topicPartitions = x.topicPartitions === undefined ? null : x.topicPartitions
   {
     const a = topicPartitions

@@ -54,8 +54,7 @@ function writeConsumerProtocolAssignment(w: Writer, v: number, x: ConsumerProtoc
     w.arrayLength(a.length)
     for (let i = 0; i < a.length; i++) writeConsumerProtocolAssignmentTopicPartition(w, v, a[i])
   }
-  const userData = x.userData === undefined ? null : x.userData
-  w.nullableBytes(userData)
+  w.nullableBytes(x.userData === undefined ? null : x.userData)
 }
 
 function readConsumerProtocolAssignment(r: Reader, v: number): ConsumerProtocolAssignment {

@@ -57,8 +57,7 @@ function writeConsumerProtocolSubscription(w: Writer, v: number, x: ConsumerProt
     w.arrayLength(a.length)
     for (let i = 0; i < a.length; i++) w.string(a[i])
   }
-  const userData = x.userData === undefined ? null : x.userData
-  w.nullableBytes(userData)
+  w.nullableBytes(x.userData === undefined ? null : x.userData)
   if (v >= 1) {
     const ownedPartitions = x.ownedPartitions === undefined ? [] : x.ownedPartitions
     {
@@ -67,14 +66,8 @@ function writeConsumerProtocolSubscription(w: Writer, v: number, x: ConsumerProt
       for (let i = 0; i < a.length; i++) writeConsumerProtocolSubscriptionTopicPartition(w, v, a[i])
     }
   }
-  if (v >= 2) {
-    const generationId = x.generationId === undefined ? -1 : x.generationId
-    w.int32(generationId)
-  }
-  if (v >= 3) {
-    const rackId = x.rackId === undefined ? null : x.rackId
-    w.nullableString(rackId)
-  }
+  if (v >= 2) w.int32(x.generationId === undefined ? -1 : x.generationId)
+  if (v >= 3) w.nullableString(x.rackId === undefined ? null : x.rackId)
 }
 
 function readConsumerProtocolSubscription(r: Reader, v: number): ConsumerProtocolSubscription {
@@ -92,14 +85,12 @@ function readConsumerProtocolSubscription(r: Reader, v: number): ConsumerProtoco
   const userData: Uint8Array | null = r.nullableBytes()
   let ownedPartitions: Array<ConsumerProtocolSubscriptionTopicPartition> = []
   if (v >= 1) {
-    {
-      const n = r.arrayLength(6)
-      if (n < 0) r.fail("ConsumerProtocolSubscription.ownedPartitions is null but not nullable in this version")
-      else {
-        const a: Array<ConsumerProtocolSubscriptionTopicPartition> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readConsumerProtocolSubscriptionTopicPartition(r, v)
-        ownedPartitions = a
-      }
+    const n = r.arrayLength(6)
+    if (n < 0) r.fail("ConsumerProtocolSubscription.ownedPartitions is null but not nullable in this version")
+    else {
+      const a: Array<ConsumerProtocolSubscriptionTopicPartition> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readConsumerProtocolSubscriptionTopicPartition(r, v)
+      ownedPartitions = a
     }
   }
   const generationId: number = v >= 2 ? r.int32() : -1

@@ -41,18 +41,13 @@ function writeCreateAclsRequestAclCreation(w: Writer, v: number, x: CreateAclsRe
   w.int8(x.resourceType)
   w.flexString(v >= 2, x.resourceName)
   if (v >= 1) {
-    const resourcePatternType = x.resourcePatternType === undefined ? 3 : x.resourcePatternType
-    w.int8(resourcePatternType)
-  } else {
-    if (x.resourcePatternType !== undefined && x.resourcePatternType !== 3) P.notInVersion("CreateAclsRequestAclCreation.resourcePatternType", v)
-  }
+    w.int8(x.resourcePatternType === undefined ? 3 : x.resourcePatternType)
+  } else if (x.resourcePatternType !== undefined && x.resourcePatternType !== 3) P.notInVersion("CreateAclsRequestAclCreation.resourcePatternType", v)
   w.flexString(v >= 2, x.principal)
   w.flexString(v >= 2, x.host)
   w.int8(x.operation)
   w.int8(x.permissionType)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreateAclsRequestAclCreation(r: Reader, v: number): CreateAclsRequestAclCreation {
@@ -63,9 +58,7 @@ function readCreateAclsRequestAclCreation(r: Reader, v: number): CreateAclsReque
   const host: string = r.flexString(v >= 2)
   const operation: number = r.int8()
   const permissionType: number = r.int8()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { resourceType, resourceName, resourcePatternType, principal, host, operation, permissionType }
 }
 
@@ -76,9 +69,7 @@ function writeCreateAclsRequest(w: Writer, v: number, x: CreateAclsRequest): voi
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeCreateAclsRequestAclCreation(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreateAclsRequest(r: Reader, v: number): CreateAclsRequest {
@@ -93,26 +84,20 @@ function readCreateAclsRequest(r: Reader, v: number): CreateAclsRequest {
       creations = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { creations }
 }
 
 function writeCreateAclsResponseAclCreationResult(w: Writer, v: number, x: CreateAclsResponseAclCreationResult): void {
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreateAclsResponseAclCreationResult(r: Reader, v: number): CreateAclsResponseAclCreationResult {
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, errorMessage }
 }
 
@@ -124,9 +109,7 @@ function writeCreateAclsResponse(w: Writer, v: number, x: CreateAclsResponse): v
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeCreateAclsResponseAclCreationResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
@@ -142,9 +125,7 @@ function readCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
       results = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, results }
 }
 

@@ -42,43 +42,31 @@ export type CreateDelegationTokenResponse = ReturnType<typeof CreateDelegationTo
 function writeCreateDelegationTokenRequestCreatableRenewers(w: Writer, v: number, x: CreateDelegationTokenRequestCreatableRenewers): void {
   w.flexString(v >= 2, x.principalType)
   w.flexString(v >= 2, x.principalName)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreateDelegationTokenRequestCreatableRenewers(r: Reader, v: number): CreateDelegationTokenRequestCreatableRenewers {
   const principalType: string = r.flexString(v >= 2)
   const principalName: string = r.flexString(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { principalType, principalName }
 }
 
 function writeCreateDelegationTokenRequest(w: Writer, v: number, x: CreateDelegationTokenRequest): void {
   if (v < 0 || v > 3) P.badVersion("CreateDelegationTokenRequest", v)
   if (v >= 3) {
-    const ownerPrincipalType = x.ownerPrincipalType === undefined ? "" : x.ownerPrincipalType
-    w.compactNullableString(ownerPrincipalType)
-  } else {
-    if (x.ownerPrincipalType !== undefined && x.ownerPrincipalType !== "") P.notInVersion("CreateDelegationTokenRequest.ownerPrincipalType", v)
-  }
+    w.compactNullableString(x.ownerPrincipalType === undefined ? "" : x.ownerPrincipalType)
+  } else if (x.ownerPrincipalType !== undefined && x.ownerPrincipalType !== "") P.notInVersion("CreateDelegationTokenRequest.ownerPrincipalType", v)
   if (v >= 3) {
-    const ownerPrincipalName = x.ownerPrincipalName === undefined ? "" : x.ownerPrincipalName
-    w.compactNullableString(ownerPrincipalName)
-  } else {
-    if (x.ownerPrincipalName !== undefined && x.ownerPrincipalName !== "") P.notInVersion("CreateDelegationTokenRequest.ownerPrincipalName", v)
-  }
+    w.compactNullableString(x.ownerPrincipalName === undefined ? "" : x.ownerPrincipalName)
+  } else if (x.ownerPrincipalName !== undefined && x.ownerPrincipalName !== "") P.notInVersion("CreateDelegationTokenRequest.ownerPrincipalName", v)
   {
     const a = x.renewers
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeCreateDelegationTokenRequestCreatableRenewers(w, v, a[i])
   }
   w.int64(x.maxLifetimeMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegationTokenRequest {
@@ -96,9 +84,7 @@ function readCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegatio
     }
   }
   const maxLifetimeMs: bigint = r.int64()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { ownerPrincipalType, ownerPrincipalName, renewers, maxLifetimeMs }
 }
 
@@ -109,23 +95,17 @@ function writeCreateDelegationTokenResponse(w: Writer, v: number, x: CreateDeleg
   w.flexString(v >= 2, x.principalName)
   if (v >= 3) {
     w.compactString(x.tokenRequesterPrincipalType)
-  } else {
-    if (x.tokenRequesterPrincipalType !== "") P.notInVersion("CreateDelegationTokenResponse.tokenRequesterPrincipalType", v)
-  }
+  } else if (x.tokenRequesterPrincipalType !== "") P.notInVersion("CreateDelegationTokenResponse.tokenRequesterPrincipalType", v)
   if (v >= 3) {
     w.compactString(x.tokenRequesterPrincipalName)
-  } else {
-    if (x.tokenRequesterPrincipalName !== "") P.notInVersion("CreateDelegationTokenResponse.tokenRequesterPrincipalName", v)
-  }
+  } else if (x.tokenRequesterPrincipalName !== "") P.notInVersion("CreateDelegationTokenResponse.tokenRequesterPrincipalName", v)
   w.int64(x.issueTimestampMs)
   w.int64(x.expiryTimestampMs)
   w.int64(x.maxTimestampMs)
   w.flexString(v >= 2, x.tokenId)
   w.flexBytes(v >= 2, x.hmac)
   w.int32(x.throttleTimeMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegationTokenResponse {
@@ -141,9 +121,7 @@ function readCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegati
   const tokenId: string = r.flexString(v >= 2)
   const hmac: Uint8Array = r.flexBytes(v >= 2)
   const throttleTimeMs: number = r.int32()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, principalType, principalName, tokenRequesterPrincipalType, tokenRequesterPrincipalName, issueTimestampMs, expiryTimestampMs, maxTimestampMs, tokenId, hmac, throttleTimeMs }
 }
 

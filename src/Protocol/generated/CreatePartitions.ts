@@ -46,9 +46,7 @@ function writeCreatePartitionsRequestAssignment(w: Writer, v: number, x: CreateP
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreatePartitionsRequestAssignment(r: Reader, v: number): CreatePartitionsRequestAssignment {
@@ -62,9 +60,7 @@ function readCreatePartitionsRequestAssignment(r: Reader, v: number): CreatePart
       brokerIds = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { brokerIds }
 }
 
@@ -80,9 +76,7 @@ function writeCreatePartitionsRequestTopic(w: Writer, v: number, x: CreatePartit
       for (let i = 0; i < a.length; i++) writeCreatePartitionsRequestAssignment(w, v, a[i])
     }
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreatePartitionsRequestTopic(r: Reader, v: number): CreatePartitionsRequestTopic {
@@ -98,9 +92,7 @@ function readCreatePartitionsRequestTopic(r: Reader, v: number): CreatePartition
       assignments = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { name, count, assignments }
 }
 
@@ -113,9 +105,7 @@ function writeCreatePartitionsRequest(w: Writer, v: number, x: CreatePartitionsR
   }
   w.int32(x.timeoutMs)
   w.bool(x.validateOnly)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRequest {
@@ -132,9 +122,7 @@ function readCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRequ
   }
   const timeoutMs: number = r.int32()
   const validateOnly: boolean = r.bool()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { topics, timeoutMs, validateOnly }
 }
 
@@ -142,18 +130,14 @@ function writeCreatePartitionsResponseTopicResult(w: Writer, v: number, x: Creat
   w.flexString(v >= 2, x.name)
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreatePartitionsResponseTopicResult(r: Reader, v: number): CreatePartitionsResponseTopicResult {
   const name: string = r.flexString(v >= 2)
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { name, errorCode, errorMessage }
 }
 
@@ -165,9 +149,7 @@ function writeCreatePartitionsResponse(w: Writer, v: number, x: CreatePartitions
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeCreatePartitionsResponseTopicResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readCreatePartitionsResponse(r: Reader, v: number): CreatePartitionsResponse {
@@ -183,9 +165,7 @@ function readCreatePartitionsResponse(r: Reader, v: number): CreatePartitionsRes
       results = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, results }
 }
 

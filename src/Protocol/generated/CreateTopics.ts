@@ -68,9 +68,7 @@ function writeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, v: number
     w.flexArrayLength(v >= 5, a.length)
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: number): CreateTopicsRequestCreatableReplicaAssignment {
@@ -85,26 +83,20 @@ function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: number)
       brokerIds = a
     }
   }
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { partitionIndex, brokerIds }
 }
 
 function writeCreateTopicsRequestCreatableTopicConfig(w: Writer, v: number, x: CreateTopicsRequestCreatableTopicConfig): void {
   w.flexString(v >= 5, x.name)
   w.flexNullableString(v >= 5, x.value)
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readCreateTopicsRequestCreatableTopicConfig(r: Reader, v: number): CreateTopicsRequestCreatableTopicConfig {
   const name: string = r.flexString(v >= 5)
   const value: string | null = r.flexNullableString(v >= 5)
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { name, value }
 }
 
@@ -122,9 +114,7 @@ function writeCreateTopicsRequestCreatableTopic(w: Writer, v: number, x: CreateT
     w.flexArrayLength(v >= 5, a.length)
     for (let i = 0; i < a.length; i++) writeCreateTopicsRequestCreatableTopicConfig(w, v, a[i])
   }
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readCreateTopicsRequestCreatableTopic(r: Reader, v: number): CreateTopicsRequestCreatableTopic {
@@ -151,9 +141,7 @@ function readCreateTopicsRequestCreatableTopic(r: Reader, v: number): CreateTopi
       configs = a
     }
   }
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { name, numPartitions, replicationFactor, assignments, configs }
 }
 
@@ -164,17 +152,11 @@ function writeCreateTopicsRequest(w: Writer, v: number, x: CreateTopicsRequest):
     w.flexArrayLength(v >= 5, a.length)
     for (let i = 0; i < a.length; i++) writeCreateTopicsRequestCreatableTopic(w, v, a[i])
   }
-  const timeoutMs = x.timeoutMs === undefined ? 60000 : x.timeoutMs
-  w.int32(timeoutMs)
+  w.int32(x.timeoutMs === undefined ? 60000 : x.timeoutMs)
   if (v >= 1) {
-    const validateOnly = x.validateOnly === undefined ? false : x.validateOnly
-    w.bool(validateOnly)
-  } else {
-    if (x.validateOnly !== undefined && x.validateOnly !== false) P.notInVersion("CreateTopicsRequest.validateOnly", v)
-  }
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+    w.bool(x.validateOnly === undefined ? false : x.validateOnly)
+  } else if (x.validateOnly !== undefined && x.validateOnly !== false) P.notInVersion("CreateTopicsRequest.validateOnly", v)
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
@@ -191,9 +173,7 @@ function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
   }
   const timeoutMs: number = r.int32()
   const validateOnly: boolean = v >= 1 ? r.bool() : false
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { topics, timeoutMs, validateOnly }
 }
 
@@ -218,28 +198,18 @@ function readCreateTopicsResponseCreatableTopicConfigs(r: Reader, v: number): Cr
 
 function writeCreateTopicsResponseCreatableTopicResult(w: Writer, v: number, x: CreateTopicsResponseCreatableTopicResult): void {
   w.flexString(v >= 5, x.name)
-  if (v >= 7) {
-    w.uuid(x.topicId)
-  }
+  if (v >= 7) w.uuid(x.topicId)
   w.int16(x.errorCode)
-  if (v >= 1) {
-    w.flexNullableString(v >= 5, x.errorMessage)
-  }
+  if (v >= 1) w.flexNullableString(v >= 5, x.errorMessage)
+  if (v >= 5) w.int32(x.numPartitions)
+  if (v >= 5) w.int16(x.replicationFactor)
   if (v >= 5) {
-    w.int32(x.numPartitions)
-  }
-  if (v >= 5) {
-    w.int16(x.replicationFactor)
-  }
-  if (v >= 5) {
-    {
-      const a = x.configs
-      if (a === null) {
-        w.compactArrayLength(-1)
-      } else {
-        w.compactArrayLength(a.length)
-        for (let i = 0; i < a.length; i++) writeCreateTopicsResponseCreatableTopicConfigs(w, v, a[i])
-      }
+    const a = x.configs
+    if (a === null) {
+      w.compactArrayLength(-1)
+    } else {
+      w.compactArrayLength(a.length)
+      for (let i = 0; i < a.length; i++) writeCreateTopicsResponseCreatableTopicConfigs(w, v, a[i])
     }
   }
   if (v >= 5) {
@@ -266,14 +236,12 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
   const replicationFactor: number = v >= 5 ? r.int16() : -1
   let configs: Array<CreateTopicsResponseCreatableTopicConfigs> | null = []
   if (v >= 5) {
-    {
-      const n = r.compactArrayLength(6)
-      if (n < 0) configs = null
-      else {
-        const a: Array<CreateTopicsResponseCreatableTopicConfigs> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicConfigs(r, v)
-        configs = a
-      }
+    const n = r.compactArrayLength(6)
+    if (n < 0) configs = null
+    else {
+      const a: Array<CreateTopicsResponseCreatableTopicConfigs> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicConfigs(r, v)
+      configs = a
     }
   }
   if (v >= 5) {
@@ -293,17 +261,13 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
 
 function writeCreateTopicsResponse(w: Writer, v: number, x: CreateTopicsResponse): void {
   if (v < 0 || v > 7) P.badVersion("CreateTopicsResponse", v)
-  if (v >= 2) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 2) w.int32(x.throttleTimeMs)
   {
     const a = x.topics
     w.flexArrayLength(v >= 5, a.length)
     for (let i = 0; i < a.length; i++) writeCreateTopicsResponseCreatableTopicResult(w, v, a[i])
   }
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
@@ -319,9 +283,7 @@ function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
       topics = a
     }
   }
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { throttleTimeMs, topics }
 }
 

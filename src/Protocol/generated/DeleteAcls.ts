@@ -54,18 +54,13 @@ function writeDeleteAclsRequestFilter(w: Writer, v: number, x: DeleteAclsRequest
   w.int8(x.resourceTypeFilter)
   w.flexNullableString(v >= 2, x.resourceNameFilter)
   if (v >= 1) {
-    const patternTypeFilter = x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter
-    w.int8(patternTypeFilter)
-  } else {
-    if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) P.notInVersion("DeleteAclsRequestFilter.patternTypeFilter", v)
-  }
+    w.int8(x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter)
+  } else if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) P.notInVersion("DeleteAclsRequestFilter.patternTypeFilter", v)
   w.flexNullableString(v >= 2, x.principalFilter)
   w.flexNullableString(v >= 2, x.hostFilter)
   w.int8(x.operation)
   w.int8(x.permissionType)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteAclsRequestFilter(r: Reader, v: number): DeleteAclsRequestFilter {
@@ -76,9 +71,7 @@ function readDeleteAclsRequestFilter(r: Reader, v: number): DeleteAclsRequestFil
   const hostFilter: string | null = r.flexNullableString(v >= 2)
   const operation: number = r.int8()
   const permissionType: number = r.int8()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { resourceTypeFilter, resourceNameFilter, patternTypeFilter, principalFilter, hostFilter, operation, permissionType }
 }
 
@@ -89,9 +82,7 @@ function writeDeleteAclsRequest(w: Writer, v: number, x: DeleteAclsRequest): voi
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDeleteAclsRequestFilter(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
@@ -106,9 +97,7 @@ function readDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
       filters = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { filters }
 }
 
@@ -119,16 +108,12 @@ function writeDeleteAclsResponseMatchingAcl(w: Writer, v: number, x: DeleteAclsR
   w.flexString(v >= 2, x.resourceName)
   if (v >= 1) {
     w.int8(x.patternType)
-  } else {
-    if (x.patternType !== 3) P.notInVersion("DeleteAclsResponseMatchingAcl.patternType", v)
-  }
+  } else if (x.patternType !== 3) P.notInVersion("DeleteAclsResponseMatchingAcl.patternType", v)
   w.flexString(v >= 2, x.principal)
   w.flexString(v >= 2, x.host)
   w.int8(x.operation)
   w.int8(x.permissionType)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteAclsResponseMatchingAcl(r: Reader, v: number): DeleteAclsResponseMatchingAcl {
@@ -141,9 +126,7 @@ function readDeleteAclsResponseMatchingAcl(r: Reader, v: number): DeleteAclsResp
   const host: string = r.flexString(v >= 2)
   const operation: number = r.int8()
   const permissionType: number = r.int8()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, errorMessage, resourceType, resourceName, patternType, principal, host, operation, permissionType }
 }
 
@@ -155,9 +138,7 @@ function writeDeleteAclsResponseFilterResult(w: Writer, v: number, x: DeleteAcls
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDeleteAclsResponseMatchingAcl(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteAclsResponseFilterResult(r: Reader, v: number): DeleteAclsResponseFilterResult {
@@ -173,9 +154,7 @@ function readDeleteAclsResponseFilterResult(r: Reader, v: number): DeleteAclsRes
       matchingAcls = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, errorMessage, matchingAcls }
 }
 
@@ -187,9 +166,7 @@ function writeDeleteAclsResponse(w: Writer, v: number, x: DeleteAclsResponse): v
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDeleteAclsResponseFilterResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
@@ -205,9 +182,7 @@ function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
       filterResults = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, filterResults }
 }
 

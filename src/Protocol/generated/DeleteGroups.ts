@@ -34,9 +34,7 @@ function writeDeleteGroupsRequest(w: Writer, v: number, x: DeleteGroupsRequest):
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) w.flexString(v >= 2, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
@@ -51,26 +49,20 @@ function readDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
       groupsNames = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { groupsNames }
 }
 
 function writeDeleteGroupsResponseDeletableGroupResult(w: Writer, v: number, x: DeleteGroupsResponseDeletableGroupResult): void {
   w.flexString(v >= 2, x.groupId)
   w.int16(x.errorCode)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteGroupsResponseDeletableGroupResult(r: Reader, v: number): DeleteGroupsResponseDeletableGroupResult {
   const groupId: string = r.flexString(v >= 2)
   const errorCode: number = r.int16()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { groupId, errorCode }
 }
 
@@ -82,9 +74,7 @@ function writeDeleteGroupsResponse(w: Writer, v: number, x: DeleteGroupsResponse
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDeleteGroupsResponseDeletableGroupResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
@@ -100,9 +90,7 @@ function readDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
       results = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, results }
 }
 

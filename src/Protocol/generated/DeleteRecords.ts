@@ -47,17 +47,13 @@ export type DeleteRecordsResponse = ReturnType<typeof DeleteRecordsSchemas>["Del
 function writeDeleteRecordsRequestPartition(w: Writer, v: number, x: DeleteRecordsRequestPartition): void {
   w.int32(x.partitionIndex)
   w.int64(x.offset)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteRecordsRequestPartition(r: Reader, v: number): DeleteRecordsRequestPartition {
   const partitionIndex: number = r.int32()
   const offset: bigint = r.int64()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { partitionIndex, offset }
 }
 
@@ -68,9 +64,7 @@ function writeDeleteRecordsRequestTopic(w: Writer, v: number, x: DeleteRecordsRe
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDeleteRecordsRequestPartition(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteRecordsRequestTopic(r: Reader, v: number): DeleteRecordsRequestTopic {
@@ -85,9 +79,7 @@ function readDeleteRecordsRequestTopic(r: Reader, v: number): DeleteRecordsReque
       partitions = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -99,9 +91,7 @@ function writeDeleteRecordsRequest(w: Writer, v: number, x: DeleteRecordsRequest
     for (let i = 0; i < a.length; i++) writeDeleteRecordsRequestTopic(w, v, a[i])
   }
   w.int32(x.timeoutMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsRequest {
@@ -117,9 +107,7 @@ function readDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsRequest {
     }
   }
   const timeoutMs: number = r.int32()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { topics, timeoutMs }
 }
 
@@ -127,18 +115,14 @@ function writeDeleteRecordsResponsePartitionResult(w: Writer, v: number, x: Dele
   w.int32(x.partitionIndex)
   w.int64(x.lowWatermark)
   w.int16(x.errorCode)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteRecordsResponsePartitionResult(r: Reader, v: number): DeleteRecordsResponsePartitionResult {
   const partitionIndex: number = r.int32()
   const lowWatermark: bigint = r.int64()
   const errorCode: number = r.int16()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { partitionIndex, lowWatermark, errorCode }
 }
 
@@ -149,9 +133,7 @@ function writeDeleteRecordsResponseTopicResult(w: Writer, v: number, x: DeleteRe
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDeleteRecordsResponsePartitionResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteRecordsResponseTopicResult(r: Reader, v: number): DeleteRecordsResponseTopicResult {
@@ -166,9 +148,7 @@ function readDeleteRecordsResponseTopicResult(r: Reader, v: number): DeleteRecor
       partitions = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -180,9 +160,7 @@ function writeDeleteRecordsResponse(w: Writer, v: number, x: DeleteRecordsRespon
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDeleteRecordsResponseTopicResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteRecordsResponse(r: Reader, v: number): DeleteRecordsResponse {
@@ -198,9 +176,7 @@ function readDeleteRecordsResponse(r: Reader, v: number): DeleteRecordsResponse 
       topics = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, topics }
 }
 

@@ -37,8 +37,7 @@ export type DeleteTopicsResponseDeletableTopicResult = ReturnType<typeof DeleteT
 export type DeleteTopicsResponse = ReturnType<typeof DeleteTopicsSchemas>["DeleteTopicsResponse"]["Type"]
 
 function writeDeleteTopicsRequestDeleteTopicState(w: Writer, v: number, x: DeleteTopicsRequestDeleteTopicState): void {
-  const name = x.name === undefined ? null : x.name
-  w.compactNullableString(name)
+  w.compactNullableString(x.name === undefined ? null : x.name)
   w.uuid(x.topicId)
   w.emptyTaggedFields()
 }
@@ -59,9 +58,7 @@ function writeDeleteTopicsRequest(w: Writer, v: number, x: DeleteTopicsRequest):
       w.compactArrayLength(a.length)
       for (let i = 0; i < a.length; i++) writeDeleteTopicsRequestDeleteTopicState(w, v, a[i])
     }
-  } else {
-    if (x.topics !== undefined && x.topics.length !== 0) P.notInVersion("DeleteTopicsRequest.topics", v)
-  }
+  } else if (x.topics !== undefined && x.topics.length !== 0) P.notInVersion("DeleteTopicsRequest.topics", v)
   if (v <= 5) {
     const topicNames = x.topicNames === undefined ? [] : x.topicNames
     {
@@ -71,57 +68,43 @@ function writeDeleteTopicsRequest(w: Writer, v: number, x: DeleteTopicsRequest):
     }
   }
   w.int32(x.timeoutMs)
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
   if (v < 0 || v > 6) r.fail(`DeleteTopicsRequest has no version ${v}`)
   let topics: Array<DeleteTopicsRequestDeleteTopicState> = []
   if (v >= 6) {
-    {
-      const n = r.compactArrayLength(18)
-      if (n < 0) r.fail("DeleteTopicsRequest.topics is null but not nullable in this version")
-      else {
-        const a: Array<DeleteTopicsRequestDeleteTopicState> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readDeleteTopicsRequestDeleteTopicState(r, v)
-        topics = a
-      }
+    const n = r.compactArrayLength(18)
+    if (n < 0) r.fail("DeleteTopicsRequest.topics is null but not nullable in this version")
+    else {
+      const a: Array<DeleteTopicsRequestDeleteTopicState> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDeleteTopicsRequestDeleteTopicState(r, v)
+      topics = a
     }
   }
   let topicNames: Array<string> = []
   if (v <= 5) {
-    {
-      const n = r.flexArrayLength(v >= 4, 1)
-      if (n < 0) r.fail("DeleteTopicsRequest.topicNames is null but not nullable in this version")
-      else {
-        const a: Array<string> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = r.flexString(v >= 4)
-        topicNames = a
-      }
+    const n = r.flexArrayLength(v >= 4, 1)
+    if (n < 0) r.fail("DeleteTopicsRequest.topicNames is null but not nullable in this version")
+    else {
+      const a: Array<string> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = r.flexString(v >= 4)
+      topicNames = a
     }
   }
   const timeoutMs: number = r.int32()
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { topics, topicNames, timeoutMs }
 }
 
 function writeDeleteTopicsResponseDeletableTopicResult(w: Writer, v: number, x: DeleteTopicsResponseDeletableTopicResult): void {
   if (v >= 6) w.flexNullableString(v >= 4, x.name)
   else w.flexString(v >= 4, P.nonNull(x.name, "DeleteTopicsResponseDeletableTopicResult.name", v))
-  if (v >= 6) {
-    w.uuid(x.topicId)
-  }
+  if (v >= 6) w.uuid(x.topicId)
   w.int16(x.errorCode)
-  if (v >= 5) {
-    w.compactNullableString(x.errorMessage)
-  }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 5) w.compactNullableString(x.errorMessage)
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDeleteTopicsResponseDeletableTopicResult(r: Reader, v: number): DeleteTopicsResponseDeletableTopicResult {
@@ -129,25 +112,19 @@ function readDeleteTopicsResponseDeletableTopicResult(r: Reader, v: number): Del
   const topicId: string = v >= 6 ? r.uuid() : P.ZERO_UUID
   const errorCode: number = r.int16()
   const errorMessage: string | null = v >= 5 ? r.compactNullableString() : null
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { name, topicId, errorCode, errorMessage }
 }
 
 function writeDeleteTopicsResponse(w: Writer, v: number, x: DeleteTopicsResponse): void {
   if (v < 0 || v > 6) P.badVersion("DeleteTopicsResponse", v)
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   {
     const a = x.responses
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeDeleteTopicsResponseDeletableTopicResult(w, v, a[i])
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
@@ -163,9 +140,7 @@ function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
       responses = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { throttleTimeMs, responses }
 }
 

@@ -49,18 +49,13 @@ function writeDescribeAclsRequest(w: Writer, v: number, x: DescribeAclsRequest):
   w.int8(x.resourceTypeFilter)
   w.flexNullableString(v >= 2, x.resourceNameFilter)
   if (v >= 1) {
-    const patternTypeFilter = x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter
-    w.int8(patternTypeFilter)
-  } else {
-    if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) P.notInVersion("DescribeAclsRequest.patternTypeFilter", v)
-  }
+    w.int8(x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter)
+  } else if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) P.notInVersion("DescribeAclsRequest.patternTypeFilter", v)
   w.flexNullableString(v >= 2, x.principalFilter)
   w.flexNullableString(v >= 2, x.hostFilter)
   w.int8(x.operation)
   w.int8(x.permissionType)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeAclsRequest(r: Reader, v: number): DescribeAclsRequest {
@@ -72,9 +67,7 @@ function readDescribeAclsRequest(r: Reader, v: number): DescribeAclsRequest {
   const hostFilter: string | null = r.flexNullableString(v >= 2)
   const operation: number = r.int8()
   const permissionType: number = r.int8()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { resourceTypeFilter, resourceNameFilter, patternTypeFilter, principalFilter, hostFilter, operation, permissionType }
 }
 
@@ -83,9 +76,7 @@ function writeDescribeAclsResponseAclDescription(w: Writer, v: number, x: Descri
   w.flexString(v >= 2, x.host)
   w.int8(x.operation)
   w.int8(x.permissionType)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeAclsResponseAclDescription(r: Reader, v: number): DescribeAclsResponseAclDescription {
@@ -93,9 +84,7 @@ function readDescribeAclsResponseAclDescription(r: Reader, v: number): DescribeA
   const host: string = r.flexString(v >= 2)
   const operation: number = r.int8()
   const permissionType: number = r.int8()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { principal, host, operation, permissionType }
 }
 
@@ -104,17 +93,13 @@ function writeDescribeAclsResponseResource(w: Writer, v: number, x: DescribeAcls
   w.flexString(v >= 2, x.resourceName)
   if (v >= 1) {
     w.int8(x.patternType)
-  } else {
-    if (x.patternType !== 3) P.notInVersion("DescribeAclsResponseResource.patternType", v)
-  }
+  } else if (x.patternType !== 3) P.notInVersion("DescribeAclsResponseResource.patternType", v)
   {
     const a = x.acls
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeAclsResponseAclDescription(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeAclsResponseResource(r: Reader, v: number): DescribeAclsResponseResource {
@@ -131,9 +116,7 @@ function readDescribeAclsResponseResource(r: Reader, v: number): DescribeAclsRes
       acls = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { resourceType, resourceName, patternType, acls }
 }
 
@@ -147,9 +130,7 @@ function writeDescribeAclsResponse(w: Writer, v: number, x: DescribeAclsResponse
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeAclsResponseResource(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
@@ -167,9 +148,7 @@ function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
       resources = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, errorMessage, resources }
 }
 

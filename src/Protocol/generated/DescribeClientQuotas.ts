@@ -50,18 +50,14 @@ function writeDescribeClientQuotasRequestComponentData(w: Writer, v: number, x: 
   w.flexString(v >= 1, x.entityType)
   w.int8(x.matchType)
   w.flexNullableString(v >= 1, x.match)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readDescribeClientQuotasRequestComponentData(r: Reader, v: number): DescribeClientQuotasRequestComponentData {
   const entityType: string = r.flexString(v >= 1)
   const matchType: number = r.int8()
   const match: string | null = r.flexNullableString(v >= 1)
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { entityType, matchType, match }
 }
 
@@ -73,9 +69,7 @@ function writeDescribeClientQuotasRequest(w: Writer, v: number, x: DescribeClien
     for (let i = 0; i < a.length; i++) writeDescribeClientQuotasRequestComponentData(w, v, a[i])
   }
   w.bool(x.strict)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readDescribeClientQuotasRequest(r: Reader, v: number): DescribeClientQuotasRequest {
@@ -91,43 +85,33 @@ function readDescribeClientQuotasRequest(r: Reader, v: number): DescribeClientQu
     }
   }
   const strict: boolean = r.bool()
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { components, strict }
 }
 
 function writeDescribeClientQuotasResponseEntityData(w: Writer, v: number, x: DescribeClientQuotasResponseEntityData): void {
   w.flexString(v >= 1, x.entityType)
   w.flexNullableString(v >= 1, x.entityName)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readDescribeClientQuotasResponseEntityData(r: Reader, v: number): DescribeClientQuotasResponseEntityData {
   const entityType: string = r.flexString(v >= 1)
   const entityName: string | null = r.flexNullableString(v >= 1)
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { entityType, entityName }
 }
 
 function writeDescribeClientQuotasResponseValueData(w: Writer, v: number, x: DescribeClientQuotasResponseValueData): void {
   w.flexString(v >= 1, x.key)
   w.float64(x.value)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readDescribeClientQuotasResponseValueData(r: Reader, v: number): DescribeClientQuotasResponseValueData {
   const key: string = r.flexString(v >= 1)
   const value: number = r.float64()
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { key, value }
 }
 
@@ -142,9 +126,7 @@ function writeDescribeClientQuotasResponseEntryData(w: Writer, v: number, x: Des
     w.flexArrayLength(v >= 1, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeClientQuotasResponseValueData(w, v, a[i])
   }
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readDescribeClientQuotasResponseEntryData(r: Reader, v: number): DescribeClientQuotasResponseEntryData {
@@ -168,9 +150,7 @@ function readDescribeClientQuotasResponseEntryData(r: Reader, v: number): Descri
       values = a
     }
   }
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { entity, values }
 }
 
@@ -188,9 +168,7 @@ function writeDescribeClientQuotasResponse(w: Writer, v: number, x: DescribeClie
       for (let i = 0; i < a.length; i++) writeDescribeClientQuotasResponseEntryData(w, v, a[i])
     }
   }
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readDescribeClientQuotasResponse(r: Reader, v: number): DescribeClientQuotasResponse {
@@ -208,9 +186,7 @@ function readDescribeClientQuotasResponse(r: Reader, v: number): DescribeClientQ
       entries = a
     }
   }
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, errorMessage, entries }
 }
 

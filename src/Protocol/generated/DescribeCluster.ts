@@ -40,11 +40,8 @@ function writeDescribeClusterRequest(w: Writer, v: number, x: DescribeClusterReq
   if (v < 0 || v > 1) P.badVersion("DescribeClusterRequest", v)
   w.bool(x.includeClusterAuthorizedOperations)
   if (v >= 1) {
-    const endpointType = x.endpointType === undefined ? 1 : x.endpointType
-    w.int8(endpointType)
-  } else {
-    if (x.endpointType !== undefined && x.endpointType !== 1) P.notInVersion("DescribeClusterRequest.endpointType", v)
-  }
+    w.int8(x.endpointType === undefined ? 1 : x.endpointType)
+  } else if (x.endpointType !== undefined && x.endpointType !== 1) P.notInVersion("DescribeClusterRequest.endpointType", v)
   w.emptyTaggedFields()
 }
 
@@ -80,9 +77,7 @@ function writeDescribeClusterResponse(w: Writer, v: number, x: DescribeClusterRe
   w.compactNullableString(x.errorMessage)
   if (v >= 1) {
     w.int8(x.endpointType)
-  } else {
-    if (x.endpointType !== 1) P.notInVersion("DescribeClusterResponse.endpointType", v)
-  }
+  } else if (x.endpointType !== 1) P.notInVersion("DescribeClusterResponse.endpointType", v)
   w.compactString(x.clusterId)
   w.int32(x.controllerId)
   {

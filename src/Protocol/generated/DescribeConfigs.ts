@@ -68,9 +68,7 @@ function writeDescribeConfigsRequestResource(w: Writer, v: number, x: DescribeCo
       for (let i = 0; i < a.length; i++) w.flexString(v >= 4, a[i])
     }
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDescribeConfigsRequestResource(r: Reader, v: number): DescribeConfigsRequestResource {
@@ -86,9 +84,7 @@ function readDescribeConfigsRequestResource(r: Reader, v: number): DescribeConfi
       configurationKeys = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { resourceType, resourceName, configurationKeys }
 }
 
@@ -100,20 +96,12 @@ function writeDescribeConfigsRequest(w: Writer, v: number, x: DescribeConfigsReq
     for (let i = 0; i < a.length; i++) writeDescribeConfigsRequestResource(w, v, a[i])
   }
   if (v >= 1) {
-    const includeSynonyms = x.includeSynonyms === undefined ? false : x.includeSynonyms
-    w.bool(includeSynonyms)
-  } else {
-    if (x.includeSynonyms !== undefined && x.includeSynonyms !== false) P.notInVersion("DescribeConfigsRequest.includeSynonyms", v)
-  }
+    w.bool(x.includeSynonyms === undefined ? false : x.includeSynonyms)
+  } else if (x.includeSynonyms !== undefined && x.includeSynonyms !== false) P.notInVersion("DescribeConfigsRequest.includeSynonyms", v)
   if (v >= 3) {
-    const includeDocumentation = x.includeDocumentation === undefined ? false : x.includeDocumentation
-    w.bool(includeDocumentation)
-  } else {
-    if (x.includeDocumentation !== undefined && x.includeDocumentation !== false) P.notInVersion("DescribeConfigsRequest.includeDocumentation", v)
-  }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+    w.bool(x.includeDocumentation === undefined ? false : x.includeDocumentation)
+  } else if (x.includeDocumentation !== undefined && x.includeDocumentation !== false) P.notInVersion("DescribeConfigsRequest.includeDocumentation", v)
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsRequest {
@@ -130,9 +118,7 @@ function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsReques
   }
   const includeSynonyms: boolean = v >= 1 ? r.bool() : false
   const includeDocumentation: boolean = v >= 3 ? r.bool() : false
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { resources, includeSynonyms, includeDocumentation }
 }
 
@@ -140,18 +126,14 @@ function writeDescribeConfigsResponseSynonym(w: Writer, v: number, x: DescribeCo
   w.flexString(v >= 4, x.name)
   w.flexNullableString(v >= 4, x.value)
   w.int8(x.source)
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDescribeConfigsResponseSynonym(r: Reader, v: number): DescribeConfigsResponseSynonym {
   const name: string = r.flexString(v >= 4)
   const value: string | null = r.flexNullableString(v >= 4)
   const source: number = r.int8()
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { name, value, source }
 }
 
@@ -161,29 +143,17 @@ function writeDescribeConfigsResponseResourceResult(w: Writer, v: number, x: Des
   w.bool(x.readOnly)
   if (v <= 0) {
     w.bool(x.isDefault)
-  } else {
-    if (x.isDefault !== false) P.notInVersion("DescribeConfigsResponseResourceResult.isDefault", v)
-  }
-  if (v >= 1) {
-    w.int8(x.configSource)
-  }
+  } else if (x.isDefault !== false) P.notInVersion("DescribeConfigsResponseResourceResult.isDefault", v)
+  if (v >= 1) w.int8(x.configSource)
   w.bool(x.isSensitive)
   if (v >= 1) {
-    {
-      const a = x.synonyms
-      w.flexArrayLength(v >= 4, a.length)
-      for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseSynonym(w, v, a[i])
-    }
+    const a = x.synonyms
+    w.flexArrayLength(v >= 4, a.length)
+    for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseSynonym(w, v, a[i])
   }
-  if (v >= 3) {
-    w.int8(x.configType)
-  }
-  if (v >= 3) {
-    w.flexNullableString(v >= 4, x.documentation)
-  }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.int8(x.configType)
+  if (v >= 3) w.flexNullableString(v >= 4, x.documentation)
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDescribeConfigsResponseResourceResult(r: Reader, v: number): DescribeConfigsResponseResourceResult {
@@ -195,21 +165,17 @@ function readDescribeConfigsResponseResourceResult(r: Reader, v: number): Descri
   const isSensitive: boolean = r.bool()
   let synonyms: Array<DescribeConfigsResponseSynonym> = []
   if (v >= 1) {
-    {
-      const n = r.flexArrayLength(v >= 4, 4)
-      if (n < 0) r.fail("DescribeConfigsResponseResourceResult.synonyms is null but not nullable in this version")
-      else {
-        const a: Array<DescribeConfigsResponseSynonym> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseSynonym(r, v)
-        synonyms = a
-      }
+    const n = r.flexArrayLength(v >= 4, 4)
+    if (n < 0) r.fail("DescribeConfigsResponseResourceResult.synonyms is null but not nullable in this version")
+    else {
+      const a: Array<DescribeConfigsResponseSynonym> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseSynonym(r, v)
+      synonyms = a
     }
   }
   const configType: number = v >= 3 ? r.int8() : 0
   const documentation: string | null = v >= 3 ? r.flexNullableString(v >= 4) : ""
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { name, value, readOnly, isDefault, configSource, isSensitive, synonyms, configType, documentation }
 }
 
@@ -223,9 +189,7 @@ function writeDescribeConfigsResponseResult(w: Writer, v: number, x: DescribeCon
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseResourceResult(w, v, a[i])
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDescribeConfigsResponseResult(r: Reader, v: number): DescribeConfigsResponseResult {
@@ -243,9 +207,7 @@ function readDescribeConfigsResponseResult(r: Reader, v: number): DescribeConfig
       configs = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { errorCode, errorMessage, resourceType, resourceName, configs }
 }
 
@@ -257,9 +219,7 @@ function writeDescribeConfigsResponse(w: Writer, v: number, x: DescribeConfigsRe
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseResult(w, v, a[i])
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsResponse {
@@ -275,9 +235,7 @@ function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsRespo
       results = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { throttleTimeMs, results }
 }
 

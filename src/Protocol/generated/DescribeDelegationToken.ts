@@ -49,17 +49,13 @@ export type DescribeDelegationTokenResponse = ReturnType<typeof DescribeDelegati
 function writeDescribeDelegationTokenRequestOwner(w: Writer, v: number, x: DescribeDelegationTokenRequestOwner): void {
   w.flexString(v >= 2, x.principalType)
   w.flexString(v >= 2, x.principalName)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeDelegationTokenRequestOwner(r: Reader, v: number): DescribeDelegationTokenRequestOwner {
   const principalType: string = r.flexString(v >= 2)
   const principalName: string = r.flexString(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { principalType, principalName }
 }
 
@@ -74,9 +70,7 @@ function writeDescribeDelegationTokenRequest(w: Writer, v: number, x: DescribeDe
       for (let i = 0; i < a.length; i++) writeDescribeDelegationTokenRequestOwner(w, v, a[i])
     }
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDelegationTokenRequest {
@@ -91,26 +85,20 @@ function readDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDeleg
       owners = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { owners }
 }
 
 function writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w: Writer, v: number, x: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer): void {
   w.flexString(v >= 2, x.principalType)
   w.flexString(v >= 2, x.principalName)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(r: Reader, v: number): DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
   const principalType: string = r.flexString(v >= 2)
   const principalName: string = r.flexString(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { principalType, principalName }
 }
 
@@ -119,14 +107,10 @@ function writeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer,
   w.flexString(v >= 2, x.principalName)
   if (v >= 3) {
     w.compactString(x.tokenRequesterPrincipalType)
-  } else {
-    if (x.tokenRequesterPrincipalType !== "") P.notInVersion("DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalType", v)
-  }
+  } else if (x.tokenRequesterPrincipalType !== "") P.notInVersion("DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalType", v)
   if (v >= 3) {
     w.compactString(x.tokenRequesterPrincipalName)
-  } else {
-    if (x.tokenRequesterPrincipalName !== "") P.notInVersion("DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalName", v)
-  }
+  } else if (x.tokenRequesterPrincipalName !== "") P.notInVersion("DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalName", v)
   w.int64(x.issueTimestamp)
   w.int64(x.expiryTimestamp)
   w.int64(x.maxTimestamp)
@@ -137,9 +121,7 @@ function writeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer,
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, v: number): DescribeDelegationTokenResponseDescribedDelegationToken {
@@ -162,9 +144,7 @@ function readDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, 
       renewers = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { principalType, principalName, tokenRequesterPrincipalType, tokenRequesterPrincipalName, issueTimestamp, expiryTimestamp, maxTimestamp, tokenId, hmac, renewers }
 }
 
@@ -177,9 +157,7 @@ function writeDescribeDelegationTokenResponse(w: Writer, v: number, x: DescribeD
     for (let i = 0; i < a.length; i++) writeDescribeDelegationTokenResponseDescribedDelegationToken(w, v, a[i])
   }
   w.int32(x.throttleTimeMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDelegationTokenResponse {
@@ -196,9 +174,7 @@ function readDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDele
     }
   }
   const throttleTimeMs: number = r.int32()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, tokens, throttleTimeMs }
 }
 

@@ -50,14 +50,9 @@ function writeDescribeGroupsRequest(w: Writer, v: number, x: DescribeGroupsReque
     for (let i = 0; i < a.length; i++) w.flexString(v >= 5, a[i])
   }
   if (v >= 3) {
-    const includeAuthorizedOperations = x.includeAuthorizedOperations === undefined ? false : x.includeAuthorizedOperations
-    w.bool(includeAuthorizedOperations)
-  } else {
-    if (x.includeAuthorizedOperations !== undefined && x.includeAuthorizedOperations !== false) P.notInVersion("DescribeGroupsRequest.includeAuthorizedOperations", v)
-  }
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+    w.bool(x.includeAuthorizedOperations === undefined ? false : x.includeAuthorizedOperations)
+  } else if (x.includeAuthorizedOperations !== undefined && x.includeAuthorizedOperations !== false) P.notInVersion("DescribeGroupsRequest.includeAuthorizedOperations", v)
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readDescribeGroupsRequest(r: Reader, v: number): DescribeGroupsRequest {
@@ -73,24 +68,18 @@ function readDescribeGroupsRequest(r: Reader, v: number): DescribeGroupsRequest 
     }
   }
   const includeAuthorizedOperations: boolean = v >= 3 ? r.bool() : false
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { groups, includeAuthorizedOperations }
 }
 
 function writeDescribeGroupsResponseDescribedGroupMember(w: Writer, v: number, x: DescribeGroupsResponseDescribedGroupMember): void {
   w.flexString(v >= 5, x.memberId)
-  if (v >= 4) {
-    w.flexNullableString(v >= 5, x.groupInstanceId)
-  }
+  if (v >= 4) w.flexNullableString(v >= 5, x.groupInstanceId)
   w.flexString(v >= 5, x.clientId)
   w.flexString(v >= 5, x.clientHost)
   w.flexBytes(v >= 5, x.memberMetadata)
   w.flexBytes(v >= 5, x.memberAssignment)
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readDescribeGroupsResponseDescribedGroupMember(r: Reader, v: number): DescribeGroupsResponseDescribedGroupMember {
@@ -100,9 +89,7 @@ function readDescribeGroupsResponseDescribedGroupMember(r: Reader, v: number): D
   const clientHost: string = r.flexString(v >= 5)
   const memberMetadata: Uint8Array = r.flexBytes(v >= 5)
   const memberAssignment: Uint8Array = r.flexBytes(v >= 5)
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { memberId, groupInstanceId, clientId, clientHost, memberMetadata, memberAssignment }
 }
 
@@ -119,12 +106,8 @@ function writeDescribeGroupsResponseDescribedGroup(w: Writer, v: number, x: Desc
   }
   if (v >= 3) {
     w.int32(x.authorizedOperations)
-  } else {
-    if (x.authorizedOperations !== -2147483648) P.notInVersion("DescribeGroupsResponseDescribedGroup.authorizedOperations", v)
-  }
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+  } else if (x.authorizedOperations !== -2147483648) P.notInVersion("DescribeGroupsResponseDescribedGroup.authorizedOperations", v)
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): DescribeGroupsResponseDescribedGroup {
@@ -144,25 +127,19 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): Describ
     }
   }
   const authorizedOperations: number = v >= 3 ? r.int32() : -2147483648
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { errorCode, groupId, groupState, protocolType, protocolData, members, authorizedOperations }
 }
 
 function writeDescribeGroupsResponse(w: Writer, v: number, x: DescribeGroupsResponse): void {
   if (v < 0 || v > 5) P.badVersion("DescribeGroupsResponse", v)
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   {
     const a = x.groups
     w.flexArrayLength(v >= 5, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeGroupsResponseDescribedGroup(w, v, a[i])
   }
-  if (v >= 5) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 5) w.emptyTaggedFields()
 }
 
 function readDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsResponse {
@@ -178,9 +155,7 @@ function readDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsRespons
       groups = a
     }
   }
-  if (v >= 5) {
-    r.skipTaggedFields()
-  }
+  if (v >= 5) r.skipTaggedFields()
   return { throttleTimeMs, groups }
 }
 

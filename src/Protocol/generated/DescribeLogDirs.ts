@@ -55,9 +55,7 @@ function writeDescribeLogDirsRequestDescribableLogDirTopic(w: Writer, v: number,
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: number): DescribeLogDirsRequestDescribableLogDirTopic {
@@ -72,9 +70,7 @@ function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: number):
       partitions = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { topic, partitions }
 }
 
@@ -89,9 +85,7 @@ function writeDescribeLogDirsRequest(w: Writer, v: number, x: DescribeLogDirsReq
       for (let i = 0; i < a.length; i++) writeDescribeLogDirsRequestDescribableLogDirTopic(w, v, a[i])
     }
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsRequest {
@@ -106,9 +100,7 @@ function readDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsReques
       topics = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { topics }
 }
 
@@ -117,9 +109,7 @@ function writeDescribeLogDirsResponsePartition(w: Writer, v: number, x: Describe
   w.int64(x.partitionSize)
   w.int64(x.offsetLag)
   w.bool(x.isFutureKey)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeLogDirsResponsePartition(r: Reader, v: number): DescribeLogDirsResponsePartition {
@@ -127,9 +117,7 @@ function readDescribeLogDirsResponsePartition(r: Reader, v: number): DescribeLog
   const partitionSize: bigint = r.int64()
   const offsetLag: bigint = r.int64()
   const isFutureKey: boolean = r.bool()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { partitionIndex, partitionSize, offsetLag, isFutureKey }
 }
 
@@ -140,9 +128,7 @@ function writeDescribeLogDirsResponseTopic(w: Writer, v: number, x: DescribeLogD
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponsePartition(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeLogDirsResponseTopic(r: Reader, v: number): DescribeLogDirsResponseTopic {
@@ -157,9 +143,7 @@ function readDescribeLogDirsResponseTopic(r: Reader, v: number): DescribeLogDirs
       partitions = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -171,15 +155,9 @@ function writeDescribeLogDirsResponseResult(w: Writer, v: number, x: DescribeLog
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponseTopic(w, v, a[i])
   }
-  if (v >= 4) {
-    w.int64(x.totalBytes)
-  }
-  if (v >= 4) {
-    w.int64(x.usableBytes)
-  }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.int64(x.totalBytes)
+  if (v >= 4) w.int64(x.usableBytes)
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeLogDirsResponseResult(r: Reader, v: number): DescribeLogDirsResponseResult {
@@ -197,26 +175,20 @@ function readDescribeLogDirsResponseResult(r: Reader, v: number): DescribeLogDir
   }
   const totalBytes: bigint = v >= 4 ? r.int64() : -1n
   const usableBytes: bigint = v >= 4 ? r.int64() : -1n
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, logDir, topics, totalBytes, usableBytes }
 }
 
 function writeDescribeLogDirsResponse(w: Writer, v: number, x: DescribeLogDirsResponse): void {
   if (v < 0 || v > 4) P.badVersion("DescribeLogDirsResponse", v)
   w.int32(x.throttleTimeMs)
-  if (v >= 3) {
-    w.int16(x.errorCode)
-  }
+  if (v >= 3) w.int16(x.errorCode)
   {
     const a = x.results
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeLogDirsResponseResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsResponse {
@@ -233,9 +205,7 @@ function readDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsRespo
       results = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, results }
 }
 

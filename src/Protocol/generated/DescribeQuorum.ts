@@ -135,16 +135,10 @@ function writeDescribeQuorumResponseReplicaState(w: Writer, v: number, x: Descri
   w.int32(x.replicaId)
   if (v >= 2) {
     w.uuid(x.replicaDirectoryId)
-  } else {
-    if (x.replicaDirectoryId !== P.ZERO_UUID) P.notInVersion("DescribeQuorumResponseReplicaState.replicaDirectoryId", v)
-  }
+  } else if (x.replicaDirectoryId !== P.ZERO_UUID) P.notInVersion("DescribeQuorumResponseReplicaState.replicaDirectoryId", v)
   w.int64(x.logEndOffset)
-  if (v >= 1) {
-    w.int64(x.lastFetchTimestamp)
-  }
-  if (v >= 1) {
-    w.int64(x.lastCaughtUpTimestamp)
-  }
+  if (v >= 1) w.int64(x.lastFetchTimestamp)
+  if (v >= 1) w.int64(x.lastCaughtUpTimestamp)
   w.emptyTaggedFields()
 }
 
@@ -161,9 +155,7 @@ function readDescribeQuorumResponseReplicaState(r: Reader, v: number): DescribeQ
 function writeDescribeQuorumResponsePartitionData(w: Writer, v: number, x: DescribeQuorumResponsePartitionData): void {
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
-  if (v >= 2) {
-    w.compactNullableString(x.errorMessage)
-  }
+  if (v >= 2) w.compactNullableString(x.errorMessage)
   w.int32(x.leaderId)
   w.int32(x.leaderEpoch)
   w.int64(x.highWatermark)
@@ -281,23 +273,17 @@ function readDescribeQuorumResponseNode(r: Reader, v: number): DescribeQuorumRes
 function writeDescribeQuorumResponse(w: Writer, v: number, x: DescribeQuorumResponse): void {
   if (v < 0 || v > 2) P.badVersion("DescribeQuorumResponse", v)
   w.int16(x.errorCode)
-  if (v >= 2) {
-    w.compactNullableString(x.errorMessage)
-  }
+  if (v >= 2) w.compactNullableString(x.errorMessage)
   {
     const a = x.topics
     w.compactArrayLength(a.length)
     for (let i = 0; i < a.length; i++) writeDescribeQuorumResponseTopicData(w, v, a[i])
   }
   if (v >= 2) {
-    {
-      const a = x.nodes
-      w.compactArrayLength(a.length)
-      for (let i = 0; i < a.length; i++) writeDescribeQuorumResponseNode(w, v, a[i])
-    }
-  } else {
-    if (x.nodes.length !== 0) P.notInVersion("DescribeQuorumResponse.nodes", v)
-  }
+    const a = x.nodes
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeDescribeQuorumResponseNode(w, v, a[i])
+  } else if (x.nodes.length !== 0) P.notInVersion("DescribeQuorumResponse.nodes", v)
   w.emptyTaggedFields()
 }
 
@@ -317,14 +303,12 @@ function readDescribeQuorumResponse(r: Reader, v: number): DescribeQuorumRespons
   }
   let nodes: Array<DescribeQuorumResponseNode> = []
   if (v >= 2) {
-    {
-      const n = r.compactArrayLength(6)
-      if (n < 0) r.fail("DescribeQuorumResponse.nodes is null but not nullable in this version")
-      else {
-        const a: Array<DescribeQuorumResponseNode> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseNode(r, v)
-        nodes = a
-      }
+    const n = r.compactArrayLength(6)
+    if (n < 0) r.fail("DescribeQuorumResponse.nodes is null but not nullable in this version")
+    else {
+      const a: Array<DescribeQuorumResponseNode> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseNode(r, v)
+      nodes = a
     }
   }
   r.skipTaggedFields()

@@ -91,8 +91,7 @@ function writeDescribeTopicPartitionsRequest(w: Writer, v: number, x: DescribeTo
     w.compactArrayLength(a.length)
     for (let i = 0; i < a.length; i++) writeDescribeTopicPartitionsRequestTopicRequest(w, v, a[i])
   }
-  const responsePartitionLimit = x.responsePartitionLimit === undefined ? 2000 : x.responsePartitionLimit
-  w.int32(responsePartitionLimit)
+  w.int32(x.responsePartitionLimit === undefined ? 2000 : x.responsePartitionLimit)
   const cursor = x.cursor === undefined ? null : x.cursor
   if (cursor === null) {
     w.int8(-1)

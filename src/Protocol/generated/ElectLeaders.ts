@@ -48,9 +48,7 @@ function writeElectLeadersRequestTopicPartitions(w: Writer, v: number, x: ElectL
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readElectLeadersRequestTopicPartitions(r: Reader, v: number): ElectLeadersRequestTopicPartitions {
@@ -65,20 +63,15 @@ function readElectLeadersRequestTopicPartitions(r: Reader, v: number): ElectLead
       partitions = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { topic, partitions }
 }
 
 function writeElectLeadersRequest(w: Writer, v: number, x: ElectLeadersRequest): void {
   if (v < 0 || v > 2) P.badVersion("ElectLeadersRequest", v)
   if (v >= 1) {
-    const electionType = x.electionType === undefined ? 0 : x.electionType
-    w.int8(electionType)
-  } else {
-    if (x.electionType !== undefined && x.electionType !== 0) P.notInVersion("ElectLeadersRequest.electionType", v)
-  }
+    w.int8(x.electionType === undefined ? 0 : x.electionType)
+  } else if (x.electionType !== undefined && x.electionType !== 0) P.notInVersion("ElectLeadersRequest.electionType", v)
   {
     const a = x.topicPartitions
     if (a === null) {
@@ -88,11 +81,8 @@ function writeElectLeadersRequest(w: Writer, v: number, x: ElectLeadersRequest):
       for (let i = 0; i < a.length; i++) writeElectLeadersRequestTopicPartitions(w, v, a[i])
     }
   }
-  const timeoutMs = x.timeoutMs === undefined ? 60000 : x.timeoutMs
-  w.int32(timeoutMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  w.int32(x.timeoutMs === undefined ? 60000 : x.timeoutMs)
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readElectLeadersRequest(r: Reader, v: number): ElectLeadersRequest {
@@ -109,9 +99,7 @@ function readElectLeadersRequest(r: Reader, v: number): ElectLeadersRequest {
     }
   }
   const timeoutMs: number = r.int32()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { electionType, topicPartitions, timeoutMs }
 }
 
@@ -119,18 +107,14 @@ function writeElectLeadersResponsePartitionResult(w: Writer, v: number, x: Elect
   w.int32(x.partitionId)
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readElectLeadersResponsePartitionResult(r: Reader, v: number): ElectLeadersResponsePartitionResult {
   const partitionId: number = r.int32()
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { partitionId, errorCode, errorMessage }
 }
 
@@ -141,9 +125,7 @@ function writeElectLeadersResponseReplicaElectionResult(w: Writer, v: number, x:
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeElectLeadersResponsePartitionResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readElectLeadersResponseReplicaElectionResult(r: Reader, v: number): ElectLeadersResponseReplicaElectionResult {
@@ -158,9 +140,7 @@ function readElectLeadersResponseReplicaElectionResult(r: Reader, v: number): El
       partitionResult = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { topic, partitionResult }
 }
 
@@ -169,17 +149,13 @@ function writeElectLeadersResponse(w: Writer, v: number, x: ElectLeadersResponse
   w.int32(x.throttleTimeMs)
   if (v >= 1) {
     w.int16(x.errorCode)
-  } else {
-    if (x.errorCode !== 0) P.notInVersion("ElectLeadersResponse.errorCode", v)
-  }
+  } else if (x.errorCode !== 0) P.notInVersion("ElectLeadersResponse.errorCode", v)
   {
     const a = x.replicaElectionResults
     w.flexArrayLength(v >= 2, a.length)
     for (let i = 0; i < a.length; i++) writeElectLeadersResponseReplicaElectionResult(w, v, a[i])
   }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readElectLeadersResponse(r: Reader, v: number): ElectLeadersResponse {
@@ -196,9 +172,7 @@ function readElectLeadersResponse(r: Reader, v: number): ElectLeadersResponse {
       replicaElectionResults = a
     }
   }
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, replicaElectionResults }
 }
 

@@ -33,9 +33,7 @@ function writeEndTxnRequest(w: Writer, v: number, x: EndTxnRequest): void {
   w.int64(x.producerId)
   w.int16(x.producerEpoch)
   w.bool(x.committed)
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readEndTxnRequest(r: Reader, v: number): EndTxnRequest {
@@ -44,9 +42,7 @@ function readEndTxnRequest(r: Reader, v: number): EndTxnRequest {
   const producerId: bigint = r.int64()
   const producerEpoch: number = r.int16()
   const committed: boolean = r.bool()
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { transactionalId, producerId, producerEpoch, committed }
 }
 
@@ -54,15 +50,9 @@ function writeEndTxnResponse(w: Writer, v: number, x: EndTxnResponse): void {
   if (v < 0 || v > 5) P.badVersion("EndTxnResponse", v)
   w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
-  if (v >= 5) {
-    w.int64(x.producerId)
-  }
-  if (v >= 5) {
-    w.int16(x.producerEpoch)
-  }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 5) w.int64(x.producerId)
+  if (v >= 5) w.int16(x.producerEpoch)
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readEndTxnResponse(r: Reader, v: number): EndTxnResponse {
@@ -71,9 +61,7 @@ function readEndTxnResponse(r: Reader, v: number): EndTxnResponse {
   const errorCode: number = r.int16()
   const producerId: bigint = v >= 5 ? r.int64() : -1n
   const producerEpoch: number = v >= 5 ? r.int16() : -1
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, producerId, producerEpoch }
 }
 

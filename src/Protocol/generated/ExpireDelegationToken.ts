@@ -28,18 +28,14 @@ function writeExpireDelegationTokenRequest(w: Writer, v: number, x: ExpireDelega
   if (v < 0 || v > 2) P.badVersion("ExpireDelegationTokenRequest", v)
   w.flexBytes(v >= 2, x.hmac)
   w.int64(x.expiryTimePeriodMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readExpireDelegationTokenRequest(r: Reader, v: number): ExpireDelegationTokenRequest {
   if (v < 0 || v > 2) r.fail(`ExpireDelegationTokenRequest has no version ${v}`)
   const hmac: Uint8Array = r.flexBytes(v >= 2)
   const expiryTimePeriodMs: bigint = r.int64()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { hmac, expiryTimePeriodMs }
 }
 
@@ -48,9 +44,7 @@ function writeExpireDelegationTokenResponse(w: Writer, v: number, x: ExpireDeleg
   w.int16(x.errorCode)
   w.int64(x.expiryTimestampMs)
   w.int32(x.throttleTimeMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readExpireDelegationTokenResponse(r: Reader, v: number): ExpireDelegationTokenResponse {
@@ -58,9 +52,7 @@ function readExpireDelegationTokenResponse(r: Reader, v: number): ExpireDelegati
   const errorCode: number = r.int16()
   const expiryTimestampMs: bigint = r.int64()
   const throttleTimeMs: number = r.int32()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, expiryTimestampMs, throttleTimeMs }
 }
 

@@ -118,10 +118,8 @@ function isDefaultFetchRequestReplicaState(x: FetchRequestReplicaState): boolean
 }
 
 function writeFetchRequestReplicaState(w: Writer, v: number, x: FetchRequestReplicaState): void {
-  const replicaId = x.replicaId === undefined ? -1 : x.replicaId
-  w.int32(replicaId)
-  const replicaEpoch = x.replicaEpoch === undefined ? -1n : x.replicaEpoch
-  w.int64(replicaEpoch)
+  w.int32(x.replicaId === undefined ? -1 : x.replicaId)
+  w.int64(x.replicaEpoch === undefined ? -1n : x.replicaEpoch)
   w.emptyTaggedFields()
 }
 
@@ -134,21 +132,12 @@ function readFetchRequestReplicaState(r: Reader, v: number): FetchRequestReplica
 
 function writeFetchRequestPartition(w: Writer, v: number, x: FetchRequestPartition): void {
   w.int32(x.partition)
-  if (v >= 9) {
-    const currentLeaderEpoch = x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch
-    w.int32(currentLeaderEpoch)
-  }
+  if (v >= 9) w.int32(x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch)
   w.int64(x.fetchOffset)
   if (v >= 12) {
-    const lastFetchedEpoch = x.lastFetchedEpoch === undefined ? -1 : x.lastFetchedEpoch
-    w.int32(lastFetchedEpoch)
-  } else {
-    if (x.lastFetchedEpoch !== undefined && x.lastFetchedEpoch !== -1) P.notInVersion("FetchRequestPartition.lastFetchedEpoch", v)
-  }
-  if (v >= 5) {
-    const logStartOffset = x.logStartOffset === undefined ? -1n : x.logStartOffset
-    w.int64(logStartOffset)
-  }
+    w.int32(x.lastFetchedEpoch === undefined ? -1 : x.lastFetchedEpoch)
+  } else if (x.lastFetchedEpoch !== undefined && x.lastFetchedEpoch !== -1) P.notInVersion("FetchRequestPartition.lastFetchedEpoch", v)
+  if (v >= 5) w.int64(x.logStartOffset === undefined ? -1n : x.logStartOffset)
   w.int32(x.partitionMaxBytes)
   if (v >= 12) {
     let nt = 0
@@ -188,22 +177,14 @@ function readFetchRequestPartition(r: Reader, v: number): FetchRequestPartition 
 }
 
 function writeFetchRequestTopic(w: Writer, v: number, x: FetchRequestTopic): void {
-  if (v <= 12) {
-    const topic = x.topic === undefined ? "" : x.topic
-    w.flexString(v >= 12, topic)
-  }
-  if (v >= 13) {
-    const topicId = x.topicId === undefined ? P.ZERO_UUID : x.topicId
-    w.uuid(topicId)
-  }
+  if (v <= 12) w.flexString(v >= 12, x.topic === undefined ? "" : x.topic)
+  if (v >= 13) w.uuid(x.topicId === undefined ? P.ZERO_UUID : x.topicId)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 12, a.length)
     for (let i = 0; i < a.length; i++) writeFetchRequestPartition(w, v, a[i])
   }
-  if (v >= 12) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 12) w.emptyTaggedFields()
 }
 
 function readFetchRequestTopic(r: Reader, v: number): FetchRequestTopic {
@@ -219,29 +200,19 @@ function readFetchRequestTopic(r: Reader, v: number): FetchRequestTopic {
       partitions = a
     }
   }
-  if (v >= 12) {
-    r.skipTaggedFields()
-  }
+  if (v >= 12) r.skipTaggedFields()
   return { topic, topicId, partitions }
 }
 
 function writeFetchRequestForgottenTopic(w: Writer, v: number, x: FetchRequestForgottenTopic): void {
-  if (v <= 12) {
-    const topic = x.topic === undefined ? "" : x.topic
-    w.flexString(v >= 12, topic)
-  }
-  if (v >= 13) {
-    const topicId = x.topicId === undefined ? P.ZERO_UUID : x.topicId
-    w.uuid(topicId)
-  }
+  if (v <= 12) w.flexString(v >= 12, x.topic === undefined ? "" : x.topic)
+  if (v >= 13) w.uuid(x.topicId === undefined ? P.ZERO_UUID : x.topicId)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 12, a.length)
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 12) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 12) w.emptyTaggedFields()
 }
 
 function readFetchRequestForgottenTopic(r: Reader, v: number): FetchRequestForgottenTopic {
@@ -257,38 +228,21 @@ function readFetchRequestForgottenTopic(r: Reader, v: number): FetchRequestForgo
       partitions = a
     }
   }
-  if (v >= 12) {
-    r.skipTaggedFields()
-  }
+  if (v >= 12) r.skipTaggedFields()
   return { topic, topicId, partitions }
 }
 
 function writeFetchRequest(w: Writer, v: number, x: FetchRequest): void {
   if (v < 0 || v > 17) P.badVersion("FetchRequest", v)
   if (v <= 14) {
-    const replicaId = x.replicaId === undefined ? -1 : x.replicaId
-    w.int32(replicaId)
-  } else {
-    if (x.replicaId !== undefined && x.replicaId !== -1) P.notInVersion("FetchRequest.replicaId", v)
-  }
+    w.int32(x.replicaId === undefined ? -1 : x.replicaId)
+  } else if (x.replicaId !== undefined && x.replicaId !== -1) P.notInVersion("FetchRequest.replicaId", v)
   w.int32(x.maxWaitMs)
   w.int32(x.minBytes)
-  if (v >= 3) {
-    const maxBytes = x.maxBytes === undefined ? 2147483647 : x.maxBytes
-    w.int32(maxBytes)
-  }
-  if (v >= 4) {
-    const isolationLevel = x.isolationLevel === undefined ? 0 : x.isolationLevel
-    w.int8(isolationLevel)
-  }
-  if (v >= 7) {
-    const sessionId = x.sessionId === undefined ? 0 : x.sessionId
-    w.int32(sessionId)
-  }
-  if (v >= 7) {
-    const sessionEpoch = x.sessionEpoch === undefined ? -1 : x.sessionEpoch
-    w.int32(sessionEpoch)
-  }
+  if (v >= 3) w.int32(x.maxBytes === undefined ? 2147483647 : x.maxBytes)
+  if (v >= 4) w.int8(x.isolationLevel === undefined ? 0 : x.isolationLevel)
+  if (v >= 7) w.int32(x.sessionId === undefined ? 0 : x.sessionId)
+  if (v >= 7) w.int32(x.sessionEpoch === undefined ? -1 : x.sessionEpoch)
   {
     const a = x.topics
     w.flexArrayLength(v >= 12, a.length)
@@ -301,13 +255,8 @@ function writeFetchRequest(w: Writer, v: number, x: FetchRequest): void {
       w.flexArrayLength(v >= 12, a.length)
       for (let i = 0; i < a.length; i++) writeFetchRequestForgottenTopic(w, v, a[i])
     }
-  } else {
-    if (x.forgottenTopicsData !== undefined && x.forgottenTopicsData.length !== 0) P.notInVersion("FetchRequest.forgottenTopicsData", v)
-  }
-  if (v >= 11) {
-    const rackId = x.rackId === undefined ? "" : x.rackId
-    w.flexString(v >= 12, rackId)
-  }
+  } else if (x.forgottenTopicsData !== undefined && x.forgottenTopicsData.length !== 0) P.notInVersion("FetchRequest.forgottenTopicsData", v)
+  if (v >= 11) w.flexString(v >= 12, x.rackId === undefined ? "" : x.rackId)
   if (!(v >= 12 && v >= 15)) {
     if (x.replicaState !== undefined && !isDefaultFetchRequestReplicaState(x.replicaState)) P.notInVersion("FetchRequest.replicaState", v)
   }
@@ -356,14 +305,12 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
   }
   let forgottenTopicsData: Array<FetchRequestForgottenTopic> = []
   if (v >= 7) {
-    {
-      const n = r.flexArrayLength(v >= 12, 3)
-      if (n < 0) r.fail("FetchRequest.forgottenTopicsData is null but not nullable in this version")
-      else {
-        const a: Array<FetchRequestForgottenTopic> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readFetchRequestForgottenTopic(r, v)
-        forgottenTopicsData = a
-      }
+    const n = r.flexArrayLength(v >= 12, 3)
+    if (n < 0) r.fail("FetchRequest.forgottenTopicsData is null but not nullable in this version")
+    else {
+      const a: Array<FetchRequestForgottenTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readFetchRequestForgottenTopic(r, v)
+      forgottenTopicsData = a
     }
   }
   const rackId: string = v >= 11 ? r.flexString(v >= 12) : ""
@@ -446,17 +393,13 @@ function readFetchResponseSnapshotId(r: Reader, v: number): FetchResponseSnapsho
 function writeFetchResponseAbortedTransaction(w: Writer, v: number, x: FetchResponseAbortedTransaction): void {
   w.int64(x.producerId)
   w.int64(x.firstOffset)
-  if (v >= 12) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 12) w.emptyTaggedFields()
 }
 
 function readFetchResponseAbortedTransaction(r: Reader, v: number): FetchResponseAbortedTransaction {
   const producerId: bigint = r.int64()
   const firstOffset: bigint = r.int64()
-  if (v >= 12) {
-    r.skipTaggedFields()
-  }
+  if (v >= 12) r.skipTaggedFields()
   return { producerId, firstOffset }
 }
 
@@ -464,28 +407,20 @@ function writeFetchResponsePartitionData(w: Writer, v: number, x: FetchResponseP
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
   w.int64(x.highWatermark)
+  if (v >= 4) w.int64(x.lastStableOffset)
+  if (v >= 5) w.int64(x.logStartOffset)
   if (v >= 4) {
-    w.int64(x.lastStableOffset)
-  }
-  if (v >= 5) {
-    w.int64(x.logStartOffset)
-  }
-  if (v >= 4) {
-    {
-      const a = x.abortedTransactions
-      if (a === null) {
-        w.flexArrayLength(v >= 12, -1)
-      } else {
-        w.flexArrayLength(v >= 12, a.length)
-        for (let i = 0; i < a.length; i++) writeFetchResponseAbortedTransaction(w, v, a[i])
-      }
+    const a = x.abortedTransactions
+    if (a === null) {
+      w.flexArrayLength(v >= 12, -1)
+    } else {
+      w.flexArrayLength(v >= 12, a.length)
+      for (let i = 0; i < a.length; i++) writeFetchResponseAbortedTransaction(w, v, a[i])
     }
   }
   if (v >= 11) {
     w.int32(x.preferredReadReplica)
-  } else {
-    if (x.preferredReadReplica !== -1) P.notInVersion("FetchResponsePartitionData.preferredReadReplica", v)
-  }
+  } else if (x.preferredReadReplica !== -1) P.notInVersion("FetchResponsePartitionData.preferredReadReplica", v)
   w.flexNullableBytes(v >= 12, x.records)
   if (v < 12) {
     if (!isDefaultFetchResponseEpochEndOffset(x.divergingEpoch)) P.notInVersion("FetchResponsePartitionData.divergingEpoch", v)
@@ -537,14 +472,12 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
   let snapshotId: FetchResponseSnapshotId = FetchResponseSnapshotIdDefault
   let abortedTransactions: Array<FetchResponseAbortedTransaction> | null = []
   if (v >= 4) {
-    {
-      const n = r.flexArrayLength(v >= 12, 16)
-      if (n < 0) abortedTransactions = null
-      else {
-        const a: Array<FetchResponseAbortedTransaction> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readFetchResponseAbortedTransaction(r, v)
-        abortedTransactions = a
-      }
+    const n = r.flexArrayLength(v >= 12, 16)
+    if (n < 0) abortedTransactions = null
+    else {
+      const a: Array<FetchResponseAbortedTransaction> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readFetchResponseAbortedTransaction(r, v)
+      abortedTransactions = a
     }
   }
   const preferredReadReplica: number = v >= 11 ? r.int32() : -1
@@ -567,20 +500,14 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
 }
 
 function writeFetchResponseableTopicResponse(w: Writer, v: number, x: FetchResponseableTopicResponse): void {
-  if (v <= 12) {
-    w.flexString(v >= 12, x.topic)
-  }
-  if (v >= 13) {
-    w.uuid(x.topicId)
-  }
+  if (v <= 12) w.flexString(v >= 12, x.topic)
+  if (v >= 13) w.uuid(x.topicId)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 12, a.length)
     for (let i = 0; i < a.length; i++) writeFetchResponsePartitionData(w, v, a[i])
   }
-  if (v >= 12) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 12) w.emptyTaggedFields()
 }
 
 function readFetchResponseableTopicResponse(r: Reader, v: number): FetchResponseableTopicResponse {
@@ -596,9 +523,7 @@ function readFetchResponseableTopicResponse(r: Reader, v: number): FetchResponse
       partitions = a
     }
   }
-  if (v >= 12) {
-    r.skipTaggedFields()
-  }
+  if (v >= 12) r.skipTaggedFields()
   return { topic, topicId, partitions }
 }
 
@@ -621,17 +546,11 @@ function readFetchResponseNodeEndpoint(r: Reader, v: number): FetchResponseNodeE
 
 function writeFetchResponse(w: Writer, v: number, x: FetchResponse): void {
   if (v < 0 || v > 17) P.badVersion("FetchResponse", v)
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
-  if (v >= 7) {
-    w.int16(x.errorCode)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
+  if (v >= 7) w.int16(x.errorCode)
   if (v >= 7) {
     w.int32(x.sessionId)
-  } else {
-    if (x.sessionId !== 0) P.notInVersion("FetchResponse.sessionId", v)
-  }
+  } else if (x.sessionId !== 0) P.notInVersion("FetchResponse.sessionId", v)
   {
     const a = x.responses
     w.flexArrayLength(v >= 12, a.length)
@@ -679,14 +598,12 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
       const tag = r.uvarint()
       const end = r.taggedFieldEnd()
       if (tag === 0 && v >= 16) {
-        {
-          const n = r.compactArrayLength(11)
-          if (n < 0) r.fail("FetchResponse.nodeEndpoints is null but not nullable in this version")
-          else {
-            const a: Array<FetchResponseNodeEndpoint> = new Array(n)
-            for (let i = 0; i < n; i++) a[i] = readFetchResponseNodeEndpoint(r, v)
-            nodeEndpoints = a
-          }
+        const n = r.compactArrayLength(11)
+        if (n < 0) r.fail("FetchResponse.nodeEndpoints is null but not nullable in this version")
+        else {
+          const a: Array<FetchResponseNodeEndpoint> = new Array(n)
+          for (let i = 0; i < n; i++) a[i] = readFetchResponseNodeEndpoint(r, v)
+          nodeEndpoints = a
         }
       }
       else {

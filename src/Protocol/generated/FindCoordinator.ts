@@ -41,17 +41,11 @@ export type FindCoordinatorResponse = ReturnType<typeof FindCoordinatorSchemas>[
 function writeFindCoordinatorRequest(w: Writer, v: number, x: FindCoordinatorRequest): void {
   if (v < 0 || v > 6) P.badVersion("FindCoordinatorRequest", v)
   if (v <= 3) {
-    const key = x.key === undefined ? "" : x.key
-    w.flexString(v >= 3, key)
-  } else {
-    if (x.key !== undefined && x.key !== "") P.notInVersion("FindCoordinatorRequest.key", v)
-  }
+    w.flexString(v >= 3, x.key === undefined ? "" : x.key)
+  } else if (x.key !== undefined && x.key !== "") P.notInVersion("FindCoordinatorRequest.key", v)
   if (v >= 1) {
-    const keyType = x.keyType === undefined ? 0 : x.keyType
-    w.int8(keyType)
-  } else {
-    if (x.keyType !== undefined && x.keyType !== 0) P.notInVersion("FindCoordinatorRequest.keyType", v)
-  }
+    w.int8(x.keyType === undefined ? 0 : x.keyType)
+  } else if (x.keyType !== undefined && x.keyType !== 0) P.notInVersion("FindCoordinatorRequest.keyType", v)
   if (v >= 4) {
     const coordinatorKeys = x.coordinatorKeys === undefined ? [] : x.coordinatorKeys
     {
@@ -59,12 +53,8 @@ function writeFindCoordinatorRequest(w: Writer, v: number, x: FindCoordinatorReq
       w.compactArrayLength(a.length)
       for (let i = 0; i < a.length; i++) w.compactString(a[i])
     }
-  } else {
-    if (x.coordinatorKeys !== undefined && x.coordinatorKeys.length !== 0) P.notInVersion("FindCoordinatorRequest.coordinatorKeys", v)
-  }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  } else if (x.coordinatorKeys !== undefined && x.coordinatorKeys.length !== 0) P.notInVersion("FindCoordinatorRequest.coordinatorKeys", v)
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readFindCoordinatorRequest(r: Reader, v: number): FindCoordinatorRequest {
@@ -73,19 +63,15 @@ function readFindCoordinatorRequest(r: Reader, v: number): FindCoordinatorReques
   const keyType: number = v >= 1 ? r.int8() : 0
   let coordinatorKeys: Array<string> = []
   if (v >= 4) {
-    {
-      const n = r.compactArrayLength(1)
-      if (n < 0) r.fail("FindCoordinatorRequest.coordinatorKeys is null but not nullable in this version")
-      else {
-        const a: Array<string> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = r.compactString()
-        coordinatorKeys = a
-      }
+    const n = r.compactArrayLength(1)
+    if (n < 0) r.fail("FindCoordinatorRequest.coordinatorKeys is null but not nullable in this version")
+    else {
+      const a: Array<string> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = r.compactString()
+      coordinatorKeys = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { key, keyType, coordinatorKeys }
 }
 
@@ -112,44 +98,26 @@ function readFindCoordinatorResponseCoordinator(r: Reader, v: number): FindCoord
 
 function writeFindCoordinatorResponse(w: Writer, v: number, x: FindCoordinatorResponse): void {
   if (v < 0 || v > 6) P.badVersion("FindCoordinatorResponse", v)
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   if (v <= 3) {
     w.int16(x.errorCode)
-  } else {
-    if (x.errorCode !== 0) P.notInVersion("FindCoordinatorResponse.errorCode", v)
-  }
-  if (v >= 1 && v <= 3) {
-    w.flexNullableString(v >= 3, x.errorMessage)
-  }
+  } else if (x.errorCode !== 0) P.notInVersion("FindCoordinatorResponse.errorCode", v)
+  if (v >= 1 && v <= 3) w.flexNullableString(v >= 3, x.errorMessage)
   if (v <= 3) {
     w.int32(x.nodeId)
-  } else {
-    if (x.nodeId !== 0) P.notInVersion("FindCoordinatorResponse.nodeId", v)
-  }
+  } else if (x.nodeId !== 0) P.notInVersion("FindCoordinatorResponse.nodeId", v)
   if (v <= 3) {
     w.flexString(v >= 3, x.host)
-  } else {
-    if (x.host !== "") P.notInVersion("FindCoordinatorResponse.host", v)
-  }
+  } else if (x.host !== "") P.notInVersion("FindCoordinatorResponse.host", v)
   if (v <= 3) {
     w.int32(x.port)
-  } else {
-    if (x.port !== 0) P.notInVersion("FindCoordinatorResponse.port", v)
-  }
+  } else if (x.port !== 0) P.notInVersion("FindCoordinatorResponse.port", v)
   if (v >= 4) {
-    {
-      const a = x.coordinators
-      w.compactArrayLength(a.length)
-      for (let i = 0; i < a.length; i++) writeFindCoordinatorResponseCoordinator(w, v, a[i])
-    }
-  } else {
-    if (x.coordinators.length !== 0) P.notInVersion("FindCoordinatorResponse.coordinators", v)
-  }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+    const a = x.coordinators
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeFindCoordinatorResponseCoordinator(w, v, a[i])
+  } else if (x.coordinators.length !== 0) P.notInVersion("FindCoordinatorResponse.coordinators", v)
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readFindCoordinatorResponse(r: Reader, v: number): FindCoordinatorResponse {
@@ -162,19 +130,15 @@ function readFindCoordinatorResponse(r: Reader, v: number): FindCoordinatorRespo
   const port: number = v <= 3 ? r.int32() : 0
   let coordinators: Array<FindCoordinatorResponseCoordinator> = []
   if (v >= 4) {
-    {
-      const n = r.compactArrayLength(14)
-      if (n < 0) r.fail("FindCoordinatorResponse.coordinators is null but not nullable in this version")
-      else {
-        const a: Array<FindCoordinatorResponseCoordinator> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readFindCoordinatorResponseCoordinator(r, v)
-        coordinators = a
-      }
+    const n = r.compactArrayLength(14)
+    if (n < 0) r.fail("FindCoordinatorResponse.coordinators is null but not nullable in this version")
+    else {
+      const a: Array<FindCoordinatorResponseCoordinator> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readFindCoordinatorResponseCoordinator(r, v)
+      coordinators = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, errorMessage, nodeId, host, port, coordinators }
 }
 

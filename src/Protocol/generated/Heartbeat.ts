@@ -31,14 +31,9 @@ function writeHeartbeatRequest(w: Writer, v: number, x: HeartbeatRequest): void 
   w.int32(x.generationId)
   w.flexString(v >= 4, x.memberId)
   if (v >= 3) {
-    const groupInstanceId = x.groupInstanceId === undefined ? null : x.groupInstanceId
-    w.flexNullableString(v >= 4, groupInstanceId)
-  } else {
-    if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("HeartbeatRequest.groupInstanceId", v)
-  }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+    w.flexNullableString(v >= 4, x.groupInstanceId === undefined ? null : x.groupInstanceId)
+  } else if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("HeartbeatRequest.groupInstanceId", v)
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readHeartbeatRequest(r: Reader, v: number): HeartbeatRequest {
@@ -47,30 +42,22 @@ function readHeartbeatRequest(r: Reader, v: number): HeartbeatRequest {
   const generationId: number = r.int32()
   const memberId: string = r.flexString(v >= 4)
   const groupInstanceId: string | null = v >= 3 ? r.flexNullableString(v >= 4) : null
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { groupId, generationId, memberId, groupInstanceId }
 }
 
 function writeHeartbeatResponse(w: Writer, v: number, x: HeartbeatResponse): void {
   if (v < 0 || v > 4) P.badVersion("HeartbeatResponse", v)
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readHeartbeatResponse(r: Reader, v: number): HeartbeatResponse {
   if (v < 0 || v > 4) r.fail(`HeartbeatResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 1 ? r.int32() : 0
   const errorCode: number = r.int16()
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { throttleTimeMs, errorCode }
 }
 

@@ -46,18 +46,14 @@ function writeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, v: number
   w.flexString(v >= 1, x.name)
   w.int8(x.configOperation)
   w.flexNullableString(v >= 1, x.value)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readIncrementalAlterConfigsRequestAlterableConfig(r: Reader, v: number): IncrementalAlterConfigsRequestAlterableConfig {
   const name: string = r.flexString(v >= 1)
   const configOperation: number = r.int8()
   const value: string | null = r.flexNullableString(v >= 1)
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { name, configOperation, value }
 }
 
@@ -69,9 +65,7 @@ function writeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, v: n
     w.flexArrayLength(v >= 1, a.length)
     for (let i = 0; i < a.length; i++) writeIncrementalAlterConfigsRequestAlterableConfig(w, v, a[i])
   }
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, v: number): IncrementalAlterConfigsRequestAlterConfigsResource {
@@ -87,9 +81,7 @@ function readIncrementalAlterConfigsRequestAlterConfigsResource(r: Reader, v: nu
       configs = a
     }
   }
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { resourceType, resourceName, configs }
 }
 
@@ -101,9 +93,7 @@ function writeIncrementalAlterConfigsRequest(w: Writer, v: number, x: Incrementa
     for (let i = 0; i < a.length; i++) writeIncrementalAlterConfigsRequestAlterConfigsResource(w, v, a[i])
   }
   w.bool(x.validateOnly)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readIncrementalAlterConfigsRequest(r: Reader, v: number): IncrementalAlterConfigsRequest {
@@ -119,9 +109,7 @@ function readIncrementalAlterConfigsRequest(r: Reader, v: number): IncrementalAl
     }
   }
   const validateOnly: boolean = r.bool()
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { resources, validateOnly }
 }
 
@@ -130,9 +118,7 @@ function writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w: Wri
   w.flexNullableString(v >= 1, x.errorMessage)
   w.int8(x.resourceType)
   w.flexString(v >= 1, x.resourceName)
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, v: number): IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
@@ -140,9 +126,7 @@ function readIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r: Read
   const errorMessage: string | null = r.flexNullableString(v >= 1)
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 1)
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { errorCode, errorMessage, resourceType, resourceName }
 }
 
@@ -154,9 +138,7 @@ function writeIncrementalAlterConfigsResponse(w: Writer, v: number, x: Increment
     w.flexArrayLength(v >= 1, a.length)
     for (let i = 0; i < a.length; i++) writeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, v, a[i])
   }
-  if (v >= 1) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.emptyTaggedFields()
 }
 
 function readIncrementalAlterConfigsResponse(r: Reader, v: number): IncrementalAlterConfigsResponse {
@@ -172,9 +154,7 @@ function readIncrementalAlterConfigsResponse(r: Reader, v: number): IncrementalA
       responses = a
     }
   }
-  if (v >= 1) {
-    r.skipTaggedFields()
-  }
+  if (v >= 1) r.skipTaggedFields()
   return { throttleTimeMs, responses }
 }
 

@@ -32,20 +32,12 @@ function writeInitProducerIdRequest(w: Writer, v: number, x: InitProducerIdReque
   w.flexNullableString(v >= 2, x.transactionalId)
   w.int32(x.transactionTimeoutMs)
   if (v >= 3) {
-    const producerId = x.producerId === undefined ? -1n : x.producerId
-    w.int64(producerId)
-  } else {
-    if (x.producerId !== undefined && x.producerId !== -1n) P.notInVersion("InitProducerIdRequest.producerId", v)
-  }
+    w.int64(x.producerId === undefined ? -1n : x.producerId)
+  } else if (x.producerId !== undefined && x.producerId !== -1n) P.notInVersion("InitProducerIdRequest.producerId", v)
   if (v >= 3) {
-    const producerEpoch = x.producerEpoch === undefined ? -1 : x.producerEpoch
-    w.int16(producerEpoch)
-  } else {
-    if (x.producerEpoch !== undefined && x.producerEpoch !== -1) P.notInVersion("InitProducerIdRequest.producerEpoch", v)
-  }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+    w.int16(x.producerEpoch === undefined ? -1 : x.producerEpoch)
+  } else if (x.producerEpoch !== undefined && x.producerEpoch !== -1) P.notInVersion("InitProducerIdRequest.producerEpoch", v)
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest {
@@ -54,9 +46,7 @@ function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest 
   const transactionTimeoutMs: number = r.int32()
   const producerId: bigint = v >= 3 ? r.int64() : -1n
   const producerEpoch: number = v >= 3 ? r.int16() : -1
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { transactionalId, transactionTimeoutMs, producerId, producerEpoch }
 }
 
@@ -66,9 +56,7 @@ function writeInitProducerIdResponse(w: Writer, v: number, x: InitProducerIdResp
   w.int16(x.errorCode)
   w.int64(x.producerId)
   w.int16(x.producerEpoch)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readInitProducerIdResponse(r: Reader, v: number): InitProducerIdResponse {
@@ -77,9 +65,7 @@ function readInitProducerIdResponse(r: Reader, v: number): InitProducerIdRespons
   const errorCode: number = r.int16()
   const producerId: bigint = r.int64()
   const producerEpoch: number = r.int16()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, producerId, producerEpoch }
 }
 

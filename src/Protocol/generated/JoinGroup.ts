@@ -50,17 +50,13 @@ export type JoinGroupResponse = ReturnType<typeof JoinGroupSchemas>["JoinGroupRe
 function writeJoinGroupRequestProtocol(w: Writer, v: number, x: JoinGroupRequestProtocol): void {
   w.flexString(v >= 6, x.name)
   w.flexBytes(v >= 6, x.metadata)
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readJoinGroupRequestProtocol(r: Reader, v: number): JoinGroupRequestProtocol {
   const name: string = r.flexString(v >= 6)
   const metadata: Uint8Array = r.flexBytes(v >= 6)
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { name, metadata }
 }
 
@@ -68,30 +64,19 @@ function writeJoinGroupRequest(w: Writer, v: number, x: JoinGroupRequest): void 
   if (v < 0 || v > 9) P.badVersion("JoinGroupRequest", v)
   w.flexString(v >= 6, x.groupId)
   w.int32(x.sessionTimeoutMs)
-  if (v >= 1) {
-    const rebalanceTimeoutMs = x.rebalanceTimeoutMs === undefined ? -1 : x.rebalanceTimeoutMs
-    w.int32(rebalanceTimeoutMs)
-  }
+  if (v >= 1) w.int32(x.rebalanceTimeoutMs === undefined ? -1 : x.rebalanceTimeoutMs)
   w.flexString(v >= 6, x.memberId)
   if (v >= 5) {
-    const groupInstanceId = x.groupInstanceId === undefined ? null : x.groupInstanceId
-    w.flexNullableString(v >= 6, groupInstanceId)
-  } else {
-    if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("JoinGroupRequest.groupInstanceId", v)
-  }
+    w.flexNullableString(v >= 6, x.groupInstanceId === undefined ? null : x.groupInstanceId)
+  } else if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("JoinGroupRequest.groupInstanceId", v)
   w.flexString(v >= 6, x.protocolType)
   {
     const a = x.protocols
     w.flexArrayLength(v >= 6, a.length)
     for (let i = 0; i < a.length; i++) writeJoinGroupRequestProtocol(w, v, a[i])
   }
-  if (v >= 8) {
-    const reason = x.reason === undefined ? null : x.reason
-    w.compactNullableString(reason)
-  }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 8) w.compactNullableString(x.reason === undefined ? null : x.reason)
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
@@ -113,60 +98,44 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
     }
   }
   const reason: string | null = v >= 8 ? r.compactNullableString() : null
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { groupId, sessionTimeoutMs, rebalanceTimeoutMs, memberId, groupInstanceId, protocolType, protocols, reason }
 }
 
 function writeJoinGroupResponseMember(w: Writer, v: number, x: JoinGroupResponseMember): void {
   w.flexString(v >= 6, x.memberId)
-  if (v >= 5) {
-    w.flexNullableString(v >= 6, x.groupInstanceId)
-  }
+  if (v >= 5) w.flexNullableString(v >= 6, x.groupInstanceId)
   w.flexBytes(v >= 6, x.metadata)
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readJoinGroupResponseMember(r: Reader, v: number): JoinGroupResponseMember {
   const memberId: string = r.flexString(v >= 6)
   const groupInstanceId: string | null = v >= 5 ? r.flexNullableString(v >= 6) : null
   const metadata: Uint8Array = r.flexBytes(v >= 6)
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { memberId, groupInstanceId, metadata }
 }
 
 function writeJoinGroupResponse(w: Writer, v: number, x: JoinGroupResponse): void {
   if (v < 0 || v > 9) P.badVersion("JoinGroupResponse", v)
-  if (v >= 2) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 2) w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
   w.int32(x.generationId)
-  if (v >= 7) {
-    w.compactNullableString(x.protocolType)
-  }
+  if (v >= 7) w.compactNullableString(x.protocolType)
   if (v >= 7) w.flexNullableString(v >= 6, x.protocolName)
   else w.flexString(v >= 6, P.nonNull(x.protocolName, "JoinGroupResponse.protocolName", v))
   w.flexString(v >= 6, x.leader)
   if (v >= 9) {
     w.bool(x.skipAssignment)
-  } else {
-    if (x.skipAssignment !== false) P.notInVersion("JoinGroupResponse.skipAssignment", v)
-  }
+  } else if (x.skipAssignment !== false) P.notInVersion("JoinGroupResponse.skipAssignment", v)
   w.flexString(v >= 6, x.memberId)
   {
     const a = x.members
     w.flexArrayLength(v >= 6, a.length)
     for (let i = 0; i < a.length; i++) writeJoinGroupResponseMember(w, v, a[i])
   }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
@@ -189,9 +158,7 @@ function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
       members = a
     }
   }
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, generationId, protocolType, protocolName, leader, skipAssignment, memberId, members }
 }
 

@@ -39,24 +39,16 @@ export type LeaveGroupResponse = ReturnType<typeof LeaveGroupSchemas>["LeaveGrou
 
 function writeLeaveGroupRequestMemberIdentity(w: Writer, v: number, x: LeaveGroupRequestMemberIdentity): void {
   w.flexString(v >= 4, x.memberId)
-  const groupInstanceId = x.groupInstanceId === undefined ? null : x.groupInstanceId
-  w.flexNullableString(v >= 4, groupInstanceId)
-  if (v >= 5) {
-    const reason = x.reason === undefined ? null : x.reason
-    w.compactNullableString(reason)
-  }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  w.flexNullableString(v >= 4, x.groupInstanceId === undefined ? null : x.groupInstanceId)
+  if (v >= 5) w.compactNullableString(x.reason === undefined ? null : x.reason)
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readLeaveGroupRequestMemberIdentity(r: Reader, v: number): LeaveGroupRequestMemberIdentity {
   const memberId: string = r.flexString(v >= 4)
   const groupInstanceId: string | null = r.flexNullableString(v >= 4)
   const reason: string | null = v >= 5 ? r.compactNullableString() : null
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { memberId, groupInstanceId, reason }
 }
 
@@ -64,11 +56,8 @@ function writeLeaveGroupRequest(w: Writer, v: number, x: LeaveGroupRequest): voi
   if (v < 0 || v > 5) P.badVersion("LeaveGroupRequest", v)
   w.flexString(v >= 4, x.groupId)
   if (v <= 2) {
-    const memberId = x.memberId === undefined ? "" : x.memberId
-    w.string(memberId)
-  } else {
-    if (x.memberId !== undefined && x.memberId !== "") P.notInVersion("LeaveGroupRequest.memberId", v)
-  }
+    w.string(x.memberId === undefined ? "" : x.memberId)
+  } else if (x.memberId !== undefined && x.memberId !== "") P.notInVersion("LeaveGroupRequest.memberId", v)
   if (v >= 3) {
     const members = x.members === undefined ? [] : x.members
     {
@@ -76,12 +65,8 @@ function writeLeaveGroupRequest(w: Writer, v: number, x: LeaveGroupRequest): voi
       w.flexArrayLength(v >= 4, a.length)
       for (let i = 0; i < a.length; i++) writeLeaveGroupRequestMemberIdentity(w, v, a[i])
     }
-  } else {
-    if (x.members !== undefined && x.members.length !== 0) P.notInVersion("LeaveGroupRequest.members", v)
-  }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  } else if (x.members !== undefined && x.members.length !== 0) P.notInVersion("LeaveGroupRequest.members", v)
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
@@ -90,19 +75,15 @@ function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
   const memberId: string = v <= 2 ? r.string() : ""
   let members: Array<LeaveGroupRequestMemberIdentity> = []
   if (v >= 3) {
-    {
-      const n = r.flexArrayLength(v >= 4, 3)
-      if (n < 0) r.fail("LeaveGroupRequest.members is null but not nullable in this version")
-      else {
-        const a: Array<LeaveGroupRequestMemberIdentity> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readLeaveGroupRequestMemberIdentity(r, v)
-        members = a
-      }
+    const n = r.flexArrayLength(v >= 4, 3)
+    if (n < 0) r.fail("LeaveGroupRequest.members is null but not nullable in this version")
+    else {
+      const a: Array<LeaveGroupRequestMemberIdentity> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readLeaveGroupRequestMemberIdentity(r, v)
+      members = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { groupId, memberId, members }
 }
 
@@ -110,39 +91,27 @@ function writeLeaveGroupResponseMemberResponse(w: Writer, v: number, x: LeaveGro
   w.flexString(v >= 4, x.memberId)
   w.flexNullableString(v >= 4, x.groupInstanceId)
   w.int16(x.errorCode)
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readLeaveGroupResponseMemberResponse(r: Reader, v: number): LeaveGroupResponseMemberResponse {
   const memberId: string = r.flexString(v >= 4)
   const groupInstanceId: string | null = r.flexNullableString(v >= 4)
   const errorCode: number = r.int16()
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { memberId, groupInstanceId, errorCode }
 }
 
 function writeLeaveGroupResponse(w: Writer, v: number, x: LeaveGroupResponse): void {
   if (v < 0 || v > 5) P.badVersion("LeaveGroupResponse", v)
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
   if (v >= 3) {
-    {
-      const a = x.members
-      w.flexArrayLength(v >= 4, a.length)
-      for (let i = 0; i < a.length; i++) writeLeaveGroupResponseMemberResponse(w, v, a[i])
-    }
-  } else {
-    if (x.members.length !== 0) P.notInVersion("LeaveGroupResponse.members", v)
-  }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+    const a = x.members
+    w.flexArrayLength(v >= 4, a.length)
+    for (let i = 0; i < a.length; i++) writeLeaveGroupResponseMemberResponse(w, v, a[i])
+  } else if (x.members.length !== 0) P.notInVersion("LeaveGroupResponse.members", v)
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
@@ -151,19 +120,15 @@ function readLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
   const errorCode: number = r.int16()
   let members: Array<LeaveGroupResponseMemberResponse> = []
   if (v >= 3) {
-    {
-      const n = r.flexArrayLength(v >= 4, 5)
-      if (n < 0) r.fail("LeaveGroupResponse.members is null but not nullable in this version")
-      else {
-        const a: Array<LeaveGroupResponseMemberResponse> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readLeaveGroupResponseMemberResponse(r, v)
-        members = a
-      }
+    const n = r.flexArrayLength(v >= 4, 5)
+    if (n < 0) r.fail("LeaveGroupResponse.members is null but not nullable in this version")
+    else {
+      const a: Array<LeaveGroupResponseMemberResponse> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readLeaveGroupResponseMemberResponse(r, v)
+      members = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, members }
 }
 

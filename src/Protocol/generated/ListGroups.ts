@@ -40,9 +40,7 @@ function writeListGroupsRequest(w: Writer, v: number, x: ListGroupsRequest): voi
       w.compactArrayLength(a.length)
       for (let i = 0; i < a.length; i++) w.compactString(a[i])
     }
-  } else {
-    if (x.statesFilter !== undefined && x.statesFilter.length !== 0) P.notInVersion("ListGroupsRequest.statesFilter", v)
-  }
+  } else if (x.statesFilter !== undefined && x.statesFilter.length !== 0) P.notInVersion("ListGroupsRequest.statesFilter", v)
   if (v >= 5) {
     const typesFilter = x.typesFilter === undefined ? [] : x.typesFilter
     {
@@ -50,58 +48,42 @@ function writeListGroupsRequest(w: Writer, v: number, x: ListGroupsRequest): voi
       w.compactArrayLength(a.length)
       for (let i = 0; i < a.length; i++) w.compactString(a[i])
     }
-  } else {
-    if (x.typesFilter !== undefined && x.typesFilter.length !== 0) P.notInVersion("ListGroupsRequest.typesFilter", v)
-  }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  } else if (x.typesFilter !== undefined && x.typesFilter.length !== 0) P.notInVersion("ListGroupsRequest.typesFilter", v)
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readListGroupsRequest(r: Reader, v: number): ListGroupsRequest {
   if (v < 0 || v > 5) r.fail(`ListGroupsRequest has no version ${v}`)
   let statesFilter: Array<string> = []
   if (v >= 4) {
-    {
-      const n = r.compactArrayLength(1)
-      if (n < 0) r.fail("ListGroupsRequest.statesFilter is null but not nullable in this version")
-      else {
-        const a: Array<string> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = r.compactString()
-        statesFilter = a
-      }
+    const n = r.compactArrayLength(1)
+    if (n < 0) r.fail("ListGroupsRequest.statesFilter is null but not nullable in this version")
+    else {
+      const a: Array<string> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = r.compactString()
+      statesFilter = a
     }
   }
   let typesFilter: Array<string> = []
   if (v >= 5) {
-    {
-      const n = r.compactArrayLength(1)
-      if (n < 0) r.fail("ListGroupsRequest.typesFilter is null but not nullable in this version")
-      else {
-        const a: Array<string> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = r.compactString()
-        typesFilter = a
-      }
+    const n = r.compactArrayLength(1)
+    if (n < 0) r.fail("ListGroupsRequest.typesFilter is null but not nullable in this version")
+    else {
+      const a: Array<string> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = r.compactString()
+      typesFilter = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { statesFilter, typesFilter }
 }
 
 function writeListGroupsResponseListedGroup(w: Writer, v: number, x: ListGroupsResponseListedGroup): void {
   w.flexString(v >= 3, x.groupId)
   w.flexString(v >= 3, x.protocolType)
-  if (v >= 4) {
-    w.compactString(x.groupState)
-  }
-  if (v >= 5) {
-    w.compactString(x.groupType)
-  }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.compactString(x.groupState)
+  if (v >= 5) w.compactString(x.groupType)
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readListGroupsResponseListedGroup(r: Reader, v: number): ListGroupsResponseListedGroup {
@@ -109,26 +91,20 @@ function readListGroupsResponseListedGroup(r: Reader, v: number): ListGroupsResp
   const protocolType: string = r.flexString(v >= 3)
   const groupState: string = v >= 4 ? r.compactString() : ""
   const groupType: string = v >= 5 ? r.compactString() : ""
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { groupId, protocolType, groupState, groupType }
 }
 
 function writeListGroupsResponse(w: Writer, v: number, x: ListGroupsResponse): void {
   if (v < 0 || v > 5) P.badVersion("ListGroupsResponse", v)
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
   {
     const a = x.groups
     w.flexArrayLength(v >= 3, a.length)
     for (let i = 0; i < a.length; i++) writeListGroupsResponseListedGroup(w, v, a[i])
   }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readListGroupsResponse(r: Reader, v: number): ListGroupsResponse {
@@ -145,9 +121,7 @@ function readListGroupsResponse(r: Reader, v: number): ListGroupsResponse {
       groups = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, groups }
 }
 

@@ -53,20 +53,12 @@ export type ListOffsetsResponse = ReturnType<typeof ListOffsetsSchemas>["ListOff
 
 function writeListOffsetsRequestPartition(w: Writer, v: number, x: ListOffsetsRequestPartition): void {
   w.int32(x.partitionIndex)
-  if (v >= 4) {
-    const currentLeaderEpoch = x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch
-    w.int32(currentLeaderEpoch)
-  }
+  if (v >= 4) w.int32(x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch)
   w.int64(x.timestamp)
   if (v <= 0) {
-    const maxNumOffsets = x.maxNumOffsets === undefined ? 1 : x.maxNumOffsets
-    w.int32(maxNumOffsets)
-  } else {
-    if (x.maxNumOffsets !== undefined && x.maxNumOffsets !== 1) P.notInVersion("ListOffsetsRequestPartition.maxNumOffsets", v)
-  }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+    w.int32(x.maxNumOffsets === undefined ? 1 : x.maxNumOffsets)
+  } else if (x.maxNumOffsets !== undefined && x.maxNumOffsets !== 1) P.notInVersion("ListOffsetsRequestPartition.maxNumOffsets", v)
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readListOffsetsRequestPartition(r: Reader, v: number): ListOffsetsRequestPartition {
@@ -74,9 +66,7 @@ function readListOffsetsRequestPartition(r: Reader, v: number): ListOffsetsReque
   const currentLeaderEpoch: number = v >= 4 ? r.int32() : -1
   const timestamp: bigint = r.int64()
   const maxNumOffsets: number = v <= 0 ? r.int32() : 1
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { partitionIndex, currentLeaderEpoch, timestamp, maxNumOffsets }
 }
 
@@ -87,9 +77,7 @@ function writeListOffsetsRequestTopic(w: Writer, v: number, x: ListOffsetsReques
     w.flexArrayLength(v >= 6, a.length)
     for (let i = 0; i < a.length; i++) writeListOffsetsRequestPartition(w, v, a[i])
   }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readListOffsetsRequestTopic(r: Reader, v: number): ListOffsetsRequestTopic {
@@ -104,9 +92,7 @@ function readListOffsetsRequestTopic(r: Reader, v: number): ListOffsetsRequestTo
       partitions = a
     }
   }
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -114,23 +100,15 @@ function writeListOffsetsRequest(w: Writer, v: number, x: ListOffsetsRequest): v
   if (v < 0 || v > 10) P.badVersion("ListOffsetsRequest", v)
   w.int32(x.replicaId)
   if (v >= 2) {
-    const isolationLevel = x.isolationLevel === undefined ? 0 : x.isolationLevel
-    w.int8(isolationLevel)
-  } else {
-    if (x.isolationLevel !== undefined && x.isolationLevel !== 0) P.notInVersion("ListOffsetsRequest.isolationLevel", v)
-  }
+    w.int8(x.isolationLevel === undefined ? 0 : x.isolationLevel)
+  } else if (x.isolationLevel !== undefined && x.isolationLevel !== 0) P.notInVersion("ListOffsetsRequest.isolationLevel", v)
   {
     const a = x.topics
     w.flexArrayLength(v >= 6, a.length)
     for (let i = 0; i < a.length; i++) writeListOffsetsRequestTopic(w, v, a[i])
   }
-  if (v >= 10) {
-    const timeoutMs = x.timeoutMs === undefined ? 0 : x.timeoutMs
-    w.int32(timeoutMs)
-  }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 10) w.int32(x.timeoutMs === undefined ? 0 : x.timeoutMs)
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
@@ -148,9 +126,7 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
     }
   }
   const timeoutMs: number = v >= 10 ? r.int32() : 0
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { replicaId, isolationLevel, topics, timeoutMs }
 }
 
@@ -158,32 +134,20 @@ function writeListOffsetsResponsePartitionResponse(w: Writer, v: number, x: List
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
   if (v <= 0) {
-    {
-      const a = x.oldStyleOffsets
-      w.arrayLength(a.length)
-      for (let i = 0; i < a.length; i++) w.int64(a[i])
-    }
-  } else {
-    if (x.oldStyleOffsets.length !== 0) P.notInVersion("ListOffsetsResponsePartitionResponse.oldStyleOffsets", v)
-  }
+    const a = x.oldStyleOffsets
+    w.arrayLength(a.length)
+    for (let i = 0; i < a.length; i++) w.int64(a[i])
+  } else if (x.oldStyleOffsets.length !== 0) P.notInVersion("ListOffsetsResponsePartitionResponse.oldStyleOffsets", v)
   if (v >= 1) {
     w.int64(x.timestamp)
-  } else {
-    if (x.timestamp !== -1n) P.notInVersion("ListOffsetsResponsePartitionResponse.timestamp", v)
-  }
+  } else if (x.timestamp !== -1n) P.notInVersion("ListOffsetsResponsePartitionResponse.timestamp", v)
   if (v >= 1) {
     w.int64(x.offset)
-  } else {
-    if (x.offset !== -1n) P.notInVersion("ListOffsetsResponsePartitionResponse.offset", v)
-  }
+  } else if (x.offset !== -1n) P.notInVersion("ListOffsetsResponsePartitionResponse.offset", v)
   if (v >= 4) {
     w.int32(x.leaderEpoch)
-  } else {
-    if (x.leaderEpoch !== -1) P.notInVersion("ListOffsetsResponsePartitionResponse.leaderEpoch", v)
-  }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  } else if (x.leaderEpoch !== -1) P.notInVersion("ListOffsetsResponsePartitionResponse.leaderEpoch", v)
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readListOffsetsResponsePartitionResponse(r: Reader, v: number): ListOffsetsResponsePartitionResponse {
@@ -191,22 +155,18 @@ function readListOffsetsResponsePartitionResponse(r: Reader, v: number): ListOff
   const errorCode: number = r.int16()
   let oldStyleOffsets: Array<bigint> = []
   if (v <= 0) {
-    {
-      const n = r.arrayLength(8)
-      if (n < 0) r.fail("ListOffsetsResponsePartitionResponse.oldStyleOffsets is null but not nullable in this version")
-      else {
-        const a: Array<bigint> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = r.int64()
-        oldStyleOffsets = a
-      }
+    const n = r.arrayLength(8)
+    if (n < 0) r.fail("ListOffsetsResponsePartitionResponse.oldStyleOffsets is null but not nullable in this version")
+    else {
+      const a: Array<bigint> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = r.int64()
+      oldStyleOffsets = a
     }
   }
   const timestamp: bigint = v >= 1 ? r.int64() : -1n
   const offset: bigint = v >= 1 ? r.int64() : -1n
   const leaderEpoch: number = v >= 4 ? r.int32() : -1
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { partitionIndex, errorCode, oldStyleOffsets, timestamp, offset, leaderEpoch }
 }
 
@@ -217,9 +177,7 @@ function writeListOffsetsResponseTopicResponse(w: Writer, v: number, x: ListOffs
     w.flexArrayLength(v >= 6, a.length)
     for (let i = 0; i < a.length; i++) writeListOffsetsResponsePartitionResponse(w, v, a[i])
   }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readListOffsetsResponseTopicResponse(r: Reader, v: number): ListOffsetsResponseTopicResponse {
@@ -234,25 +192,19 @@ function readListOffsetsResponseTopicResponse(r: Reader, v: number): ListOffsets
       partitions = a
     }
   }
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { name, partitions }
 }
 
 function writeListOffsetsResponse(w: Writer, v: number, x: ListOffsetsResponse): void {
   if (v < 0 || v > 10) P.badVersion("ListOffsetsResponse", v)
-  if (v >= 2) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 2) w.int32(x.throttleTimeMs)
   {
     const a = x.topics
     w.flexArrayLength(v >= 6, a.length)
     for (let i = 0; i < a.length; i++) writeListOffsetsResponseTopicResponse(w, v, a[i])
   }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
@@ -268,9 +220,7 @@ function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
       topics = a
     }
   }
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { throttleTimeMs, topics }
 }
 

@@ -70,8 +70,7 @@ function readListPartitionReassignmentsRequestTopics(r: Reader, v: number): List
 
 function writeListPartitionReassignmentsRequest(w: Writer, v: number, x: ListPartitionReassignmentsRequest): void {
   if (v < 0 || v > 0) P.badVersion("ListPartitionReassignmentsRequest", v)
-  const timeoutMs = x.timeoutMs === undefined ? 60000 : x.timeoutMs
-  w.int32(timeoutMs)
+  w.int32(x.timeoutMs === undefined ? 60000 : x.timeoutMs)
   const topics = x.topics === undefined ? null : x.topics
   {
     const a = topics

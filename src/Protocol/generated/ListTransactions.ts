@@ -45,11 +45,8 @@ function writeListTransactionsRequest(w: Writer, v: number, x: ListTransactionsR
     for (let i = 0; i < a.length; i++) w.int64(a[i])
   }
   if (v >= 1) {
-    const durationFilter = x.durationFilter === undefined ? -1n : x.durationFilter
-    w.int64(durationFilter)
-  } else {
-    if (x.durationFilter !== undefined && x.durationFilter !== -1n) P.notInVersion("ListTransactionsRequest.durationFilter", v)
-  }
+    w.int64(x.durationFilter === undefined ? -1n : x.durationFilter)
+  } else if (x.durationFilter !== undefined && x.durationFilter !== -1n) P.notInVersion("ListTransactionsRequest.durationFilter", v)
   w.emptyTaggedFields()
 }
 

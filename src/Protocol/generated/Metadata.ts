@@ -61,23 +61,16 @@ export type MetadataResponseTopic = ReturnType<typeof MetadataSchemas>["Metadata
 export type MetadataResponse = ReturnType<typeof MetadataSchemas>["MetadataResponse"]["Type"]
 
 function writeMetadataRequestTopic(w: Writer, v: number, x: MetadataRequestTopic): void {
-  if (v >= 10) {
-    const topicId = x.topicId === undefined ? P.ZERO_UUID : x.topicId
-    w.uuid(topicId)
-  }
+  if (v >= 10) w.uuid(x.topicId === undefined ? P.ZERO_UUID : x.topicId)
   if (v >= 10) w.flexNullableString(v >= 9, x.name)
   else w.flexString(v >= 9, P.nonNull(x.name, "MetadataRequestTopic.name", v))
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readMetadataRequestTopic(r: Reader, v: number): MetadataRequestTopic {
   const topicId: string = v >= 10 ? r.uuid() : P.ZERO_UUID
   const name: string | null = (v >= 10 ? r.flexNullableString(v >= 9) : r.flexString(v >= 9))
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { topicId, name }
 }
 
@@ -94,26 +87,15 @@ function writeMetadataRequest(w: Writer, v: number, x: MetadataRequest): void {
     }
   }
   if (v >= 4) {
-    const allowAutoTopicCreation = x.allowAutoTopicCreation === undefined ? true : x.allowAutoTopicCreation
-    w.bool(allowAutoTopicCreation)
-  } else {
-    if (x.allowAutoTopicCreation !== undefined && x.allowAutoTopicCreation !== true) P.notInVersion("MetadataRequest.allowAutoTopicCreation", v)
-  }
+    w.bool(x.allowAutoTopicCreation === undefined ? true : x.allowAutoTopicCreation)
+  } else if (x.allowAutoTopicCreation !== undefined && x.allowAutoTopicCreation !== true) P.notInVersion("MetadataRequest.allowAutoTopicCreation", v)
   if (v >= 8 && v <= 10) {
-    const includeClusterAuthorizedOperations = x.includeClusterAuthorizedOperations === undefined ? false : x.includeClusterAuthorizedOperations
-    w.bool(includeClusterAuthorizedOperations)
-  } else {
-    if (x.includeClusterAuthorizedOperations !== undefined && x.includeClusterAuthorizedOperations !== false) P.notInVersion("MetadataRequest.includeClusterAuthorizedOperations", v)
-  }
+    w.bool(x.includeClusterAuthorizedOperations === undefined ? false : x.includeClusterAuthorizedOperations)
+  } else if (x.includeClusterAuthorizedOperations !== undefined && x.includeClusterAuthorizedOperations !== false) P.notInVersion("MetadataRequest.includeClusterAuthorizedOperations", v)
   if (v >= 8) {
-    const includeTopicAuthorizedOperations = x.includeTopicAuthorizedOperations === undefined ? false : x.includeTopicAuthorizedOperations
-    w.bool(includeTopicAuthorizedOperations)
-  } else {
-    if (x.includeTopicAuthorizedOperations !== undefined && x.includeTopicAuthorizedOperations !== false) P.notInVersion("MetadataRequest.includeTopicAuthorizedOperations", v)
-  }
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+    w.bool(x.includeTopicAuthorizedOperations === undefined ? false : x.includeTopicAuthorizedOperations)
+  } else if (x.includeTopicAuthorizedOperations !== undefined && x.includeTopicAuthorizedOperations !== false) P.notInVersion("MetadataRequest.includeTopicAuthorizedOperations", v)
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readMetadataRequest(r: Reader, v: number): MetadataRequest {
@@ -134,9 +116,7 @@ function readMetadataRequest(r: Reader, v: number): MetadataRequest {
   const allowAutoTopicCreation: boolean = v >= 4 ? r.bool() : true
   const includeClusterAuthorizedOperations: boolean = (v >= 8 && v <= 10) ? r.bool() : false
   const includeTopicAuthorizedOperations: boolean = v >= 8 ? r.bool() : false
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { topics, allowAutoTopicCreation, includeClusterAuthorizedOperations, includeTopicAuthorizedOperations }
 }
 
@@ -144,12 +124,8 @@ function writeMetadataResponseBroker(w: Writer, v: number, x: MetadataResponseBr
   w.int32(x.nodeId)
   w.flexString(v >= 9, x.host)
   w.int32(x.port)
-  if (v >= 1) {
-    w.flexNullableString(v >= 9, x.rack)
-  }
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.flexNullableString(v >= 9, x.rack)
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readMetadataResponseBroker(r: Reader, v: number): MetadataResponseBroker {
@@ -157,9 +133,7 @@ function readMetadataResponseBroker(r: Reader, v: number): MetadataResponseBroke
   const host: string = r.flexString(v >= 9)
   const port: number = r.int32()
   const rack: string | null = v >= 1 ? r.flexNullableString(v >= 9) : null
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { nodeId, host, port, rack }
 }
 
@@ -167,9 +141,7 @@ function writeMetadataResponsePartition(w: Writer, v: number, x: MetadataRespons
   w.int16(x.errorCode)
   w.int32(x.partitionIndex)
   w.int32(x.leaderId)
-  if (v >= 7) {
-    w.int32(x.leaderEpoch)
-  }
+  if (v >= 7) w.int32(x.leaderEpoch)
   {
     const a = x.replicaNodes
     w.flexArrayLength(v >= 9, a.length)
@@ -181,15 +153,11 @@ function writeMetadataResponsePartition(w: Writer, v: number, x: MetadataRespons
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
   if (v >= 5) {
-    {
-      const a = x.offlineReplicas
-      w.flexArrayLength(v >= 9, a.length)
-      for (let i = 0; i < a.length; i++) w.int32(a[i])
-    }
+    const a = x.offlineReplicas
+    w.flexArrayLength(v >= 9, a.length)
+    for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readMetadataResponsePartition(r: Reader, v: number): MetadataResponsePartition {
@@ -219,19 +187,15 @@ function readMetadataResponsePartition(r: Reader, v: number): MetadataResponsePa
   }
   let offlineReplicas: Array<number> = []
   if (v >= 5) {
-    {
-      const n = r.flexArrayLength(v >= 9, 4)
-      if (n < 0) r.fail("MetadataResponsePartition.offlineReplicas is null but not nullable in this version")
-      else {
-        const a: Array<number> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = r.int32()
-        offlineReplicas = a
-      }
+    const n = r.flexArrayLength(v >= 9, 4)
+    if (n < 0) r.fail("MetadataResponsePartition.offlineReplicas is null but not nullable in this version")
+    else {
+      const a: Array<number> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = r.int32()
+      offlineReplicas = a
     }
   }
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { errorCode, partitionIndex, leaderId, leaderEpoch, replicaNodes, isrNodes, offlineReplicas }
 }
 
@@ -239,12 +203,8 @@ function writeMetadataResponseTopic(w: Writer, v: number, x: MetadataResponseTop
   w.int16(x.errorCode)
   if (v >= 12) w.flexNullableString(v >= 9, x.name)
   else w.flexString(v >= 9, P.nonNull(x.name, "MetadataResponseTopic.name", v))
-  if (v >= 10) {
-    w.uuid(x.topicId)
-  }
-  if (v >= 1) {
-    w.bool(x.isInternal)
-  }
+  if (v >= 10) w.uuid(x.topicId)
+  if (v >= 1) w.bool(x.isInternal)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 9, a.length)
@@ -252,12 +212,8 @@ function writeMetadataResponseTopic(w: Writer, v: number, x: MetadataResponseTop
   }
   if (v >= 8) {
     w.int32(x.topicAuthorizedOperations)
-  } else {
-    if (x.topicAuthorizedOperations !== -2147483648) P.notInVersion("MetadataResponseTopic.topicAuthorizedOperations", v)
-  }
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  } else if (x.topicAuthorizedOperations !== -2147483648) P.notInVersion("MetadataResponseTopic.topicAuthorizedOperations", v)
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readMetadataResponseTopic(r: Reader, v: number): MetadataResponseTopic {
@@ -276,28 +232,20 @@ function readMetadataResponseTopic(r: Reader, v: number): MetadataResponseTopic 
     }
   }
   const topicAuthorizedOperations: number = v >= 8 ? r.int32() : -2147483648
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { errorCode, name, topicId, isInternal, partitions, topicAuthorizedOperations }
 }
 
 function writeMetadataResponse(w: Writer, v: number, x: MetadataResponse): void {
   if (v < 0 || v > 12) P.badVersion("MetadataResponse", v)
-  if (v >= 3) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 3) w.int32(x.throttleTimeMs)
   {
     const a = x.brokers
     w.flexArrayLength(v >= 9, a.length)
     for (let i = 0; i < a.length; i++) writeMetadataResponseBroker(w, v, a[i])
   }
-  if (v >= 2) {
-    w.flexNullableString(v >= 9, x.clusterId)
-  }
-  if (v >= 1) {
-    w.int32(x.controllerId)
-  }
+  if (v >= 2) w.flexNullableString(v >= 9, x.clusterId)
+  if (v >= 1) w.int32(x.controllerId)
   {
     const a = x.topics
     w.flexArrayLength(v >= 9, a.length)
@@ -305,12 +253,8 @@ function writeMetadataResponse(w: Writer, v: number, x: MetadataResponse): void 
   }
   if (v >= 8 && v <= 10) {
     w.int32(x.clusterAuthorizedOperations)
-  } else {
-    if (x.clusterAuthorizedOperations !== -2147483648) P.notInVersion("MetadataResponse.clusterAuthorizedOperations", v)
-  }
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  } else if (x.clusterAuthorizedOperations !== -2147483648) P.notInVersion("MetadataResponse.clusterAuthorizedOperations", v)
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readMetadataResponse(r: Reader, v: number): MetadataResponse {
@@ -339,9 +283,7 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
     }
   }
   const clusterAuthorizedOperations: number = (v >= 8 && v <= 10) ? r.int32() : -2147483648
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations }
 }
 

@@ -53,20 +53,12 @@ export type OffsetCommitResponse = ReturnType<typeof OffsetCommitSchemas>["Offse
 function writeOffsetCommitRequestPartition(w: Writer, v: number, x: OffsetCommitRequestPartition): void {
   w.int32(x.partitionIndex)
   w.int64(x.committedOffset)
-  if (v >= 6) {
-    const committedLeaderEpoch = x.committedLeaderEpoch === undefined ? -1 : x.committedLeaderEpoch
-    w.int32(committedLeaderEpoch)
-  }
+  if (v >= 6) w.int32(x.committedLeaderEpoch === undefined ? -1 : x.committedLeaderEpoch)
   if (v >= 1 && v <= 1) {
-    const commitTimestamp = x.commitTimestamp === undefined ? -1n : x.commitTimestamp
-    w.int64(commitTimestamp)
-  } else {
-    if (x.commitTimestamp !== undefined && x.commitTimestamp !== -1n) P.notInVersion("OffsetCommitRequestPartition.commitTimestamp", v)
-  }
+    w.int64(x.commitTimestamp === undefined ? -1n : x.commitTimestamp)
+  } else if (x.commitTimestamp !== undefined && x.commitTimestamp !== -1n) P.notInVersion("OffsetCommitRequestPartition.commitTimestamp", v)
   w.flexNullableString(v >= 8, x.committedMetadata)
-  if (v >= 8) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 8) w.emptyTaggedFields()
 }
 
 function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitRequestPartition {
@@ -75,9 +67,7 @@ function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitReq
   const committedLeaderEpoch: number = v >= 6 ? r.int32() : -1
   const commitTimestamp: bigint = (v >= 1 && v <= 1) ? r.int64() : -1n
   const committedMetadata: string | null = r.flexNullableString(v >= 8)
-  if (v >= 8) {
-    r.skipTaggedFields()
-  }
+  if (v >= 8) r.skipTaggedFields()
   return { partitionIndex, committedOffset, committedLeaderEpoch, commitTimestamp, committedMetadata }
 }
 
@@ -88,9 +78,7 @@ function writeOffsetCommitRequestTopic(w: Writer, v: number, x: OffsetCommitRequ
     w.flexArrayLength(v >= 8, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetCommitRequestPartition(w, v, a[i])
   }
-  if (v >= 8) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 8) w.emptyTaggedFields()
 }
 
 function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequestTopic {
@@ -105,41 +93,25 @@ function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequest
       partitions = a
     }
   }
-  if (v >= 8) {
-    r.skipTaggedFields()
-  }
+  if (v >= 8) r.skipTaggedFields()
   return { name, partitions }
 }
 
 function writeOffsetCommitRequest(w: Writer, v: number, x: OffsetCommitRequest): void {
   if (v < 0 || v > 9) P.badVersion("OffsetCommitRequest", v)
   w.flexString(v >= 8, x.groupId)
-  if (v >= 1) {
-    const generationIdOrMemberEpoch = x.generationIdOrMemberEpoch === undefined ? -1 : x.generationIdOrMemberEpoch
-    w.int32(generationIdOrMemberEpoch)
-  }
-  if (v >= 1) {
-    const memberId = x.memberId === undefined ? "" : x.memberId
-    w.flexString(v >= 8, memberId)
-  }
+  if (v >= 1) w.int32(x.generationIdOrMemberEpoch === undefined ? -1 : x.generationIdOrMemberEpoch)
+  if (v >= 1) w.flexString(v >= 8, x.memberId === undefined ? "" : x.memberId)
   if (v >= 7) {
-    const groupInstanceId = x.groupInstanceId === undefined ? null : x.groupInstanceId
-    w.flexNullableString(v >= 8, groupInstanceId)
-  } else {
-    if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("OffsetCommitRequest.groupInstanceId", v)
-  }
-  if (v >= 2 && v <= 4) {
-    const retentionTimeMs = x.retentionTimeMs === undefined ? -1n : x.retentionTimeMs
-    w.int64(retentionTimeMs)
-  }
+    w.flexNullableString(v >= 8, x.groupInstanceId === undefined ? null : x.groupInstanceId)
+  } else if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("OffsetCommitRequest.groupInstanceId", v)
+  if (v >= 2 && v <= 4) w.int64(x.retentionTimeMs === undefined ? -1n : x.retentionTimeMs)
   {
     const a = x.topics
     w.flexArrayLength(v >= 8, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetCommitRequestTopic(w, v, a[i])
   }
-  if (v >= 8) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 8) w.emptyTaggedFields()
 }
 
 function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
@@ -159,26 +131,20 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
       topics = a
     }
   }
-  if (v >= 8) {
-    r.skipTaggedFields()
-  }
+  if (v >= 8) r.skipTaggedFields()
   return { groupId, generationIdOrMemberEpoch, memberId, groupInstanceId, retentionTimeMs, topics }
 }
 
 function writeOffsetCommitResponsePartition(w: Writer, v: number, x: OffsetCommitResponsePartition): void {
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
-  if (v >= 8) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 8) w.emptyTaggedFields()
 }
 
 function readOffsetCommitResponsePartition(r: Reader, v: number): OffsetCommitResponsePartition {
   const partitionIndex: number = r.int32()
   const errorCode: number = r.int16()
-  if (v >= 8) {
-    r.skipTaggedFields()
-  }
+  if (v >= 8) r.skipTaggedFields()
   return { partitionIndex, errorCode }
 }
 
@@ -189,9 +155,7 @@ function writeOffsetCommitResponseTopic(w: Writer, v: number, x: OffsetCommitRes
     w.flexArrayLength(v >= 8, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetCommitResponsePartition(w, v, a[i])
   }
-  if (v >= 8) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 8) w.emptyTaggedFields()
 }
 
 function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitResponseTopic {
@@ -206,25 +170,19 @@ function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitRespon
       partitions = a
     }
   }
-  if (v >= 8) {
-    r.skipTaggedFields()
-  }
+  if (v >= 8) r.skipTaggedFields()
   return { name, partitions }
 }
 
 function writeOffsetCommitResponse(w: Writer, v: number, x: OffsetCommitResponse): void {
   if (v < 0 || v > 9) P.badVersion("OffsetCommitResponse", v)
-  if (v >= 3) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 3) w.int32(x.throttleTimeMs)
   {
     const a = x.topics
     w.flexArrayLength(v >= 8, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetCommitResponseTopic(w, v, a[i])
   }
-  if (v >= 8) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 8) w.emptyTaggedFields()
 }
 
 function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
@@ -240,9 +198,7 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
       topics = a
     }
   }
-  if (v >= 8) {
-    r.skipTaggedFields()
-  }
+  if (v >= 8) r.skipTaggedFields()
   return { throttleTimeMs, topics }
 }
 

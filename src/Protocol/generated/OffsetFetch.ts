@@ -83,9 +83,7 @@ function writeOffsetFetchRequestTopic(w: Writer, v: number, x: OffsetFetchReques
     w.flexArrayLength(v >= 6, a.length)
     for (let i = 0; i < a.length; i++) w.int32(a[i])
   }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestTopic {
@@ -100,9 +98,7 @@ function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestTo
       partitionIndexes = a
     }
   }
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { name, partitionIndexes }
 }
 
@@ -134,14 +130,8 @@ function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestT
 
 function writeOffsetFetchRequestGroup(w: Writer, v: number, x: OffsetFetchRequestGroup): void {
   w.compactString(x.groupId)
-  if (v >= 9) {
-    const memberId = x.memberId === undefined ? null : x.memberId
-    w.compactNullableString(memberId)
-  }
-  if (v >= 9) {
-    const memberEpoch = x.memberEpoch === undefined ? -1 : x.memberEpoch
-    w.int32(memberEpoch)
-  }
+  if (v >= 9) w.compactNullableString(x.memberId === undefined ? null : x.memberId)
+  if (v >= 9) w.int32(x.memberEpoch === undefined ? -1 : x.memberEpoch)
   {
     const a = x.topics
     if (a === null) {
@@ -175,11 +165,8 @@ function readOffsetFetchRequestGroup(r: Reader, v: number): OffsetFetchRequestGr
 function writeOffsetFetchRequest(w: Writer, v: number, x: OffsetFetchRequest): void {
   if (v < 0 || v > 9) P.badVersion("OffsetFetchRequest", v)
   if (v <= 7) {
-    const groupId = x.groupId === undefined ? "" : x.groupId
-    w.flexString(v >= 6, groupId)
-  } else {
-    if (x.groupId !== undefined && x.groupId !== "") P.notInVersion("OffsetFetchRequest.groupId", v)
-  }
+    w.flexString(v >= 6, x.groupId === undefined ? "" : x.groupId)
+  } else if (x.groupId !== undefined && x.groupId !== "") P.notInVersion("OffsetFetchRequest.groupId", v)
   if (v <= 7) {
     const topics = x.topics === undefined ? [] : x.topics
     {
@@ -192,9 +179,7 @@ function writeOffsetFetchRequest(w: Writer, v: number, x: OffsetFetchRequest): v
         for (let i = 0; i < a.length; i++) writeOffsetFetchRequestTopic(w, v, a[i])
       }
     }
-  } else {
-    if (x.topics !== undefined && (x.topics === null || x.topics.length !== 0)) P.notInVersion("OffsetFetchRequest.topics", v)
-  }
+  } else if (x.topics !== undefined && (x.topics === null || x.topics.length !== 0)) P.notInVersion("OffsetFetchRequest.topics", v)
   if (v >= 8) {
     const groups = x.groups === undefined ? [] : x.groups
     {
@@ -202,18 +187,11 @@ function writeOffsetFetchRequest(w: Writer, v: number, x: OffsetFetchRequest): v
       w.compactArrayLength(a.length)
       for (let i = 0; i < a.length; i++) writeOffsetFetchRequestGroup(w, v, a[i])
     }
-  } else {
-    if (x.groups !== undefined && x.groups.length !== 0) P.notInVersion("OffsetFetchRequest.groups", v)
-  }
+  } else if (x.groups !== undefined && x.groups.length !== 0) P.notInVersion("OffsetFetchRequest.groups", v)
   if (v >= 7) {
-    const requireStable = x.requireStable === undefined ? false : x.requireStable
-    w.bool(requireStable)
-  } else {
-    if (x.requireStable !== undefined && x.requireStable !== false) P.notInVersion("OffsetFetchRequest.requireStable", v)
-  }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+    w.bool(x.requireStable === undefined ? false : x.requireStable)
+  } else if (x.requireStable !== undefined && x.requireStable !== false) P.notInVersion("OffsetFetchRequest.requireStable", v)
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
@@ -221,49 +199,39 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
   const groupId: string = v <= 7 ? r.flexString(v >= 6) : ""
   let topics: Array<OffsetFetchRequestTopic> | null = []
   if (v <= 7) {
-    {
-      const n = r.flexArrayLength(v >= 6, 3)
-      if (n < 0) {
-        if (v < 2) r.fail("OffsetFetchRequest.topics is null but not nullable in this version")
-        topics = null
-      }
-      else {
-        const a: Array<OffsetFetchRequestTopic> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopic(r, v)
-        topics = a
-      }
+    const n = r.flexArrayLength(v >= 6, 3)
+    if (n < 0) {
+      if (v < 2) r.fail("OffsetFetchRequest.topics is null but not nullable in this version")
+      topics = null
+    }
+    else {
+      const a: Array<OffsetFetchRequestTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopic(r, v)
+      topics = a
     }
   }
   let groups: Array<OffsetFetchRequestGroup> = []
   if (v >= 8) {
-    {
-      const n = r.compactArrayLength(3)
-      if (n < 0) r.fail("OffsetFetchRequest.groups is null but not nullable in this version")
-      else {
-        const a: Array<OffsetFetchRequestGroup> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestGroup(r, v)
-        groups = a
-      }
+    const n = r.compactArrayLength(3)
+    if (n < 0) r.fail("OffsetFetchRequest.groups is null but not nullable in this version")
+    else {
+      const a: Array<OffsetFetchRequestGroup> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestGroup(r, v)
+      groups = a
     }
   }
   const requireStable: boolean = v >= 7 ? r.bool() : false
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { groupId, topics, groups, requireStable }
 }
 
 function writeOffsetFetchResponsePartition(w: Writer, v: number, x: OffsetFetchResponsePartition): void {
   w.int32(x.partitionIndex)
   w.int64(x.committedOffset)
-  if (v >= 5) {
-    w.int32(x.committedLeaderEpoch)
-  }
+  if (v >= 5) w.int32(x.committedLeaderEpoch)
   w.flexNullableString(v >= 6, x.metadata)
   w.int16(x.errorCode)
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readOffsetFetchResponsePartition(r: Reader, v: number): OffsetFetchResponsePartition {
@@ -272,9 +240,7 @@ function readOffsetFetchResponsePartition(r: Reader, v: number): OffsetFetchResp
   const committedLeaderEpoch: number = v >= 5 ? r.int32() : -1
   const metadata: string | null = r.flexNullableString(v >= 6)
   const errorCode: number = r.int16()
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { partitionIndex, committedOffset, committedLeaderEpoch, metadata, errorCode }
 }
 
@@ -285,9 +251,7 @@ function writeOffsetFetchResponseTopic(w: Writer, v: number, x: OffsetFetchRespo
     w.flexArrayLength(v >= 6, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetFetchResponsePartition(w, v, a[i])
   }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetchResponseTopic {
@@ -302,9 +266,7 @@ function readOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetchResponse
       partitions = a
     }
   }
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -383,33 +345,19 @@ function readOffsetFetchResponseGroup(r: Reader, v: number): OffsetFetchResponse
 
 function writeOffsetFetchResponse(w: Writer, v: number, x: OffsetFetchResponse): void {
   if (v < 0 || v > 9) P.badVersion("OffsetFetchResponse", v)
-  if (v >= 3) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 3) w.int32(x.throttleTimeMs)
   if (v <= 7) {
-    {
-      const a = x.topics
-      w.flexArrayLength(v >= 6, a.length)
-      for (let i = 0; i < a.length; i++) writeOffsetFetchResponseTopic(w, v, a[i])
-    }
-  } else {
-    if (x.topics.length !== 0) P.notInVersion("OffsetFetchResponse.topics", v)
-  }
-  if (v >= 2 && v <= 7) {
-    w.int16(x.errorCode)
-  }
+    const a = x.topics
+    w.flexArrayLength(v >= 6, a.length)
+    for (let i = 0; i < a.length; i++) writeOffsetFetchResponseTopic(w, v, a[i])
+  } else if (x.topics.length !== 0) P.notInVersion("OffsetFetchResponse.topics", v)
+  if (v >= 2 && v <= 7) w.int16(x.errorCode)
   if (v >= 8) {
-    {
-      const a = x.groups
-      w.compactArrayLength(a.length)
-      for (let i = 0; i < a.length; i++) writeOffsetFetchResponseGroup(w, v, a[i])
-    }
-  } else {
-    if (x.groups.length !== 0) P.notInVersion("OffsetFetchResponse.groups", v)
-  }
-  if (v >= 6) {
-    w.emptyTaggedFields()
-  }
+    const a = x.groups
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeOffsetFetchResponseGroup(w, v, a[i])
+  } else if (x.groups.length !== 0) P.notInVersion("OffsetFetchResponse.groups", v)
+  if (v >= 6) w.emptyTaggedFields()
 }
 
 function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
@@ -417,32 +365,26 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
   const throttleTimeMs: number = v >= 3 ? r.int32() : 0
   let topics: Array<OffsetFetchResponseTopic> = []
   if (v <= 7) {
-    {
-      const n = r.flexArrayLength(v >= 6, 3)
-      if (n < 0) r.fail("OffsetFetchResponse.topics is null but not nullable in this version")
-      else {
-        const a: Array<OffsetFetchResponseTopic> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopic(r, v)
-        topics = a
-      }
+    const n = r.flexArrayLength(v >= 6, 3)
+    if (n < 0) r.fail("OffsetFetchResponse.topics is null but not nullable in this version")
+    else {
+      const a: Array<OffsetFetchResponseTopic> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopic(r, v)
+      topics = a
     }
   }
   const errorCode: number = (v >= 2 && v <= 7) ? r.int16() : 0
   let groups: Array<OffsetFetchResponseGroup> = []
   if (v >= 8) {
-    {
-      const n = r.compactArrayLength(5)
-      if (n < 0) r.fail("OffsetFetchResponse.groups is null but not nullable in this version")
-      else {
-        const a: Array<OffsetFetchResponseGroup> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseGroup(r, v)
-        groups = a
-      }
+    const n = r.compactArrayLength(5)
+    if (n < 0) r.fail("OffsetFetchResponse.groups is null but not nullable in this version")
+    else {
+      const a: Array<OffsetFetchResponseGroup> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseGroup(r, v)
+      groups = a
     }
   }
-  if (v >= 6) {
-    r.skipTaggedFields()
-  }
+  if (v >= 6) r.skipTaggedFields()
   return { throttleTimeMs, topics, errorCode, groups }
 }
 

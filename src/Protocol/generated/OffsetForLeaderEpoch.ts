@@ -48,23 +48,16 @@ export type OffsetForLeaderEpochResponse = ReturnType<typeof OffsetForLeaderEpoc
 
 function writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, v: number, x: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
   w.int32(x.partition)
-  if (v >= 2) {
-    const currentLeaderEpoch = x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch
-    w.int32(currentLeaderEpoch)
-  }
+  if (v >= 2) w.int32(x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch)
   w.int32(x.leaderEpoch)
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, v: number): OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   const partition: number = r.int32()
   const currentLeaderEpoch: number = v >= 2 ? r.int32() : -1
   const leaderEpoch: number = r.int32()
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { partition, currentLeaderEpoch, leaderEpoch }
 }
 
@@ -75,9 +68,7 @@ function writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, v: numb
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w, v, a[i])
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v: number): OffsetForLeaderEpochRequestOffsetForLeaderTopic {
@@ -92,26 +83,19 @@ function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v: numbe
       partitions = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { topic, partitions }
 }
 
 function writeOffsetForLeaderEpochRequest(w: Writer, v: number, x: OffsetForLeaderEpochRequest): void {
   if (v < 0 || v > 4) P.badVersion("OffsetForLeaderEpochRequest", v)
-  if (v >= 3) {
-    const replicaId = x.replicaId === undefined ? -2 : x.replicaId
-    w.int32(replicaId)
-  }
+  if (v >= 3) w.int32(x.replicaId === undefined ? -2 : x.replicaId)
   {
     const a = x.topics
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w, v, a[i])
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderEpochRequest {
@@ -127,22 +111,16 @@ function readOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderE
       topics = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { replicaId, topics }
 }
 
 function writeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, v: number, x: OffsetForLeaderEpochResponseEpochEndOffset): void {
   w.int16(x.errorCode)
   w.int32(x.partition)
-  if (v >= 1) {
-    w.int32(x.leaderEpoch)
-  }
+  if (v >= 1) w.int32(x.leaderEpoch)
   w.int64(x.endOffset)
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, v: number): OffsetForLeaderEpochResponseEpochEndOffset {
@@ -150,9 +128,7 @@ function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, v: number): O
   const partition: number = r.int32()
   const leaderEpoch: number = v >= 1 ? r.int32() : -1
   const endOffset: bigint = r.int64()
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { errorCode, partition, leaderEpoch, endOffset }
 }
 
@@ -163,9 +139,7 @@ function writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer, 
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetForLeaderEpochResponseEpochEndOffset(w, v, a[i])
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, v: number): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
@@ -180,25 +154,19 @@ function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, v
       partitions = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { topic, partitions }
 }
 
 function writeOffsetForLeaderEpochResponse(w: Writer, v: number, x: OffsetForLeaderEpochResponse): void {
   if (v < 0 || v > 4) P.badVersion("OffsetForLeaderEpochResponse", v)
-  if (v >= 2) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 2) w.int32(x.throttleTimeMs)
   {
     const a = x.topics
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w, v, a[i])
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeaderEpochResponse {
@@ -214,9 +182,7 @@ function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeader
       topics = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { throttleTimeMs, topics }
 }
 

@@ -72,17 +72,13 @@ export type ProduceResponse = ReturnType<typeof ProduceSchemas>["ProduceResponse
 function writeProduceRequestPartitionProduceData(w: Writer, v: number, x: ProduceRequestPartitionProduceData): void {
   w.int32(x.index)
   w.flexNullableBytes(v >= 9, x.records)
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readProduceRequestPartitionProduceData(r: Reader, v: number): ProduceRequestPartitionProduceData {
   const index: number = r.int32()
   const records: Uint8Array | null = r.flexNullableBytes(v >= 9)
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { index, records }
 }
 
@@ -93,9 +89,7 @@ function writeProduceRequestTopicProduceData(w: Writer, v: number, x: ProduceReq
     w.flexArrayLength(v >= 9, a.length)
     for (let i = 0; i < a.length; i++) writeProduceRequestPartitionProduceData(w, v, a[i])
   }
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceRequestTopicProduceData {
@@ -110,20 +104,15 @@ function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceReques
       partitionData = a
     }
   }
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { name, partitionData }
 }
 
 function writeProduceRequest(w: Writer, v: number, x: ProduceRequest): void {
   if (v < 0 || v > 11) P.badVersion("ProduceRequest", v)
   if (v >= 3) {
-    const transactionalId = x.transactionalId === undefined ? null : x.transactionalId
-    w.flexNullableString(v >= 9, transactionalId)
-  } else {
-    if (x.transactionalId !== undefined && x.transactionalId !== null) P.notInVersion("ProduceRequest.transactionalId", v)
-  }
+    w.flexNullableString(v >= 9, x.transactionalId === undefined ? null : x.transactionalId)
+  } else if (x.transactionalId !== undefined && x.transactionalId !== null) P.notInVersion("ProduceRequest.transactionalId", v)
   w.int16(x.acks)
   w.int32(x.timeoutMs)
   {
@@ -131,9 +120,7 @@ function writeProduceRequest(w: Writer, v: number, x: ProduceRequest): void {
     w.flexArrayLength(v >= 9, a.length)
     for (let i = 0; i < a.length; i++) writeProduceRequestTopicProduceData(w, v, a[i])
   }
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readProduceRequest(r: Reader, v: number): ProduceRequest {
@@ -151,9 +138,7 @@ function readProduceRequest(r: Reader, v: number): ProduceRequest {
       topicData = a
     }
   }
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { transactionalId, acks, timeoutMs, topicData }
 }
 
@@ -167,17 +152,13 @@ function isDefaultProduceResponseLeaderIdAndEpoch(x: ProduceResponseLeaderIdAndE
 function writeProduceResponseBatchIndexAndErrorMessage(w: Writer, v: number, x: ProduceResponseBatchIndexAndErrorMessage): void {
   w.int32(x.batchIndex)
   w.flexNullableString(v >= 9, x.batchIndexErrorMessage)
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readProduceResponseBatchIndexAndErrorMessage(r: Reader, v: number): ProduceResponseBatchIndexAndErrorMessage {
   const batchIndex: number = r.int32()
   const batchIndexErrorMessage: string | null = r.flexNullableString(v >= 9)
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { batchIndex, batchIndexErrorMessage }
 }
 
@@ -198,22 +179,14 @@ function writeProduceResponsePartitionProduceResponse(w: Writer, v: number, x: P
   w.int32(x.index)
   w.int16(x.errorCode)
   w.int64(x.baseOffset)
-  if (v >= 2) {
-    w.int64(x.logAppendTimeMs)
-  }
-  if (v >= 5) {
-    w.int64(x.logStartOffset)
-  }
+  if (v >= 2) w.int64(x.logAppendTimeMs)
+  if (v >= 5) w.int64(x.logStartOffset)
   if (v >= 8) {
-    {
-      const a = x.recordErrors
-      w.flexArrayLength(v >= 9, a.length)
-      for (let i = 0; i < a.length; i++) writeProduceResponseBatchIndexAndErrorMessage(w, v, a[i])
-    }
+    const a = x.recordErrors
+    w.flexArrayLength(v >= 9, a.length)
+    for (let i = 0; i < a.length; i++) writeProduceResponseBatchIndexAndErrorMessage(w, v, a[i])
   }
-  if (v >= 8) {
-    w.flexNullableString(v >= 9, x.errorMessage)
-  }
+  if (v >= 8) w.flexNullableString(v >= 9, x.errorMessage)
   if (!(v >= 9 && v >= 10)) {
     if (!isDefaultProduceResponseLeaderIdAndEpoch(x.currentLeader)) P.notInVersion("ProduceResponsePartitionProduceResponse.currentLeader", v)
   }
@@ -239,14 +212,12 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
   const logStartOffset: bigint = v >= 5 ? r.int64() : -1n
   let recordErrors: Array<ProduceResponseBatchIndexAndErrorMessage> = []
   if (v >= 8) {
-    {
-      const n = r.flexArrayLength(v >= 9, 6)
-      if (n < 0) r.fail("ProduceResponsePartitionProduceResponse.recordErrors is null but not nullable in this version")
-      else {
-        const a: Array<ProduceResponseBatchIndexAndErrorMessage> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readProduceResponseBatchIndexAndErrorMessage(r, v)
-        recordErrors = a
-      }
+    const n = r.flexArrayLength(v >= 9, 6)
+    if (n < 0) r.fail("ProduceResponsePartitionProduceResponse.recordErrors is null but not nullable in this version")
+    else {
+      const a: Array<ProduceResponseBatchIndexAndErrorMessage> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readProduceResponseBatchIndexAndErrorMessage(r, v)
+      recordErrors = a
     }
   }
   const errorMessage: string | null = v >= 8 ? r.flexNullableString(v >= 9) : null
@@ -273,9 +244,7 @@ function writeProduceResponseTopicProduceResponse(w: Writer, v: number, x: Produ
     w.flexArrayLength(v >= 9, a.length)
     for (let i = 0; i < a.length; i++) writeProduceResponsePartitionProduceResponse(w, v, a[i])
   }
-  if (v >= 9) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 9) w.emptyTaggedFields()
 }
 
 function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceResponseTopicProduceResponse {
@@ -290,9 +259,7 @@ function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceR
       partitionResponses = a
     }
   }
-  if (v >= 9) {
-    r.skipTaggedFields()
-  }
+  if (v >= 9) r.skipTaggedFields()
   return { name, partitionResponses }
 }
 
@@ -320,9 +287,7 @@ function writeProduceResponse(w: Writer, v: number, x: ProduceResponse): void {
     w.flexArrayLength(v >= 9, a.length)
     for (let i = 0; i < a.length; i++) writeProduceResponseTopicProduceResponse(w, v, a[i])
   }
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   if (!(v >= 9 && v >= 10)) {
     if (x.nodeEndpoints.length !== 0) P.notInVersion("ProduceResponse.nodeEndpoints", v)
   }
@@ -363,14 +328,12 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
       const tag = r.uvarint()
       const end = r.taggedFieldEnd()
       if (tag === 0 && v >= 10) {
-        {
-          const n = r.compactArrayLength(11)
-          if (n < 0) r.fail("ProduceResponse.nodeEndpoints is null but not nullable in this version")
-          else {
-            const a: Array<ProduceResponseNodeEndpoint> = new Array(n)
-            for (let i = 0; i < n; i++) a[i] = readProduceResponseNodeEndpoint(r, v)
-            nodeEndpoints = a
-          }
+        const n = r.compactArrayLength(11)
+        if (n < 0) r.fail("ProduceResponse.nodeEndpoints is null but not nullable in this version")
+        else {
+          const a: Array<ProduceResponseNodeEndpoint> = new Array(n)
+          for (let i = 0; i < n; i++) a[i] = readProduceResponseNodeEndpoint(r, v)
+          nodeEndpoints = a
         }
       }
       else {

@@ -28,18 +28,14 @@ function writeRenewDelegationTokenRequest(w: Writer, v: number, x: RenewDelegati
   if (v < 0 || v > 2) P.badVersion("RenewDelegationTokenRequest", v)
   w.flexBytes(v >= 2, x.hmac)
   w.int64(x.renewPeriodMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readRenewDelegationTokenRequest(r: Reader, v: number): RenewDelegationTokenRequest {
   if (v < 0 || v > 2) r.fail(`RenewDelegationTokenRequest has no version ${v}`)
   const hmac: Uint8Array = r.flexBytes(v >= 2)
   const renewPeriodMs: bigint = r.int64()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { hmac, renewPeriodMs }
 }
 
@@ -48,9 +44,7 @@ function writeRenewDelegationTokenResponse(w: Writer, v: number, x: RenewDelegat
   w.int16(x.errorCode)
   w.int64(x.expiryTimestampMs)
   w.int32(x.throttleTimeMs)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readRenewDelegationTokenResponse(r: Reader, v: number): RenewDelegationTokenResponse {
@@ -58,9 +52,7 @@ function readRenewDelegationTokenResponse(r: Reader, v: number): RenewDelegation
   const errorCode: number = r.int16()
   const expiryTimestampMs: bigint = r.int64()
   const throttleTimeMs: number = r.int32()
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, expiryTimestampMs, throttleTimeMs }
 }
 

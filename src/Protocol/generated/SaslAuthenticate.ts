@@ -27,17 +27,13 @@ export type SaslAuthenticateResponse = ReturnType<typeof SaslAuthenticateSchemas
 function writeSaslAuthenticateRequest(w: Writer, v: number, x: SaslAuthenticateRequest): void {
   if (v < 0 || v > 2) P.badVersion("SaslAuthenticateRequest", v)
   w.flexBytes(v >= 2, x.authBytes)
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readSaslAuthenticateRequest(r: Reader, v: number): SaslAuthenticateRequest {
   if (v < 0 || v > 2) r.fail(`SaslAuthenticateRequest has no version ${v}`)
   const authBytes: Uint8Array = r.flexBytes(v >= 2)
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { authBytes }
 }
 
@@ -46,12 +42,8 @@ function writeSaslAuthenticateResponse(w: Writer, v: number, x: SaslAuthenticate
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
   w.flexBytes(v >= 2, x.authBytes)
-  if (v >= 1) {
-    w.int64(x.sessionLifetimeMs)
-  }
-  if (v >= 2) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 1) w.int64(x.sessionLifetimeMs)
+  if (v >= 2) w.emptyTaggedFields()
 }
 
 function readSaslAuthenticateResponse(r: Reader, v: number): SaslAuthenticateResponse {
@@ -60,9 +52,7 @@ function readSaslAuthenticateResponse(r: Reader, v: number): SaslAuthenticateRes
   const errorMessage: string | null = r.flexNullableString(v >= 2)
   const authBytes: Uint8Array = r.flexBytes(v >= 2)
   const sessionLifetimeMs: bigint = v >= 1 ? r.int64() : 0n
-  if (v >= 2) {
-    r.skipTaggedFields()
-  }
+  if (v >= 2) r.skipTaggedFields()
   return { errorCode, errorMessage, authBytes, sessionLifetimeMs }
 }
 

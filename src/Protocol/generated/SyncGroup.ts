@@ -39,17 +39,13 @@ export type SyncGroupResponse = ReturnType<typeof SyncGroupSchemas>["SyncGroupRe
 function writeSyncGroupRequestAssignment(w: Writer, v: number, x: SyncGroupRequestAssignment): void {
   w.flexString(v >= 4, x.memberId)
   w.flexBytes(v >= 4, x.assignment)
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readSyncGroupRequestAssignment(r: Reader, v: number): SyncGroupRequestAssignment {
   const memberId: string = r.flexString(v >= 4)
   const assignment: Uint8Array = r.flexBytes(v >= 4)
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { memberId, assignment }
 }
 
@@ -59,27 +55,16 @@ function writeSyncGroupRequest(w: Writer, v: number, x: SyncGroupRequest): void 
   w.int32(x.generationId)
   w.flexString(v >= 4, x.memberId)
   if (v >= 3) {
-    const groupInstanceId = x.groupInstanceId === undefined ? null : x.groupInstanceId
-    w.flexNullableString(v >= 4, groupInstanceId)
-  } else {
-    if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("SyncGroupRequest.groupInstanceId", v)
-  }
-  if (v >= 5) {
-    const protocolType = x.protocolType === undefined ? null : x.protocolType
-    w.compactNullableString(protocolType)
-  }
-  if (v >= 5) {
-    const protocolName = x.protocolName === undefined ? null : x.protocolName
-    w.compactNullableString(protocolName)
-  }
+    w.flexNullableString(v >= 4, x.groupInstanceId === undefined ? null : x.groupInstanceId)
+  } else if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("SyncGroupRequest.groupInstanceId", v)
+  if (v >= 5) w.compactNullableString(x.protocolType === undefined ? null : x.protocolType)
+  if (v >= 5) w.compactNullableString(x.protocolName === undefined ? null : x.protocolName)
   {
     const a = x.assignments
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeSyncGroupRequestAssignment(w, v, a[i])
   }
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
@@ -100,28 +85,18 @@ function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
       assignments = a
     }
   }
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { groupId, generationId, memberId, groupInstanceId, protocolType, protocolName, assignments }
 }
 
 function writeSyncGroupResponse(w: Writer, v: number, x: SyncGroupResponse): void {
   if (v < 0 || v > 5) P.badVersion("SyncGroupResponse", v)
-  if (v >= 1) {
-    w.int32(x.throttleTimeMs)
-  }
+  if (v >= 1) w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
-  if (v >= 5) {
-    w.compactNullableString(x.protocolType)
-  }
-  if (v >= 5) {
-    w.compactNullableString(x.protocolName)
-  }
+  if (v >= 5) w.compactNullableString(x.protocolType)
+  if (v >= 5) w.compactNullableString(x.protocolName)
   w.flexBytes(v >= 4, x.assignment)
-  if (v >= 4) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 4) w.emptyTaggedFields()
 }
 
 function readSyncGroupResponse(r: Reader, v: number): SyncGroupResponse {
@@ -131,9 +106,7 @@ function readSyncGroupResponse(r: Reader, v: number): SyncGroupResponse {
   const protocolType: string | null = v >= 5 ? r.compactNullableString() : null
   const protocolName: string | null = v >= 5 ? r.compactNullableString() : null
   const assignment: Uint8Array = r.flexBytes(v >= 4)
-  if (v >= 4) {
-    r.skipTaggedFields()
-  }
+  if (v >= 4) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, protocolType, protocolName, assignment }
 }
 

@@ -54,14 +54,9 @@ export type TxnOffsetCommitResponse = ReturnType<typeof TxnOffsetCommitSchemas>[
 function writeTxnOffsetCommitRequestPartition(w: Writer, v: number, x: TxnOffsetCommitRequestPartition): void {
   w.int32(x.partitionIndex)
   w.int64(x.committedOffset)
-  if (v >= 2) {
-    const committedLeaderEpoch = x.committedLeaderEpoch === undefined ? -1 : x.committedLeaderEpoch
-    w.int32(committedLeaderEpoch)
-  }
+  if (v >= 2) w.int32(x.committedLeaderEpoch === undefined ? -1 : x.committedLeaderEpoch)
   w.flexNullableString(v >= 3, x.committedMetadata)
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readTxnOffsetCommitRequestPartition(r: Reader, v: number): TxnOffsetCommitRequestPartition {
@@ -69,9 +64,7 @@ function readTxnOffsetCommitRequestPartition(r: Reader, v: number): TxnOffsetCom
   const committedOffset: bigint = r.int64()
   const committedLeaderEpoch: number = v >= 2 ? r.int32() : -1
   const committedMetadata: string | null = r.flexNullableString(v >= 3)
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { partitionIndex, committedOffset, committedLeaderEpoch, committedMetadata }
 }
 
@@ -82,9 +75,7 @@ function writeTxnOffsetCommitRequestTopic(w: Writer, v: number, x: TxnOffsetComm
     w.flexArrayLength(v >= 3, a.length)
     for (let i = 0; i < a.length; i++) writeTxnOffsetCommitRequestPartition(w, v, a[i])
   }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitRequestTopic {
@@ -99,9 +90,7 @@ function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitR
       partitions = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -112,31 +101,20 @@ function writeTxnOffsetCommitRequest(w: Writer, v: number, x: TxnOffsetCommitReq
   w.int64(x.producerId)
   w.int16(x.producerEpoch)
   if (v >= 3) {
-    const generationId = x.generationId === undefined ? -1 : x.generationId
-    w.int32(generationId)
-  } else {
-    if (x.generationId !== undefined && x.generationId !== -1) P.notInVersion("TxnOffsetCommitRequest.generationId", v)
-  }
+    w.int32(x.generationId === undefined ? -1 : x.generationId)
+  } else if (x.generationId !== undefined && x.generationId !== -1) P.notInVersion("TxnOffsetCommitRequest.generationId", v)
   if (v >= 3) {
-    const memberId = x.memberId === undefined ? "" : x.memberId
-    w.compactString(memberId)
-  } else {
-    if (x.memberId !== undefined && x.memberId !== "") P.notInVersion("TxnOffsetCommitRequest.memberId", v)
-  }
+    w.compactString(x.memberId === undefined ? "" : x.memberId)
+  } else if (x.memberId !== undefined && x.memberId !== "") P.notInVersion("TxnOffsetCommitRequest.memberId", v)
   if (v >= 3) {
-    const groupInstanceId = x.groupInstanceId === undefined ? null : x.groupInstanceId
-    w.compactNullableString(groupInstanceId)
-  } else {
-    if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("TxnOffsetCommitRequest.groupInstanceId", v)
-  }
+    w.compactNullableString(x.groupInstanceId === undefined ? null : x.groupInstanceId)
+  } else if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("TxnOffsetCommitRequest.groupInstanceId", v)
   {
     const a = x.topics
     w.flexArrayLength(v >= 3, a.length)
     for (let i = 0; i < a.length; i++) writeTxnOffsetCommitRequestTopic(w, v, a[i])
   }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitRequest {
@@ -158,26 +136,20 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
       topics = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { transactionalId, groupId, producerId, producerEpoch, generationId, memberId, groupInstanceId, topics }
 }
 
 function writeTxnOffsetCommitResponsePartition(w: Writer, v: number, x: TxnOffsetCommitResponsePartition): void {
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readTxnOffsetCommitResponsePartition(r: Reader, v: number): TxnOffsetCommitResponsePartition {
   const partitionIndex: number = r.int32()
   const errorCode: number = r.int16()
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { partitionIndex, errorCode }
 }
 
@@ -188,9 +160,7 @@ function writeTxnOffsetCommitResponseTopic(w: Writer, v: number, x: TxnOffsetCom
     w.flexArrayLength(v >= 3, a.length)
     for (let i = 0; i < a.length; i++) writeTxnOffsetCommitResponsePartition(w, v, a[i])
   }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommitResponseTopic {
@@ -205,9 +175,7 @@ function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommit
       partitions = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { name, partitions }
 }
 
@@ -219,9 +187,7 @@ function writeTxnOffsetCommitResponse(w: Writer, v: number, x: TxnOffsetCommitRe
     w.flexArrayLength(v >= 3, a.length)
     for (let i = 0; i < a.length; i++) writeTxnOffsetCommitResponseTopic(w, v, a[i])
   }
-  if (v >= 3) {
-    w.emptyTaggedFields()
-  }
+  if (v >= 3) w.emptyTaggedFields()
 }
 
 function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitResponse {
@@ -237,9 +203,7 @@ function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRespo
       topics = a
     }
   }
-  if (v >= 3) {
-    r.skipTaggedFields()
-  }
+  if (v >= 3) r.skipTaggedFields()
   return { throttleTimeMs, topics }
 }
 

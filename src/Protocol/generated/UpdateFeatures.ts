@@ -43,17 +43,11 @@ function writeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, v: number, x: Upd
   w.compactString(x.feature)
   w.int16(x.maxVersionLevel)
   if (v <= 0) {
-    const allowDowngrade = x.allowDowngrade === undefined ? false : x.allowDowngrade
-    w.bool(allowDowngrade)
-  } else {
-    if (x.allowDowngrade !== undefined && x.allowDowngrade !== false) P.notInVersion("UpdateFeaturesRequestFeatureUpdateKey.allowDowngrade", v)
-  }
+    w.bool(x.allowDowngrade === undefined ? false : x.allowDowngrade)
+  } else if (x.allowDowngrade !== undefined && x.allowDowngrade !== false) P.notInVersion("UpdateFeaturesRequestFeatureUpdateKey.allowDowngrade", v)
   if (v >= 1) {
-    const upgradeType = x.upgradeType === undefined ? 1 : x.upgradeType
-    w.int8(upgradeType)
-  } else {
-    if (x.upgradeType !== undefined && x.upgradeType !== 1) P.notInVersion("UpdateFeaturesRequestFeatureUpdateKey.upgradeType", v)
-  }
+    w.int8(x.upgradeType === undefined ? 1 : x.upgradeType)
+  } else if (x.upgradeType !== undefined && x.upgradeType !== 1) P.notInVersion("UpdateFeaturesRequestFeatureUpdateKey.upgradeType", v)
   w.emptyTaggedFields()
 }
 
@@ -68,19 +62,15 @@ function readUpdateFeaturesRequestFeatureUpdateKey(r: Reader, v: number): Update
 
 function writeUpdateFeaturesRequest(w: Writer, v: number, x: UpdateFeaturesRequest): void {
   if (v < 0 || v > 2) P.badVersion("UpdateFeaturesRequest", v)
-  const timeoutMs = x.timeoutMs === undefined ? 60000 : x.timeoutMs
-  w.int32(timeoutMs)
+  w.int32(x.timeoutMs === undefined ? 60000 : x.timeoutMs)
   {
     const a = x.featureUpdates
     w.compactArrayLength(a.length)
     for (let i = 0; i < a.length; i++) writeUpdateFeaturesRequestFeatureUpdateKey(w, v, a[i])
   }
   if (v >= 1) {
-    const validateOnly = x.validateOnly === undefined ? false : x.validateOnly
-    w.bool(validateOnly)
-  } else {
-    if (x.validateOnly !== undefined && x.validateOnly !== false) P.notInVersion("UpdateFeaturesRequest.validateOnly", v)
-  }
+    w.bool(x.validateOnly === undefined ? false : x.validateOnly)
+  } else if (x.validateOnly !== undefined && x.validateOnly !== false) P.notInVersion("UpdateFeaturesRequest.validateOnly", v)
   w.emptyTaggedFields()
 }
 
@@ -123,11 +113,9 @@ function writeUpdateFeaturesResponse(w: Writer, v: number, x: UpdateFeaturesResp
   w.int16(x.errorCode)
   w.compactNullableString(x.errorMessage)
   if (v <= 1) {
-    {
-      const a = x.results
-      w.compactArrayLength(a.length)
-      for (let i = 0; i < a.length; i++) writeUpdateFeaturesResponseUpdatableFeatureResult(w, v, a[i])
-    }
+    const a = x.results
+    w.compactArrayLength(a.length)
+    for (let i = 0; i < a.length; i++) writeUpdateFeaturesResponseUpdatableFeatureResult(w, v, a[i])
   }
   w.emptyTaggedFields()
 }
@@ -139,14 +127,12 @@ function readUpdateFeaturesResponse(r: Reader, v: number): UpdateFeaturesRespons
   const errorMessage: string | null = r.compactNullableString()
   let results: Array<UpdateFeaturesResponseUpdatableFeatureResult> = []
   if (v <= 1) {
-    {
-      const n = r.compactArrayLength(5)
-      if (n < 0) r.fail("UpdateFeaturesResponse.results is null but not nullable in this version")
-      else {
-        const a: Array<UpdateFeaturesResponseUpdatableFeatureResult> = new Array(n)
-        for (let i = 0; i < n; i++) a[i] = readUpdateFeaturesResponseUpdatableFeatureResult(r, v)
-        results = a
-      }
+    const n = r.compactArrayLength(5)
+    if (n < 0) r.fail("UpdateFeaturesResponse.results is null but not nullable in this version")
+    else {
+      const a: Array<UpdateFeaturesResponseUpdatableFeatureResult> = new Array(n)
+      for (let i = 0; i < n; i++) a[i] = readUpdateFeaturesResponseUpdatableFeatureResult(r, v)
+      results = a
     }
   }
   r.skipTaggedFields()
