@@ -44,7 +44,7 @@ export const makeFakeCluster = (handlers: Record<number, Handler>, options: { re
         apiVersions: Effect.succeed(new Map()),
         versionFor: () => Effect.succeed(options.findCoordinatorVersion ?? 6),
         disconnect: Effect.void,
-        stats: Effect.succeed({ connected: true, connects: 1, inFlight: 0, bytesIn: 0, bytesOut: 0, droppedLateResponses: 0 })
+        stats: Effect.succeed({ connected: true, connects: 1, inFlight: 0, bytesIn: 0, bytesOut: 0, droppedLateResponses: 0, reauthentications: 0 })
       }
       return broker
     })
