@@ -70,7 +70,8 @@ async function start(args: ReadonlyArray<string>): Promise<number> {
       return 0
     }
   }
-  const options = { detached: true }
+  // Full JIT: a background broker may serve benchmarks.
+  const options = { detached: true, fastStart: false }
   const handle = shape === "cluster"
     ? await startCluster(3, options)
     : shape === "secured"

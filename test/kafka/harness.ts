@@ -508,6 +508,7 @@ export interface RunOnDisk {
   readonly dir: string
   readonly info: RunInfo | undefined
   readonly livePids: ReadonlyArray<number>
+  readonly live: ReadonlyArray<{ readonly nodeId: number; readonly pid: number }>
 }
 
 /** Every run folder under `.kafka/runs/`, newest first. */
@@ -521,7 +522,7 @@ export function listRuns(): Array<RunOnDisk> {
   return names.sort().reverse().map((name) => {
     const dir = path.join(RUNS_DIR, name)
     const info = readJson<RunInfo>(path.join(dir, "run.json"))
-    const livePids: Array<number> = []
+    const live: Array<{ nodeId: number; pid: number }> = []
     let entries: Array<fs.Dirent> = []
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true })
@@ -531,9 +532,9 @@ export function listRuns(): Array<RunOnDisk> {
     for (const node of entries) {
       if (!node.isDirectory() || !node.name.startsWith("node-")) continue
       const pid = Number(readText(path.join(dir, node.name, "pid")))
-      if (pid > 0 && brokerAlive(pid, dir)) livePids.push(pid)
+      if (pid > 0 && brokerAlive(pid, dir)) live.push({ nodeId: Number(node.name.slice("node-".length)), pid })
     }
-    return { dir, info, livePids }
+    return { dir, info, live, livePids: live.map((n) => n.pid) }
   })
 }
 
@@ -545,22 +546,47 @@ function readText(file: string): string | undefined {
   }
 }
 
-async function killPids(pids: ReadonlyArray<number>, graceMs: number): Promise<void> {
-  await Promise.all(pids.map(async (pid) => {
-    try {
-      process.kill(pid, graceMs > 0 ? "SIGTERM" : "SIGKILL")
-    } catch {
+/** One process of a group being stopped. */
+interface Member {
+  /** A controller-quorum voter. */
+  readonly voter: boolean
+  readonly alive: () => boolean
+  readonly signal: (signal: NodeJS.Signals) => void
+}
+
+/**
+ * SIGTERM every member, SIGKILL whatever still runs after `graceMs`, or as soon as fewer than a
+ * majority of the `voters` quorum voters are left: a node without a controller quorum cannot finish
+ * a controlled shutdown and would only sit out the grace period.
+ */
+async function terminateGroup(members: ReadonlyArray<Member>, voters: number, graceMs: number): Promise<void> {
+  const majority = Math.floor(voters / 2) + 1
+  for (const m of members) if (m.alive()) m.signal("SIGTERM")
+  const deadline = Date.now() + graceMs
+  while (members.some((m) => m.alive())) {
+    const quorumLost = voters > 1 && members.filter((m) => m.voter && m.alive()).length < majority
+    if (quorumLost || Date.now() >= deadline) {
+      for (const m of members) if (m.alive()) m.signal("SIGKILL")
+      const killDeadline = Date.now() + 10_000
+      while (members.some((m) => m.alive()) && Date.now() < killDeadline) await sleep(50)
       return
     }
-    if (!(await waitForExit(pid, graceMs)) && isAlive(pid)) {
+    await sleep(50)
+  }
+}
+
+function pidMember(pid: number, voter: boolean): Member {
+  return {
+    voter,
+    alive: () => isAlive(pid),
+    signal: (signal) => {
       try {
-        process.kill(pid, "SIGKILL")
+        process.kill(pid, signal)
       } catch {
-        return
+        // gone already
       }
-      await waitForExit(pid, 10_000)
     }
-  }))
+  }
 }
 
 /**
@@ -576,7 +602,8 @@ export async function killStaleBrokers(options: { readonly all?: boolean; readon
     const stale = owner !== undefined && owner !== null && !ownerAlive(owner)
     if (!(options.all === true || stale)) continue
     log(`stopping ${stale ? "stale " : ""}broker(s) ${r.livePids.join(", ")} of ${path.relative(REPO_ROOT, r.dir)}`)
-    await killPids(r.livePids, options.all === true ? 10_000 : 0)
+    const voters = Math.min(3, r.info?.nodes.length ?? 1)
+    await terminateGroup(r.live.map((n) => pidMember(n.pid, n.nodeId <= voters)), voters, options.all === true ? 10_000 : 0)
     touched.push(r)
   }
   return touched
@@ -728,6 +755,7 @@ interface Launch {
   readonly jars: string
   readonly runDir: string
   readonly heap: string
+  readonly jvm: ReadonlyArray<string>
   readonly detached: boolean
   readonly startTimeoutMs: number
 }
@@ -740,7 +768,7 @@ function spawnNode(node: NodeState, launch: Launch): void {
     `-Xmx${launch.heap}`, "-Xms256m",
     "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
     "-XX:+ExplicitGCInvokesConcurrent", "-XX:+ExitOnOutOfMemoryError",
-    ...COMMON_JVM, ...cds.flags,
+    ...COMMON_JVM, ...cds.flags, ...launch.jvm,
     `-Dkafka.logs.dir=${path.join(node.dir, "logs")}`,
     `-Dlog4j2.configurationFile=${BROKER_LOG4J}`,
     `-Dkpax.run=${launch.runDir}`,
@@ -823,6 +851,13 @@ export interface StartOptions {
   readonly config?: Readonly<Props>
   /** Maximum heap of each broker JVM (`-Xmx`); default `1g`. */
   readonly heap?: string
+  /**
+   * C1-only JIT for the brokers (default true): a broker boots on about half the CPU, which matters
+   * on small machines running several; pass false for full-speed brokers (benchmarks).
+   */
+  readonly fastStart?: boolean
+  /** Extra JVM flags for the brokers. */
+  readonly jvm?: ReadonlyArray<string>
   /** The brokers outlive this process (as `npm run kafka:start`); default false. */
   readonly detached?: boolean
   /** How long to wait for each broker to serve; default 180 s (`KPAX_KAFKA_START_TIMEOUT_MS`). */
@@ -998,6 +1033,7 @@ async function startAttempt(blueprint: Blueprint, options: StartOptions, jars: s
     jars,
     runDir,
     heap: options.heap ?? "1g",
+    jvm: [...(options.fastStart ?? true ? ["-XX:TieredStopAtLevel=1"] : []), ...(options.jvm ?? [])],
     detached,
     startTimeoutMs: options.startTimeoutMs ?? (Number(process.env.KPAX_KAFKA_START_TIMEOUT_MS) || 180_000)
   }
@@ -1041,7 +1077,14 @@ function makeHandle(shape: Shape, runId: string, runDir: string, clusterId: stri
   let stopped: Promise<void> | undefined
   const stop = (options: StopOptions = {}): Promise<void> => {
     stopped ??= (async () => {
-      await Promise.all(nodes.map((n) => stopNode(n, options.timeoutMs ?? 15_000)))
+      const voters = Math.min(3, nodes.length)
+      await terminateGroup(nodes.map((n, i) => ({
+        voter: i < voters,
+        alive: () => n.running,
+        signal: (signal) => n.process?.kill(signal)
+      })), voters, options.timeoutMs ?? 15_000)
+      await Promise.all(nodes.map((n) => n.exited))
+      for (const n of nodes) n.process = undefined
       if (options.keepData !== true) {
         await Promise.all(nodes.map((n) => fsp.rm(n.dataDir, { recursive: true, force: true })))
       }
