@@ -1,0 +1,25 @@
+/**
+ * kpax — an Apache Kafka client for TypeScript built on Effect. Each layer is also its own module
+ * (`kpax/Protocol`, `kpax/Broker`, `kpax/Cluster`, `kpax/Producer`, …); this entry point gathers
+ * them as namespaces.
+ *
+ * @example
+ * ```ts
+ * import { Cluster, Producer } from "kpax"
+ *
+ * const Live = Producer.layer({ acks: "all" }).pipe(Layer.provide(Cluster.layer({ bootstrap: ["localhost:9092"] })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export * as Broker from "./Connection/Broker.ts"
+export * as Cluster from "./Cluster/Cluster.ts"
+export * as Compression from "./Protocol/Compression.ts"
+export * as Errors from "./Protocol/Errors.ts"
+export * as Layers from "./Layers/Layers.ts"
+export * as Partitioner from "./Producer/Partitioner.ts"
+export * as Producer from "./Producer/Producer.ts"
+export * as Protocol from "./Protocol/index.ts"
+export * as RecordBatch from "./Protocol/RecordBatch.ts"
+export * as RetryPolicy from "./Cluster/RetryPolicy.ts"
+export * as Topic from "./Topic.ts"
