@@ -3,12 +3,14 @@ import { Deferred, Effect, Exit, Fiber, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import * as RetryPolicy from "../../src/Cluster/RetryPolicy.ts"
-import { kafkaError } from "../../src/Protocol/Errors.ts"
+import { errorForCode, kafkaError } from "../../src/Protocol/Errors.ts"
+import { ListOffsets } from "../../src/Protocol/generated/ListOffsets.ts"
 import type { Handler } from "./fakeBroker.ts"
 import { makeFakeCluster, metadataResponse } from "./fakeBroker.ts"
 
 const METADATA = 3
 const FIND_COORDINATOR = 10
+const LIST_OFFSETS = 2
 
 const twoBrokers = [{ nodeId: 1, port: 9001 }, { nodeId: 2, port: 9002 }]
 
@@ -57,35 +59,49 @@ describe("Cluster (scripted brokers)", () => {
       assert.strictEqual(calls, 1)
     }))
 
-  it.effect("NOT_LEADER_OR_FOLLOWER n times: metadata refreshed between attempts, the new leader is used, delays from the policy", () =>
+  it.effect("a broker answering NOT_LEADER_OR_FOLLOWER n times: metadata refreshed between attempts, the new leader is used, delays from the policy", () =>
     Effect.gen(function*() {
       let leaderOf0 = 1
       let metadataCalls = 0
-      const { make } = clusterWith({
+      const attempts: Array<{ node: number; at: number }> = []
+      const { fake, make } = clusterWith({
         [METADATA]: () =>
           Effect.sync(() => {
             metadataCalls++
             return metadataResponse(twoBrokers, [{ name: "t", leaders: [leaderOf0] }])
-          })
+          }),
+        // the scripted broker: node 1 answers NOT_LEADER_OR_FOLLOWER twice (the second time
+        // the election has moved the leader to node 2), node 2 answers
+        [LIST_OFFSETS]: (node) =>
+          Effect.clockWith((c) =>
+            Effect.sync(() => {
+              attempts.push({ node, at: c.currentTimeMillisUnsafe() })
+              if (attempts.length === 2) leaderOf0 = 2
+              const errorCode = node === 1 ? 6 : 0
+              return { throttleTimeMs: 0, topics: [{ name: "t", partitions: [{ partitionIndex: 0, errorCode, oldStyleOffsets: [], timestamp: -1n, offset: 42n, leaderEpoch: 0 }] }] }
+            })
+          )
       })
       const cluster = yield* make
-      const attempts: Array<{ node: number; at: number }> = []
-      const produce = cluster.withLeader("t", 0, (leader) =>
-        Effect.gen(function*() {
-          const at = yield* Effect.clockWith((c) => Effect.succeed(c.currentTimeMillisUnsafe()))
-          attempts.push({ node: leader.nodeId, at })
-          if (attempts.length < 3) {
-            if (attempts.length === 2) leaderOf0 = 2 // the election finishes after the first retry
-            return yield* Effect.fail(kafkaError("NOT_LEADER_OR_FOLLOWER"))
+      const listOffset = cluster.withLeader("t", 0, (leader) =>
+        Effect.flatMap(
+          leader.broker.request(ListOffsets, { replicaId: -1, topics: [{ name: "t", partitions: [{ partitionIndex: 0, timestamp: -1n }] }] }),
+          (res) => {
+            const p = res.topics[0].partitions[0]
+            return p.errorCode === 0 ? Effect.succeed(p.offset) : Effect.fail(errorForCode(p.errorCode)!)
           }
-          return "acked"
-        }))
+        ))
       const policy = { ...RetryPolicy.defaultPolicy, leaderMoved: Schedule.spaced("250 millis").pipe(Schedule.upTo({ times: 5 })) }
-      const fiber = yield* produce.pipe(Effect.provideService(RetryPolicy.RetryPolicy, policy), Effect.forkChild)
+      const fiber = yield* listOffset.pipe(Effect.provideService(RetryPolicy.RetryPolicy, policy), Effect.forkChild)
       yield* TestClock.adjust("1 second")
-      assert.strictEqual(yield* Fiber.join(fiber), "acked")
+      assert.strictEqual(yield* Fiber.join(fiber), 42n)
       assert.deepStrictEqual(attempts, [{ node: 1, at: 0 }, { node: 1, at: 250 }, { node: 2, at: 500 }])
       assert.strictEqual(metadataCalls, 3) // the first lookup, then one refresh before each retry
+      // and the refreshes happened between the attempts, in the broker's request log
+      assert.deepStrictEqual(
+        fake.log.filter((l) => l.api === "Metadata" || l.api === "ListOffsets").map((l) => l.api),
+        ["Metadata", "ListOffsets", "Metadata", "ListOffsets", "Metadata", "ListOffsets"]
+      )
     }))
 
   it.effect("gives up with the broker's error when the policy's bounds are reached", () =>
