@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { Effect, Exit, Fiber, Schema, Scope, Stream } from "effect"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import { partitionForKey } from "../../src/Producer/Partitioner.ts"
 import * as Producer from "../../src/Producer/Producer.ts"
+import * as Topic from "../../src/Topic.ts"
 import { brokers, bootstrapServers } from "../kafka/env.ts"
 import { runJavaTool } from "../kafka/harness.ts"
 import { consumeWithJava, createTopic, uniqueTopic } from "../util/kafka.ts"
@@ -192,6 +193,21 @@ describe("Producer (real broker)", () => {
         assert.deepStrictEqual(committed.map((r) => r.value).sort(), ["c1", "c2", "c3"])
         const all = yield* Effect.promise(() => consumeWithJava(bootstrapServers(), topic, 5, { isolation: "read_uncommitted" }))
         assert.deepStrictEqual(all.map((r) => r.value).sort(), ["a1", "a2", "c1", "c2", "c3"])
+      })))
+
+  it.live("typed topics: values encode through the topic's Schema; a value it rejects is a typed error", () =>
+    withCluster((cluster) =>
+      Effect.gen(function*() {
+        const name = uniqueTopic("typed")
+        yield* createTopic(cluster, name, { partitions: 1 })
+        const Orders = Topic.make({ name, key: Schema.String, value: Schema.Struct({ id: Schema.String, total: Schema.Number }) })
+        const producer = yield* Producer.make()
+        const m = yield* producer.sendTyped(Orders, { key: "o-1", value: { id: "o-1", total: 12.5 } })
+        assert.strictEqual(m.offset, 0n)
+        const bad = yield* Effect.flip(producer.sendTyped(Orders, { key: "o-2", value: { id: 2 } as unknown as { id: string; total: number } }))
+        assert.strictEqual(bad._tag, "RecordEncodeError")
+        const read = yield* Effect.promise(() => consumeWithJava(bootstrapServers(), name, 1))
+        assert.deepStrictEqual(read.map((r) => [r.key, JSON.parse(r.value)]), [["\"o-1\"", { id: "o-1", total: 12.5 }]])
       })))
 
   it.live("a stream of records through the producer's sink", () =>
