@@ -1,0 +1,121 @@
+/**
+ * kpax's codecs against kafkajs's and @platformatic/kafka's, in one process, on the same inputs.
+ *
+ *   npm run bench:codec                              # everything (≈ 4 minutes)
+ *   npm run bench:codec -- --only decode-none,metadata-decode-v12
+ *   npm run bench:codec -- --reps 11 --sample-ms 300 --md /tmp/codec.md
+ *   npx node --cpu-prof bench/codec/run.ts --only encode-none   # profile one case
+ *
+ * Options: --only <ids or prefixes, comma-separated>, --reps <n> (default 9), --sample-ms <ms>
+ * (default 200), --warmup-ms <ms> (default 1000), --md <file> (write the tables as markdown),
+ * --subject <text> (run only the subjects whose name contains it, e.g. for a profile of one
+ * client), --list (print the case ids).
+ */
+import { readFileSync, writeFileSync } from "node:fs"
+import os from "node:os"
+import { formatMarkdown, ratio, runCase } from "./harness.ts"
+import type { Case, CaseResult } from "./harness.ts"
+import { metadataCases } from "./cases/metadata.ts"
+import { produceCases } from "./cases/produce.ts"
+import { recordBatchCases } from "./cases/recordBatch.ts"
+import { implementation as crcImplementation } from "../../src/Protocol/internal/Crc32c.ts"
+
+const args = process.argv.slice(2)
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const num = (name: string, dflt: number): number => {
+  const v = opt(name)
+  return v === undefined ? dflt : Number(v)
+}
+const options = { reps: num("reps", 9), sampleMs: num("sample-ms", 200), warmupMs: num("warmup-ms", 1000) }
+const only = opt("only")?.split(",").filter((s) => s.length > 0)
+/** Keep only the subjects whose name contains this (for profiling one client). */
+const subject = opt("subject")
+
+const cpuModel = (): string => {
+  try {
+    const line = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"))
+    return line?.split(":")[1]?.trim() ?? os.cpus()[0]?.model ?? "?"
+  } catch {
+    return os.cpus()[0]?.model ?? "?"
+  }
+}
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
+const pkgVersion = (name: string): string => {
+  try {
+    return (JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), "utf8")) as { version: string }).version
+  } catch {
+    return "?"
+  }
+}
+
+const main = async () => {
+  const started = new Date()
+  const env = [
+    `date: ${started.toISOString()}`,
+    `node: ${process.version} (${process.arch}), v8 ${process.versions.v8}`,
+    `cpu: ${cpuModel()} × ${os.availableParallelism()}, memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `peers: kafkajs ${pkgVersion("kafkajs")}, @platformatic/kafka ${pkgVersion("@platformatic/kafka")}; kpax CRC-32C: ${crcImplementation}`,
+    `options: reps ${options.reps}, sample ${options.sampleMs} ms, warm-up ${options.warmupMs} ms`,
+    `load average at start: ${load()}`
+  ]
+  for (const l of env) console.log(l)
+
+  const all: Array<Case> = []
+  const notes: Array<string> = []
+  for (const make of [recordBatchCases, metadataCases, produceCases]) {
+    const r = await make()
+    all.push(...r.cases)
+    notes.push(...r.notes)
+  }
+  if (args.includes("--list")) {
+    for (const c of all) console.log(`${c.id.padEnd(28)} ${c.title}`)
+    return
+  }
+  console.log("\ninputs checked:")
+  for (const n of notes) console.log(`  ${n}`)
+  const selected = (only === undefined ? all : all.filter((c) => only.some((o) => c.id === o || c.id.startsWith(o))))
+    .map((c): Case => subject === undefined ? c : { ...c, subjects: c.subjects.filter((s) => s.name.includes(subject)) })
+  if (selected.length === 0) throw new Error(`no case matches ${only?.join(",")}; try --list`)
+
+  const results: Array<CaseResult> = []
+  const loads: Array<string> = []
+  for (const c of selected) {
+    results.push(await runCase(c, options, (l) => console.log(l)))
+    loads.push(`${c.id}: ${load()}`)
+  }
+  const finished = new Date()
+  console.log(`\nload average at end: ${load()}; took ${((finished.getTime() - started.getTime()) / 1000).toFixed(0)} s`)
+
+  console.log("\nsummary (kpax / faster peer):")
+  for (const r of results) {
+    const q = ratio(r)
+    if (q !== undefined) console.log(`  ${r.c.id.padEnd(28)} ${q.value.toFixed(2)}×  (vs ${q.vs})`)
+  }
+
+  const md = opt("md")
+  if (md !== undefined) {
+    const text = [
+      "```",
+      ...env,
+      `load average at end: ${load()}`,
+      "```",
+      "",
+      ...notes.map((n) => `- ${n}`),
+      "",
+      ...results.map(formatMarkdown).flatMap((t) => [t, ""]),
+      "Load average (1/5/15 min) after each case:",
+      "",
+      "```",
+      ...loads,
+      "```",
+      ""
+    ].join("\n")
+    writeFileSync(md, text)
+    console.log(`\nmarkdown written to ${md}`)
+  }
+}
+
+await main()
