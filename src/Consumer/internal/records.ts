@@ -1,0 +1,134 @@
+/**
+ * From fetched bytes to consumer records, in plain TypeScript: the batch-header walk that finds
+ * where the next fetch starts (no decoding), and the conversion of decoded batches into records
+ * (records below the fetch offset skipped, control batches skipped, aborted transactions filtered
+ * for read_committed exactly as the Java consumer does).
+ *
+ * @internal
+ */
+import type { Header, KafkaRecord, RecordBatch } from "../../Protocol/RecordBatch.ts"
+import { controlRecordType } from "../../Protocol/RecordBatch.ts"
+import type { ConsumerRecord } from "../Record.ts"
+
+/** A consumer record over a decoded record: the offset is computed on access (no bigint per record). */
+export class FetchedRecord implements ConsumerRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly baseOffset: bigint
+  readonly offsetDelta: number
+  readonly timestamp: number
+  readonly timestampType: "CreateTime" | "LogAppendTime"
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
+  readonly headers: ReadonlyArray<Header>
+  readonly leaderEpoch: number
+  constructor(topic: string, partition: number, r: KafkaRecord, timestampType: "CreateTime" | "LogAppendTime", leaderEpoch: number) {
+    this.topic = topic
+    this.partition = partition
+    this.baseOffset = r.baseOffset
+    this.offsetDelta = r.offsetDelta
+    this.timestamp = r.timestamp
+    this.timestampType = timestampType
+    this.key = r.key
+    this.value = r.value
+    this.headers = r.headers
+    this.leaderEpoch = leaderEpoch
+  }
+  get offset(): bigint {
+    return this.baseOffset + BigInt(this.offsetDelta)
+  }
+  toJSON(): unknown {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: String(this.offset),
+      timestamp: this.timestamp,
+      timestampType: this.timestampType,
+      key: this.key,
+      value: this.value,
+      headers: this.headers,
+      leaderEpoch: this.leaderEpoch
+    }
+  }
+}
+
+const LOG_OVERHEAD = 12
+
+/**
+ * Walks the batch headers of a Fetch response's `records` without decoding them. Returns the
+ * offset after the last complete batch and the byte length of the complete batches
+ * (`next < 0` when there is none: the only batch is cut short by the size limit).
+ */
+export const scanBatches = (bytes: Uint8Array): { readonly next: bigint; readonly end: number } => {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let p = 0
+  let next = -1n
+  while (b.length - p >= LOG_OVERHEAD) {
+    const length = b.readInt32BE(p + 8)
+    if (length < 5 || length > b.length - p - LOG_OVERHEAD) break
+    const magic = b[p + 16]
+    if (magic === 2) {
+      if (length < 15) break
+      next = b.readBigInt64BE(p) + BigInt(b.readInt32BE(p + 23)) + 1n
+    } else {
+      // legacy message (or compressed wrapper): its offset is its last inner record's offset
+      next = b.readBigInt64BE(p) + 1n
+    }
+    p += LOG_OVERHEAD + length
+  }
+  return { next, end: p }
+}
+
+export interface AbortedTransaction {
+  readonly producerId: bigint
+  readonly firstOffset: bigint
+}
+
+/**
+ * Appends the deliverable records of decoded batches to `out`: records below `fromOffset`
+ * skipped (a compressed batch comes back whole), control batches skipped, and with
+ * `readCommitted` the batches of aborted transactions dropped. As the Java consumer: aborted
+ * transactions (from the response, by first offset) become active once a batch reaches their
+ * first offset; an ABORT marker of that producer ends it.
+ */
+export const toRecords = (
+  topic: string,
+  partition: number,
+  batches: ReadonlyArray<RecordBatch>,
+  fromOffset: bigint,
+  readCommitted: boolean,
+  abortedTransactions: ReadonlyArray<AbortedTransaction> | null,
+  out: Array<ConsumerRecord>
+): void => {
+  let aborted: Array<AbortedTransaction> | undefined
+  let abortedProducers: Set<bigint> | undefined
+  if (readCommitted && abortedTransactions !== null && abortedTransactions.length > 0) {
+    aborted = abortedTransactions.slice().sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+    abortedProducers = new Set()
+  }
+  for (let bi = 0; bi < batches.length; bi++) {
+    const batch = batches[bi]
+    if (batch.lastOffset < fromOffset) continue
+    if (aborted !== undefined && batch.producerId >= 0n) {
+      const last = batch.lastOffset
+      while (aborted.length > 0 && aborted[0].firstOffset <= last) abortedProducers!.add(aborted.shift()!.producerId)
+      if (batch.isControl) {
+        const first = batch.records[0]
+        if (first !== undefined && controlRecordType(first) === "ABORT") abortedProducers!.delete(batch.producerId)
+      } else if (batch.isTransactional && abortedProducers!.has(batch.producerId)) {
+        continue
+      }
+    }
+    if (batch.isControl) continue
+    const records = batch.records
+    const tsType = batch.timestampType === 1 ? "LogAppendTime" : "CreateTime"
+    const epoch = batch.partitionLeaderEpoch
+    let i = 0
+    if (batch.baseOffset < fromOffset) {
+      // skip the records below the requested offset (offsets are increasing within a batch)
+      const minDelta = Number(fromOffset - batch.baseOffset)
+      while (i < records.length && records[i].offsetDelta < minDelta) i++
+    }
+    for (; i < records.length; i++) out.push(new FetchedRecord(topic, partition, records[i], tsType, epoch))
+  }
+}
