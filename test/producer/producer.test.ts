@@ -218,7 +218,8 @@ describe("Producer (real broker)", () => {
         const producer = yield* Producer.make()
         yield* Stream.range(0, 4999).pipe(
           Stream.map((i) => ({ topic, key: utf8(`${i}`), value: utf8(`s${i}`) })),
-          Stream.run(producer.sink)
+          Stream.run(producer.sink),
+          Effect.tapCause((cause) => Effect.sync(() => console.error("[sink test] failed:", cause)))
         )
         const read = yield* Effect.promise(() => consumeWithJava(bootstrapServers(), topic, 5000))
         assert.strictEqual(read.length, 5000)

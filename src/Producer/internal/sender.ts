@@ -38,6 +38,8 @@ export interface ProducerIdentity {
 }
 
 const MAX_SEQUENCE = 0x7fffffff
+/** Sends of one batch that sequence-number trouble may cost before it fails for good. */
+const MAX_SEQUENCE_RETRIES = 20
 
 /** Errors after which the broker's sequence state for us is gone or we are out of step. */
 const SEQUENCE_ERRORS = new Set<number>([ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ErrorCode.UNKNOWN_PRODUCER_ID])
@@ -55,6 +57,8 @@ export class Sender {
   wakeup: Deferred.Deferred<void> = Deferred.makeUnsafe<void>()
   flushing = 0
   closing = false
+  /** A new producer id is being fetched: nothing is sent until it arrives. */
+  resetting = false
   /** Resolves the producer id/epoch again after the broker forgot us (KIP-360), set by the producer. */
   resetIdentity: Effect.Effect<void, ProducerError> = Effect.void
   /** Adds partitions to the open transaction before their first batch is sent, set by the producer. */
@@ -106,7 +110,30 @@ export class Sender {
   }
 
   fail(batch: Batch, error: ProducerError): void {
+    // A batch that had sequence numbers and will never be written leaves a gap the broker would
+    // refuse every later batch for: start over with a new producer id (KIP-360's epoch bump).
+    if (batch.baseSequence >= 0 && this.settings.idempotent && this.settings.transactionalId === null) this.resetSequences()
     this.settle(batch, [{ start: 0, count: batch.records.length, baseOffset: -1n, logAppendTime: -1, error }])
+  }
+
+  /** New producer id, sequence numbers from 0 on every partition; unacknowledged batches are restamped. */
+  resetSequences(): void {
+    for (const parts of this.acc.topics.values()) {
+      for (const q of parts) {
+        if (q === undefined) continue
+        q.sequenceEpoch = -1
+        for (const b of q.queue) b.encoded = undefined
+      }
+    }
+    if (this.resetting) return
+    this.resetting = true
+    this.fork(this.resetIdentity.pipe(
+      Effect.ignore,
+      Effect.ensuring(Effect.sync(() => {
+        this.resetting = false
+        this.wake()
+      }))
+    ))
   }
 
   private releaseSpace(): void {
@@ -155,6 +182,7 @@ export class Sender {
    * at once, the time of the next deadline (linger, retry back-off), or Infinity.
    */
   private drain(): number {
+    if (this.resetting) return Infinity
     const now = this.now()
     const snapshot = this.cluster.snapshot()
     const s = this.settings
@@ -345,17 +373,18 @@ export class Sender {
     if (code === ErrorCode.INVALID_RECORD && pr.recordErrors.length > 0 && pr.recordErrors.length < b.records.length) {
       return this.dropRecords(b, q, pr, error)
     }
-    if (this.settings.idempotent && SEQUENCE_ERRORS.has(code) && !q.retrying) {
-      // The broker lost our sequence state (or we ours): new epoch, sequences from 0 (KIP-360).
-      q.retrying = true
-      this.resequence(q)
-      this.requeueAfter(b, q, 0)
-      this.fork(this.resetIdentity.pipe(Effect.ignore, Effect.ensuring(Effect.sync(() => this.wake()))))
-      return
-    }
-    if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && q.retrying) {
-      // an earlier batch of this partition failed: this one goes again after it
-      return this.requeueAfter(b, q, 0)
+    if (this.settings.idempotent && b.attempts <= MAX_SEQUENCE_RETRIES) {
+      if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && q.retrying) {
+        // an earlier batch of this partition failed: this one goes again after it
+        return this.requeueAfter(b, q, 0)
+      }
+      if (SEQUENCE_ERRORS.has(code) && this.settings.transactionalId === null) {
+        // The broker lost our sequence state (or we ours): new producer id, sequences from 0.
+        q.retrying = true
+        this.requeueAfter(b, q, 0)
+        this.resetSequences()
+        return
+      }
     }
     this.retryOrFail(b, error)
   }
@@ -392,12 +421,6 @@ export class Sender {
   private requeueAfter(b: Batch, q: PartitionQueue, delayMs: number): void {
     b.retryAt = this.now() + delayMs
     q.requeue(b)
-  }
-
-  /** Every batch of the partition not acknowledged yet gets new sequence numbers when sent again. */
-  private resequence(q: PartitionQueue): void {
-    q.sequenceEpoch = -1
-    for (const x of q.queue) x.encoded = undefined
   }
 
   /** Replaces a batch by pieces cut at `cuts` (record indexes), sent in order in its place. */
