@@ -6,6 +6,7 @@
 import { Command } from "effect/cli"
 import { coord } from "./commands/coord.ts"
 import { meta } from "./commands/meta.ts"
+import { produce } from "./commands/produce.ts"
 import * as Global from "./Global.ts"
 
 const DESCRIPTION = `kpax: a command line for Apache Kafka.
@@ -16,6 +17,6 @@ Exit codes: 0 success; 1 runtime error (Kafka error, unreachable brokers, time-o
 
 export const root = Command.make("kpax").pipe(
   Command.withDescription(DESCRIPTION),
-  Command.withSubcommands([meta, coord]),
+  Command.withSubcommands([produce, meta, coord]),
   Command.withGlobalFlags(Global.all)
 )
