@@ -29,8 +29,9 @@ export interface PartitionInput {
 
 /**
  * A partitioner: a plain synchronous function, called once per record on the hot path, so it must
- * not allocate or suspend. Stateful partitioners (sticky, round-robin) keep their state inside;
- * make one per producer.
+ * not allocate or suspend. The producer reuses one input object for every record: read it, don't
+ * keep it. Stateful partitioners (sticky, round-robin) keep their state inside; make one per
+ * producer.
  *
  * @example
  * ```ts

@@ -130,23 +130,24 @@ export class Accumulator {
     return q
   }
 
-  /**
-   * Appends a record to its partition's open batch (or a new one). Returns the batch and the
-   * record's index in it; `created` tells whether a new batch was opened (the sender must learn
-   * of it to start its linger timer).
-   */
-  append(topic: string, partition: number, record: PendingRecord, size: number, now: number): { batch: Batch; index: number; wake: boolean } {
+  /** Index of the last appended record in its batch (set by `append`, to avoid an object per record). */
+  lastIndex = 0
+  /** Whether the last `append` opened or filled a batch: the sender must look (linger timer, send). */
+  lastWake = false
+
+  /** Appends a record to its partition's open batch (or a new one) and returns that batch. */
+  append(topic: string, partition: number, record: PendingRecord, size: number, now: () => number): Batch {
     const q = this.queueOf(topic, partition)
     let batch = q.queue.length > 0 ? q.queue[q.queue.length - 1] : undefined
     let wake = false
     if (batch === undefined || batch.sealed || (batch.records.length > 0 && batch.bytes + size > this.batchSize)) {
       if (batch !== undefined && !batch.sealed) batch.sealed = true
-      batch = new Batch(topic, partition, now)
+      batch = new Batch(topic, partition, now())
       q.queue.push(batch)
       this.pending.add(batch)
       wake = true
     }
-    const index = batch.records.length
+    this.lastIndex = batch.records.length
     batch.records.push(record)
     batch.bytes += size
     this.bufferedBytes += size
@@ -154,7 +155,8 @@ export class Accumulator {
       batch.sealed = true
       wake = true
     }
-    return { batch, index, wake }
+    this.lastWake = wake
+    return batch
   }
 
   /** A batch is done: forget it and give its bytes back to the buffer. */

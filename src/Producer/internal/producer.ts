@@ -14,9 +14,10 @@ import type { Topic } from "../../Topic.ts"
 import { InvalidRecord, ProducerClosed, RecordTooLarge } from "../Errors.ts"
 import type { ProducerError } from "../Errors.ts"
 import { defaultPartitioner } from "../Partitioner.ts"
+import type { PartitionInput } from "../Partitioner.ts"
 import type { ProducerRecord, ProducerService, RecordMetadata, ResolvedOptions, TypedRecord } from "../Producer.ts"
-import { Accumulator, estimateSize } from "./accumulator.ts"
-import type { Batch, BatchAck } from "./accumulator.ts"
+import { Accumulator, Batch, estimateSize } from "./accumulator.ts"
+import type { BatchAck } from "./accumulator.ts"
 import { Sender } from "./sender.ts"
 import { Transactions } from "./transactions.ts"
 
@@ -25,6 +26,14 @@ interface Appended {
   readonly batch: Batch
   readonly index: number
   readonly record: ProducerRecord
+}
+
+/** Where many records went, as parallel arrays; `errors` by record position. */
+interface AppendedMany {
+  readonly batches: Array<Batch | undefined>
+  readonly indexes: Array<number>
+  readonly records: Array<ProducerRecord>
+  errors: Map<number, ProducerError> | undefined
 }
 
 const NEED_METADATA = 1
@@ -54,8 +63,8 @@ const validate = (r: ProducerRecord): InvalidRecord | undefined => {
   return undefined
 }
 
-const metadataOf = (a: Appended, ack: BatchAck): Result.Result<RecordMetadata, ProducerError> => {
-  const i = a.index
+/** The metadata of record `i` of a batch, or its error. */
+const metadataOf = (batch: Batch, i: number, record: ProducerRecord, ack: BatchAck): RecordMetadata | ProducerError => {
   let part = ack[0]
   if (ack.length > 1) {
     for (const p of ack) {
@@ -65,14 +74,16 @@ const metadataOf = (a: Appended, ack: BatchAck): Result.Result<RecordMetadata, P
       }
     }
   }
-  if (part.error !== undefined) return Result.fail(part.error)
-  return Result.succeed({
-    topic: a.batch.topic,
-    partition: a.batch.partition,
+  if (part.error !== undefined) return part.error
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
     offset: part.baseOffset < 0n ? -1n : part.baseOffset + BigInt(i - part.start),
-    timestamp: part.logAppendTime >= 0 ? part.logAppendTime : (a.record.timestamp ?? a.batch.createdAt)
-  })
+    timestamp: part.logAppendTime >= 0 ? part.logAppendTime : (record.timestamp ?? batch.createdAt)
+  }
 }
+
+const isError = (x: RecordMetadata | ProducerError): x is ProducerError => "_tag" in x
 
 export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effect.Effect<ProducerService, ProducerError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -105,10 +116,15 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
       if (o.transactionalId === null) sender.resetIdentity = txn.init
     }
     const partitioner = o.partitioner ?? defaultPartitioner({ batchSize: o.batchSize })
+    /** The partitioner's input, reused for every record (partitioners must not keep it). */
+    const pin: { -readonly [K in keyof PartitionInput]: PartitionInput[K] } = { topic: "", key: null, size: 0, partitionCount: 0, available: [] }
     let closed = false
 
-    /** The synchronous fast path: an Appended, a typed error, or a reason to take the slow path. */
-    const tryAppend = (r: ProducerRecord): Appended | ProducerError | typeof NEED_METADATA | typeof NEED_SPACE => {
+    /**
+     * The synchronous fast path: the record's batch (its index is in `acc.lastIndex`), a typed
+     * error, or a reason to take the slow path. Allocates nothing per record.
+     */
+    const tryAppend = (r: ProducerRecord): Batch | ProducerError | typeof NEED_METADATA | typeof NEED_SPACE => {
       if (closed) return new ProducerClosed({ message: "the producer is closed" })
       if (txn.state === "fatal") return txn.fatal!
       const invalid = validate(r)
@@ -125,14 +141,21 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
       if (acc.bufferedBytes > 0 && acc.bufferedBytes + size > o.bufferMemory) return NEED_SPACE
       let partition = r.partition
       if (partition === undefined) {
-        partition = partitioner({ topic: r.topic, key: r.key ?? null, size, partitionCount: t.partitions.length, available: t.available })
+        pin.topic = r.topic
+        pin.key = r.key ?? null
+        pin.size = size
+        pin.partitionCount = t.partitions.length
+        pin.available = t.available
+        partition = partitioner(pin)
       } else if (!Number.isInteger(partition) || partition < 0 || partition >= t.partitions.length) {
         return new InvalidRecord({ topic: r.topic, message: `partition ${partition} does not exist: ${r.topic} has ${t.partitions.length} partitions` })
       }
-      const { batch, index, wake } = acc.append(r.topic, partition, r, size, now())
-      if (wake) sender.wake()
-      return { batch, index, record: r }
+      const batch = acc.append(r.topic, partition, r, size, now)
+      if (acc.lastWake) sender.wake()
+      return batch
     }
+
+    const isBatch = (x: unknown): x is Batch => x instanceof Batch
 
     /** Waits until the topic's metadata is known (bounded by maxBlock and the retry policy). */
     const awaitTopic = (topic: string): Effect.Effect<void, ProducerError> =>
@@ -156,15 +179,18 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     })
 
     /** Appends one record, taking the slow path when needed. */
+    const appended = (x: Batch | ProducerError, r: ProducerRecord): Effect.Effect<Appended, ProducerError> =>
+      isBatch(x) ? Effect.succeed({ batch: x, index: acc.lastIndex, record: r }) : Effect.fail(x)
+
     const append = (r: ProducerRecord): Effect.Effect<Appended, ProducerError> =>
       Effect.suspend(() => {
         const first = tryAppend(r)
-        if (typeof first === "object") return "_tag" in first ? Effect.fail(first) : Effect.succeed(first)
+        if (typeof first === "object") return appended(first, r)
         const loop = (reason: number, waited: number): Effect.Effect<Appended, ProducerError> => {
           const wait = reason === NEED_METADATA ? awaitTopic(r.topic) : awaitSpace
           return Effect.flatMap(wait, () => {
             const next = tryAppend(r)
-            if (typeof next === "object") return "_tag" in next ? Effect.fail(next) : Effect.succeed(next)
+            if (typeof next === "object") return appended(next, r)
             if (next === NEED_METADATA && waited > 0) {
               return Effect.fail(kafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${r.topic} has no usable metadata`))
             }
@@ -181,47 +207,68 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
 
     const awaitAppended = (a: Appended): Effect.Effect<RecordMetadata, ProducerError> =>
       Effect.flatMap(Deferred.await(a.batch.done), (ack) => {
-        const m = metadataOf(a, ack)
-        if (Result.isFailure(m)) txn.batchFailed(m.failure)
-        return Result.isSuccess(m) ? Effect.succeed(m.success) : Effect.fail(m.failure)
+        const m = metadataOf(a.batch, a.index, a.record, ack)
+        if (isError(m)) {
+          txn.batchFailed(m)
+          return Effect.fail(m)
+        }
+        return Effect.succeed(m)
       })
 
     const send = (r: ProducerRecord) => Effect.flatMap(append(r), awaitAppended)
 
-    /** Appends records in order; the fast path allocates no Effect per record. */
-    const appendMany = (records: Iterable<ProducerRecord>): Effect.Effect<Array<Appended | ProducerError>> =>
+    /**
+     * Appends records in order into parallel arrays (batch, index, record) — no object or Effect
+     * per record on the fast path; errors are kept at their record's place.
+     */
+    const appendMany = (records: Iterable<ProducerRecord>): Effect.Effect<AppendedMany> =>
       Effect.gen(function*() {
-        const out: Array<Appended | ProducerError> = []
+        const out: AppendedMany = { batches: [], indexes: [], records: [], errors: undefined }
         for (const r of records) {
-          const a = tryAppend(r)
-          if (typeof a === "object") out.push(a)
-          else out.push(yield* Effect.result(append(r)).pipe(Effect.map((x) => (Result.isSuccess(x) ? x.success : x.failure))))
+          let x: Batch | ProducerError | number = tryAppend(r)
+          let index = acc.lastIndex
+          if (typeof x !== "object") {
+            const slow = yield* Effect.result(append(r))
+            if (Result.isSuccess(slow)) {
+              x = slow.success.batch
+              index = slow.success.index
+            } else x = slow.failure
+          }
+          if (isBatch(x)) {
+            out.batches.push(x)
+            out.indexes.push(index)
+          } else {
+            out.batches.push(undefined)
+            out.indexes.push(-1)
+            ;(out.errors ??= new Map()).set(out.records.length, x)
+          }
+          out.records.push(r)
         }
         return out
       })
 
-    const awaitMany = (appended: ReadonlyArray<Appended | ProducerError>): Effect.Effect<ReadonlyArray<RecordMetadata>, ProducerError> =>
+    const awaitMany = (a: AppendedMany): Effect.Effect<ReadonlyArray<RecordMetadata>, ProducerError> =>
       Effect.gen(function*() {
-        const out: Array<RecordMetadata> = new Array(appended.length)
+        const n = a.records.length
+        const out: Array<RecordMetadata> = new Array(n)
         let firstError: ProducerError | undefined
         let lastBatch: Batch | undefined
         let ack: BatchAck | undefined
-        for (let i = 0; i < appended.length; i++) {
-          const a = appended[i]
-          if ("_tag" in a) {
-            firstError ??= a
+        for (let i = 0; i < n; i++) {
+          const batch = a.batches[i]
+          if (batch === undefined) {
+            firstError ??= a.errors!.get(i)
             continue
           }
-          if (a.batch !== lastBatch) {
-            lastBatch = a.batch
-            ack = yield* Deferred.await(a.batch.done)
+          if (batch !== lastBatch) {
+            lastBatch = batch
+            ack = yield* Deferred.await(batch.done)
           }
-          const m = metadataOf(a, ack!)
-          if (Result.isSuccess(m)) out[i] = m.success
-          else {
-            txn.batchFailed(m.failure)
-            firstError ??= m.failure
-          }
+          const m = metadataOf(batch, a.indexes[i], a.records[i], ack!)
+          if (isError(m)) {
+            txn.batchFailed(m)
+            firstError ??= m
+          } else out[i] = m
         }
         if (firstError !== undefined) return yield* Effect.fail(firstError)
         return out
@@ -275,32 +322,45 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
       )
 
     const sink: Sink.Sink<void, ProducerRecord, never, ProducerError> = Sink.suspend(() => {
-      const pending: Array<Appended | ProducerError> = []
+      // batches not known to be fine yet, oldest first (one entry per batch)
+      const pending = new Set<Batch>()
+      const check = (batch: Batch): ProducerError | undefined => {
+        const exit = Effect.runSyncExit(Deferred.await(batch.done))
+        if (Exit.isFailure(exit)) return undefined
+        for (const part of exit.value) {
+          if (part.error !== undefined) {
+            txn.batchFailed(part.error)
+            return part.error
+          }
+        }
+        return undefined
+      }
       return Sink.forEachArray((chunk: ReadonlyArray<ProducerRecord>) =>
-        Effect.flatMap(appendMany(chunk), (as) =>
+        Effect.flatMap(appendMany(chunk), (a) =>
           Effect.suspend(() => {
-            for (const a of as) {
-              if ("_tag" in a) return Effect.fail(a)
-              // keep one entry per batch: the last record of each batch is enough to await it
-              const last = pending[pending.length - 1]
-              if (last !== undefined && !("_tag" in last) && last.batch === a.batch) pending[pending.length - 1] = a
-              else pending.push(a)
+            if (a.errors !== undefined) return Effect.fail(a.errors.values().next().value!)
+            let last: Batch | undefined
+            for (const b of a.batches) {
+              if (b !== last) pending.add(b!)
+              last = b
             }
             // forget batches that are done and fine, so a long stream holds no memory
-            while (pending.length > 0) {
-              const head = pending[0] as Appended
-              if (!Deferred.isDoneUnsafe(head.batch.done)) break
-              const exit = Effect.runSyncExit(Deferred.await(head.batch.done))
-              if (Exit.isSuccess(exit)) {
-                const m = metadataOf(head, exit.value)
-                if (Result.isFailure(m)) return Effect.fail(m.failure)
-              }
-              pending.shift()
+            for (const b of pending) {
+              if (!Deferred.isDoneUnsafe(b.done)) break
+              pending.delete(b)
+              const e = check(b)
+              if (e !== undefined) return Effect.fail(e)
             }
             return Effect.void
           })
         )
-      ).pipe(Sink.mapEffectEnd(() => Effect.map(awaitMany(pending), () => [undefined] as const)))
+      ).pipe(Sink.mapEffectEnd(() =>
+        Effect.forEach(pending, (b) =>
+          Effect.flatMap(Deferred.await(b.done), () => {
+            const e = check(b)
+            return e === undefined ? Effect.void : Effect.fail(e)
+          }), { discard: true }).pipe(Effect.as([undefined] as const))
+      ))
     })
 
     const service: ProducerService = {
