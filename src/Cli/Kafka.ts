@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import * as Admin from "../Admin/Admin.ts"
 import { Cluster, make as makeCluster } from "../Cluster/Cluster.ts"
 import type { ClusterOptions } from "../Cluster/Cluster.ts"
 import * as RetryPolicy from "../Cluster/RetryPolicy.ts"
@@ -113,7 +114,7 @@ export const clusterLayer = (c: Connection): Layer.Layer<Cluster, CommandFailed>
   ).pipe(Layer.provide(RetryPolicy.layer(retryPolicy(c.timeoutMs))))
 
 /**
- * Runs `effect` with the command line's `Cluster`.
+ * Runs `effect` with the command line's `Cluster` (and an `Admin` over it).
  *
  * @example
  * ```ts
@@ -123,5 +124,5 @@ export const clusterLayer = (c: Connection): Layer.Layer<Cluster, CommandFailed>
 export const withCluster = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const c = yield* connection
-    return yield* Effect.provide(effect, clusterLayer(c))
+    return yield* Effect.provide(effect, Admin.layer.pipe(Layer.provideMerge(clusterLayer(c))))
   })

@@ -4,9 +4,11 @@
  * @since 0.1.0
  */
 import { Command } from "effect/cli"
+import { consume } from "./commands/consume.ts"
 import { coord } from "./commands/coord.ts"
 import { meta } from "./commands/meta.ts"
 import { produce } from "./commands/produce.ts"
+import { tail } from "./commands/tail.ts"
 import * as Global from "./Global.ts"
 
 const DESCRIPTION = `kpax: a command line for Apache Kafka.
@@ -17,6 +19,6 @@ Exit codes: 0 success; 1 runtime error (Kafka error, unreachable brokers, time-o
 
 export const root = Command.make("kpax").pipe(
   Command.withDescription(DESCRIPTION),
-  Command.withSubcommands([produce, meta, coord]),
+  Command.withSubcommands([consume, tail, produce, meta, coord]),
   Command.withGlobalFlags(Global.all)
 )

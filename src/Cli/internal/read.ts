@@ -1,0 +1,99 @@
+/**
+ * Reads partitions over offset ranges and prints their records: the engine of `consume` and
+ * `tail`. Each partition is read from its start offset up to its end offset (exclusive), or on
+ * and on with `follow`; reading stops at `count` records in all. A partition is done once the
+ * consumer's position reaches its end — also when the last offsets are transaction markers or
+ * compacted away, which no record reaches.
+ *
+ * @internal
+ */
+import { Effect, Stream } from "effect"
+import type { Scope } from "effect"
+import type { Cluster } from "../../Cluster/Cluster.ts"
+import * as PartitionConsumer from "../../Consumer/PartitionConsumer.ts"
+import type { ConsumerRecord } from "../../Consumer/Record.ts"
+import { CommandFailed, describeError } from "../Errors.ts"
+import { write } from "../Output.ts"
+import type { Progress } from "../Progress.ts"
+import type { Isolation } from "./offsets.ts"
+
+export interface Range {
+  readonly partition: number
+  readonly start: bigint
+  /** Exclusive; `undefined`: no end (follow). */
+  readonly end: bigint | undefined
+}
+
+export interface ReadOptions {
+  readonly topic: string
+  readonly ranges: ReadonlyArray<Range>
+  /** Most records to print in all. */
+  readonly count: number | undefined
+  readonly isolation: Isolation
+  readonly print: (r: ConsumerRecord) => string
+  readonly progress: Progress
+}
+
+/** Prints the records of the ranges; succeeds with how many were printed. */
+export const readRanges = (o: ReadOptions): Effect.Effect<number, CommandFailed, Scope.Scope | Cluster> =>
+  Effect.gen(function*() {
+    const open = o.ranges.filter((r) => r.end === undefined || r.start < r.end)
+    if (open.length === 0 || o.count === 0) return 0
+    const consumer = yield* PartitionConsumer.make({ isolationLevel: o.isolation, offsetReset: "earliest" }).pipe(
+      Effect.mapError((e) => new CommandFailed({ message: e.message }))
+    )
+    const ends = new Map<number, bigint | undefined>()
+    for (const r of open) ends.set(r.partition, r.end)
+    yield* consumer.assign(open.map((r) => ({ topic: o.topic, partition: r.partition, from: r.start }))).pipe(
+      Effect.mapError((e) => new CommandFailed({ message: `reading ${o.topic}: ${describeError(e)}` }))
+    )
+    let printed = 0
+    const limit = o.count ?? Number.POSITIVE_INFINITY
+    const finished = new Set<number>()
+    const bounded = open.every((r) => r.end !== undefined)
+    const isDone = () => printed >= limit || (bounded && finished.size === open.length)
+    const checkPositions = () => {
+      for (const [p, end] of ends) {
+        if (end === undefined || finished.has(p)) continue
+        const pos = consumer.position({ topic: o.topic, partition: p })
+        if (pos !== undefined && pos >= end) finished.add(p)
+      }
+    }
+    const handle = (batch: PartitionConsumer.ConsumerBatch) =>
+      Effect.sync(() => {
+        const end = ends.get(batch.partition)
+        let out = ""
+        let n = 0
+        for (const r of batch.records) {
+          if (printed + n >= limit) break
+          if (end !== undefined && r.offset >= end) {
+            finished.add(batch.partition)
+            break
+          }
+          out += o.print(r) + "\n"
+          n++
+          if (end !== undefined && r.offset + 1n >= end) finished.add(batch.partition)
+        }
+        if (out !== "") write(out)
+        printed += n
+        o.progress.add(n)
+        checkPositions()
+        return isDone()
+      })
+    const poll = Effect.gen(function*() {
+      for (;;) {
+        yield* Effect.sleep("200 millis")
+        checkPositions()
+        if (isDone()) return
+      }
+    })
+    yield* Effect.raceFirst(
+      consumer.batches.pipe(
+        Stream.mapEffect(handle),
+        Stream.takeUntil((done) => done),
+        Stream.runDrain
+      ),
+      bounded ? poll : Effect.never
+    ).pipe(Effect.mapError((e) => new CommandFailed({ message: `reading ${o.topic}: ${describeError(e)}` })))
+    return printed
+  })
