@@ -108,7 +108,7 @@ export const toRecords = (
   }
   for (let bi = 0; bi < batches.length; bi++) {
     const batch = batches[bi]
-    if (batch.lastOffset < fromOffset) continue
+    // transaction bookkeeping first: a marker below the fetch offset still ends its transaction
     if (aborted !== undefined && batch.producerId >= 0n) {
       const last = batch.lastOffset
       while (aborted.length > 0 && aborted[0].firstOffset <= last) abortedProducers!.add(aborted.shift()!.producerId)
@@ -119,7 +119,7 @@ export const toRecords = (
         continue
       }
     }
-    if (batch.isControl) continue
+    if (batch.isControl || batch.lastOffset < fromOffset) continue
     const records = batch.records
     const tsType = batch.timestampType === 1 ? "LogAppendTime" : "CreateTime"
     const epoch = batch.partitionLeaderEpoch

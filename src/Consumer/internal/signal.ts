@@ -2,6 +2,10 @@
  * A wake-up signal between fibers: waiters take `current` *before* checking their condition,
  * then await it; `notify` completes it. No lost wake-ups, no allocation while nobody waits.
  *
+ * Completing a `Deferred` resumes its waiters synchronously, inside the caller's stack; `notify`
+ * completes it on a microtask instead, so that a waiter never runs in the middle of the code that
+ * notified it (e.g. the dispatch loop inside `assign`, or a reader inside response handling).
+ *
  * @internal
  */
 import { Deferred, Exit } from "effect"
@@ -21,6 +25,8 @@ export class Signal {
     const d = this.deferred
     this.deferred = Deferred.makeUnsafe<void>()
     this.watched = false
-    Deferred.doneUnsafe(d, Exit.void)
+    queueMicrotask(() => {
+      Deferred.doneUnsafe(d, Exit.void)
+    })
   }
 }
