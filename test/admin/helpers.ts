@@ -22,7 +22,10 @@ import { uniqueTopic } from "../util/kafka.ts"
 
 export { uniqueTopic }
 
-/** Runs `f` with a cluster over the test broker (in context too) and an Admin, in a scope. */
+/**
+ * Runs `f` with a cluster over the test broker (in context too) and an Admin, in a scope of its
+ * own that closes before the cluster's (so `randomTopic`'s deletion still has the cluster).
+ */
 export const withAdmin = <A, E>(
   f: (admin: Admin.AdminService, cluster: Cluster.ClusterService) => Effect.Effect<A, E, Scope.Scope | Cluster.Cluster>,
   bootstrap: ReadonlyArray<string> = brokers()
@@ -31,7 +34,7 @@ export const withAdmin = <A, E>(
     Effect.gen(function*() {
       const cluster = yield* Cluster.make({ bootstrap, clientId: "kpax-admin-test" })
       const admin = yield* Admin.make.pipe(Effect.provideService(Cluster.Cluster, cluster))
-      return yield* f(admin, cluster).pipe(Effect.provideService(Cluster.Cluster, cluster))
+      return yield* Effect.scoped(f(admin, cluster)).pipe(Effect.provideService(Cluster.Cluster, cluster))
     })
   )
 
