@@ -154,7 +154,7 @@ const fakeCluster = (options: {
       address: `fake:${node.nodeId}`,
       nodeId: node.nodeId,
       request: ((api: { key: number; name: string }, req: unknown) =>
-        Effect.suspend(() => {
+        Effect.suspend((): Effect.Effect<unknown, ConnectionError> => {
           apis.push(`${api.name}@${node.nodeId}`)
           if (api.key === 3) return Effect.succeed(metadata())
           if (api.key === 1) return fetch(node.nodeId, req as FetchRequest)

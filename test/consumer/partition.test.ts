@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Exit, Fiber, Schema, Scope, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Fiber, Schema, Scope, Stream } from "effect"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import * as PartitionConsumer from "../../src/Consumer/PartitionConsumer.ts"
 import * as Record from "../../src/Consumer/Record.ts"
@@ -62,7 +62,7 @@ const collector = <A, E>(stream: Stream.Stream<A, E>) =>
   Effect.gen(function*() {
     const items: Array<A> = []
     const fiber = yield* stream.pipe(Stream.runForEach((a) => Effect.sync(() => items.push(a))), Effect.forkScoped)
-    const until = (cond: (items: ReadonlyArray<A>) => boolean, timeout = "10 seconds") =>
+    const until = (cond: (items: ReadonlyArray<A>) => boolean, timeout: Duration.Input = "10 seconds") =>
       Effect.gen(function*() {
         while (!cond(items)) {
           if (fiber.pollUnsafe() !== undefined) return yield* Effect.die(new Error("the stream ended"))
@@ -72,7 +72,7 @@ const collector = <A, E>(stream: Stream.Stream<A, E>) =>
     return { items, until, fiber }
   })
 
-const waitFor = (cond: () => boolean, timeout = "10 seconds") =>
+const waitFor = (cond: () => boolean, timeout: Duration.Input = "10 seconds") =>
   Effect.gen(function*() {
     while (!cond()) yield* Effect.sleep("20 millis")
   }).pipe(Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.die(new Error("timed out waiting")) }))
