@@ -3,6 +3,7 @@
  * committed offsets written without Admin (a raw OffsetCommit as a non-member), and group members
  * held open by hand (classic JoinGroup/SyncGroup, KIP-848 ConsumerGroupHeartbeat).
  */
+import { randomBytes } from "node:crypto"
 import { Effect, Exit, Schedule, Scope } from "effect"
 import * as Admin from "../../src/Admin/Admin.ts"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
@@ -154,9 +155,11 @@ export const classicMember = (
 export const consumerMember = (cluster: Cluster.ClusterService, group: string, topics: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const { broker } = yield* cluster.coordinator({ type: "group", key: group })
+    // KIP-1082: the member picks its own id
+    const chosenId = randomBytes(16).toString("base64url")
     const first = yield* broker.request(ConsumerGroupHeartbeat, {
       groupId: group,
-      memberId: "",
+      memberId: chosenId,
       memberEpoch: 0,
       instanceId: null,
       rackId: null,
@@ -166,7 +169,7 @@ export const consumerMember = (cluster: Cluster.ClusterService, group: string, t
       topicPartitions: []
     })
     if (first.errorCode !== 0) return yield* kafkaFailure(first.errorCode, first.errorMessage)
-    const memberId = first.memberId ?? ""
+    const memberId = first.memberId ?? chosenId
     let epoch = first.memberEpoch
     let owned = first.assignment?.topicPartitions.map((t) => ({ topicId: t.topicId, partitions: [...t.partitions] })) ?? []
     yield* Effect.suspend(() =>
