@@ -207,6 +207,17 @@ export interface AdminService {
 /**
  * The `Admin` service tag.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as Admin from "kpax/Admin"
+ *
+ * const resetBilling = Effect.gen(function*() {
+ *   const admin = yield* Admin.Admin
+ *   return yield* admin.resetGroupOffsets("billing", { to: "timestamp", timestamp: Date.now() - 3_600_000 })
+ * })
+ * ```
+ *
  * @since 0.1.0
  */
 export class Admin extends Context.Service<Admin, AdminService>()("kpax/Admin") {}
