@@ -86,3 +86,22 @@ export const outcomeOf = (cause: Cause.Cause<unknown>): { readonly code: number;
   const defect = cause.reasons.find(Cause.isDieReason)
   return { code: ExitCode.runtime, line: `internal error: ${describeError(defect?.defect)}` }
 }
+
+const USAGE_TAGS = new Set(["InvalidTopicName", "InvalidAdminRequest"])
+const SELF_DESCRIBING_TAGS = new Set(["AdminItemError", "AdminPartialFailure", "GroupHasActiveMembers"])
+
+/**
+ * Maps an error of an operation to the command line's: bad names and arguments are usage errors;
+ * errors that name their operation and item keep their message; others get `what` as context.
+ *
+ * @example
+ * ```ts
+ * admin.deleteTopic(name).pipe(Effect.mapError(failure(`deleting topic ${name}`)))
+ * ```
+ */
+export const failure = (what: string) => (e: unknown): UsageError | CommandFailed => {
+  const tag = typeof e === "object" && e !== null ? String((e as { _tag?: unknown })._tag) : ""
+  if (USAGE_TAGS.has(tag)) return new UsageError({ message: describeError(e) })
+  if (SELF_DESCRIBING_TAGS.has(tag)) return new CommandFailed({ message: describeError(e) })
+  return new CommandFailed({ message: `${what}: ${describeError(e)}` })
+}

@@ -4,11 +4,16 @@
  * @since 0.1.0
  */
 import { Command } from "effect/cli"
+import { configs } from "./commands/configs.ts"
 import { consume } from "./commands/consume.ts"
 import { coord } from "./commands/coord.ts"
+import { groups } from "./commands/groups.ts"
 import { meta } from "./commands/meta.ts"
+import { offset } from "./commands/offset.ts"
 import { produce } from "./commands/produce.ts"
+import { rollback } from "./commands/rollback.ts"
 import { tail } from "./commands/tail.ts"
+import { topics } from "./commands/topics.ts"
 import * as Global from "./Global.ts"
 
 const DESCRIPTION = `kpax: a command line for Apache Kafka.
@@ -19,6 +24,6 @@ Exit codes: 0 success; 1 runtime error (Kafka error, unreachable brokers, time-o
 
 export const root = Command.make("kpax").pipe(
   Command.withDescription(DESCRIPTION),
-  Command.withSubcommands([consume, tail, produce, meta, coord]),
+  Command.withSubcommands([consume, tail, produce, offset, rollback, meta, coord, topics, groups, configs]),
   Command.withGlobalFlags(Global.all)
 )
