@@ -32,11 +32,13 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Exit, Scope, Stream } from "effect"
+import { Duration, Effect, Stream } from "effect"
+import type { Scope } from "effect"
 import { Cluster } from "../Cluster/Cluster.ts"
 import { InvalidConsumerConfig, PartitionNotAssigned } from "./Errors.ts"
 import type { ConsumerError } from "./Errors.ts"
-import { batchOf, Fetcher } from "./internal/fetcher.ts"
+import { batchOf, startFetcher } from "./internal/fetcher.ts"
+import type { Fetcher } from "./internal/fetcher.ts"
 import type { FetcherSettings, FetcherStats } from "./internal/fetcher.ts"
 import type { PartitionState, StartPosition } from "./internal/partition.ts"
 import type { ConsumerBatch, ConsumerRecord, TopicPartition } from "./Record.ts"
@@ -199,17 +201,7 @@ export const make = (options: PartitionConsumerOptions = {}): Effect.Effect<Part
   Effect.gen(function*() {
     const settings = yield* resolveOptions(options)
     const cluster = yield* Cluster
-    const parentScope = yield* Effect.scope
-    const scope = yield* Scope.fork(parentScope)
-    const clock = yield* Effect.clockWith(Effect.succeed)
-    const fetcher = new Fetcher(cluster, settings, () => clock.currentTimeMillisUnsafe())
-    yield* Effect.forkIn(fetcher.run((work) => Effect.forkIn(work, scope)), scope)
-    yield* Scope.addFinalizer(parentScope, Effect.gen(function*() {
-      fetcher.closed = true
-      fetcher.dataSignal.notify()
-      yield* Scope.close(scope, Exit.void)
-      yield* fetcher.closeSessions(Math.min(settings.requestTimeoutMs, 2000))
-    }))
+    const fetcher = yield* startFetcher(cluster, settings)
     return fromFetcher(fetcher)
   })
 

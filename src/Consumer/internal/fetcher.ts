@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import { Cause, Deferred, Effect } from "effect"
+import { Cause, Deferred, Effect, Exit, Scope } from "effect"
 import type { ClusterService } from "../../Cluster/Cluster.ts"
 import type { ClusterMetadata } from "../../Cluster/internal/metadata.ts"
 import type { BrokerError } from "../../Connection/Errors.ts"
@@ -173,6 +173,25 @@ export class Fetcher {
     }
     this.dataSignal.notify()
     this.wake()
+  }
+
+  /**
+   * Assigns a partition that cannot be read (no start position): its reader gets `error`; it is
+   * not fetched until `startAt` gives it a position.
+   */
+  assignFailed(tp: TopicPartition, error: ConsumerError): void {
+    const key = partitionKey(tp.topic, tp.partition)
+    let p = this.parts.get(key)
+    if (p === undefined) {
+      p = new PartitionState(tp.topic, tp.partition)
+      this.parts.set(key, p)
+    }
+    p.generation++
+    this.release(p.clearChunks())
+    p.reset = undefined
+    p.fetchOffset = -1n
+    p.position = -1n
+    this.pushError(p, error)
   }
 
   setPaused(partitions: ReadonlyArray<PartitionState>, paused: boolean): void {
@@ -755,3 +774,23 @@ export const batchOf = (p: PartitionState, chunk: DataChunk, records: ReadonlyAr
   logStartOffset: chunk.logStartOffset,
   nextOffset: chunk.nextOffset
 })
+
+/**
+ * A fetcher running in the current scope: its loop and requests live in a child scope; closing
+ * the scope ends the readers (`ConsumerClosed`), stops every request and closes the fetch sessions.
+ */
+export const startFetcher = (cluster: ClusterService, settings: FetcherSettings): Effect.Effect<Fetcher, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const parentScope = yield* Effect.scope
+    const scope = yield* Scope.fork(parentScope)
+    const clock = yield* Effect.clockWith(Effect.succeed)
+    const fetcher = new Fetcher(cluster, settings, () => clock.currentTimeMillisUnsafe())
+    yield* Effect.forkIn(fetcher.run((work) => Effect.forkIn(work, scope)), scope)
+    yield* Scope.addFinalizer(parentScope, Effect.gen(function*() {
+      fetcher.closed = true
+      fetcher.dataSignal.notify()
+      yield* Scope.close(scope, Exit.void)
+      yield* fetcher.closeSessions(Math.min(settings.requestTimeoutMs, 2000))
+    }))
+    return fetcher
+  })

@@ -1,0 +1,204 @@
+/**
+ * The group consumer's engine: a fetcher driven by a group membership's assignment events, and
+ * at-least-once commits of processed offsets.
+ *
+ * Processed offsets: with `ackMode: "onPull"`, the records a stream emitted are processed once the
+ * stream pulls again (the next pull means the previous chunk went through the whole pipeline, as
+ * the Java consumer's next `poll` does); with `"manual"`, only what `ack` was given. Processed
+ * offsets are committed every `autoCommitInterval`, on `commit`, before a revoke is confirmed, and
+ * when the consumer closes. Lost partitions are dropped without committing.
+ *
+ * @internal
+ */
+import { Cause, Effect, Queue, Schedule, Stream } from "effect"
+import type { Scope } from "effect"
+import { NoOffsetForPartition } from "../Errors.ts"
+import type { ConsumerError } from "../Errors.ts"
+import type { ConsumerRecord, TopicPartition } from "../Record.ts"
+import { ProcessedOffsets } from "./commits.ts"
+import type { OffsetToCommit } from "./commits.ts"
+import type { Fetcher } from "./fetcher.ts"
+import type { PartitionState, StartPosition } from "./partition.ts"
+
+/** What the engine needs of a group membership (see `Group.ts`). */
+export interface Membership<E> {
+  /** Assignment changes, in order; the next event is pulled only once the previous one is handled. */
+  readonly assignments: Stream.Stream<AssignmentChange, E>
+  readonly commit: (offsets: ReadonlyArray<OffsetToCommit>) => Effect.Effect<void, E>
+  /** Committed offsets (-1: none) of partitions. */
+  readonly committed: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<ReadonlyArray<OffsetToCommit>, E>
+}
+
+export interface AssignmentChange {
+  readonly _tag: "Assigned" | "Revoked" | "Lost"
+  readonly partitions: ReadonlyArray<TopicPartition>
+  /** Called once the change is handled (a revoke: after its offsets are committed). */
+  readonly done?: Effect.Effect<void> | undefined
+}
+
+export interface EngineSettings {
+  readonly ackMode: "onPull" | "manual"
+  /** 0: no periodic commits. */
+  readonly autoCommitMs: number
+  readonly offsetReset: "earliest" | "latest" | "none"
+}
+
+type Chunk = readonly [ConsumerRecord, ...Array<ConsumerRecord>]
+
+export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, settings: EngineSettings) =>
+  Effect.gen(function*() {
+    const processed = new ProcessedOffsets()
+    /** Queues of running `partitioned` streams: each gets newly assigned partitions. */
+    const listeners = new Set<Queue.Queue<TopicPartition, ConsumerError | E | Cause.Done>>()
+
+    const commitPending = (only?: ReadonlyArray<TopicPartition>): Effect.Effect<void, E> =>
+      Effect.suspend(() => {
+        const pending = processed.pending(only)
+        if (pending.length === 0) return Effect.void
+        return Effect.tap(membership.commit(pending), () => Effect.sync(() => processed.committed(pending)))
+      })
+
+    const assigned = (partitions: ReadonlyArray<TopicPartition>) =>
+      Effect.gen(function*() {
+        if (partitions.length === 0) return
+        const committed = yield* membership.committed(partitions)
+        const byKey = new Map(committed.map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]))
+        const ready: Array<TopicPartition & { readonly from: StartPosition }> = []
+        const failed: Array<TopicPartition> = []
+        for (const tp of partitions) {
+          const c = byKey.get(`${tp.topic}\u0000${tp.partition}`) ?? -1n
+          if (c >= 0n) ready.push({ ...tp, from: c })
+          else if (settings.offsetReset === "none") failed.push(tp)
+          else ready.push({ ...tp, from: settings.offsetReset })
+        }
+        fetcher.assign(ready)
+        for (const tp of failed) {
+          fetcher.assignFailed(tp, new NoOffsetForPartition({
+            topic: tp.topic,
+            partition: tp.partition,
+            message: `${tp.topic}-${tp.partition} has no committed offset and the reset policy is "none"`
+          }))
+        }
+        for (const tp of partitions) {
+          processed.start(tp, fetcher.get(tp)!, byKey.get(`${tp.topic}\u0000${tp.partition}`) ?? -1n)
+        }
+        for (const q of listeners) for (const tp of partitions) Queue.offerUnsafe(q, tp)
+      })
+
+    const revoked = (partitions: ReadonlyArray<TopicPartition>) =>
+      Effect.gen(function*() {
+        fetcher.unassign(partitions)
+        yield* commitPending(partitions).pipe(
+          Effect.catch((e) => Effect.logWarning("kpax consumer: committing revoked partitions failed", e))
+        )
+        processed.forget(partitions)
+      })
+
+    const lost = (partitions: ReadonlyArray<TopicPartition>) =>
+      Effect.sync(() => {
+        fetcher.unassign(partitions)
+        processed.forget(partitions)
+      })
+
+    // follow the membership's assignment changes; its failure ends every stream
+    yield* membership.assignments.pipe(
+      Stream.runForEach((change) =>
+        (change._tag === "Assigned" ? assigned(change.partitions) : change._tag === "Revoked" ? revoked(change.partitions) : lost(change.partitions)).pipe(
+          Effect.andThen(change.done ?? Effect.void)
+        )
+      ),
+      Effect.catchCause((cause) =>
+        Effect.sync(() => {
+          // interrupted: the consumer is closing; failed: the membership ended for good
+          if (Cause.hasInterruptsOnly(cause)) return
+          fetcher.failure ??= Cause.squash(cause) as ConsumerError
+          fetcher.dataSignal.notify()
+          for (const q of listeners) Queue.failCauseUnsafe(q, cause as Cause.Cause<E>)
+        })
+      ),
+      Effect.forkScoped
+    )
+
+    if (settings.autoCommitMs > 0) {
+      yield* commitPending().pipe(
+        Effect.catch((e) => Effect.logWarning("kpax consumer: periodic commit failed", e)),
+        Effect.delay(settings.autoCommitMs),
+        Effect.repeat(Schedule.forever),
+        Effect.forkScoped
+      )
+    }
+
+    // closing commits what was processed (finalizers run in reverse: this runs before the
+    // membership leaves and the fetcher stops)
+    yield* Effect.addFinalizer(() =>
+      commitPending().pipe(Effect.catch((e) => Effect.logWarning("kpax consumer: commit on close failed", e)))
+    )
+
+    /**
+     * A stream of the fetcher's records (of `only`, or of every partition). With `onPull`, each
+     * pull first marks the previous chunk processed. When the stream ends (failure, interruption,
+     * `take`), the partitions it read go back to their processed offsets: what it was handed and
+     * did not finish is delivered again to the next stream (at-least-once).
+     */
+    const reader = (only: TopicPartition | undefined): Stream.Stream<ConsumerRecord, ConsumerError | E> =>
+      Stream.unwrap(Effect.gen(function*() {
+        const touched = new Set<PartitionState>()
+        let last: { readonly p: PartitionState; readonly next: bigint } | undefined
+        const emit = (p: PartitionState, _c: unknown, records: Array<ConsumerRecord>): ReadonlyArray<ConsumerRecord> => {
+          touched.add(p)
+          // nothing before the first record emitted in this assignment needs processing
+          processed.mark(p.topic, p.partition, p, records[0].offset)
+          last = { p, next: records[records.length - 1].offset + 1n }
+          return records
+        }
+        const pull = fetcher.pull<ConsumerRecord>(only, emit)
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            if (fetcher.closed) return
+            for (const p of touched) {
+              if (!p.assigned || fetcher.get(p) !== p) continue
+              const done = processed.processed(p)
+              if (done >= 0n && p.position > done) fetcher.startAt(p, done)
+            }
+          })
+        )
+        return Stream.fromPull(Effect.succeed(Effect.suspend(() => {
+          if (last !== undefined && settings.ackMode === "onPull") processed.mark(last.p.topic, last.p.partition, last.p, last.next)
+          last = undefined
+          return pull as Effect.Effect<Chunk, ConsumerError | Cause.Done>
+        })))
+      }))
+
+    const records = reader(undefined)
+    const partitionRecords = (tp: TopicPartition) => reader(tp)
+
+    const partitioned: Stream.Stream<readonly [TopicPartition, Stream.Stream<ConsumerRecord, ConsumerError | E>], ConsumerError | E> = Stream.unwrap(
+      Effect.gen(function*() {
+        const q = yield* Queue.unbounded<TopicPartition, ConsumerError | E | Cause.Done>()
+        if (fetcher.failure !== undefined) return Stream.fail(fetcher.failure)
+        listeners.add(q)
+        yield* Effect.addFinalizer(() => Effect.sync(() => listeners.delete(q)))
+        for (const p of fetcher.parts.values()) Queue.offerUnsafe(q, { topic: p.topic, partition: p.partition })
+        return Stream.fromQueue(q).pipe(Stream.map((tp) => [tp, partitionRecords(tp)] as const))
+      })
+    )
+
+    const ack = (record: ConsumerRecord | ReadonlyArray<ConsumerRecord>): Effect.Effect<void> =>
+      Effect.sync(() => {
+        if (Array.isArray(record)) {
+          for (const r of record as ReadonlyArray<ConsumerRecord>) processed.mark(r.topic, r.partition, undefined, r.offset + 1n)
+        } else {
+          const r = record as ConsumerRecord
+          processed.mark(r.topic, r.partition, undefined, r.offset + 1n)
+        }
+      })
+
+    return {
+      records,
+      partitioned,
+      partitionRecords,
+      ack,
+      commit: commitPending(),
+      processed: (tp: TopicPartition) => processed.processed(tp)
+    }
+  }) satisfies Effect.Effect<unknown, never, Scope.Scope>

@@ -1,0 +1,185 @@
+/**
+ * The group consumer's engine (assignment changes drive the fetcher; at-least-once commits of
+ * processed offsets) against the real broker, with a scripted membership: assignment events are
+ * pushed by the test, commits land in a map. What the real `GroupMembership` does is tested with it.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Deferred, Effect, Exit, Fiber, Queue, Scope, Stream } from "effect"
+import * as Cluster from "../../src/Cluster/Cluster.ts"
+import { resolveOptions } from "../../src/Consumer/PartitionConsumer.ts"
+import type { ConsumerRecord, TopicPartition } from "../../src/Consumer/Record.ts"
+import type { OffsetToCommit } from "../../src/Consumer/internal/commits.ts"
+import type { AssignmentChange, EngineSettings, Membership } from "../../src/Consumer/internal/consumer.ts"
+import { makeEngine } from "../../src/Consumer/internal/consumer.ts"
+import { startFetcher } from "../../src/Consumer/internal/fetcher.ts"
+import * as Producer from "../../src/Producer/Producer.ts"
+import { brokers } from "../kafka/env.ts"
+import { createTopic, uniqueTopic } from "../util/kafka.ts"
+
+const utf8 = (s: string) => new TextEncoder().encode(s)
+const key = (tp: TopicPartition) => `${tp.topic}-${tp.partition}`
+
+const scriptedMembership = Effect.gen(function*() {
+  const events = yield* Queue.unbounded<AssignmentChange, Cause.Done>()
+  const commits = new Map<string, bigint>()
+  const log: Array<string> = []
+  const membership: Membership<never> = {
+    assignments: Stream.fromQueue(events),
+    commit: (offsets: ReadonlyArray<OffsetToCommit>) =>
+      Effect.sync(() => {
+        for (const o of offsets) {
+          commits.set(key(o), o.offset)
+          log.push(`commit ${key(o)}@${o.offset}`)
+        }
+      }),
+    committed: (partitions) => Effect.sync(() => partitions.map((tp) => ({ ...tp, offset: commits.get(key(tp)) ?? -1n })))
+  }
+  /** Pushes a change and waits until the engine has handled it. */
+  const change = (tag: AssignmentChange["_tag"], partitions: ReadonlyArray<TopicPartition>) =>
+    Effect.gen(function*() {
+      const done = yield* Deferred.make<void>()
+      yield* Queue.offer(events, { _tag: tag, partitions, done: Effect.andThen(Effect.sync(() => log.push(`done ${tag}`)), Deferred.succeed(done, undefined)) })
+      yield* Deferred.await(done)
+    })
+  return { membership, commits, log, change }
+})
+
+const setup = (settings: Partial<EngineSettings> = {}) =>
+  Effect.gen(function*() {
+    const cluster = yield* Cluster.Cluster
+    const s = yield* scriptedMembership
+    const fetcherSettings = yield* resolveOptions({ maxWait: "100 millis" })
+    const fetcher = yield* startFetcher(cluster, fetcherSettings)
+    const engine = yield* makeEngine(fetcher, s.membership, { ackMode: "onPull", autoCommitMs: 0, offsetReset: "earliest", ...settings })
+    return { ...s, engine, fetcher }
+  })
+
+const withTopic = <A, E>(partitions: number, records: number, f: (topic: string) => Effect.Effect<A, E, Scope.Scope | Cluster.Cluster>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-commits-test" })
+    return yield* Effect.gen(function*() {
+      const topic = uniqueTopic("commits")
+      yield* createTopic(cluster, topic, { partitions })
+      const producer = yield* Producer.make()
+      for (let p = 0; p < partitions; p++) {
+        yield* producer.sendAll(Array.from({ length: records }, (_, i) => ({ topic, partition: p, value: utf8(`${p}-${i}`) })))
+      }
+      return yield* f(topic)
+    }).pipe(Effect.provideService(Cluster.Cluster, cluster))
+  }))
+
+describe("consumer engine: at-least-once commits (real broker, scripted membership)", () => {
+  it.live("onPull: a chunk counts as processed once the stream pulls again; what a stream did not finish is delivered again", () =>
+    withTopic(1, 10, (topic) =>
+      Effect.gen(function*() {
+        const tp = { topic, partition: 0 }
+        const { engine, commits, change } = yield* setup()
+        yield* change("Assigned", [tp])
+        // the first pull returns all ten records as one chunk; failing at offset 5 acknowledges none
+        const failed = yield* engine.records.pipe(
+          Stream.mapEffect((r) => (r.offset === 5n ? Effect.fail("boom" as const) : Effect.void)),
+          Stream.runDrain,
+          Effect.flip
+        )
+        assert.strictEqual(failed, "boom")
+        yield* engine.commit
+        assert.strictEqual(commits.get(key(tp)), 0n) // the start position, nothing processed
+        // the next stream gets the same records again
+        const again = yield* engine.records.pipe(Stream.take(3), Stream.map((r) => r.offset), Stream.runCollect)
+        assert.deepStrictEqual(again, [0n, 1n, 2n])
+
+        // a reader that got through the chunk and waits for more: offsets 0..9 are processed
+        const seen: Array<bigint> = []
+        const reader = yield* engine.records.pipe(Stream.runForEach((r) => Effect.sync(() => seen.push(r.offset))), Effect.forkScoped)
+        while (seen.length < 10) yield* Effect.sleep("20 millis")
+        yield* Effect.sleep("100 millis")
+        yield* engine.commit
+        assert.strictEqual(commits.get(key(tp)), 10n)
+        assert.deepStrictEqual(seen, Array.from({ length: 10 }, (_, i) => BigInt(i)))
+        yield* Fiber.interrupt(reader)
+      })))
+
+  it.live("revoke: the partition stops, its processed offsets are committed before the revoke is confirmed; lost: nothing committed", () =>
+    withTopic(3, 20, (topic) =>
+      Effect.gen(function*() {
+        const [p0, p1, p2] = [0, 1, 2].map((partition) => ({ topic, partition }))
+        const { engine, commits, log, change } = yield* setup()
+        yield* change("Assigned", [p0, p1, p2])
+        const seen: Array<ConsumerRecord> = []
+        const reader = yield* engine.records.pipe(Stream.runForEach((r) => Effect.sync(() => seen.push(r))), Effect.forkScoped)
+        const of = (p: number) => seen.filter((r) => r.partition === p).length
+        while (of(0) < 20 || of(1) < 20 || of(2) < 20) yield* Effect.sleep("20 millis")
+        // the reader is waiting for more: every chunk it got is processed
+        yield* change("Revoked", [p1])
+        assert.deepStrictEqual(log.slice(-2), [`commit ${key(p1)}@20`, "done Revoked"])
+        yield* change("Lost", [p2])
+        assert.isFalse(commits.has(key(p2)))
+        yield* engine.commit
+        assert.strictEqual(commits.get(key(p0)), 20n)
+        assert.isFalse(commits.has(key(p2)))
+        // records produced now reach the reader for p0 only
+        const producer = yield* Producer.make()
+        yield* producer.sendAll([0, 1, 2].map((partition) => ({ topic, partition, value: utf8("new") })))
+        while (of(0) < 21) yield* Effect.sleep("20 millis")
+        yield* Effect.sleep("300 millis")
+        assert.strictEqual(of(1), 20)
+        assert.strictEqual(of(2), 20)
+        // reassigned: p1 resumes from its committed offset
+        yield* change("Assigned", [p1])
+        while (of(1) < 21) yield* Effect.sleep("20 millis")
+        assert.strictEqual(seen.filter((r) => r.partition === 1).at(-1)!.offset, 20n)
+        yield* Fiber.interrupt(reader)
+      })))
+
+  it.live("manual acks: only acknowledged records are committed; closing commits", () =>
+    withTopic(1, 10, (topic) =>
+      Effect.gen(function*() {
+        const tp = { topic, partition: 0 }
+        const scope = yield* Scope.make()
+        const { engine, commits, change } = yield* setup({ ackMode: "manual" }).pipe(Scope.provide(scope))
+        yield* change("Assigned", [tp])
+        yield* engine.records.pipe(
+          Stream.take(10),
+          Stream.mapEffect((r) => (r.offset < 4n ? engine.ack(r) : Effect.void)),
+          Stream.runDrain
+        )
+        yield* engine.commit
+        assert.strictEqual(commits.get(key(tp)), 4n)
+        yield* engine.records.pipe(Stream.take(1), Stream.runDrain).pipe(Effect.timeoutOrElse({ duration: "300 millis", orElse: () => Effect.void }))
+        yield* engine.ack([{ topic, partition: 0, offset: 6n } as ConsumerRecord])
+        yield* Scope.close(scope, Exit.void)
+        assert.strictEqual(commits.get(key(tp)), 7n)
+      })))
+
+  it.live("partitioned: one stream per assigned partition, ending on revoke; no committed offset with reset \"none\" fails that partition", () =>
+    withTopic(2, 5, (topic) =>
+      Effect.gen(function*() {
+        const [p0, p1] = [0, 1].map((partition) => ({ topic, partition }))
+        const { engine, commits, change } = yield* setup({ offsetReset: "none" })
+        commits.set(key(p0), 2n)
+        const results = new Map<string, Exit.Exit<ReadonlyArray<bigint>, unknown>>()
+        const outer = yield* engine.partitioned.pipe(
+          Stream.runForEach(([tp, records]) =>
+            records.pipe(
+              Stream.map((r) => r.offset),
+              Stream.runCollect,
+              Effect.exit,
+              Effect.tap((exit) => Effect.sync(() => results.set(key(tp), exit))),
+              Effect.forkScoped
+            )),
+          Effect.forkScoped
+        )
+        yield* change("Assigned", [p0, p1])
+        while (!results.has(key(p1))) yield* Effect.sleep("20 millis")
+        const e1 = results.get(key(p1))!
+        assert.isTrue(Exit.isFailure(e1) && String(Cause.squash(e1.cause)).includes("NoOffsetForPartition"))
+        yield* Effect.sleep("500 millis")
+        yield* change("Revoked", [p0])
+        while (!results.has(key(p0))) yield* Effect.sleep("20 millis")
+        const e0 = results.get(key(p0))!
+        assert.isTrue(Exit.isSuccess(e0))
+        if (Exit.isSuccess(e0)) assert.deepStrictEqual(e0.value, [2n, 3n, 4n])
+        assert.strictEqual(commits.get(key(p0)), 5n)
+        yield* Fiber.interrupt(outer)
+      })))
+})
