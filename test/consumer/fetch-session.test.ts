@@ -24,8 +24,11 @@ interface Seen {
   res?: FetchResponse
 }
 
-/** A cluster whose connections log every Fetch; `tamper` may rewrite a request before it is sent. */
-const watchedCluster = (tamper: { current: ((req: FetchRequest) => FetchRequest) | undefined }) =>
+/**
+ * A cluster whose connections log every Fetch; `tamper` may rewrite a request before it is sent;
+ * `maxFetchVersion` caps the Fetch version the client sees as negotiable.
+ */
+const watchedCluster = (tamper: { current: ((req: FetchRequest) => FetchRequest) | undefined }, maxFetchVersion = 17) =>
   Effect.gen(function*() {
     const seen: Array<Seen> = []
     const cluster = yield* Cluster.make({
@@ -34,6 +37,7 @@ const watchedCluster = (tamper: { current: ((req: FetchRequest) => FetchRequest)
       connect: (node) =>
         Effect.map(Broker.make({ host: node.host, port: node.port, nodeId: node.nodeId }), (b): BrokerService => ({
           ...b,
+          versionFor: (api, forced) => Effect.map(b.versionFor(api, forced), (v) => (api.key === 1 ? Math.min(v, maxFetchVersion) : v)),
           request: (api, req, options) => {
             if (api.key !== 1) return b.request(api, req, options)
             let r = req as FetchRequest
@@ -186,6 +190,30 @@ describe("fetch sessions (real broker)", () => {
       assert.strictEqual(last.req.sessionId, id)
       assert.strictEqual(last.req.sessionEpoch, -1)
       assert.strictEqual(last.res?.errorCode, 0)
+      // nothing runs any more
+      const after = seen.length
+      yield* Effect.sleep("300 millis")
+      assert.strictEqual(seen.length, after)
+    })))
+
+  it.live("brokers capped below Fetch v13 get topic names, in sessions too", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { cluster, seen } = yield* watchedCluster({ current: undefined }, 12)
+      const topic = uniqueTopic("session-names")
+      yield* createTopic(cluster, topic, { partitions: 2 })
+      const producer = yield* Producer.make().pipe(Effect.provideService(Cluster.Cluster, cluster))
+      yield* producer.sendAll([0, 1].flatMap((partition) => [0, 1, 2].map((i) => ({ topic, partition, value: utf8(`${partition}-${i}`) }))))
+      const consumer = yield* PartitionConsumer.make({ maxWait: "50 millis" }).pipe(Effect.provideService(Cluster.Cluster, cluster))
+      yield* consumer.assign([0, 1].map((partition) => ({ topic, partition, from: "earliest" as const })))
+      const records = yield* consumer.records.pipe(Stream.take(6), Stream.runCollect)
+      yield* producer.send({ topic, partition: 1, value: utf8("1-3") })
+      const more = yield* consumer.records.pipe(Stream.take(1), Stream.runCollect)
+      assert.strictEqual(more[0].offset, 3n)
+      assert.deepStrictEqual(records.map((r) => `${r.partition}@${r.offset}`).sort(), ["0@0", "0@1", "0@2", "1@0", "1@1", "1@2"])
+      assert.isTrue(seen.every((s) => s.version === 12))
+      assert.strictEqual(seen[0].req.topics[0].topic, topic)
+      assert.isUndefined(seen[0].req.topics[0].topicId)
+      assert.isAbove(seen.filter((s) => s.req.sessionEpoch! > 0).length, 0, "incremental fetches by name")
     })))
 })
 
