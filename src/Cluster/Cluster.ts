@@ -45,6 +45,8 @@ export interface ClusterService {
   readonly snapshot: () => ClusterMetadata
   /** Refreshes metadata for every topic of interest plus `topics`; coalesced with refreshes in flight. */
   readonly refresh: (topics?: ReadonlyArray<string>) => Effect.Effect<ClusterMetadata, ClusterError>
+  /** Stops following topics (deleted ones, say): they leave the cache and periodic refreshes. */
+  readonly forget: (topics: ReadonlyArray<string>) => Effect.Effect<void>
   /** Every topic of the cluster (a Metadata request for all topics). */
   readonly listTopics: Effect.Effect<ReadonlyArray<TopicMetadata>, ClusterError>
   /** One topic's metadata, fetched if not cached; `UNKNOWN_TOPIC_OR_PARTITION` when it does not exist. */

@@ -26,6 +26,7 @@ export type ConnectionErrorReason =
   | "Refused" // could not open the TCP connection (ECONNREFUSED, DNS, unreachable …)
   | "ConnectTimeout" // the TCP/TLS connection was not established in time
   | "Closed" // the connection was closed (by the broker, or by us on shutdown)
+  | "Shutdown" // this Broker was shut down (its scope closed): it will not connect again
   | "Socket" // a socket error after the connection was established
   | "FrameTooLarge" // the broker announced a frame larger than `maxFrameBytes`
   | "Protocol" // the byte stream does not follow the Kafka framing (bad size, unknown correlation id)
@@ -45,9 +46,12 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<{
   readonly message: string
   readonly cause?: unknown
 }> {
-  /** A new connection may succeed, except when the broker sends frames we refuse to buffer. */
+  /**
+   * A new connection may succeed, except when the broker sends frames we refuse to buffer or this
+   * Broker was shut down.
+   */
   get retriable(): boolean {
-    return this.reason !== "FrameTooLarge"
+    return this.reason !== "FrameTooLarge" && this.reason !== "Shutdown"
   }
 }
 

@@ -95,7 +95,8 @@ export const randomTopic = (
       () =>
         admin.deleteTopic(name).pipe(
           Effect.catchReason("AdminItemError", "UNKNOWN_TOPIC_OR_PARTITION", () => Effect.void),
-          Effect.catch((e) => Effect.logWarning(`randomTopic: could not delete topic ${name}: ${e.message}`))
+          Effect.catch((e) => Effect.logWarning(`randomTopic: could not delete topic ${name}: ${e.message}`)),
+          Effect.andThen(cluster.forget([name]))
         )
     )
     const ready = Effect.flatMap(cluster.refresh([name]), (snapshot): Effect.Effect<void, string> => {

@@ -128,6 +128,26 @@ describe("Cluster (scripted brokers)", () => {
       assert.strictEqual(n, 4)
     }))
 
+  it.effect("forgotten topics leave the cache and are not asked for again", () =>
+    Effect.gen(function*() {
+      const asked: Array<ReadonlyArray<string>> = []
+      const { make } = clusterWith({
+        [METADATA]: (_n, req) =>
+          Effect.sync(() => {
+            const names = (req.topics ?? []).map((t: { name: string }) => t.name)
+            asked.push(names)
+            return metadataResponse(twoBrokers, names.map((name: string) => ({ name, leaders: [1] })))
+          })
+      })
+      const cluster = yield* make
+      yield* cluster.topic("a")
+      yield* cluster.topic("b")
+      yield* cluster.forget(["a"])
+      assert.isFalse(cluster.snapshot().topics.has("a"))
+      yield* cluster.refresh()
+      assert.deepStrictEqual(asked[asked.length - 1], ["b"])
+    }))
+
   it.effect("an unknown topic is a typed UNKNOWN_TOPIC_OR_PARTITION error", () =>
     Effect.gen(function*() {
       const { make } = clusterWith({

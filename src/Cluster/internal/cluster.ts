@@ -62,7 +62,10 @@ const coordinatorCacheKey = (k: CoordinatorKey) => (k.type === "group" ? "g:" : 
 
 export const makeCluster = (options: ClusterImplOptions) =>
   Effect.gen(function*() {
-    const clusterScope = yield* Effect.scope
+    // A scope of the cluster's own, made now: everything the cluster opens later (connections,
+    // refresh fibers) closes at this point of the caller's scope, not before finalizers that the
+    // caller registered after creating the cluster (e.g. deleting a test topic).
+    const clusterScope = yield* Scope.fork(yield* Effect.scope)
     let snapshot: ClusterMetadata = emptyMetadata
     /** Topics the application asked about: every refresh fetches all of them. */
     const interest = new Set<string>()
@@ -385,8 +388,19 @@ export const makeCluster = (options: ClusterImplOptions) =>
         beforeRetry: (reason) => (reason === "transient" || reason === "coordinatorMoved" ? coordinatorIsDown(key) : Effect.void)
       })
 
+    const forget = (topics: ReadonlyArray<string>): Effect.Effect<void> =>
+      Effect.sync(() => {
+        const next = new Map(snapshot.topics)
+        for (const t of topics) {
+          interest.delete(t)
+          next.delete(t)
+        }
+        snapshot = { ...snapshot, topics: next }
+      })
+
     return {
       snapshot: () => snapshot,
+      forget,
       refresh: (topics?: ReadonlyArray<string>) => refresh(topics ?? []),
       listTopics: Effect.map(refresh([], true), (s) => [...s.topics.values()]),
       topic,

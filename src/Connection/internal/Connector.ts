@@ -88,7 +88,7 @@ export class Connector {
   })
 
   private closedError(): ConnectionError {
-    return new ConnectionError({ broker: this.broker, reason: "Closed", message: `broker ${this.broker} was closed` })
+    return new ConnectionError({ broker: this.broker, reason: "Shutdown", message: `the connection to ${this.broker} was shut down (its scope closed)` })
   }
 
   private attempt(): Effect.Effect<Session, BrokerError> {
