@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+export * as Admin from "./Admin/Admin.ts"
 export * as Broker from "./Connection/Broker.ts"
 export * as Cluster from "./Cluster/Cluster.ts"
 export * as Compression from "./Protocol/Compression.ts"
@@ -22,4 +23,5 @@ export * as Producer from "./Producer/Producer.ts"
 export * as Protocol from "./Protocol/index.ts"
 export * as RecordBatch from "./Protocol/RecordBatch.ts"
 export * as RetryPolicy from "./Cluster/RetryPolicy.ts"
+export * as Testing from "./Testing/index.ts"
 export * as Topic from "./Topic.ts"

@@ -1,0 +1,23 @@
+/**
+ * The test kit, for our users' tests:
+ * - `InMemory`: an in-memory Kafka behind the `Cluster`, so the real Producer, consumer and Admin
+ *   code runs without a broker, with fault injection (errors, latency, dropped connections, leader
+ *   moves) to drive retry policies deterministically;
+ * - `RealCluster`: helpers against a real cluster, such as `randomTopic`, a topic that exists for
+ *   the length of a scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { InMemory, RealCluster } from "kpax/Testing"
+ *
+ * const test = Effect.scoped(Effect.gen(function*() {
+ *   const topic = yield* RealCluster.randomTopic({ partitions: 3 })
+ *   // … produce to and consume from `topic` …
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export * as InMemory from "./InMemory.ts"
+export * as RealCluster from "./RealCluster.ts"
