@@ -298,12 +298,13 @@ export class PartitionLog {
     return this.aborted.filter((a) => a.lastOffset >= from && a.firstOffset <= to)
   }
 
-  /** The decoded batches, in offset order. */
+  /** The decoded batches, in offset order (CRCs checked: a stored batch that does not decode is a bug). */
   decoded(): ReadonlyArray<RecordBatch> {
     const out: Array<RecordBatch> = []
     for (const b of this.batches) {
       const r = decodeRecordBatchesSync(b.bytes)
-      if (Result.isSuccess(r)) out.push(...r.success)
+      if (Result.isFailure(r)) throw new Error(`in-memory log: the batch at offset ${b.baseOffset} does not decode: ${r.failure.message}`)
+      out.push(...r.success)
     }
     return out
   }
