@@ -1,8 +1,18 @@
 /**
  * A small in-process benchmark harness: warm-up, then repeated timed samples of every subject of a
  * case, interleaved (subject A, B, C, then B, C, A, ...) so that a burst of load from other
- * processes on the machine hits every subject rather than one. A full GC runs before each sample
- * so one subject's garbage is not collected on another's clock.
+ * processes on the machine hits every subject rather than one. Each timed sample is preceded by
+ * an untimed run of the same subject (a tenth of the sample), so the young-generation garbage the
+ * previous subject left is mostly collected on that run's clock rather than on this one's. No
+ * full GC is forced between samples: a full GC clears objects embedded weakly in optimised code
+ * and so deoptimises the hot decoders (seen with --trace-deopt: "embedded weak objects
+ * cleared"), which then run unoptimised during the next sample until TurboFan has recompiled them.
+ * One full GC runs at the start of each case, before any warm-up.
+ *
+ * Time is the process's CPU time (user + system, `process.cpuUsage()`, all threads: GC helpers
+ * and the thread pool included), not wall-clock time: on a shared machine a process that is
+ * descheduled for other work accrues wall time but no CPU time, so CPU time is far steadier.
+ * Wall-clock throughput is recorded too.
  *
  * Not part of `npm test`.
  */
@@ -47,7 +57,9 @@ export interface Options {
 
 export interface Stats {
   readonly name: string
-  readonly samples: ReadonlyArray<number> // ops/s
+  readonly samples: ReadonlyArray<number> // ops per CPU second
+  /** Median ops per wall-clock second. */
+  readonly wallMedian: number
   readonly median: number
   readonly min: number
   readonly max: number
@@ -63,20 +75,34 @@ export interface CaseResult {
 export let sink: unknown = undefined
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6
+const cpu = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
 
-const timeSync = (f: () => unknown, n: number): number => {
-  const t0 = now()
+/** CPU ms and wall ms of `n` calls. */
+interface Timing {
+  readonly cpu: number
+  readonly wall: number
+}
+
+const timeSync = (f: () => unknown, n: number): Timing => {
+  const w0 = now()
+  const c0 = cpu()
   for (let i = 0; i < n; i++) sink = f()
-  return now() - t0
+  const c1 = cpu()
+  return { cpu: c1 - c0, wall: now() - w0 }
 }
 
-const timeAsync = async (f: () => unknown, n: number): Promise<number> => {
-  const t0 = now()
+const timeAsync = async (f: () => unknown, n: number): Promise<Timing> => {
+  const w0 = now()
+  const c0 = cpu()
   for (let i = 0; i < n; i++) sink = await f()
-  return now() - t0
+  const c1 = cpu()
+  return { cpu: c1 - c0, wall: now() - w0 }
 }
 
-const time = (s: Subject, n: number): Promise<number> => (s.async === true ? timeAsync(s.run, n) : Promise.resolve(timeSync(s.run, n)))
+const time = (s: Subject, n: number): Promise<Timing> => (s.async === true ? timeAsync(s.run, n) : Promise.resolve(timeSync(s.run, n)))
 
 /** Runs `s` for about `ms` and returns the ms per operation seen. */
 const warm = async (s: Subject, ms: number): Promise<number> => {
@@ -85,7 +111,7 @@ const warm = async (s: Subject, ms: number): Promise<number> => {
   let ops = 0
   const t0 = now()
   while (now() - t0 < ms) {
-    const t = await time(s, n)
+    const t = (await time(s, n)).cpu
     spent += t
     ops += n
     if (t < 20) n *= 2
@@ -104,18 +130,18 @@ export const isNA = (s: Subject | NotApplicable | Stats): s is NotApplicable => 
 export const runCase = async (c: Case, o: Options, log: (line: string) => void): Promise<CaseResult> => {
   const subjects = c.subjects.filter((s): s is Subject => !isNA(s))
   const perOp = new Map<Subject, number>()
-  for (const s of subjects) {
-    gc()
-    perOp.set(s, await warm(s, o.warmupMs))
-  }
+  gc()
+  for (const s of subjects) perOp.set(s, await warm(s, o.warmupMs))
   const samples = new Map<Subject, Array<number>>(subjects.map((s) => [s, []]))
+  const wall = new Map<Subject, Array<number>>(subjects.map((s) => [s, []]))
   for (let rep = 0; rep < o.reps; rep++) {
     for (let k = 0; k < subjects.length; k++) {
       const s = subjects[(k + rep) % subjects.length]
       const n = Math.max(1, Math.round(o.sampleMs / perOp.get(s)!))
-      gc()
+      await time(s, Math.ceil(n / 10))
       const t = await time(s, n)
-      samples.get(s)!.push((n * 1000) / t)
+      samples.get(s)!.push((n * 1000) / Math.max(t.cpu, 1e-3))
+      wall.get(s)!.push((n * 1000) / t.wall)
     }
   }
   const stats = c.subjects.map((s): Stats | NotApplicable => {
@@ -125,6 +151,7 @@ export const runCase = async (c: Case, o: Options, log: (line: string) => void):
     return {
       name: s.name,
       samples: xs,
+      wallMedian: median(wall.get(s)!),
       median: med,
       min: Math.min(...xs),
       max: Math.max(...xs),
@@ -163,7 +190,7 @@ const formatText = (r: CaseResult): Array<string> => {
     if (isNA(s)) lines.push(`  ${s.name.padEnd(44)} n/a (${s.na})`)
     else {
       lines.push(
-        `  ${s.name.padEnd(44)} ${fmt(s.median).padStart(8)} ops/s  [${fmt(s.min)}–${fmt(s.max)}]  ${s.mbps.toFixed(0).padStart(6)} MB/s  ${fmtUs(s.perOpUs).padStart(9)}/op`
+        `  ${s.name.padEnd(44)} ${fmt(s.median).padStart(8)} ops/s  [${fmt(s.min)}–${fmt(s.max)}]  ${s.mbps.toFixed(0).padStart(6)} MB/s  ${fmtUs(s.perOpUs).padStart(9)}/op  (wall ${fmt(s.wallMedian)} ops/s)`
       )
     }
   }
@@ -179,12 +206,12 @@ export const formatMarkdown = (r: CaseResult): string => {
     "",
     `${r.c.bytes.toLocaleString("en")} bytes per operation (${r.c.bytesNote}).`,
     "",
-    "| client | ops/s median | ops/s min–max | MB/s | time/op |",
-    "|---|---:|---:|---:|---:|"
+    "| client | ops/s median | ops/s min–max | MB/s | CPU time/op | wall ops/s |",
+    "|---|---:|---:|---:|---:|---:|"
   ]
   for (const s of r.stats) {
-    if (isNA(s)) lines.push(`| ${s.name} | n/a | | | ${s.na} |`)
-    else lines.push(`| ${s.name} | ${fmt(s.median)} | ${fmt(s.min)}–${fmt(s.max)} | ${s.mbps.toFixed(0)} | ${fmtUs(s.perOpUs)} |`)
+    if (isNA(s)) lines.push(`| ${s.name} | n/a | | | ${s.na} | |`)
+    else lines.push(`| ${s.name} | ${fmt(s.median)} | ${fmt(s.min)}–${fmt(s.max)} | ${s.mbps.toFixed(0)} | ${fmtUs(s.perOpUs)} | ${fmt(s.wallMedian)} |`)
   }
   const q = ratio(r)
   if (q !== undefined) lines.push("", `**kpax / faster peer (${q.vs}): ${q.value.toFixed(2)}×**`)

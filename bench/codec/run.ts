@@ -6,15 +6,22 @@
  *   npm run bench:codec -- --reps 11 --sample-ms 300 --md /tmp/codec.md
  *   npx node --cpu-prof bench/codec/run.ts --only encode-none   # profile one case
  *
+ * Each case runs in its own child process (fresh JIT state and heap); `--in-process` runs them
+ * all in this one (the default when profiling with --cpu-prof).
+ *
  * Options: --only <ids or prefixes, comma-separated>, --reps <n> (default 9), --sample-ms <ms>
  * (default 200), --warmup-ms <ms> (default 1000), --md <file> (write the tables as markdown),
  * --subject <text> (run only the subjects whose name contains it, e.g. for a profile of one
  * client), --list (print the case ids).
  */
+import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 import { formatMarkdown, ratio, runCase } from "./harness.ts"
 import type { Case, CaseResult } from "./harness.ts"
+import { codecCases } from "./cases/codecs.ts"
 import { metadataCases } from "./cases/metadata.ts"
 import { produceCases } from "./cases/produce.ts"
 import { recordBatchCases } from "./cases/recordBatch.ts"
@@ -42,6 +49,43 @@ const cpuModel = (): string => {
     return os.cpus()[0]?.model ?? "?"
   }
 }
+const RESULT = "@@result "
+
+/** The case groups, by the id prefixes of their cases: a child process builds only its case's group. */
+const GROUPS: ReadonlyArray<{ readonly prefixes: ReadonlyArray<string>; readonly make: () => Promise<{ cases: Array<Case>; notes: Array<string> }> }> = [
+  { prefixes: ["encode-", "decode-"], make: recordBatchCases },
+  { prefixes: ["codec-"], make: codecCases },
+  { prefixes: ["metadata"], make: metadataCases },
+  { prefixes: ["produce"], make: produceCases }
+]
+const groupOf = (id: string) => {
+  const g = GROUPS.find((x) => x.prefixes.some((p) => id.startsWith(p)))
+  if (g === undefined) throw new Error(`no group for ${id}`)
+  return g
+}
+
+const narrow = (c: Case): Case => (subject === undefined ? c : { ...c, subjects: c.subjects.filter((s) => s.name.includes(subject)) })
+
+/**
+ * Runs one case in a fresh Node process (same binary and flags), so that no case runs on JIT
+ * state or a heap shaped by the cases before it (for instance the Metadata v6 decoder after the
+ * v12 one: the same generated functions, with feedback for both versions).
+ */
+const runChild = (id: string): Promise<CaseResult> =>
+  new Promise((resolve, reject) => {
+    const argv = [...process.execArgv, fileURLToPath(import.meta.url), "--child", id, "--reps", String(options.reps), "--sample-ms", String(options.sampleMs), "--warmup-ms", String(options.warmupMs)]
+    if (subject !== undefined) argv.push("--subject", subject)
+    const p = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "inherit"] })
+    let result: CaseResult | undefined
+    const lines = createInterface({ input: p.stdout })
+    lines.on("line", (l) => {
+      if (l.startsWith(RESULT)) result = JSON.parse(l.slice(RESULT.length)) as CaseResult
+      else console.log(l)
+    })
+    p.on("error", reject)
+    p.on("close", (code) => (result !== undefined ? resolve(result) : reject(new Error(`case ${id}: child exited with ${code}`))))
+  })
+
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
 const pkgVersion = (name: string): string => {
   try {
@@ -61,12 +105,22 @@ const main = async () => {
     `options: reps ${options.reps}, sample ${options.sampleMs} ms, warm-up ${options.warmupMs} ms`,
     `load average at start: ${load()}`
   ]
+  const child = opt("child")
+  if (child !== undefined) {
+    // one case in this (fresh) process; the parent reads the result line
+    const { cases } = await groupOf(child).make()
+    const c = cases.find((x) => x.id === child)
+    if (c === undefined) throw new Error(`no case ${child}`)
+    const r = await runCase(narrow(c), options, (l) => console.log(l))
+    console.log(RESULT + JSON.stringify({ c: { ...r.c, subjects: [] }, stats: r.stats }))
+    return
+  }
   for (const l of env) console.log(l)
 
   const all: Array<Case> = []
   const notes: Array<string> = []
-  for (const make of [recordBatchCases, metadataCases, produceCases]) {
-    const r = await make()
+  for (const g of GROUPS) {
+    const r = await g.make()
     all.push(...r.cases)
     notes.push(...r.notes)
   }
@@ -76,14 +130,14 @@ const main = async () => {
   }
   console.log("\ninputs checked:")
   for (const n of notes) console.log(`  ${n}`)
-  const selected = (only === undefined ? all : all.filter((c) => only.some((o) => c.id === o || c.id.startsWith(o))))
-    .map((c): Case => subject === undefined ? c : { ...c, subjects: c.subjects.filter((s) => s.name.includes(subject)) })
+  const selected = (only === undefined ? all : all.filter((c) => only.some((o) => c.id === o || c.id.startsWith(o)))).map(narrow)
   if (selected.length === 0) throw new Error(`no case matches ${only?.join(",")}; try --list`)
 
+  const inProcess = args.includes("--in-process") || process.execArgv.some((a) => a.startsWith("--cpu-prof"))
   const results: Array<CaseResult> = []
   const loads: Array<string> = []
   for (const c of selected) {
-    results.push(await runCase(c, options, (l) => console.log(l)))
+    results.push(inProcess ? await runCase(c, options, (l) => console.log(l)) : await runChild(c.id))
     loads.push(`${c.id}: ${load()}`)
   }
   const finished = new Date()
