@@ -1,15 +1,15 @@
 /**
  * The group consumer's engine (assignment changes drive the fetcher; at-least-once commits of
- * processed offsets) against the real broker, with a scripted membership: assignment events are
- * pushed by the test, commits land in a map. What the real `GroupMembership` does is tested with it.
+ * processed offsets) against the real broker, with a scripted membership: the test calls the
+ * engine's rebalance handlers as the membership's hooks would, commits land in a map.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Exit, Fiber, Queue, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import { resolveOptions } from "../../src/Consumer/PartitionConsumer.ts"
 import type { ConsumerRecord, TopicPartition } from "../../src/Consumer/Record.ts"
 import type { OffsetToCommit } from "../../src/Consumer/internal/commits.ts"
-import type { AssignmentChange, EngineSettings, Membership } from "../../src/Consumer/internal/consumer.ts"
+import type { EngineSettings, Membership } from "../../src/Consumer/internal/consumer.ts"
 import { makeEngine } from "../../src/Consumer/internal/consumer.ts"
 import { startFetcher } from "../../src/Consumer/internal/fetcher.ts"
 import * as Producer from "../../src/Producer/Producer.ts"
@@ -19,39 +19,30 @@ import { createTopic, uniqueTopic } from "../util/kafka.ts"
 const utf8 = (s: string) => new TextEncoder().encode(s)
 const key = (tp: TopicPartition) => `${tp.topic}-${tp.partition}`
 
-const scriptedMembership = Effect.gen(function*() {
-  const events = yield* Queue.unbounded<AssignmentChange, Cause.Done>()
-  const commits = new Map<string, bigint>()
-  const log: Array<string> = []
-  const membership: Membership<never> = {
-    assignments: Stream.fromQueue(events),
-    commit: (offsets: ReadonlyArray<OffsetToCommit>) =>
-      Effect.sync(() => {
-        for (const o of offsets) {
-          commits.set(key(o), o.offset)
-          log.push(`commit ${key(o)}@${o.offset}`)
-        }
-      }),
-    committed: (partitions) => Effect.sync(() => partitions.map((tp) => ({ ...tp, offset: commits.get(key(tp)) ?? -1n })))
-  }
-  /** Pushes a change and waits until the engine has handled it. */
-  const change = (tag: AssignmentChange["_tag"], partitions: ReadonlyArray<TopicPartition>) =>
-    Effect.gen(function*() {
-      const done = yield* Deferred.make<void>()
-      yield* Queue.offer(events, { _tag: tag, partitions, done: Effect.andThen(Effect.sync(() => log.push(`done ${tag}`)), Deferred.succeed(done, undefined)) })
-      yield* Deferred.await(done)
-    })
-  return { membership, commits, log, change }
-})
-
 const setup = (settings: Partial<EngineSettings> = {}) =>
   Effect.gen(function*() {
     const cluster = yield* Cluster.Cluster
-    const s = yield* scriptedMembership
+    const commits = new Map<string, bigint>()
+    const log: Array<string> = []
+    const membership: Membership<never> = {
+      commit: (offsets: ReadonlyArray<OffsetToCommit>) =>
+        Effect.sync(() => {
+          for (const o of offsets) {
+            commits.set(key(o), o.offset)
+            log.push(`commit ${key(o)}@${o.offset}`)
+          }
+        }),
+      committed: (partitions) => Effect.sync(() => partitions.map((tp) => ({ ...tp, offset: commits.get(key(tp)) ?? -1n })))
+    }
     const fetcherSettings = yield* resolveOptions({ maxWait: "100 millis" })
     const fetcher = yield* startFetcher(cluster, fetcherSettings)
-    const engine = yield* makeEngine(fetcher, s.membership, { ackMode: "onPull", autoCommitMs: 0, offsetReset: "earliest", ...settings })
-    return { ...s, engine, fetcher }
+    const engine = yield* makeEngine(fetcher, membership, { ackMode: "onPull", autoCommitMs: 0, offsetReset: "earliest", ...settings })
+    /** What the membership's hooks do: the change, then the confirmation. */
+    const change = (tag: "Assigned" | "Revoked" | "Lost", partitions: ReadonlyArray<TopicPartition>) =>
+      (tag === "Assigned" ? engine.assigned(partitions) : tag === "Revoked" ? engine.revoked(partitions) : engine.lost(partitions)).pipe(
+        Effect.andThen(Effect.sync(() => log.push(`done ${tag}`)))
+      )
+    return { commits, log, change, engine, fetcher }
   })
 
 const withTopic = <A, E>(partitions: number, records: number, f: (topic: string) => Effect.Effect<A, E, Scope.Scope | Cluster.Cluster>) =>

@@ -68,6 +68,14 @@ export class ProcessedOffsets {
     }
   }
 
+  /** The application moved the partition: what is processed is now `offset` (also backwards). */
+  seek(tp: TopicPartition, offset: bigint): void {
+    const e = this.entries.get(partitionKey(tp.topic, tp.partition))
+    if (e === undefined) return
+    e.processed = offset
+    if (offset < e.committed) e.committed = -1n // commit the earlier offset too
+  }
+
   /** The processed offset of a partition (-1 when nothing is known). */
   processed(tp: TopicPartition): bigint {
     return this.entries.get(partitionKey(tp.topic, tp.partition))?.processed ?? -1n

@@ -6,7 +6,9 @@
  * stream pulls again (the next pull means the previous chunk went through the whole pipeline, as
  * the Java consumer's next `poll` does); with `"manual"`, only what `ack` was given. Processed
  * offsets are committed every `autoCommitInterval`, on `commit`, before a revoke is confirmed, and
- * when the consumer closes. Lost partitions are dropped without committing.
+ * when the consumer closes. Lost partitions are dropped without committing. A stream that ends
+ * puts the partitions it read back at their processed offsets, so what it did not finish is read
+ * again by the next stream.
  *
  * @internal
  */
@@ -22,18 +24,9 @@ import type { PartitionState, StartPosition } from "./partition.ts"
 
 /** What the engine needs of a group membership (see `Group.ts`). */
 export interface Membership<E> {
-  /** Assignment changes, in order; the next event is pulled only once the previous one is handled. */
-  readonly assignments: Stream.Stream<AssignmentChange, E>
   readonly commit: (offsets: ReadonlyArray<OffsetToCommit>) => Effect.Effect<void, E>
   /** Committed offsets (-1: none) of partitions. */
   readonly committed: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<ReadonlyArray<OffsetToCommit>, E>
-}
-
-export interface AssignmentChange {
-  readonly _tag: "Assigned" | "Revoked" | "Lost"
-  readonly partitions: ReadonlyArray<TopicPartition>
-  /** Called once the change is handled (a revoke: after its offsets are committed). */
-  readonly done?: Effect.Effect<void> | undefined
 }
 
 export interface EngineSettings {
@@ -45,6 +38,11 @@ export interface EngineSettings {
 
 type Chunk = readonly [ConsumerRecord, ...Array<ConsumerRecord>]
 
+/**
+ * The engine over a running fetcher. The membership's rebalance hooks call `assigned`, `revoked`
+ * and `lost` (the membership confirms a change only once its hook returned); `fail` ends every
+ * stream when the membership ends for good.
+ */
 export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, settings: EngineSettings) =>
   Effect.gen(function*() {
     const processed = new ProcessedOffsets()
@@ -58,11 +56,21 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
         return Effect.tap(membership.commit(pending), () => Effect.sync(() => processed.committed(pending)))
       })
 
-    const assigned = (partitions: ReadonlyArray<TopicPartition>) =>
+    /** New partitions: start each at its committed offset, else per the reset policy. */
+    const assigned = (partitions: ReadonlyArray<TopicPartition>): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (partitions.length === 0) return
-        const committed = yield* membership.committed(partitions)
-        const byKey = new Map(committed.map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]))
+        const result = yield* Effect.result(membership.committed(partitions))
+        if (result._tag === "Failure") {
+          // without a start position the partitions cannot be read: say so on their streams
+          for (const tp of partitions) {
+            fetcher.assignFailed(tp, result.failure as ConsumerError)
+            processed.start(tp, fetcher.get(tp)!, -1n)
+          }
+          announce(partitions)
+          return
+        }
+        const byKey = new Map(result.success.map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]))
         const ready: Array<TopicPartition & { readonly from: StartPosition }> = []
         const failed: Array<TopicPartition> = []
         for (const tp of partitions) {
@@ -82,10 +90,15 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
         for (const tp of partitions) {
           processed.start(tp, fetcher.get(tp)!, byKey.get(`${tp.topic}\u0000${tp.partition}`) ?? -1n)
         }
-        for (const q of listeners) for (const tp of partitions) Queue.offerUnsafe(q, tp)
+        announce(partitions)
       })
 
-    const revoked = (partitions: ReadonlyArray<TopicPartition>) =>
+    const announce = (partitions: ReadonlyArray<TopicPartition>) => {
+      for (const q of listeners) for (const tp of partitions) Queue.offerUnsafe(q, tp)
+    }
+
+    /** Partitions taken away: stop them, commit what was processed, then let the membership go on. */
+    const revoked = (partitions: ReadonlyArray<TopicPartition>): Effect.Effect<void> =>
       Effect.gen(function*() {
         fetcher.unassign(partitions)
         yield* commitPending(partitions).pipe(
@@ -94,30 +107,20 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
         processed.forget(partitions)
       })
 
-    const lost = (partitions: ReadonlyArray<TopicPartition>) =>
+    /** Partitions lost (the member fell out of the group): stop them, commit nothing. */
+    const lost = (partitions: ReadonlyArray<TopicPartition>): Effect.Effect<void> =>
       Effect.sync(() => {
         fetcher.unassign(partitions)
         processed.forget(partitions)
       })
 
-    // follow the membership's assignment changes; its failure ends every stream
-    yield* membership.assignments.pipe(
-      Stream.runForEach((change) =>
-        (change._tag === "Assigned" ? assigned(change.partitions) : change._tag === "Revoked" ? revoked(change.partitions) : lost(change.partitions)).pipe(
-          Effect.andThen(change.done ?? Effect.void)
-        )
-      ),
-      Effect.catchCause((cause) =>
-        Effect.sync(() => {
-          // interrupted: the consumer is closing; failed: the membership ended for good
-          if (Cause.hasInterruptsOnly(cause)) return
-          fetcher.failure ??= Cause.squash(cause) as ConsumerError
-          fetcher.dataSignal.notify()
-          for (const q of listeners) Queue.failCauseUnsafe(q, cause as Cause.Cause<E>)
-        })
-      ),
-      Effect.forkScoped
-    )
+    /** The membership ended for good: every stream fails with its error. */
+    const fail = (error: E): Effect.Effect<void> =>
+      Effect.sync(() => {
+        fetcher.failure ??= error as ConsumerError
+        fetcher.dataSignal.notify()
+        for (const q of listeners) Queue.failCauseUnsafe(q, Cause.fail(error))
+      })
 
     if (settings.autoCommitMs > 0) {
       yield* commitPending().pipe(
@@ -194,11 +197,17 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
       })
 
     return {
+      assigned,
+      revoked,
+      lost,
+      fail,
       records,
       partitioned,
       partitionRecords,
       ack,
       commit: commitPending(),
-      processed: (tp: TopicPartition) => processed.processed(tp)
+      processed: (tp: TopicPartition) => processed.processed(tp),
+      /** A seek: the processed offset follows (also backwards), so commits reflect it. */
+      seek: (tp: TopicPartition, offset: bigint) => processed.seek(tp, offset)
     }
   }) satisfies Effect.Effect<unknown, never, Scope.Scope>
