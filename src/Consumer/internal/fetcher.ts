@@ -17,6 +17,7 @@
 import { Cause, Deferred, Effect, Exit, Scope } from "effect"
 import type { ClusterService } from "../../Cluster/Cluster.ts"
 import type { ClusterMetadata } from "../../Cluster/internal/metadata.ts"
+import type { BrokerService } from "../../Connection/Broker.ts"
 import type { BrokerError } from "../../Connection/Errors.ts"
 import { errorForCode, errorInfo, ErrorCode, kafkaError } from "../../Protocol/Errors.ts"
 import { Fetch } from "../../Protocol/generated/Fetch.ts"
@@ -82,6 +83,8 @@ export class Fetcher {
   private readonly nodeRetryAt = new Map<number, number>()
   private readonly nodeFailures = new Map<number, number>()
   private refreshing = false
+  /** No metadata refresh of the fetcher's own before then (refreshes are throttled by the backoff). */
+  private refreshAfter = 0
   buffered = 0
   private reserved = 0
   /** Wakes the dispatch loop. */
@@ -279,8 +282,8 @@ export class Fetcher {
       work.push(this.fetch(node, ps, reserve))
     }
     if (needMetadata) {
-      if (!this.refreshing) work.push(this.refreshMetadata())
-      wakeAt = Math.min(wakeAt, now + s.retryBackoffMs)
+      if (!this.refreshing && now >= this.refreshAfter) work.push(this.refreshMetadata())
+      wakeAt = Math.min(wakeAt, Math.max(now + s.retryBackoffMs, this.refreshAfter))
     }
     return { work, wakeIn: wakeAt === Infinity ? Infinity : wakeAt - now }
   }
@@ -300,6 +303,7 @@ export class Fetcher {
       Effect.ignore,
       Effect.ensuring(Effect.sync(() => {
         this.refreshing = false
+        this.refreshAfter = this.now() + this.settings.retryBackoffMs
         this.wake()
       }))
     )
@@ -349,13 +353,26 @@ export class Fetcher {
     return this.refreshing ? Effect.void : this.refreshMetadata()
   }
 
+  /**
+   * The connection to a node; `undefined` (after a backoff and a metadata refresh) when the node
+   * is not in the metadata any more: the partitions go elsewhere once metadata says where.
+   */
+  private brokerOf(node: number): Effect.Effect<BrokerService | undefined> {
+    return Effect.catch(this.cluster.broker(node), () =>
+      Effect.suspend(() => {
+        this.backoffNode(node)
+        return Effect.as(this.refreshing ? Effect.void : this.refreshMetadata(), undefined)
+      }))
+  }
+
   // ---- Fetch --------------------------------------------------------------------------------
 
   private fetch(node: number, ps: ReadonlyArray<PartitionState>, reserve: number): Work {
     const s = this.settings
     const sent = ps.map((p) => ({ p, generation: p.generation, fetchOffset: p.fetchOffset }))
     return Effect.gen({ self: this }, function*() {
-      const broker = yield* this.cluster.broker(node)
+      const broker = yield* this.brokerOf(node)
+      if (broker === undefined) return
       const snap = this.cluster.snapshot()
       let version = yield* broker.versionFor(Fetch)
       const wanted: Array<SessionPartition> = []
@@ -547,7 +564,11 @@ export class Fetcher {
     const s = this.settings
     const sent = new Map(ps.map((p) => [p.key, { p, generation: p.generation, reset: p.reset! }]))
     return Effect.gen({ self: this }, function*() {
-      const broker = yield* this.cluster.broker(node)
+      const broker = yield* this.brokerOf(node)
+      if (broker === undefined) {
+        for (const p of ps) this.backoff(p)
+        return
+      }
       const snap = this.cluster.snapshot()
       const topics = new Map<string, ListOffsetsRequestTopic>()
       for (const p of ps) {
