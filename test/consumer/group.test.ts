@@ -1,0 +1,336 @@
+/**
+ * Consumer-group membership against the real broker: several members in one process, each with
+ * its own Cluster (own connections) and scope. Hooks record when each member took and gave up each
+ * partition; `noOverlap` checks that no partition was ever held by two members at once.
+ *
+ * Broker limits that shape these tests: classic groups accept session timeouts from 6 s
+ * (`group.min.session.timeout.ms`); KIP-848 groups have a fixed 45 s session timeout minimum
+ * (`group.consumer.min.session.timeout.ms`) and a 5 s heartbeat interval minimum, so the KIP-848
+ * crash test waits ~50 s; every scenario runs concurrently to keep the file near a minute.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import * as Assignor from "../../src/Consumer/Assignor.ts"
+import * as Cluster from "../../src/Cluster/Cluster.ts"
+import * as Group from "../../src/Consumer/Group.ts"
+import { brokers } from "../kafka/env.ts"
+import { createTopic, uniqueTopic } from "../util/kafka.ts"
+
+const key = (tp: Group.TopicPartition) => `${tp.topic}-${tp.partition}`
+
+interface Entry {
+  readonly at: number
+  readonly member: string
+  readonly tag: "Assigned" | "Revoked" | "Lost"
+  readonly partitions: ReadonlyArray<string>
+}
+
+/** Records hook calls and ownership intervals (taken at the start of onAssigned, given up at the end of onRevoked/onLost). */
+class Recorder {
+  readonly log: Array<Entry> = []
+  readonly intervals: Array<{ member: string; tp: string; start: number; end: number | undefined }> = []
+  readonly crashed = new Set<string>()
+
+  hooks(member: string, revokeDelayMs = 200): Pick<Group.GroupOptions, "onAssigned" | "onRevoked" | "onLost"> {
+    const give = (tag: "Revoked" | "Lost", ps: ReadonlyArray<Group.TopicPartition>) => {
+      const now = Date.now()
+      this.log.push({ at: now, member, tag, partitions: ps.map(key) })
+      for (const tp of ps) {
+        const open = this.intervals.find((i) => i.member === member && i.tp === key(tp) && i.end === undefined)
+        if (open !== undefined) open.end = now
+      }
+    }
+    return {
+      onAssigned: (ps) =>
+        Effect.sync(() => {
+          const now = Date.now()
+          this.log.push({ at: now, member, tag: "Assigned", partitions: ps.map(key) })
+          for (const tp of ps) this.intervals.push({ member, tp: key(tp), start: now, end: undefined })
+        }),
+      // the delay makes a hand-over before the hook ends visible as an overlap
+      onRevoked: (ps) => Effect.sleep(revokeDelayMs).pipe(Effect.andThen(Effect.sync(() => give("Revoked", ps)))),
+      onLost: (ps) => Effect.sync(() => give("Lost", ps))
+    }
+  }
+
+  since(at: number, member?: string, tag?: Entry["tag"]): Array<Entry> {
+    return this.log.filter((e) => e.at >= at && (member === undefined || e.member === member) && (tag === undefined || e.tag === tag))
+  }
+
+  /** No partition was held by two live members at once. */
+  noOverlap(): void {
+    const live = this.intervals.filter((i) => !(this.crashed.has(i.member) && i.end === undefined))
+    for (const a of live) {
+      for (const b of live) {
+        if (a === b || a.tp !== b.tp || a.member === b.member) continue
+        const overlap = a.start < (b.end ?? Infinity) && b.start < (a.end ?? Infinity)
+        assert.isFalse(overlap, `${a.tp} held by ${a.member} [${a.start}, ${a.end}) and ${b.member} [${b.start}, ${b.end})`)
+      }
+    }
+  }
+}
+
+interface Member {
+  readonly name: string
+  readonly membership: Group.GroupMembership
+  /** Closes the member's scope: leaves the group (a static member does not), closes its connections. */
+  readonly close: Effect.Effect<void>
+  /** Stops as a crash would: no hooks, no leaving. */
+  readonly crash: Effect.Effect<void>
+}
+
+const startMember = (
+  name: string,
+  options: Omit<Group.GroupOptions, "onAssigned" | "onRevoked" | "onLost">,
+  recorder: Recorder,
+  revokeDelayMs?: number
+): Effect.Effect<Member, Group.GroupError | Cluster.InvalidClusterConfig, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+    const membership = yield* Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: `kpax-${name}` })
+      return yield* Group.join({ ...options, ...recorder.hooks(name, revokeDelayMs) }).pipe(Effect.provideService(Cluster.Cluster, cluster))
+    }).pipe(Scope.provide(scope))
+    return {
+      name,
+      membership,
+      close: Scope.close(scope, Exit.void),
+      crash: Effect.sync(() => recorder.crashed.add(name)).pipe(Effect.andThen(membership.abandon), Effect.andThen(Scope.close(scope, Exit.void)))
+    }
+  })
+
+const waitUntil = (what: string, condition: () => boolean, timeoutMs = 30_000) =>
+  Effect.gen(function*() {
+    const start = Date.now()
+    while (!condition()) {
+      if (Date.now() - start > timeoutMs) return yield* Effect.die(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))
+      yield* Effect.sleep("50 millis")
+    }
+    return Date.now() - start
+  })
+
+/** Every partition of `topic` (of `n`) owned by exactly one of `members`, loads within `loads`. */
+const covers = (members: ReadonlyArray<Member>, topic: string, n: number, loads?: ReadonlyArray<number>) => () => {
+  const owned = members.flatMap((m) => m.membership.assigned().map(key))
+  if (owned.length !== n || new Set(owned).size !== n) return false
+  for (let p = 0; p < n; p++) if (!owned.includes(`${topic}-${p}`)) return false
+  if (loads === undefined) return true
+  return JSON.stringify(members.map((m) => m.membership.assigned().length).sort()) === JSON.stringify([...loads].sort())
+}
+
+/** The assignment holds still for `ms` (no follow-up rebalance in flight). */
+const settled = (recorder: Recorder, ms = 1500) =>
+  Effect.gen(function*() {
+    for (;;) {
+      const n = recorder.log.length
+      yield* Effect.sleep(ms)
+      if (recorder.log.length === n) return
+    }
+  })
+
+const withTopic = (partitions: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-group-setup" })
+    const topic = uniqueTopic("group")
+    yield* createTopic(cluster, topic, { partitions })
+    return topic
+  }))
+
+const classic = (groupId: string, topic: string, extra: Partial<Group.GroupOptions> = {}): Group.GroupOptions => ({
+  groupId,
+  topics: [topic],
+  sessionTimeout: "6 seconds",
+  heartbeatInterval: "500 millis",
+  ...extra
+})
+
+describe.concurrent("classic group protocol (real broker)", () => {
+  it.live("range (eager): 3 members over 6 partitions get 2/2/2; a member leaving moves its partitions at once, a crashed one after the session timeout", () =>
+    Effect.gen(function*() {
+      const topic = yield* withTopic(6)
+      const groupId = uniqueTopic("range")
+      const rec = new Recorder()
+      const options = classic(groupId, topic, { assignors: [Assignor.range] })
+      const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
+      yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]))
+      yield* settled(rec)
+      // range: consecutive partitions
+      for (const m of [a, b, c]) {
+        const ps = m.membership.assigned().map((tp) => tp.partition)
+        assert.strictEqual(ps[1], ps[0] + 1)
+      }
+      const generation = a.membership.generation().generationId
+
+      const left = Date.now()
+      yield* b.close
+      const leaveMs = yield* waitUntil("3/3 after b left", covers([a, c], topic, 6, [3, 3]))
+      assert.isBelow(leaveMs, 4000) // LeaveGroup: no session timeout to wait for
+      assert.isAbove(a.membership.generation().generationId, generation)
+      // eager: the others revoked everything before rejoining
+      assert.isNotEmpty(rec.since(left, "a", "Revoked"))
+      yield* settled(rec)
+
+      const crashed = Date.now()
+      yield* c.crash
+      const crashMs = yield* waitUntil("a takes all after c crashed", covers([a], topic, 6, [6]), 20_000)
+      assert.isAtLeast(crashMs, 4000, "partitions moved before the session timeout")
+      assert.deepStrictEqual(rec.since(crashed, "a", "Lost"), [])
+      rec.noOverlap()
+    }), 60_000)
+
+  it.live("cooperative-sticky: a joining member takes one partition in a second rebalance; members whose partitions stay see no Revoked; leave and crash move only the leaver's partitions", () =>
+    Effect.gen(function*() {
+      const topic = yield* withTopic(6)
+      const groupId = uniqueTopic("coop")
+      const rec = new Recorder()
+      const options = classic(groupId, topic, { assignors: [Assignor.cooperativeSticky] })
+      const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
+      yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]))
+      yield* settled(rec)
+      const before = new Map([a, b, c].map((m) => [m.name, m.membership.assigned().map(key)]))
+
+      // a fourth member: one partition moves (2/2/1/1)
+      const joined = Date.now()
+      const d = yield* startMember("d", options, rec)
+      yield* waitUntil("2/2/1/1", covers([a, b, c, d], topic, 6, [1, 1, 2, 2]))
+      yield* settled(rec)
+      const revoked = rec.since(joined, undefined, "Revoked")
+      assert.strictEqual(revoked.length, 1, JSON.stringify(revoked))
+      assert.deepStrictEqual(revoked[0].partitions, d.membership.assigned().map(key))
+      for (const m of [a, b, c]) {
+        const kept = m.membership.assigned().map(key)
+        assert.isTrue(kept.every((k) => before.get(m.name)!.includes(k)), `${m.name} got a partition it did not have`)
+        if (m.name !== revoked[0].member) assert.deepStrictEqual(kept, before.get(m.name))
+        assert.deepStrictEqual(rec.since(joined, m.name, "Assigned"), [])
+      }
+
+      // a member leaves: only its partitions move; nobody else revokes anything
+      const leaving = [a, b, c].find((m) => m.membership.assigned().length === 2)!
+      const rest = [a, b, c, d].filter((m) => m !== leaving)
+      const left = Date.now()
+      yield* leaving.close
+      yield* waitUntil("2/2/2 after a member left", covers(rest, topic, 6, [2, 2, 2]))
+      yield* settled(rec)
+      assert.deepStrictEqual(rec.since(left, undefined, "Revoked").map((e) => e.member), [leaving.name])
+
+      // a member crashes: after the session timeout its partitions move; again no other revocation
+      const victim = rest.find((m) => m.membership.assigned().length === 2)!
+      const survivors = rest.filter((m) => m !== victim)
+      const crashed = Date.now()
+      yield* victim.crash
+      const ms = yield* waitUntil("3/3 after a crash", covers(survivors, topic, 6, [3, 3]), 20_000)
+      assert.isAtLeast(ms, 4000)
+      yield* settled(rec)
+      assert.deepStrictEqual(rec.since(crashed, undefined, "Revoked"), [])
+      assert.deepStrictEqual(rec.since(crashed, undefined, "Lost"), [])
+      rec.noOverlap()
+    }), 60_000)
+
+  it.live("static membership (KIP-345): a member restarting within the session timeout gets its partitions back without a rebalance", () =>
+    Effect.gen(function*() {
+      const topic = yield* withTopic(6)
+      const groupId = uniqueTopic("static")
+      const rec = new Recorder()
+      const options = (id: string) => classic(groupId, topic, { groupInstanceId: id, sessionTimeout: "10 seconds", assignors: [Assignor.cooperativeSticky] })
+      const members = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options(`instance-${n}`), rec), { concurrency: "unbounded" })
+      yield* waitUntil("2/2/2", covers(members, topic, 6, [2, 2, 2]))
+      yield* settled(rec)
+      const [a, b, c] = members
+      const bPartitions = b.membership.assigned().map(key)
+      const generations = [a, c].map((m) => m.membership.generation())
+
+      const restarted = Date.now()
+      yield* b.close // static: no LeaveGroup
+      const b2 = yield* startMember("b2", options("instance-b"), rec)
+      yield* waitUntil("b's partitions back", () => b2.membership.assigned().length === 2, 8000)
+      yield* settled(rec)
+      assert.deepStrictEqual(b2.membership.assigned().map(key), bPartitions)
+      assert.deepStrictEqual([a, c].map((m) => m.membership.generation()), generations)
+      assert.strictEqual(b2.membership.generation().generationId, generations[0].generationId)
+      assert.deepStrictEqual(rec.since(restarted).filter((e) => e.member !== "b" && e.member !== "b2"), [])
+    }), 60_000)
+
+  it.live("pattern subscription: topics created later that match are picked up", () =>
+    Effect.gen(function*() {
+      const prefix = uniqueTopic("pat")
+      const rec = new Recorder()
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-group-pattern" })
+      yield* createTopic(cluster, `${prefix}-one`, { partitions: 2 })
+      yield* createTopic(cluster, `${prefix}-other`.replace("pat", "nomatch"), { partitions: 1 })
+      const m = yield* startMember("p", { groupId: uniqueTopic("pattern"), pattern: new RegExp(`${prefix}-.*`), sessionTimeout: "6 seconds", heartbeatInterval: "500 millis", metadataRecheck: "500 millis" }, rec)
+      yield* waitUntil("the first topic", () => m.membership.assigned().length === 2)
+      yield* createTopic(cluster, `${prefix}-two`, { partitions: 3 })
+      yield* waitUntil("the second topic", () => m.membership.assigned().length === 5, 15_000)
+      assert.deepStrictEqual([...new Set(m.membership.assigned().map((tp) => tp.topic))].sort(), [`${prefix}-one`, `${prefix}-two`])
+    }), 60_000)
+})
+
+const consumerProtocol = (groupId: string, topic: string, extra: Partial<Group.GroupOptions> = {}): Group.GroupOptions => ({
+  groupId,
+  topics: [topic],
+  groupProtocol: "consumer",
+  ...extra
+})
+
+describe.concurrent("KIP-848 consumer group protocol (real broker)", () => {
+  it.live("3 members over 6 partitions get 2/2/2; a member leaving moves only its partitions, the others revoke nothing", () =>
+    Effect.gen(function*() {
+      const topic = yield* withTopic(6)
+      const groupId = uniqueTopic("kip848")
+      const rec = new Recorder()
+      const options = consumerProtocol(groupId, topic)
+      const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
+      yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]), 45_000)
+      yield* settled(rec, 2000)
+      const before = new Map([a, b].map((m) => [m.name, m.membership.assigned().map(key)]))
+      const left = Date.now()
+      yield* c.close
+      yield* waitUntil("3/3 after c left", covers([a, b], topic, 6, [3, 3]), 20_000)
+      yield* settled(rec, 2000)
+      assert.deepStrictEqual(rec.since(left, undefined, "Revoked").map((e) => e.member), ["c"])
+      for (const m of [a, b]) {
+        for (const k of before.get(m.name)!) assert.include(m.membership.assigned().map(key), k)
+      }
+      assert.isAbove(a.membership.generation().generationId, 0)
+      rec.noOverlap()
+    }), 90_000)
+
+  it.live("static member (epoch -2 on close) restarting gets its partitions back; the other member's epoch does not move", () =>
+    Effect.gen(function*() {
+      const topic = yield* withTopic(4)
+      const groupId = uniqueTopic("kip848-static")
+      const rec = new Recorder()
+      const options = (id: string) => consumerProtocol(groupId, topic, { groupInstanceId: id })
+      const [a, b] = yield* Effect.forEach(["a", "b"], (n) => startMember(n, options(`instance-${n}`), rec), { concurrency: "unbounded" })
+      yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
+      yield* settled(rec, 2000)
+      const bPartitions = b.membership.assigned().map(key)
+      const aGeneration = a.membership.generation()
+      const restarted = Date.now()
+      yield* b.close
+      const b2 = yield* startMember("b2", options("instance-b"), rec)
+      yield* waitUntil("b's partitions back", () => b2.membership.assigned().length === 2, 20_000)
+      yield* settled(rec, 6000) // longer than a heartbeat interval: a would have heard of a new epoch
+      assert.deepStrictEqual(b2.membership.assigned().map(key), bPartitions)
+      assert.deepStrictEqual(a.membership.generation(), aGeneration)
+      assert.deepStrictEqual(rec.since(restarted, "a"), [])
+    }), 90_000)
+
+  it.live("a crashed member's partitions move after the broker's 45 s session timeout", () =>
+    Effect.gen(function*() {
+      const topic = yield* withTopic(4)
+      const rec = new Recorder()
+      const options = consumerProtocol(uniqueTopic("kip848-crash"), topic)
+      const [a, b] = yield* Effect.forEach(["a", "b"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
+      yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
+      yield* settled(rec, 2000)
+      const crashed = Date.now()
+      yield* b.crash
+      const ms = yield* waitUntil("a takes all", covers([a], topic, 4, [4]), 70_000)
+      assert.isAtLeast(ms, 40_000)
+      assert.deepStrictEqual(rec.since(crashed, "a", "Revoked"), [])
+      assert.deepStrictEqual(rec.since(crashed, "a", "Lost"), [])
+      rec.noOverlap()
+    }), 120_000)
+})
