@@ -18,6 +18,21 @@ import { parseDuration } from "./Time.ts"
 
 const DEFAULT_TIMEOUT_MS = 10_000
 
+/** The flag of each variable. */
+const FLAG_OF: Record<string, string> = {
+  KAFKA_BROKERS: "--brokers",
+  KAFKA_CLIENT_ID: "--client-id",
+  KAFKA_TLS: "--tls",
+  KAFKA_TLS_CA_FILE: "--tls-ca",
+  KAFKA_TLS_CERT_FILE: "--tls-cert",
+  KAFKA_TLS_KEY_FILE: "--tls-key",
+  KAFKA_TLS_REJECT_UNAUTHORIZED: "--tls-insecure",
+  KAFKA_SASL_MECHANISM: "--sasl-mechanism",
+  KAFKA_SASL_USERNAME: "--sasl-username",
+  KAFKA_SASL_PASSWORD: "--sasl-password",
+  KAFKA_CONNECT_TIMEOUT: "--timeout"
+}
+
 /** Flags as the `KAFKA_*` variables they override, and the flag to name in errors. */
 const overrides = (g: Globals): { env: Record<string, string>; flagOf: Record<string, string> } => {
   const env: Record<string, string> = {}
@@ -61,8 +76,11 @@ export const connection = Effect.gen(function*() {
   const options = yield* clusterOptions.pipe(
     Effect.provideService(ConfigProvider.ConfigProvider, provider),
     Effect.mapError((e) => {
-      let message = describeError(e)
-      for (const [variable, flag] of Object.entries(flagOf)) message = message.replaceAll(variable, flag)
+      // Name what the user can set: the flag they gave, else flag or variable.
+      const message = describeError(e).replace(/KAFKA_[A-Z_]+/g, (variable) => {
+        const flag = flagOf[variable] ?? FLAG_OF[variable]
+        return flagOf[variable] !== undefined || flag === undefined ? flag ?? variable : `${flag}/${variable}`
+      })
       return new UsageError({ message })
     })
   )

@@ -79,10 +79,8 @@ const set = Command.make("set", {
   pairs: Argument.String("name=value").pipe(Argument.withDescription("configs to set"), Argument.atLeast(1)),
   validateOnly
 }, (input) =>
-  withCluster(Effect.gen(function*() {
-    const values = yield* keyValues("name=value", input.pairs)
-    yield* alter(resourceOf(input), Object.entries(values).map(([name, value]) => ({ op: "set" as const, name, value })), input.validateOnly)
-  }))
+  Effect.flatMap(keyValues("name=value", input.pairs), (values) =>
+    withCluster(alter(resourceOf(input), Object.entries(values).map(([name, value]) => ({ op: "set" as const, name, value })), input.validateOnly)))
 ).pipe(Command.withDescription("Set configs (others are left as they are)."))
 
 const del = Command.make("delete", {
@@ -90,10 +88,9 @@ const del = Command.make("delete", {
   names: Argument.String("config").pipe(Argument.withDescription("configs to reset to their defaults"), Argument.atLeast(1)),
   validateOnly
 }, (input) =>
-  withCluster(Effect.gen(function*() {
-    if (input.names.some((n) => n.includes("="))) return yield* new UsageError({ message: "configs delete takes config names, not name=value" })
-    yield* alter(resourceOf(input), input.names.map((name) => ({ op: "delete" as const, name })), input.validateOnly)
-  }))
+  input.names.some((n) => n.includes("="))
+    ? Effect.fail(new UsageError({ message: "configs delete takes config names, not name=value" }))
+    : withCluster(alter(resourceOf(input), input.names.map((name) => ({ op: "delete" as const, name })), input.validateOnly))
 ).pipe(Command.withDescription("Delete configs: they return to their defaults."))
 
 export const configs = Command.make("configs").pipe(

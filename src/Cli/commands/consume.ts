@@ -29,7 +29,7 @@ export const consume = Command.make("consume", {
   readCommitted: Flag.Boolean("read-committed").pipe(Flag.withDescription("skip records of aborted transactions, stop at the last stable offset"), Flag.withDefault(false), Flag.withoutNegation),
   ...Flags.format
 }, (input) =>
-  withCluster(Effect.scoped(Effect.gen(function*() {
+  Effect.gen(function*() {
     const now = Date.now()
     const print = yield* Flags.recordPrinter(input, yield* Json)
     const start = yield* Flags.position("start", input.start, now)
@@ -37,21 +37,24 @@ export const consume = Command.make("consume", {
     if (input.follow && end !== undefined) return yield* new UsageError({ message: "--follow reads without end: drop --end (or --follow)" })
     if (Option.isSome(input.count) && input.count.value < 0) return yield* new UsageError({ message: "--count must not be negative" })
     const isolation = input.readCommitted ? "read_committed" as const : "read_uncommitted" as const
-    const topic = yield* topicOrFail(input.topic)
-    const partitions = yield* selectPartitions(topic, yield* Flags.parsePartitions(input.partitions))
-    const limits = yield* bounds(input.topic, partitions, isolation)
-    const starts = yield* resolvePositions(input.topic, partitions, start, limits)
-    const ends = input.follow ? undefined : yield* resolvePositions(input.topic, partitions, end ?? { _tag: "latest" }, limits)
-    const p = yield* progress("consumed")
-    yield* readRanges({
-      topic: input.topic,
-      ranges: partitions.map((partition) => ({ partition, start: starts.get(partition)!, end: ends?.get(partition) })),
-      count: Option.getOrUndefined(input.count),
-      isolation,
-      print,
-      progress: p
-    })
-  })))
+    const selected = yield* Flags.parsePartitions(input.partitions)
+    yield* withCluster(Effect.scoped(Effect.gen(function*() {
+      const topic = yield* topicOrFail(input.topic)
+      const partitions = yield* selectPartitions(topic, selected)
+      const limits = yield* bounds(input.topic, partitions, isolation)
+      const starts = yield* resolvePositions(input.topic, partitions, start, limits)
+      const ends = input.follow ? undefined : yield* resolvePositions(input.topic, partitions, end ?? { _tag: "latest" }, limits)
+      const p = yield* progress("consumed")
+      yield* readRanges({
+        topic: input.topic,
+        ranges: partitions.map((partition) => ({ partition, start: starts.get(partition)!, end: ends?.get(partition) })),
+        count: Option.getOrUndefined(input.count),
+        isolation,
+        print,
+        progress: p
+      })
+    })))
+  })
 ).pipe(Command.withDescription(
   "Print records of a topic from --start to --end (default: earliest to the end when the command started), or on with --follow. " +
     "Output: the value per line (toggle --key --headers --timestamp --partition --offset), --format json, or --template."

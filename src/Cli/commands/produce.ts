@@ -87,7 +87,7 @@ class Summary {
 }
 
 const handler = (input: Input) =>
-  withCluster(Effect.scoped(Effect.gen(function*() {
+  Effect.gen(function*() {
     const json = yield* Json
     if (Option.isSome(input.value) && Option.isSome(input.file)) {
       return yield* new UsageError({ message: "--value and --file exclude each other" })
@@ -101,70 +101,79 @@ const handler = (input: Input) =>
       timestamp = parseTime(input.timestamp.value, Date.now())
       if (timestamp === undefined) return yield* new UsageError({ message: `--timestamp: cannot read ${JSON.stringify(input.timestamp.value)} as a time` })
     }
-    const topic = yield* topicOrFail(input.topic)
-    const partition = Option.getOrUndefined(input.partition)
-    if (partition !== undefined) yield* selectPartitions(topic, [partition])
-    const acks = input.acks === "all" ? "all" as const : input.acks === "1" ? 1 as const : 0 as const
-    const producer = yield* Producer.make({ acks, idempotent: acks === "all", compression: input.compression })
     const fixedKey = Option.isSome(input.key) ? Buffer.from(input.key.value, "utf8") : null
     const separator = Option.isSome(input.keySeparator) ? Buffer.from(input.keySeparator.value, "utf8") : undefined
     if (separator !== undefined && separator.length === 0) return yield* new UsageError({ message: "--key-separator must not be empty" })
-    const record = (line: Uint8Array): ProducerRecord => {
-      const kv = separator === undefined ? { key: fixedKey, value: line } : splitKey(line as Buffer, separator)
-      return { topic: input.topic, partition, key: kv.key, value: kv.value, headers, timestamp }
-    }
-    const fail = (e: { readonly message: string }) => new CommandFailed({ message: `producing to ${input.topic}: ${e.message}` })
-
-    if (Option.isSome(input.value)) {
-      const m = yield* producer.send(record(Buffer.from(input.value.value, "utf8"))).pipe(Effect.mapError(fail))
-      write((json ? toJsonLine(recordJson(m)) : recordLine(m)) + "\n")
-      return
-    }
-
-    const source = Option.isSome(input.file) && input.file.value !== "-"
-      ? fs.createReadStream(input.file.value, { highWaterMark: CHUNK_BYTES })
-      : process.stdin
-    const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-    const splitter = new LineSplitter()
-    const summary = new Summary()
-    const p = yield* progress("produced")
-    const sendLines = (lines: ReadonlyArray<Buffer>) =>
-      Effect.gen(function*() {
-        if (lines.length === 0) return
-        const metas = yield* producer.sendAll(lines.map(record)).pipe(Effect.mapError(fail))
-        p.add(metas.length)
-        if (input.each) {
-          let out = ""
-          for (const m of metas) out += (json ? toJsonLine(recordJson(m)) : recordLine(m)) + "\n"
-          write(out)
-        }
-        for (const m of metas) summary.add(m)
+    if (Option.isSome(input.file) && input.file.value !== "-") {
+      const file = input.file.value
+      yield* Effect.try({
+        try: () => fs.accessSync(file, fs.constants.R_OK),
+        catch: (e) => new CommandFailed({ message: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })
       })
-    for (;;) {
-      const next = yield* Effect.tryPromise({
-        try: () => chunks.next(),
-        catch: (e) => new CommandFailed({ message: `reading ${Option.isSome(input.file) ? input.file.value : "stdin"}: ${(e as Error).message}` })
-      })
-      if (next.done === true) break
-      yield* sendLines(splitter.push(next.value))
     }
-    yield* sendLines(splitter.end())
-    if (input.each) return
-    const rows = summary.rows()
-    if (json) write(toJsonLine({ topic: input.topic, records: summary.records, partitions: rows }) + "\n")
-    else {
-      const out = [`produced ${summary.records} records to ${input.topic}`]
-      if (rows.length > 0) {
-        out.push(...table(rows, [
-          { header: "PARTITION", get: (r) => r.partition, right: true },
-          { header: "RECORDS", get: (r) => r.count, right: true },
-          { header: "FIRST OFFSET", get: (r) => r.firstOffset, right: true },
-          { header: "LAST OFFSET", get: (r) => r.lastOffset, right: true }
-        ]))
+    const partition = Option.getOrUndefined(input.partition)
+    const acks = input.acks === "all" ? "all" as const : input.acks === "1" ? 1 as const : 0 as const
+    yield* withCluster(Effect.scoped(Effect.gen(function*() {
+      const topic = yield* topicOrFail(input.topic)
+      if (partition !== undefined) yield* selectPartitions(topic, [partition])
+      const producer = yield* Producer.make({ acks, idempotent: acks === "all", compression: input.compression })
+      const record = (line: Uint8Array): ProducerRecord => {
+        const kv = separator === undefined ? { key: fixedKey, value: line } : splitKey(line as Buffer, separator)
+        return { topic: input.topic, partition, key: kv.key, value: kv.value, headers, timestamp }
       }
-      write(out.join("\n") + "\n")
-    }
-  })))
+      const fail = (e: { readonly message: string }) => new CommandFailed({ message: `producing to ${input.topic}: ${e.message}` })
+
+      if (Option.isSome(input.value)) {
+        const m = yield* producer.send(record(Buffer.from(input.value.value, "utf8"))).pipe(Effect.mapError(fail))
+        write((json ? toJsonLine(recordJson(m)) : recordLine(m)) + "\n")
+        return
+      }
+
+      const source = Option.isSome(input.file) && input.file.value !== "-"
+        ? fs.createReadStream(input.file.value, { highWaterMark: CHUNK_BYTES })
+        : process.stdin
+      const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+      const splitter = new LineSplitter()
+      const summary = new Summary()
+      const p = yield* progress("produced")
+      const sendLines = (lines: ReadonlyArray<Buffer>) =>
+        Effect.gen(function*() {
+          if (lines.length === 0) return
+          const metas = yield* producer.sendAll(lines.map(record)).pipe(Effect.mapError(fail))
+          p.add(metas.length)
+          if (input.each) {
+            let out = ""
+            for (const m of metas) out += (json ? toJsonLine(recordJson(m)) : recordLine(m)) + "\n"
+            write(out)
+          }
+          for (const m of metas) summary.add(m)
+        })
+      for (;;) {
+        const next = yield* Effect.tryPromise({
+          try: () => chunks.next(),
+          catch: (e) => new CommandFailed({ message: `reading ${Option.isSome(input.file) ? input.file.value : "stdin"}: ${(e as Error).message}` })
+        })
+        if (next.done === true) break
+        yield* sendLines(splitter.push(next.value))
+      }
+      yield* sendLines(splitter.end())
+      if (input.each) return
+      const rows = summary.rows()
+      if (json) write(toJsonLine({ topic: input.topic, records: summary.records, partitions: rows }) + "\n")
+      else {
+        const out = [`produced ${summary.records} records to ${input.topic}`]
+        if (rows.length > 0) {
+          out.push(...table(rows, [
+            { header: "PARTITION", get: (r) => r.partition, right: true },
+            { header: "RECORDS", get: (r) => r.count, right: true },
+            { header: "FIRST OFFSET", get: (r) => r.firstOffset, right: true },
+            { header: "LAST OFFSET", get: (r) => r.lastOffset, right: true }
+          ]))
+        }
+        write(out.join("\n") + "\n")
+      }
+    })))
+  })
 
 export const produce = Command.make("produce", flags, handler).pipe(
   Command.withDescription(

@@ -61,64 +61,67 @@ export const rollback = Command.make("rollback", {
   ),
   dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("show the offsets, commit nothing"), Flag.withDefault(false), Flag.withoutNegation)
 }, (input) =>
-  withCluster(Effect.gen(function*() {
-    const admin = yield* Admin
+  Effect.gen(function*() {
     const to = yield* Flags.position("to", input.to, Date.now())
     if (Option.isSome(input.timeField) && to._tag !== "time") {
       return yield* new UsageError({ message: "--time-field needs --to to be a time" })
     }
-    const topic = yield* topicOrFail(input.topic)
-    const partitions = yield* selectPartitions(topic, yield* Flags.parsePartitions(input.partitions))
-    const limits = yield* bounds(input.topic, partitions)
-    let targets: ReadonlyMap<number, bigint>
-    if (Option.isSome(input.timeField) && to._tag === "time") {
-      const times = extractor(input.payload, input.timeField.value, input.timeUnit)
-      const found = new Map<number, bigint>()
-      yield* Effect.scoped(Effect.gen(function*() {
-        const p = yield* progress("searched", "partitions")
-        yield* Effect.forEach(partitions, (partition) =>
-          searchPartition(input.topic, partition, limits.get(partition)!, to.ms, times).pipe(
-            Effect.tap((o) => Effect.sync(() => {
-              found.set(partition, o)
-              p.add(1)
-            }))
-          ), { concurrency: 4, discard: true })
-      }))
-      targets = found
-    } else {
-      targets = yield* resolvePositions(input.topic, partitions, to, limits)
-    }
-    const before = yield* admin.listGroupOffsets(input.group, { topics: [input.topic] }).pipe(
-      Effect.mapError(failure(`offsets of group ${input.group}`))
-    )
-    const committed = new Map(before.map((r) => [r.partition, r.committedOffset]))
-    const rows = partitions.map((partition) => ({ partition, from: committed.get(partition) ?? null, to: targets.get(partition)! }))
-    if (!input.dryRun) {
-      yield* admin.resetGroupOffsets(input.group, {
-        to: "offsets",
-        offsets: rows.map((r) => ({ topic: input.topic, partition: r.partition, offset: r.to }))
-      }).pipe(Effect.mapError(failure(`committing offsets of group ${input.group}`)))
-    }
-    if (yield* Json) {
-      write(toJsonLine({
-        group: input.group,
-        topic: input.topic,
-        to: to._tag === "time" ? formatTime(to.ms) : to._tag === "offset" ? to.offset : to._tag,
-        by: Option.isSome(input.timeField) ? `payload:${input.timeField.value}` : "timestamp",
-        dryRun: input.dryRun,
-        partitions: rows
-      }) + "\n")
-      return
-    }
-    write([
-      ...table(rows, [
-        { header: "PARTITION", get: (r) => r.partition, right: true },
-        { header: "COMMITTED", get: (r) => r.from, right: true },
-        { header: "NEW OFFSET", get: (r) => r.to, right: true }
-      ]),
-      input.dryRun ? `dry run: nothing committed for group ${input.group}` : `committed for group ${input.group}`
-    ].join("\n") + "\n")
-  }))
+    const selected = yield* Flags.parsePartitions(input.partitions)
+    yield* withCluster(Effect.gen(function*() {
+      const admin = yield* Admin
+      const topic = yield* topicOrFail(input.topic)
+      const partitions = yield* selectPartitions(topic, selected)
+      const limits = yield* bounds(input.topic, partitions)
+      let targets: ReadonlyMap<number, bigint>
+      if (Option.isSome(input.timeField) && to._tag === "time") {
+        const times = extractor(input.payload, input.timeField.value, input.timeUnit)
+        const found = new Map<number, bigint>()
+        yield* Effect.scoped(Effect.gen(function*() {
+          const p = yield* progress("searched", "partitions")
+          yield* Effect.forEach(partitions, (partition) =>
+            searchPartition(input.topic, partition, limits.get(partition)!, to.ms, times).pipe(
+              Effect.tap((o) => Effect.sync(() => {
+                found.set(partition, o)
+                p.add(1)
+              }))
+            ), { concurrency: 4, discard: true })
+        }))
+        targets = found
+      } else {
+        targets = yield* resolvePositions(input.topic, partitions, to, limits)
+      }
+      const before = yield* admin.listGroupOffsets(input.group, { topics: [input.topic] }).pipe(
+        Effect.mapError(failure(`offsets of group ${input.group}`))
+      )
+      const committed = new Map(before.map((r) => [r.partition, r.committedOffset]))
+      const rows = partitions.map((partition) => ({ partition, from: committed.get(partition) ?? null, to: targets.get(partition)! }))
+      if (!input.dryRun) {
+        yield* admin.resetGroupOffsets(input.group, {
+          to: "offsets",
+          offsets: rows.map((r) => ({ topic: input.topic, partition: r.partition, offset: r.to }))
+        }).pipe(Effect.mapError(failure(`committing offsets of group ${input.group}`)))
+      }
+      if (yield* Json) {
+        write(toJsonLine({
+          group: input.group,
+          topic: input.topic,
+          to: to._tag === "time" ? formatTime(to.ms) : to._tag === "offset" ? to.offset : to._tag,
+          by: Option.isSome(input.timeField) ? `payload:${input.timeField.value}` : "timestamp",
+          dryRun: input.dryRun,
+          partitions: rows
+        }) + "\n")
+        return
+      }
+      write([
+        ...table(rows, [
+          { header: "PARTITION", get: (r) => r.partition, right: true },
+          { header: "COMMITTED", get: (r) => r.from, right: true },
+          { header: "NEW OFFSET", get: (r) => r.to, right: true }
+        ]),
+        input.dryRun ? `dry run: nothing committed for group ${input.group}` : `committed for group ${input.group}`
+      ].join("\n") + "\n")
+    }))
+  })
 ).pipe(Command.withDescription(
   "Move a consumer group's offsets on a topic to a point in time: by the records' Kafka timestamps (the broker's time index), " +
     "or with --time-field by a time inside the payload (json, url-encoded or msgpack; binary search over offsets, which assumes " +

@@ -22,25 +22,28 @@ export const tail = Command.make("tail", {
   follow: Flag.Boolean("follow").pipe(Flag.withAlias("f"), Flag.withDescription("then keep printing new records (until Ctrl-C)"), Flag.withDefault(false), Flag.withoutNegation),
   ...Flags.format
 }, (input) =>
-  withCluster(Effect.scoped(Effect.gen(function*() {
+  Effect.gen(function*() {
     if (input.lines < 0) return yield* new UsageError({ message: "--lines must not be negative" })
     const print = yield* Flags.recordPrinter(input, yield* Json)
-    const topic = yield* topicOrFail(input.topic)
-    const partitions = yield* selectPartitions(topic, yield* Flags.parsePartitions(input.partitions))
-    const limits = yield* bounds(input.topic, partitions)
-    const n = BigInt(input.lines)
-    const p = yield* progress("read")
-    yield* readRanges({
-      topic: input.topic,
-      ranges: partitions.map((partition) => {
-        const b = limits.get(partition)!
-        const from = b.end - n > b.start ? b.end - n : b.start
-        return { partition, start: from, end: input.follow ? undefined : b.end }
-      }),
-      count: undefined,
-      isolation: "read_uncommitted",
-      print,
-      progress: p
-    })
-  })))
+    const selected = yield* Flags.parsePartitions(input.partitions)
+    yield* withCluster(Effect.scoped(Effect.gen(function*() {
+      const topic = yield* topicOrFail(input.topic)
+      const partitions = yield* selectPartitions(topic, selected)
+      const limits = yield* bounds(input.topic, partitions)
+      const n = BigInt(input.lines)
+      const p = yield* progress("read")
+      yield* readRanges({
+        topic: input.topic,
+        ranges: partitions.map((partition) => {
+          const b = limits.get(partition)!
+          const from = b.end - n > b.start ? b.end - n : b.start
+          return { partition, start: from, end: input.follow ? undefined : b.end }
+        }),
+        count: undefined,
+        isolation: "read_uncommitted",
+        print,
+        progress: p
+      })
+    })))
+  })
 ).pipe(Command.withDescription("Print the last records of every partition of a topic (-n per partition), then with --follow every new one."))

@@ -93,9 +93,8 @@ const create = Command.make("create", {
   ifNotExists: bool("if-not-exists", "succeed when a topic already exists"),
   validateOnly: bool("validate-only", "check the request, create nothing")
 }, (input) =>
-  withCluster(Effect.gen(function*() {
+  Effect.flatMap(keyValues("config", input.config), (configs) => withCluster(Effect.gen(function*() {
     const admin = yield* Admin
-    const configs = yield* keyValues("config", input.config)
     const created: Array<{ name: string; topicId: string | null; partitions: number | null; replicationFactor: number | null; existed: boolean }> = []
     for (const name of input.topics) {
       const result = yield* admin.createTopic({
@@ -120,7 +119,7 @@ const create = Command.make("create", {
       { header: "REPLICATION", get: (t) => t.replicationFactor, right: true },
       { header: "TOPIC ID", get: (t) => t.topicId }
     ])
-  }))
+  })))
 ).pipe(Command.withDescription("Create topics."))
 
 const del = Command.make("delete", {
