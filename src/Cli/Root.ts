@@ -18,9 +18,7 @@ import * as Global from "./Global.ts"
 
 const DESCRIPTION = `kpax: a command line for Apache Kafka.
 
-Connection flags fall back to KAFKA_* environment variables (KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD), then to localhost:9092. Times: earliest, latest, now, -1h / -30m / +10s (relative), RFC 3339 (2024-05-01T10:00:00Z), @<epoch ms>; a bare integer is an offset.
-
-Exit codes: 0 success; 1 runtime error (Kafka error, unreachable brokers, time-out, I/O); 2 usage error (unknown command or flag, bad value); 130 interrupted.`
+Connection flags fall back to KAFKA_* environment variables (KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD), then to localhost:9092. Times: earliest, latest, now, -1h / -30m / +10s (relative), RFC 3339 (2024-05-01T10:00:00Z), @<epoch ms>; a bare integer is an offset.`
 
 export const root = Command.make("kpax").pipe(
   Command.withDescription(DESCRIPTION),

@@ -25,7 +25,7 @@ describe("kpax produce / consume / tail", () => {
       const many = ok(yield* run(["produce", t, "--key-separator", ":", "--header", "src=stdin", "-p", "0", "--json"], "k-a:alpha\nk-b:beta\n\nnokey\n"))
       assert.deepStrictEqual(jsonLines(many), [{ topic: t, records: 3, partitions: [{ partition: 0, count: 3, firstOffset: 0, lastOffset: 2 }] }])
 
-      const each = ok(yield* run(["produce", t, "-p", "2", "--each"], "x\r\ny"))
+      const each = ok(yield* run(["produce", t, "-p", "2", "--each", "--acks", "1", "--compression", "gzip"], "x\r\ny"))
       assert.deepStrictEqual(lines(each), [`${t} partition 2 offset 0`, `${t} partition 2 offset 1`])
 
       const raw = ok(yield* run(["consume", t, "--partition", "--offset", "--key", "--headers"]))
