@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -73,6 +74,22 @@ describe("kpax exit codes and errors", () => {
       assert.isBelow(refused!.ms, 10_000)
       oneLine(withPassword!, 1, /cannot reach Kafka/)
       assert.notInclude(withPassword!.stderr, "s3cr3t-env")
+    }))
+
+  it.live("a broker that accepts connections but never answers: one line, exit 1, within --timeout", () =>
+    Effect.promise(async () => {
+      const sockets: Array<net.Socket> = []
+      const silent = net.createServer((s) => void sockets.push(s))
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+      const port = (silent.address() as net.AddressInfo).port
+      try {
+        const r = await raw(["meta", "--brokers", `127.0.0.1:${port}`, "--timeout", "2s"])
+        oneLine(r, 1, new RegExp(`^kpax: no answer from Kafka at 127\\.0\\.0\\.1:${port} within 2000 ms$`, "m"))
+        assert.isBelow(r.ms, 8_000)
+      } finally {
+        for (const s of sockets) s.destroy()
+        silent.close()
+      }
     }))
 
   it.live("runtime errors from Kafka: one line, exit 1", () =>
