@@ -317,6 +317,23 @@ describe.concurrent("KIP-848 consumer group protocol (real broker)", () => {
       assert.deepStrictEqual(rec.since(restarted, "a"), [])
     }), 90_000)
 
+  it.live("a revocation is acknowledged only once onRevoked is done, even when the hook outlasts heartbeat intervals", () =>
+    Effect.gen(function*() {
+      const topic = yield* withTopic(4)
+      const rec = new Recorder()
+      const options = consumerProtocol(uniqueTopic("kip848-slow-revoke"), topic)
+      const a = yield* startMember("a", options, rec, 7000) // longer than the 5 s heartbeat interval
+      yield* waitUntil("a owns all", covers([a], topic, 4, [4]), 20_000)
+      const b = yield* startMember("b", options, rec)
+      yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
+      yield* waitUntil("a's onRevoked done", () => rec.since(0, "a", "Revoked").length > 0)
+      const revoked = rec.since(0, "a", "Revoked")
+      assert.strictEqual(revoked.length, 1)
+      const handedOver = rec.since(0, "b", "Assigned")
+      assert.isAtLeast(handedOver[0].at, revoked[0].at)
+      rec.noOverlap()
+    }), 90_000)
+
   it.live("a crashed member's partitions move after the broker's 45 s session timeout", () =>
     Effect.gen(function*() {
       const topic = yield* withTopic(4)
