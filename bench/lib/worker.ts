@@ -1,0 +1,231 @@
+/**
+ * A client's child process: `node bench/lib/worker.ts <client> '<job json>'`. Opens the client's
+ * driver for the job, runs the warm-up and the repetitions, prints one result line
+ * (`RESULT_PREFIX` + JSON) and exits. Each client runs in its own process so RSS and GC are its own.
+ */
+import { quantileSorted } from "./stats.ts"
+import { payloads, POOL } from "./payloads.ts"
+import type { ClientName, ConsumeJob, Job, JobResult, LatencyJob, MetadataJob, ProduceJob, Rep } from "./jobs.ts"
+import { RESULT_PREFIX } from "./jobs.ts"
+
+/** A producer opened for a job: `run` sends `count` records (values from the pool, from `offset` on) and resolves with the number acknowledged. */
+export interface ProduceSession {
+  readonly version: string
+  readonly settings: string
+  readonly run: (count: number, offset: number) => Promise<number>
+  readonly close: () => Promise<void>
+}
+
+/** A producer for the latency run: `send` sends one record and calls `onAck` on acknowledgement. */
+export interface LatencySession {
+  readonly version: string
+  readonly settings: string
+  readonly send: (value: Buffer, onAck: (error?: unknown) => void) => void
+  readonly close: () => Promise<void>
+}
+
+/** One consume repetition: reads every partition to its end offset with fresh consumers. */
+export interface ConsumeSession {
+  readonly version: string
+  readonly settings: string
+  readonly run: (rep: number) => Promise<Rep>
+  readonly close: () => Promise<void>
+}
+
+/** One round trip: a Metadata request for the topic, over one connection. */
+export interface MetadataSession {
+  readonly version: string
+  readonly settings: string
+  readonly once: () => Promise<void>
+  /** Requests the client actually sent (from its own instrumentation), when it can tell. */
+  readonly sent?: () => number
+  readonly close: () => Promise<void>
+}
+
+export interface Skipped {
+  readonly skipped: string
+  readonly version: string
+}
+
+export interface Driver {
+  readonly produce?: (job: ProduceJob, pool: ReadonlyArray<Buffer>) => Promise<ProduceSession | Skipped>
+  readonly latency?: (job: LatencyJob) => Promise<LatencySession | Skipped>
+  readonly consume?: (job: ConsumeJob) => Promise<ConsumeSession | Skipped>
+  readonly metadata?: (job: MetadataJob) => Promise<MetadataSession | Skipped>
+}
+
+const isSkipped = (x: object): x is Skipped => "skipped" in x
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+const peakRss = () => process.resourceUsage().maxRSS * 1024
+
+const dirOf = (kind: Job["kind"]) => (kind === "produce" || kind === "latency" ? "producer" : kind === "consume" ? "consumer" : "metadata")
+
+const load = async (client: ClientName, kind: Job["kind"]): Promise<Driver> =>
+  (await import(new URL(`../${dirOf(kind)}/${client}.ts`, import.meta.url).href)) as Driver
+
+const skippedResult = (client: string, s: Skipped): JobResult => ({ client, version: s.version, settings: "", reps: [], peakRss: peakRss(), skipped: s.skipped })
+
+async function produce(client: ClientName, job: ProduceJob): Promise<JobResult> {
+  const driver = await load(client, "produce")
+  const pool = payloads(job.size)
+  const s = await driver.produce!(job, pool)
+  if (isSkipped(s)) return skippedResult(client, s)
+  let offset = 0
+  if (job.warmup > 0) {
+    const n = await s.run(job.warmup, offset)
+    if (n !== job.warmup) throw new Error(`warm-up: ${n} of ${job.warmup} records acknowledged`)
+    offset += job.warmup
+  }
+  const reps: Array<Rep> = []
+  for (let i = 0; i < job.reps; i++) {
+    const t0 = performance.now()
+    const n = await s.run(job.count, offset)
+    const ms = performance.now() - t0
+    offset += job.count
+    if (n !== job.count) throw new Error(`rep ${i}: ${n} of ${job.count} records acknowledged`)
+    reps.push({ n, ms })
+  }
+  await s.close()
+  return { client, version: s.version, settings: s.settings, reps, peakRss: peakRss() }
+}
+
+/** Sends at a fixed rate (a tick per millisecond sends what is due) and records send→ack times. */
+async function latency(client: ClientName, job: LatencyJob): Promise<JobResult> {
+  const driver = await load(client, "latency")
+  const pool = payloads(job.size)
+  const s = await driver.latency!(job)
+  if (isSkipped(s)) return skippedResult(client, s)
+  /**
+   * One phase at the fixed rate. A client that falls more than 2 s of records behind (sent but not
+   * acknowledged) cannot sustain the rate: it stops being fed, its outstanding records are awaited,
+   * and the result says `saturated` (its latencies then measure queueing, not the client).
+   */
+  let sentTotal = 0
+  let saturated = false
+  const phase = async (seconds: number) => {
+    const total = Math.round(job.rate * seconds)
+    const samples = new Float64Array(total)
+    let sent = 0
+    let acked = 0
+    let failed: unknown
+    const t0 = performance.now()
+    await new Promise<void>((resolve, reject) => {
+      const tick = () => {
+        const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * job.rate) + 1)
+        while (sent < due) {
+          const i = sent++
+          const start = performance.now()
+          s.send(pool[i & (POOL - 1)], (error) => {
+            if (error !== undefined) failed ??= error
+            samples[i] = performance.now() - start
+            if (++acked === sent && (sent === total || saturated)) resolve()
+          })
+        }
+        if (failed !== undefined) return reject(failed instanceof Error ? failed : new Error(String(failed)))
+        if (sent - acked > job.rate * 2) saturated = true
+        if (saturated) {
+          if (acked === sent) resolve()
+          return
+        }
+        if (sent < total) setTimeout(tick, 1)
+      }
+      tick()
+    })
+    const elapsed = (performance.now() - t0) / 1000
+    sentTotal += sent
+    return { samples: samples.subarray(0, sent), total: sent, elapsed }
+  }
+  // a client saturated in the warm-up reports the warm-up's numbers (with `saturated`)
+  const warm = job.warmupSeconds > 0 ? await phase(job.warmupSeconds) : undefined
+  const { samples, total, elapsed } = saturated && warm !== undefined ? warm : await phase(job.seconds)
+  samples.sort()
+  await s.close()
+  return {
+    client, version: s.version, settings: s.settings,
+    reps: [{ n: total, ms: elapsed * 1000 }],
+    latency: {
+      count: total,
+      p50: quantileSorted(samples, 0.5),
+      p99: quantileSorted(samples, 0.99),
+      p999: quantileSorted(samples, 0.999),
+      max: samples[samples.length - 1],
+      achievedRate: total / elapsed,
+      sent: sentTotal,
+      saturated
+    },
+    peakRss: peakRss()
+  }
+}
+
+async function consume(client: ClientName, job: ConsumeJob): Promise<JobResult> {
+  const driver = await load(client, "consume")
+  const s = await driver.consume!(job)
+  if (isSkipped(s)) return skippedResult(client, s)
+  if (job.warmup) await s.run(-1)
+  const reps: Array<Rep> = []
+  for (let i = 0; i < job.reps; i++) {
+    const r = await s.run(i)
+    if (r.n !== job.count) throw new Error(`rep ${i}: read ${r.n} records, expected ${job.count}`)
+    reps.push(r)
+  }
+  await s.close()
+  return { client, version: s.version, settings: s.settings, reps, peakRss: peakRss() }
+}
+
+async function metadata(client: ClientName, job: MetadataJob): Promise<JobResult> {
+  const driver = await load(client, "metadata")
+  const s = await driver.metadata!(job)
+  if (isSkipped(s)) return skippedResult(client, s)
+  const loop = async (seconds: number) => {
+    const before = s.sent?.()
+    const t0 = performance.now()
+    const end = t0 + seconds * 1000
+    let n = 0
+    while (performance.now() < end) {
+      await s.once()
+      n++
+    }
+    const ms = performance.now() - t0
+    if (before !== undefined) {
+      const sent = s.sent!() - before
+      if (sent < n) throw new Error(`${client} sent ${sent} Metadata requests for ${n} calls: it answered from a cache`)
+    }
+    return { n, ms }
+  }
+  await loop(Math.min(1, job.seconds))
+  const reps: Array<Rep> = []
+  for (let i = 0; i < job.reps; i++) reps.push(await loop(job.seconds))
+  await s.close()
+  return { client, version: s.version, settings: s.settings, reps, peakRss: peakRss() }
+}
+
+const main = async () => {
+  const client = process.argv[2] as ClientName
+  const job = JSON.parse(process.argv[3]) as Job
+  let result: JobResult
+  switch (job.kind) {
+    case "produce":
+      result = await produce(client, job)
+      break
+    case "latency":
+      result = await latency(client, job)
+      break
+    case "consume":
+      result = await consume(client, job)
+      break
+    case "metadata":
+      result = await metadata(client, job)
+      break
+  }
+  process.stdout.write(RESULT_PREFIX + JSON.stringify(result) + "\n", () => {
+    // some clients keep sockets or timers after close: leave anyway
+    void sleep(50).then(() => process.exit(0))
+  })
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})
