@@ -58,6 +58,7 @@ export type ApiName =
   | "OffsetCommit" | "OffsetFetch" | "OffsetDelete" | "ListGroups" | "DescribeGroups" | "DeleteGroups"
   | "InitProducerId" | "AddPartitionsToTxn" | "AddOffsetsToTxn" | "TxnOffsetCommit" | "EndTxn"
   | "DescribeProducers" | "ListTransactions" | "DescribeTransactions"
+  | "DescribeAcls" | "CreateAcls" | "DeleteAcls"
 
 /**
  * A topic to create with the cluster (or later with `Control.createTopic`).
@@ -109,6 +110,11 @@ export interface Options {
   readonly wire?: boolean | undefined
   /** Check requests against their Schema as the real connection does (default `true`). */
   readonly validateRequests?: boolean | undefined
+  /**
+   * How long a new connection takes to be set up (TCP connect, ApiVersions; default 0): requests
+   * made meanwhile wait, then take their places in the connection's queue in the order they resume.
+   */
+  readonly connectionSetup?: Duration.Input | undefined
   /** Default request timeout of connections (default 30 s). */
   readonly requestTimeout?: Duration.Input | undefined
   /** The client id the brokers see (member ids of groups start with it; default `"kpax"`). */
@@ -269,7 +275,8 @@ export const make = (options: Options = {}): Effect.Effect<ControlService, never
       wire: options.wire ?? true,
       validateRequests: options.validateRequests ?? true,
       requestTimeoutMs: ms(options.requestTimeout, "30 seconds"),
-      clientId: options.clientId ?? "kpax"
+      clientId: options.clientId ?? "kpax",
+      connectionSetupMs: ms(options.connectionSetup, 0)
     }, scheduler)
     yield* Effect.addFinalizer(() => Effect.sync(() => kafka.shutdown()))
 

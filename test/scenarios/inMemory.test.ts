@@ -5,6 +5,8 @@ import { describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import * as InMemory from "../../src/Testing/InMemory.ts"
+import { adminScenarios } from "./adminScenarios.ts"
+import { consumerScenarios } from "./consumerScenarios.ts"
 import { producerScenarios } from "./producerScenarios.ts"
 import type { Env } from "./support.ts"
 
@@ -19,5 +21,5 @@ const inMemory: Env = {
 }
 
 describe("scenarios (in-memory cluster)", () => {
-  for (const s of producerScenarios) it.live(s.name, () => inMemory.run(s))
+  for (const s of [...producerScenarios, ...consumerScenarios, ...adminScenarios]) it.live(s.name, () => inMemory.run(s))
 })

@@ -3,11 +3,13 @@
  */
 import { describe, it } from "@effect/vitest"
 import { brokers } from "../kafka/env.ts"
+import { adminScenarios } from "./adminScenarios.ts"
+import { consumerScenarios } from "./consumerScenarios.ts"
 import { producerScenarios } from "./producerScenarios.ts"
 import { realEnv } from "./support.ts"
 
 const real = realEnv(brokers)
 
 describe("scenarios (real broker)", () => {
-  for (const s of producerScenarios) it.live(s.name, () => real.run(s))
+  for (const s of [...producerScenarios, ...consumerScenarios, ...adminScenarios]) it.live(s.name, () => real.run(s))
 })

@@ -18,13 +18,15 @@ import { validateRequest } from "../../Connection/internal/Validation.ts"
 import type { Api, AnyApi } from "../../Protocol/Api.ts"
 import { decodeRequestFrame, decodeResponseFrame, encodeRequestFrameResult, encodeResponseFrame } from "../../Protocol/Frame.ts"
 import { rangeOf, routes } from "./handlers/index.ts"
-import type { Droppable, Kafka, RequestContext } from "./kafka.ts"
+import type { Droppable, Kafka, LoggedRequest, RequestContext } from "./kafka.ts"
 
 interface Conn {
   readonly id: number
   readonly closed: Deferred.Deferred<never, ConnectionError>
   /** Completes when the last request queued on this connection has been processed. */
   tail: Deferred.Deferred<void>
+  /** Completes once the connection is set up (at once unless `connectionSetup` is set). */
+  readonly ready: Deferred.Deferred<void>
   correlationId: number
 }
 
@@ -66,7 +68,14 @@ export const makeConnect = (kafka: Kafka) => (node: NodeAddress): Effect.Effect<
       connects++
       bytesIn = 0
       bytesOut = 0
-      conn = { id: ++kafka.connectionCounter, closed: Deferred.makeUnsafe(), tail: done, correlationId: 0 }
+      let ready = done
+      const setupMs = kafka.options.connectionSetupMs
+      if (setupMs > 0) {
+        const pending = Deferred.makeUnsafe<void>()
+        kafka.scheduler.after(setupMs, () => Deferred.doneUnsafe(pending, Exit.void))
+        ready = pending
+      }
+      conn = { id: ++kafka.connectionCounter, closed: Deferred.makeUnsafe(), tail: done, correlationId: 0, ready }
       return Result.succeed(conn)
     }
 
@@ -121,44 +130,52 @@ export const makeConnect = (kafka: Kafka) => (node: NodeAddress): Effect.Effect<
       }
       const nodeId = target!.nodeId
       const route = routes.get(api.key)!
-      const logged = kafka.logRequest({
-        nodeId,
-        connection: c.id,
-        api: api.name,
-        apiKey: api.key,
-        version,
-        request: body,
-        at: kafka.scheduler.now()
-      })
-      const previous = c.tail
-      const mine = Deferred.makeUnsafe<void>()
-      c.tail = mine
-      const process: Effect.Effect<Res, BrokerError> = Effect.suspend(() => {
-        const delayMs = kafka.faults.takeDelay(api.key, nodeId)
-        const answer = Effect.suspend((): Effect.Effect<Res, BrokerError> => {
-          if (!target!.up) {
-            return Effect.fail(new ConnectionError({ broker: address, reason: "Closed", message: `broker ${nodeId} went down` }))
-          }
-          const fault = kafka.faults.matcher(api.key, nodeId)
-          const ctx: RequestContext = { nodeId, version, now: kafka.scheduler.now(), fault, clientId }
-          let out: unknown
-          try {
-            out = route.handle(kafka, ctx, body)
-          } finally {
-            fault.end()
-          }
-          const response = (Effect.isEffect(out) ? out : Effect.succeed(out)) as Effect.Effect<Res>
-          return kafka.options.wire ? Effect.map(response, (res) => roundTrip(api, version, correlationId, res)) : response
+      // the request takes its place in the connection's queue once the connection is set up
+      let logged: LoggedRequest | undefined
+      const enqueue = (): Effect.Effect<Res, BrokerError> => {
+        logged = kafka.logRequest({
+          nodeId,
+          connection: c.id,
+          api: api.name,
+          apiKey: api.key,
+          version,
+          request: body,
+          at: kafka.scheduler.now()
         })
-        return delayMs > 0 ? Effect.andThen(Effect.sleep(delayMs), answer) : answer
-      })
-      const ordered = Deferred.await(previous).pipe(
-        Effect.andThen(process),
-        Effect.ensuring(Effect.sync(() => Deferred.doneUnsafe(mine, Exit.void)))
-      )
+        const previous = c.tail
+        const mine = Deferred.makeUnsafe<void>()
+        c.tail = mine
+        const process: Effect.Effect<Res, BrokerError> = Effect.suspend(() => {
+          const delayMs = kafka.faults.takeDelay(api.key, nodeId)
+          const answer = Effect.suspend((): Effect.Effect<Res, BrokerError> => {
+            if (!target!.up) {
+              return Effect.fail(new ConnectionError({ broker: address, reason: "Closed", message: `broker ${nodeId} went down` }))
+            }
+            const fault = kafka.faults.matcher(api.key, nodeId)
+            const ctx: RequestContext = { nodeId, version, now: kafka.scheduler.now(), fault, clientId }
+            let out: unknown
+            try {
+              out = route.handle(kafka, ctx, body)
+            } finally {
+              fault.end()
+            }
+            const response = (Effect.isEffect(out) ? out : Effect.succeed(out)) as Effect.Effect<Res>
+            return kafka.options.wire ? Effect.map(response, (res) => roundTrip(api, version, correlationId, res)) : response
+          })
+          return delayMs > 0 ? Effect.andThen(Effect.sleep(delayMs), answer) : answer
+        })
+        const ordered = Deferred.await(previous).pipe(
+          Effect.andThen(process),
+          Effect.ensuring(Effect.sync(() => Deferred.doneUnsafe(mine, Exit.void)))
+        )
+        return Effect.raceFirst(ordered, Deferred.await(c.closed))
+      }
       const timeoutMs = options?.timeout === undefined ? kafka.options.requestTimeoutMs : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+      const queued = Deferred.isDoneUnsafe(c.ready)
+        ? enqueue()
+        : Effect.andThen(Effect.raceFirst(Deferred.await(c.ready), Deferred.await(c.closed)), Effect.suspend(enqueue))
       return Result.succeed(
-        Effect.raceFirst(ordered, Deferred.await(c.closed)).pipe(
+        queued.pipe(
           Effect.timeoutOrElse({
             duration: timeoutMs,
             orElse: () =>
@@ -171,10 +188,10 @@ export const makeConnect = (kafka: Kafka) => (node: NodeAddress): Effect.Effect<
               }))
           }),
           Effect.tap((res) => Effect.sync(() => {
-            logged.response = res
+            if (logged !== undefined) logged.response = res
           })),
           Effect.tapError((e) => Effect.sync(() => {
-            logged.failure = e.message
+            if (logged !== undefined) logged.failure = e.message
           }))
         )
       )

@@ -28,6 +28,8 @@ export interface KafkaOptions {
   readonly validateRequests: boolean
   readonly requestTimeoutMs: number
   readonly clientId: string
+  /** Time a new connection takes to be set up (TCP, ApiVersions): requests wait for it. */
+  readonly connectionSetupMs: number
 }
 
 /** One request as the cluster saw it. */

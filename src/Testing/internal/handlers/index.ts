@@ -4,6 +4,7 @@
  * @internal
  */
 import type { Kafka } from "../kafka.ts"
+import { aclRoutes } from "./acls.ts"
 import { adminRoutes } from "./admin.ts"
 import { clusterRoutes, versionTable } from "./cluster.ts"
 import type { Route } from "./common.ts"
@@ -15,7 +16,7 @@ import { transactionRoutes } from "./transactions.ts"
 export type { Handler, Route } from "./common.ts"
 
 export const routes: ReadonlyMap<number, Route> = new Map(
-  [...clusterRoutes, ...produceRoutes, ...fetchRoutes, ...adminRoutes, ...groupRoutes, ...transactionRoutes].map((r) => [r.api.key, r])
+  [...clusterRoutes, ...produceRoutes, ...fetchRoutes, ...adminRoutes, ...aclRoutes, ...groupRoutes, ...transactionRoutes].map((r) => [r.api.key, r])
 )
 
 /** The version range the cluster advertises for an API key (overrides applied), or undefined. */
