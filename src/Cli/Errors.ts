@@ -54,7 +54,8 @@ export const describeError = (error: unknown): string => {
   if (typeof error === "object" && error !== null) {
     const e = error as { readonly _tag?: unknown; readonly message?: unknown; readonly name?: unknown; readonly item?: unknown }
     if (e._tag === "KafkaError" && typeof e.name === "string" && typeof e.message === "string") {
-      return e.message.includes(e.name) ? e.message : `${e.name}: ${e.message}`
+      const text = e.message.trim() === "" ? String((e as { description?: unknown }).description ?? "") : oneLine(e.message)
+      return text.includes(e.name) || text === "" ? (text === "" ? e.name : text) : `${e.name}: ${text}`
     }
     if (typeof e.message === "string" && e.message.length > 0) return oneLine(e.message)
     if (typeof e._tag === "string") return e._tag

@@ -22,7 +22,8 @@ export const coord = Command.make("coord", {
   withCluster(Effect.gen(function*() {
     const cluster = yield* Cluster
     const type = input.transactional ? "transaction" : "group"
-    const located = yield* cluster.coordinator({ type, key: input.id }).pipe(
+    // withCoordinator retries while the coordinator is not available yet (e.g. __consumer_offsets being created)
+    const located = yield* cluster.withCoordinator({ type, key: input.id }, Effect.succeed).pipe(
       Effect.mapError((e) => new CommandFailed({ message: `coordinator of ${type} ${input.id}: ${describeError(e)}` }))
     )
     const node = cluster.snapshot().brokers.get(located.nodeId)
