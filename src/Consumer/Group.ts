@@ -247,23 +247,27 @@ export const join = (options: GroupOptions): Effect.Effect<GroupMembership, Grou
     const runtime = settings.protocol === "consumer" ? makeConsumerGroup(cluster, settings, state) : makeClassic(cluster, settings, state)
     const scope = yield* Effect.scope
     let fiber: Fiber.Fiber<void> | undefined
-    let closed: Deferred.Deferred<void> | undefined
+    let closing: Deferred.Deferred<void> | undefined
+    /** Set once left or abandoned; commits still work while leaving (in onRevoked). */
+    let ended = false
 
     const close = (graceful: boolean): Effect.Effect<void> =>
       Effect.suspend(() => {
-        if (closed !== undefined) return Deferred.await(closed)
+        if (closing !== undefined) return Deferred.await(closing)
         const done = Deferred.makeUnsafe<void>()
-        closed = done
+        closing = done
+        if (!graceful) ended = true
         return Effect.gen(function*() {
           if (fiber !== undefined) yield* Fiber.interrupt(fiber)
           if (graceful) yield* runtime.leave
+          ended = true
           state.end()
         }).pipe(Effect.uninterruptible, Effect.ensuring(Deferred.succeed(done, undefined)))
       })
 
     const notClosed = <A>(f: () => Effect.Effect<A, GroupError>): Effect.Effect<A, GroupError> =>
       Effect.suspend(() =>
-        closed !== undefined
+        ended
           ? Effect.fail(new GroupClosed({ groupId: settings.groupId, message: `group ${settings.groupId}: the membership has ended` }))
           : f()
       )

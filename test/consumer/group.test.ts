@@ -30,6 +30,8 @@ class Recorder {
   readonly log: Array<Entry> = []
   readonly intervals: Array<{ member: string; tp: string; start: number; end: number | undefined }> = []
   readonly crashed = new Set<string>()
+  /** Commits made in onRevoked. */
+  readonly commits: Array<{ member: string; ok: boolean; detail: string }> = []
 
   hooks(member: string, revokeDelayMs = 200): Pick<Group.GroupOptions, "onAssigned" | "onRevoked" | "onLost"> {
     const give = (tag: "Revoked" | "Lost", ps: ReadonlyArray<Group.TopicPartition>) => {
@@ -47,8 +49,18 @@ class Recorder {
           this.log.push({ at: now, member, tag: "Assigned", partitions: ps.map(key) })
           for (const tp of ps) this.intervals.push({ member, tp: key(tp), start: now, end: undefined })
         }),
-      // the delay makes a hand-over before the hook ends visible as an overlap
-      onRevoked: (ps) => Effect.sleep(revokeDelayMs).pipe(Effect.andThen(Effect.sync(() => give("Revoked", ps)))),
+      // the delay makes a hand-over before the hook ends visible as an overlap; the commit must
+      // succeed: the member is still in the generation the partitions belong to
+      onRevoked: (ps, membership) =>
+        Effect.sleep(revokeDelayMs).pipe(
+          Effect.andThen(Effect.exit(membership.commit(ps.map((tp) => ({ ...tp, offset: 1000n + BigInt(tp.partition) }))))),
+          Effect.andThen((exit) =>
+            Effect.sync(() => {
+              this.commits.push({ member, ok: exit._tag === "Success", detail: exit._tag === "Success" ? "" : String(exit.cause) })
+              give("Revoked", ps)
+            })
+          )
+        ),
       onLost: (ps) => Effect.sync(() => give("Lost", ps))
     }
   }
@@ -57,8 +69,9 @@ class Recorder {
     return this.log.filter((e) => e.at >= at && (member === undefined || e.member === member) && (tag === undefined || e.tag === tag))
   }
 
-  /** No partition was held by two live members at once. */
+  /** No partition was held by two live members at once, and every commit in onRevoked succeeded. */
   noOverlap(): void {
+    assert.deepStrictEqual(this.commits.filter((c) => !c.ok), [])
     const live = this.intervals.filter((i) => !(this.crashed.has(i.member) && i.end === undefined))
     for (const a of live) {
       for (const b of live) {
@@ -176,6 +189,7 @@ describe.concurrent("classic group protocol (real broker)", () => {
       const crashMs = yield* waitUntil("a takes all after c crashed", covers([a], topic, 6, [6]), 20_000)
       assert.isAtLeast(crashMs, 4000, "partitions moved before the session timeout")
       assert.deepStrictEqual(rec.since(crashed, "a", "Lost"), [])
+      assert.isAtLeast(rec.commits.length, 3) // a, c on b's leave; b on closing
       rec.noOverlap()
     }), 60_000)
 
@@ -249,6 +263,7 @@ describe.concurrent("classic group protocol (real broker)", () => {
       assert.deepStrictEqual([a, c].map((m) => m.membership.generation()), generations)
       assert.strictEqual(b2.membership.generation().generationId, generations[0].generationId)
       assert.deepStrictEqual(rec.since(restarted).filter((e) => e.member !== "b" && e.member !== "b2"), [])
+      rec.noOverlap()
     }), 60_000)
 
   it.live("pattern subscription: topics created later that match are picked up", () =>
@@ -315,6 +330,7 @@ describe.concurrent("KIP-848 consumer group protocol (real broker)", () => {
       assert.deepStrictEqual(b2.membership.assigned().map(key), bPartitions)
       assert.deepStrictEqual(a.membership.generation(), aGeneration)
       assert.deepStrictEqual(rec.since(restarted, "a"), [])
+      rec.noOverlap()
     }), 90_000)
 
   it.live("a revocation is acknowledged only once onRevoked is done, even when the hook outlasts heartbeat intervals", () =>
