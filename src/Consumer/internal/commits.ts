@@ -16,6 +16,8 @@ export interface OffsetToCommit {
   readonly partition: number
   /** The next offset to read: last processed record's offset + 1. */
   readonly offset: bigint
+  /** The leader epoch of the last processed record, when known (KIP-320). */
+  readonly leaderEpoch?: number | undefined
 }
 
 interface Entry {
@@ -24,6 +26,7 @@ interface Entry {
   readonly incarnation: object
   processed: bigint
   committed: bigint
+  leaderEpoch: number
 }
 
 export class ProcessedOffsets {
@@ -36,15 +39,19 @@ export class ProcessedOffsets {
       partition: tp.partition,
       incarnation,
       processed: committed,
-      committed
+      committed,
+      leaderEpoch: -1
     })
   }
 
   /** Records that every record of the partition up to `next - 1` is processed. */
-  mark(topic: string, partition: number, incarnation: object | undefined, next: bigint): void {
+  mark(topic: string, partition: number, incarnation: object | undefined, next: bigint, leaderEpoch = -1): void {
     const e = this.entries.get(partitionKey(topic, partition))
     if (e === undefined || (incarnation !== undefined && e.incarnation !== incarnation)) return
-    if (next > e.processed) e.processed = next
+    if (next > e.processed) {
+      e.processed = next
+      e.leaderEpoch = leaderEpoch
+    }
   }
 
   /** What is processed and not yet committed (of `only`, when given). */
@@ -52,7 +59,9 @@ export class ProcessedOffsets {
     const out: Array<OffsetToCommit> = []
     const pick = (e: Entry | undefined) => {
       if (e !== undefined && e.processed > e.committed && e.processed >= 0n) {
-        out.push({ topic: e.topic, partition: e.partition, offset: e.processed })
+        out.push(e.leaderEpoch >= 0
+          ? { topic: e.topic, partition: e.partition, offset: e.processed, leaderEpoch: e.leaderEpoch }
+          : { topic: e.topic, partition: e.partition, offset: e.processed })
       }
     }
     if (only === undefined) for (const e of this.entries.values()) pick(e)
@@ -73,6 +82,7 @@ export class ProcessedOffsets {
     const e = this.entries.get(partitionKey(tp.topic, tp.partition))
     if (e === undefined) return
     e.processed = offset
+    e.leaderEpoch = -1
     if (offset < e.committed) e.committed = -1n // commit the earlier offset too
   }
 

@@ -146,12 +146,13 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
     const reader = (only: TopicPartition | undefined): Stream.Stream<ConsumerRecord, ConsumerError | E> =>
       Stream.unwrap(Effect.gen(function*() {
         const touched = new Set<PartitionState>()
-        let last: { readonly p: PartitionState; readonly next: bigint } | undefined
+        let last: { readonly p: PartitionState; readonly next: bigint; readonly epoch: number } | undefined
         const emit = (p: PartitionState, _c: unknown, records: Array<ConsumerRecord>): ReadonlyArray<ConsumerRecord> => {
           touched.add(p)
           // nothing before the first record emitted in this assignment needs processing
           processed.mark(p.topic, p.partition, p, records[0].offset)
-          last = { p, next: records[records.length - 1].offset + 1n }
+          const r = records[records.length - 1]
+          last = { p, next: r.offset + 1n, epoch: r.leaderEpoch }
           return records
         }
         const pull = fetcher.pull<ConsumerRecord>(only, emit)
@@ -166,7 +167,7 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
           })
         )
         return Stream.fromPull(Effect.succeed(Effect.suspend(() => {
-          if (last !== undefined && settings.ackMode === "onPull") processed.mark(last.p.topic, last.p.partition, last.p, last.next)
+          if (last !== undefined && settings.ackMode === "onPull") processed.mark(last.p.topic, last.p.partition, last.p, last.next, last.epoch)
           last = undefined
           return pull as Effect.Effect<Chunk, ConsumerError | Cause.Done>
         })))
@@ -189,10 +190,10 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
     const ack = (record: ConsumerRecord | ReadonlyArray<ConsumerRecord>): Effect.Effect<void> =>
       Effect.sync(() => {
         if (Array.isArray(record)) {
-          for (const r of record as ReadonlyArray<ConsumerRecord>) processed.mark(r.topic, r.partition, undefined, r.offset + 1n)
+          for (const r of record as ReadonlyArray<ConsumerRecord>) processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)
         } else {
           const r = record as ConsumerRecord
-          processed.mark(r.topic, r.partition, undefined, r.offset + 1n)
+          processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)
         }
       })
 
@@ -207,7 +208,7 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
       ack,
       commit: commitPending(),
       processed: (tp: TopicPartition) => processed.processed(tp),
-      /** A seek: the processed offset follows (also backwards), so commits reflect it. */
+      /** A seek: the processed offset follows (also backwards; -1 until the first record), so commits reflect it. */
       seek: (tp: TopicPartition, offset: bigint) => processed.seek(tp, offset)
     }
   }) satisfies Effect.Effect<unknown, never, Scope.Scope>

@@ -297,9 +297,12 @@ export class Fetcher {
     return leaderOf(snap, p)
   }
 
+  /** Refreshes metadata, including the topics of the assigned partitions (new to the cluster's cache, maybe). */
   private refreshMetadata(): Work {
     this.refreshing = true
-    return this.cluster.refresh().pipe(
+    const topics = new Set<string>()
+    for (const p of this.parts.values()) topics.add(p.topic)
+    return this.cluster.refresh([...topics]).pipe(
       Effect.ignore,
       Effect.ensuring(Effect.sync(() => {
         this.refreshing = false

@@ -1,0 +1,259 @@
+/**
+ * The Kafka consumer: a consumer-group member (`Group`) whose partitions are read by the fetcher
+ * (`PartitionConsumer`) as an Effect `Stream`, with at-least-once commits.
+ *
+ * - `subscribe(options)`: one stream of the records of every partition the member owns, in offset
+ *   order per partition. Process it with ordinary `Stream` operators.
+ * - `partitionedStream(options)`: a stream of `[partition, records]` pairs, one per assigned
+ *   partition, for processing partitions in parallel with order kept within each; a partition's
+ *   stream ends when the partition is revoked or lost.
+ *
+ * **At-least-once.** An offset is committed only once its record was processed:
+ * - `ackMode: "onPull"` (default): the records a stream emitted count as processed once the stream
+ *   pulls again: the next pull means the previous chunk went through the whole pipeline. This
+ *   holds for pipelines that finish an element before asking for the next (`map`, `mapEffect`
+ *   without concurrency, `tap`, `runForEach`, …); with buffering or concurrent stages
+ *   (`buffer`, `mapEffect({ concurrency })`, `groupedWithin`, …) use `"manual"`.
+ * - `ackMode: "manual"`: only records given to `ack` count (ack in offset order per partition).
+ * Processed offsets are committed every `autoCommitInterval` (default 5 s; `autoCommit: false`
+ * to only commit on `commit`), before a revoked partition is released (the membership waits for
+ * it), and when the consumer closes. Partitions that were lost are not committed. A stream that
+ * ends (failure, interruption, `take`) puts the partitions it read back at their processed
+ * offsets: what it did not finish is read again by the next stream, or by the next owner.
+ *
+ * On assignment a partition starts at the group's committed offset, else per `offsetReset`
+ * (`"latest"` by default; `"none"` fails that partition's records with `NoOffsetForPartition`).
+ * Closing the scope commits, leaves the group (after revoking, which commits too), stops fetching
+ * and closes the connections it opened.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import * as Cluster from "kpax/Cluster"
+ * import * as Consumer from "kpax/Consumer"
+ *
+ * const program = Consumer.subscribe({ groupId: "billing", topics: ["orders"], offsetReset: "earliest" }).pipe(
+ *   Stream.mapEffect((record) => handle(record)),
+ *   Stream.runDrain,
+ *   Effect.provide(Cluster.layer({ bootstrap: ["localhost:9092"] }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Stream } from "effect"
+import type { Scope } from "effect"
+import { Cluster } from "../Cluster/Cluster.ts"
+import { InvalidConsumerConfig } from "./Errors.ts"
+import type { ConsumerError, PartitionNotAssigned } from "./Errors.ts"
+import * as Group from "./Group.ts"
+import { makeEngine } from "./internal/consumer.ts"
+import type { Membership } from "./internal/consumer.ts"
+import { startFetcher } from "./internal/fetcher.ts"
+import type { FetcherStats } from "./internal/fetcher.ts"
+import type { StartPosition } from "./internal/partition.ts"
+import { fromFetcher, resolveOptions as resolveFetchOptions } from "./PartitionConsumer.ts"
+import type { PartitionConsumerOptions } from "./PartitionConsumer.ts"
+import type { ConsumerRecord, TopicPartition } from "./Record.ts"
+
+export * from "./Errors.ts"
+export type { ConsumerBatch, ConsumerRecord, TopicPartition, TypedConsumerRecord } from "./Record.ts"
+export type { FetcherStats, StartPosition }
+export type { GroupError, GroupMembership } from "./Group.ts"
+
+/**
+ * Consumer settings: the group's (`groupId`, `topics` or `pattern`, protocol, timeouts, …), the
+ * fetcher's (sizes, isolation, `offsetReset`, `rack`, …) and the commit policy. `rack` is also
+ * the group member's rack; `retryBackoff` applies to fetching and to the group.
+ *
+ * @since 0.1.0
+ */
+export interface ConsumerOptions extends PartitionConsumerOptions, Omit<Group.GroupOptions, "onAssigned" | "onRevoked" | "onLost" | "rackId"> {
+  /** When a record counts as processed: `"onPull"` (default) or `"manual"` (see the module doc). */
+  readonly ackMode?: "onPull" | "manual" | undefined
+  /** Commit processed offsets periodically (default `true`). */
+  readonly autoCommit?: boolean | undefined
+  /** How often (default 5 seconds, as `auto.commit.interval.ms`). */
+  readonly autoCommitInterval?: Duration.Input | undefined
+  /** Runs after the consumer started reading newly assigned partitions. */
+  readonly onAssigned?: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, unknown>) | undefined
+  /** Runs after revoked partitions stopped and their processed offsets were committed. */
+  readonly onRevoked?: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, unknown>) | undefined
+  /** Runs after lost partitions stopped (nothing is committed for them). */
+  readonly onLost?: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, unknown>) | undefined
+}
+
+/**
+ * A running consumer.
+ *
+ * `records`, `partitioned` read the same partitions: run one of them at a time.
+ *
+ * @since 0.1.0
+ */
+export interface ConsumerService {
+  /** Records of every partition the member owns. Fails when the membership ends for good. */
+  readonly records: Stream.Stream<ConsumerRecord, ConsumerError | Group.GroupError>
+  /** `[partition, records]` per assigned partition (the current ones first); each ends when its partition goes. */
+  readonly partitioned: Stream.Stream<readonly [TopicPartition, Stream.Stream<ConsumerRecord, ConsumerError | Group.GroupError>], ConsumerError | Group.GroupError>
+  /** Marks records processed (`ackMode: "manual"`; with `"onPull"` it can only move further). */
+  readonly ack: (records: ConsumerRecord | ReadonlyArray<ConsumerRecord>) => Effect.Effect<void>
+  /** Commits the processed offsets now. */
+  readonly commit: Effect.Effect<void, Group.GroupError>
+  /** The partitions the member owns. */
+  readonly assignment: () => ReadonlyArray<TopicPartition>
+  /** The offset of the next record the streams emit for a partition. */
+  readonly position: (partition: TopicPartition) => bigint | undefined
+  /** High watermark minus position (last stable offset for read_committed), as of the last fetch. */
+  readonly lag: (partition: TopicPartition) => bigint | undefined
+  /** Moves an owned partition; what is processed (and so committed) moves with it. */
+  readonly seek: (partition: TopicPartition, position: StartPosition) => Effect.Effect<void, PartitionNotAssigned>
+  readonly pause: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, PartitionNotAssigned>
+  readonly resume: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, PartitionNotAssigned>
+  /** The group membership (generation for transactional offset commits, assignment events). */
+  readonly membership: Group.GroupMembership
+  /** Fetched bytes waiting to be read. */
+  readonly bufferedBytes: () => number
+  readonly stats: () => FetcherStats
+}
+
+/**
+ * The `Consumer` service tag.
+ *
+ * @since 0.1.0
+ */
+export class Consumer extends Context.Service<Consumer, ConsumerService>()("kpax/Consumer") {}
+
+/**
+ * A consumer living in the current scope, on the `Cluster` in context. Returns once it joined
+ * (partitions arrive as the group assigns them).
+ *
+ * @example
+ * ```ts
+ * const consumer = yield* Consumer.make({ groupId: "billing", topics: ["orders"], ackMode: "manual" })
+ * yield* consumer.records.pipe(
+ *   Stream.mapEffect((r) => handle(r), { concurrency: 8 }), // keeps order
+ *   Stream.mapEffect((r) => consumer.ack(r)),
+ *   Stream.runDrain
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, Group.GroupError | InvalidConsumerConfig, Cluster | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fetchSettings = yield* resolveFetchOptions(options)
+    const ackMode = options.ackMode ?? "onPull"
+    if (ackMode !== "onPull" && ackMode !== "manual") {
+      return yield* Effect.fail(new InvalidConsumerConfig({ message: `ackMode must be "onPull" or "manual", not ${String(ackMode)}` }))
+    }
+    let autoCommitMs = 0
+    if (options.autoCommit ?? true) {
+      const d = Duration.fromInput(options.autoCommitInterval ?? "5 seconds")
+      if (d._tag === "None" || !(Duration.toMillis(d.value) > 0)) {
+        return yield* Effect.fail(new InvalidConsumerConfig({ message: `autoCommitInterval must be a positive duration, not ${String(options.autoCommitInterval)}` }))
+      }
+      autoCommitMs = Duration.toMillis(d.value)
+    }
+    const cluster = yield* Cluster
+    const fetcher = yield* startFetcher(cluster, fetchSettings)
+
+    // the membership exists only after `join`, but its hooks may run before `join` returns:
+    // they hand it over
+    let group: Group.GroupMembership | undefined
+    const membership: Membership<Group.GroupError> = {
+      commit: (offsets) => Effect.suspend(() => (group === undefined ? Effect.void : group.commit(offsets))),
+      committed: (partitions) =>
+        Effect.suspend(() =>
+          group === undefined
+            ? Effect.succeed(partitions.map((tp) => ({ ...tp, offset: -1n })))
+            : Effect.map(group.committed(partitions), (m) =>
+              partitions.map((tp) => ({ ...tp, offset: m.get(Group.topicPartitionKey(tp))?.offset ?? -1n })))
+        )
+    }
+    const engine = yield* makeEngine(fetcher, membership, { ackMode, autoCommitMs, offsetReset: fetchSettings.offsetReset })
+    const hook = (
+      handle: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void>,
+      user: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, unknown>) | undefined
+    ): Group.RebalanceHook<Group.GroupMembership> =>
+    (partitions, m) => {
+      group = m
+      return user === undefined ? handle(partitions) : Effect.andThen(handle(partitions), user(partitions))
+    }
+    const { ackMode: _a, autoCommit: _c, autoCommitInterval: _i, onAssigned, onRevoked, onLost, ...rest } = options
+    group = yield* Group.join({
+      ...rest,
+      rackId: options.rack ?? null,
+      onAssigned: hook(engine.assigned, onAssigned),
+      onRevoked: hook(engine.revoked, onRevoked),
+      onLost: hook(engine.lost, onLost)
+    })
+    const joined = group
+    // a membership that ends for good ends every stream with its error
+    yield* joined.assignments.pipe(Stream.runDrain, Effect.catch(engine.fail), Effect.forkScoped)
+    // closing: commit what was processed while the membership can still commit (it leaves next)
+    yield* Effect.addFinalizer(() => Effect.ignore(engine.commit))
+
+    const partitions = fromFetcher(fetcher)
+    return {
+      records: engine.records,
+      partitioned: engine.partitioned,
+      ack: engine.ack,
+      commit: engine.commit,
+      assignment: () => joined.assigned(),
+      position: partitions.position,
+      lag: partitions.lag,
+      seek: (tp, position) =>
+        Effect.tap(partitions.seek(tp, position), () => Effect.sync(() => engine.seek(tp, typeof position === "bigint" ? position : -1n))),
+      pause: partitions.pause,
+      resume: partitions.resume,
+      membership: joined,
+      bufferedBytes: partitions.bufferedBytes,
+      stats: partitions.stats
+    } satisfies ConsumerService
+  })
+
+/**
+ * A layer providing `Consumer` on the `Cluster` in context.
+ *
+ * @example
+ * ```ts
+ * const Live = Consumer.layer({ groupId: "billing", topics: ["orders"] }).pipe(Layer.provide(Cluster.layer({ bootstrap })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: ConsumerOptions): Layer.Layer<Consumer, Group.GroupError | InvalidConsumerConfig, Cluster> =>
+  Layer.effect(Consumer, make(options))
+
+/**
+ * The records of a consumer group's subscription, from a consumer that lives as long as the
+ * stream (ending the stream commits and leaves the group).
+ *
+ * @example
+ * ```ts
+ * Consumer.subscribe({ groupId: "audit", pattern: /^orders\..+/ }).pipe(Stream.runForEach(log))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const subscribe = (options: ConsumerOptions): Stream.Stream<ConsumerRecord, ConsumerError | Group.GroupError | InvalidConsumerConfig, Cluster> =>
+  Stream.unwrap(Effect.map(make(options), (consumer) => consumer.records))
+
+/**
+ * One stream per assigned partition, from a consumer that lives as long as the outer stream: for
+ * processing partitions in parallel with order kept within each.
+ *
+ * @example
+ * ```ts
+ * Consumer.partitionedStream({ groupId: "billing", topics: ["orders"] }).pipe(
+ *   Stream.flatMap(([tp, records]) => records.pipe(Stream.mapEffect(handle)), { concurrency: "unbounded" }),
+ *   Stream.runDrain
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const partitionedStream = (
+  options: ConsumerOptions
+): Stream.Stream<readonly [TopicPartition, Stream.Stream<ConsumerRecord, ConsumerError | Group.GroupError>], ConsumerError | Group.GroupError | InvalidConsumerConfig, Cluster> =>
+  Stream.unwrap(Effect.map(make(options), (consumer) => consumer.partitioned))
