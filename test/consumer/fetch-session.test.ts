@@ -65,7 +65,7 @@ const waitFor = (cond: () => boolean, what: string) =>
     while (!cond()) yield* Effect.sleep("20 millis")
   }).pipe(Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.die(new Error(`timed out waiting for ${what}`)) }))
 
-describe("fetch sessions (real broker)", () => {
+describe.concurrent("fetch sessions (real broker)", () => {
   it.live("one full fetch, then incremental ones listing only changed partitions; pause forgets, resume re-adds; topic ids on v13+", () =>
     Effect.scoped(Effect.gen(function*() {
       const tamper = { current: undefined as ((req: FetchRequest) => FetchRequest) | undefined }

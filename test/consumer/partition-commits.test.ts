@@ -59,7 +59,7 @@ const withTopic = <A, E>(partitions: number, records: number, f: (topic: string)
     }).pipe(Effect.provideService(Cluster.Cluster, cluster))
   }))
 
-describe("consumer engine: at-least-once commits (real broker, scripted membership)", () => {
+describe.concurrent("consumer engine: at-least-once commits (real broker, scripted membership)", () => {
   it.live("onPull: a chunk counts as processed once the stream pulls again; what a stream did not finish is delivered again", () =>
     withTopic(1, 10, (topic) =>
       Effect.gen(function*() {

@@ -44,7 +44,7 @@ const produce = (topic: string, partitions: number, n: number, tag: string) =>
 const committedOf = (consumer: Consumer.ConsumerService, tps: ReadonlyArray<TopicPartition>) =>
   Effect.map(consumer.membership.committed(tps), (m) => tps.map((tp) => m.get(`${tp.topic}-${tp.partition}`)?.offset ?? -1n))
 
-describe("Consumer (real broker)", () => {
+describe.concurrent("Consumer (real broker)", () => {
   it.live("subscribe: every record once; closing commits what was processed; the next member starts there", () =>
     withCluster((cluster) =>
       Effect.gen(function*() {

@@ -22,7 +22,7 @@ const withCluster = <A, E>(f: (cluster: Cluster.ClusterService) => Effect.Effect
     })
   )
 
-describe("PartitionConsumer (real broker)", () => {
+describe.concurrent("PartitionConsumer (real broker)", () => {
   it.live("from earliest: every record of every partition, exact offsets, keys, values, headers", () =>
     withCluster((cluster) =>
       Effect.gen(function*() {
@@ -77,7 +77,7 @@ const waitFor = (cond: () => boolean, timeout: Duration.Input = "10 seconds") =>
     while (!cond()) yield* Effect.sleep("20 millis")
   }).pipe(Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.die(new Error("timed out waiting")) }))
 
-describe("PartitionConsumer positions (real broker)", () => {
+describe.concurrent("PartitionConsumer positions (real broker)", () => {
   it.live("from latest: only records produced after the position was looked up", () =>
     withCluster((cluster) =>
       Effect.gen(function*() {
@@ -151,7 +151,7 @@ describe("PartitionConsumer positions (real broker)", () => {
   }
 })
 
-describe("PartitionConsumer transactions (real broker)", () => {
+describe.concurrent("PartitionConsumer transactions (real broker)", () => {
   it.live("read_committed hides aborted and open transactions; read_uncommitted shows them; control records never appear", () =>
     withCluster((cluster) =>
       Effect.gen(function*() {
@@ -199,7 +199,7 @@ const deleteRecords = (cluster: Cluster.ClusterService, topic: string, partition
     assert.strictEqual(res.topics[0].partitions[0].errorCode, 0)
   })
 
-describe("PartitionConsumer OFFSET_OUT_OF_RANGE (real broker)", () => {
+describe.concurrent("PartitionConsumer OFFSET_OUT_OF_RANGE (real broker)", () => {
   it.live("below the log start (after DeleteRecords) and beyond the end, per reset policy", () =>
     withCluster((cluster) =>
       Effect.gen(function*() {
@@ -247,7 +247,7 @@ describe("PartitionConsumer OFFSET_OUT_OF_RANGE (real broker)", () => {
       })))
 })
 
-describe("PartitionConsumer control (real broker)", () => {
+describe.concurrent("PartitionConsumer control (real broker)", () => {
   it.live("pause stops a partition, resume restarts it, seek re-reads; position, high watermark and lag follow", () =>
     withCluster((cluster) =>
       Effect.gen(function*() {
@@ -328,7 +328,7 @@ describe("PartitionConsumer control (real broker)", () => {
       })))
 })
 
-describe("PartitionConsumer typed records (real broker)", () => {
+describe.concurrent("PartitionConsumer typed records (real broker)", () => {
   it.live("decode fails the stream at a bad record with its topic/partition/offset; decodeSkipping and decodeResult keep going", () =>
     withCluster((cluster) =>
       Effect.gen(function*() {
