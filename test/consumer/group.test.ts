@@ -158,129 +158,6 @@ const classic = (groupId: string, topic: string, extra: Partial<Group.GroupOptio
   ...extra
 })
 
-describe.concurrent("classic group protocol (real broker)", () => {
-  it.live("range (eager): 3 members over 6 partitions get 2/2/2; a member leaving moves its partitions at once, a crashed one after the session timeout", () =>
-    Effect.gen(function*() {
-      const topic = yield* withTopic(6)
-      const groupId = uniqueTopic("range")
-      const rec = new Recorder()
-      const options = classic(groupId, topic, { assignors: [Assignor.range] })
-      const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
-      yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]))
-      yield* settled(rec)
-      // range: consecutive partitions
-      for (const m of [a, b, c]) {
-        const ps = m.membership.assigned().map((tp) => tp.partition)
-        assert.strictEqual(ps[1], ps[0] + 1)
-      }
-      const generation = a.membership.generation().generationId
-
-      const left = Date.now()
-      yield* b.close
-      const leaveMs = yield* waitUntil("3/3 after b left", covers([a, c], topic, 6, [3, 3]))
-      assert.isBelow(leaveMs, 4000) // LeaveGroup: no session timeout to wait for
-      assert.isAbove(a.membership.generation().generationId, generation)
-      // eager: the others revoked everything before rejoining
-      assert.isNotEmpty(rec.since(left, "a", "Revoked"))
-      yield* settled(rec)
-
-      const crashed = Date.now()
-      yield* c.crash
-      const crashMs = yield* waitUntil("a takes all after c crashed", covers([a], topic, 6, [6]), 20_000)
-      assert.isAtLeast(crashMs, 4000, "partitions moved before the session timeout")
-      assert.deepStrictEqual(rec.since(crashed, "a", "Lost"), [])
-      assert.isAtLeast(rec.commits.length, 3) // a, c on b's leave; b on closing
-      rec.noOverlap()
-    }), 60_000)
-
-  it.live("cooperative-sticky: a joining member takes one partition in a second rebalance; members whose partitions stay see no Revoked; leave and crash move only the leaver's partitions", () =>
-    Effect.gen(function*() {
-      const topic = yield* withTopic(6)
-      const groupId = uniqueTopic("coop")
-      const rec = new Recorder()
-      const options = classic(groupId, topic, { assignors: [Assignor.cooperativeSticky] })
-      const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
-      yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]))
-      yield* settled(rec)
-      const before = new Map([a, b, c].map((m) => [m.name, m.membership.assigned().map(key)]))
-
-      // a fourth member: one partition moves (2/2/1/1)
-      const joined = Date.now()
-      const d = yield* startMember("d", options, rec)
-      yield* waitUntil("2/2/1/1", covers([a, b, c, d], topic, 6, [1, 1, 2, 2]))
-      yield* settled(rec)
-      const revoked = rec.since(joined, undefined, "Revoked")
-      assert.strictEqual(revoked.length, 1, JSON.stringify(revoked))
-      assert.deepStrictEqual(revoked[0].partitions, d.membership.assigned().map(key))
-      for (const m of [a, b, c]) {
-        const kept = m.membership.assigned().map(key)
-        assert.isTrue(kept.every((k) => before.get(m.name)!.includes(k)), `${m.name} got a partition it did not have`)
-        if (m.name !== revoked[0].member) assert.deepStrictEqual(kept, before.get(m.name))
-        assert.deepStrictEqual(rec.since(joined, m.name, "Assigned"), [])
-      }
-
-      // a member leaves: only its partitions move; nobody else revokes anything
-      const leaving = [a, b, c].find((m) => m.membership.assigned().length === 2)!
-      const rest = [a, b, c, d].filter((m) => m !== leaving)
-      const left = Date.now()
-      yield* leaving.close
-      yield* waitUntil("2/2/2 after a member left", covers(rest, topic, 6, [2, 2, 2]))
-      yield* settled(rec)
-      assert.deepStrictEqual(rec.since(left, undefined, "Revoked").map((e) => e.member), [leaving.name])
-
-      // a member crashes: after the session timeout its partitions move; again no other revocation
-      const victim = rest.find((m) => m.membership.assigned().length === 2)!
-      const survivors = rest.filter((m) => m !== victim)
-      const crashed = Date.now()
-      yield* victim.crash
-      const ms = yield* waitUntil("3/3 after a crash", covers(survivors, topic, 6, [3, 3]), 20_000)
-      assert.isAtLeast(ms, 4000)
-      yield* settled(rec)
-      assert.deepStrictEqual(rec.since(crashed, undefined, "Revoked"), [])
-      assert.deepStrictEqual(rec.since(crashed, undefined, "Lost"), [])
-      rec.noOverlap()
-    }), 60_000)
-
-  it.live("static membership (KIP-345): a member restarting within the session timeout gets its partitions back without a rebalance", () =>
-    Effect.gen(function*() {
-      const topic = yield* withTopic(6)
-      const groupId = uniqueTopic("static")
-      const rec = new Recorder()
-      const options = (id: string) => classic(groupId, topic, { groupInstanceId: id, sessionTimeout: "10 seconds", assignors: [Assignor.cooperativeSticky] })
-      const members = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options(`instance-${n}`), rec), { concurrency: "unbounded" })
-      yield* waitUntil("2/2/2", covers(members, topic, 6, [2, 2, 2]))
-      yield* settled(rec)
-      const [a, b, c] = members
-      const bPartitions = b.membership.assigned().map(key)
-      const generations = [a, c].map((m) => m.membership.generation())
-
-      const restarted = Date.now()
-      yield* b.close // static: no LeaveGroup
-      const b2 = yield* startMember("b2", options("instance-b"), rec)
-      yield* waitUntil("b's partitions back", () => b2.membership.assigned().length === 2, 8000)
-      yield* settled(rec)
-      assert.deepStrictEqual(b2.membership.assigned().map(key), bPartitions)
-      assert.deepStrictEqual([a, c].map((m) => m.membership.generation()), generations)
-      assert.strictEqual(b2.membership.generation().generationId, generations[0].generationId)
-      assert.deepStrictEqual(rec.since(restarted).filter((e) => e.member !== "b" && e.member !== "b2"), [])
-      rec.noOverlap()
-    }), 60_000)
-
-  it.live("pattern subscription: topics created later that match are picked up", () =>
-    Effect.gen(function*() {
-      const prefix = uniqueTopic("pat")
-      const rec = new Recorder()
-      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-group-pattern" })
-      yield* createTopic(cluster, `${prefix}-one`, { partitions: 2 })
-      yield* createTopic(cluster, `${prefix}-other`.replace("pat", "nomatch"), { partitions: 1 })
-      const m = yield* startMember("p", { groupId: uniqueTopic("pattern"), pattern: new RegExp(`${prefix}-.*`), sessionTimeout: "6 seconds", heartbeatInterval: "500 millis", metadataRecheck: "500 millis" }, rec)
-      yield* waitUntil("the first topic", () => m.membership.assigned().length === 2)
-      yield* createTopic(cluster, `${prefix}-two`, { partitions: 3 })
-      yield* waitUntil("the second topic", () => m.membership.assigned().length === 5, 15_000)
-      assert.deepStrictEqual([...new Set(m.membership.assigned().map((tp) => tp.topic))].sort(), [`${prefix}-one`, `${prefix}-two`])
-    }), 60_000)
-})
-
 const consumerProtocol = (groupId: string, topic: string, extra: Partial<Group.GroupOptions> = {}): Group.GroupOptions => ({
   groupId,
   topics: [topic],
@@ -288,82 +165,208 @@ const consumerProtocol = (groupId: string, topic: string, extra: Partial<Group.G
   ...extra
 })
 
-describe.concurrent("KIP-848 consumer group protocol (real broker)", () => {
-  it.live("3 members over 6 partitions get 2/2/2; a member leaving moves only its partitions, the others revoke nothing", () =>
-    Effect.gen(function*() {
-      const topic = yield* withTopic(6)
-      const groupId = uniqueTopic("kip848")
-      const rec = new Recorder()
-      const options = consumerProtocol(groupId, topic)
-      const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
-      yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]), 45_000)
-      yield* settled(rec, 2000)
-      const before = new Map([a, b].map((m) => [m.name, m.membership.assigned().map(key)]))
-      const left = Date.now()
-      yield* c.close
-      yield* waitUntil("3/3 after c left", covers([a, b], topic, 6, [3, 3]), 20_000)
-      yield* settled(rec, 2000)
-      assert.deepStrictEqual(rec.since(left, undefined, "Revoked").map((e) => e.member), ["c"])
-      for (const m of [a, b]) {
-        for (const k of before.get(m.name)!) assert.include(m.membership.assigned().map(key), k)
-      }
-      assert.isAbove(a.membership.generation().generationId, 0)
-      rec.noOverlap()
-    }), 90_000)
+describe.concurrent("consumer groups (real broker)", () => {
+  describe.concurrent("KIP-848 consumer group protocol", () => {
+    // first: it is the longest, and vitest runs at most 5 tests of a file at once
+    it.live("a crashed member's partitions move after the broker's 45 s session timeout", () =>
+      Effect.gen(function*() {
+        const topic = yield* withTopic(4)
+        const rec = new Recorder()
+        const options = consumerProtocol(uniqueTopic("kip848-crash"), topic)
+        const [a, b] = yield* Effect.forEach(["a", "b"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
+        yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
+        yield* settled(rec, 2000)
+        const crashed = Date.now()
+        yield* b.crash
+        const ms = yield* waitUntil("a takes all", covers([a], topic, 4, [4]), 70_000)
+        assert.isAtLeast(ms, 40_000)
+        assert.deepStrictEqual(rec.since(crashed, "a", "Revoked"), [])
+        assert.deepStrictEqual(rec.since(crashed, "a", "Lost"), [])
+        rec.noOverlap()
+      }), 120_000)
 
-  it.live("static member (epoch -2 on close) restarting gets its partitions back; the other member's epoch does not move", () =>
-    Effect.gen(function*() {
-      const topic = yield* withTopic(4)
-      const groupId = uniqueTopic("kip848-static")
-      const rec = new Recorder()
-      const options = (id: string) => consumerProtocol(groupId, topic, { groupInstanceId: id })
-      const [a, b] = yield* Effect.forEach(["a", "b"], (n) => startMember(n, options(`instance-${n}`), rec), { concurrency: "unbounded" })
-      yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
-      yield* settled(rec, 2000)
-      const bPartitions = b.membership.assigned().map(key)
-      const aGeneration = a.membership.generation()
-      const restarted = Date.now()
-      yield* b.close
-      const b2 = yield* startMember("b2", options("instance-b"), rec)
-      yield* waitUntil("b's partitions back", () => b2.membership.assigned().length === 2, 20_000)
-      yield* settled(rec, 6000) // longer than a heartbeat interval: a would have heard of a new epoch
-      assert.deepStrictEqual(b2.membership.assigned().map(key), bPartitions)
-      assert.deepStrictEqual(a.membership.generation(), aGeneration)
-      assert.deepStrictEqual(rec.since(restarted, "a"), [])
-      rec.noOverlap()
-    }), 90_000)
+    it.live("3 members over 6 partitions get 2/2/2; a member leaving moves only its partitions, the others revoke nothing", () =>
+      Effect.gen(function*() {
+        const topic = yield* withTopic(6)
+        const groupId = uniqueTopic("kip848")
+        const rec = new Recorder()
+        const options = consumerProtocol(groupId, topic)
+        const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
+        yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]), 45_000)
+        yield* settled(rec, 2000)
+        const before = new Map([a, b].map((m) => [m.name, m.membership.assigned().map(key)]))
+        const left = Date.now()
+        yield* c.close
+        yield* waitUntil("3/3 after c left", covers([a, b], topic, 6, [3, 3]), 20_000)
+        yield* settled(rec, 2000)
+        assert.deepStrictEqual(rec.since(left, undefined, "Revoked").map((e) => e.member), ["c"])
+        for (const m of [a, b]) {
+          for (const k of before.get(m.name)!) assert.include(m.membership.assigned().map(key), k)
+        }
+        assert.isAbove(a.membership.generation().generationId, 0)
+        rec.noOverlap()
+      }), 90_000)
 
-  it.live("a revocation is acknowledged only once onRevoked is done, even when the hook outlasts heartbeat intervals", () =>
-    Effect.gen(function*() {
-      const topic = yield* withTopic(4)
-      const rec = new Recorder()
-      const options = consumerProtocol(uniqueTopic("kip848-slow-revoke"), topic)
-      const a = yield* startMember("a", options, rec, 7000) // longer than the 5 s heartbeat interval
-      yield* waitUntil("a owns all", covers([a], topic, 4, [4]), 20_000)
-      const b = yield* startMember("b", options, rec)
-      yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
-      yield* waitUntil("a's onRevoked done", () => rec.since(0, "a", "Revoked").length > 0)
-      const revoked = rec.since(0, "a", "Revoked")
-      assert.strictEqual(revoked.length, 1)
-      const handedOver = rec.since(0, "b", "Assigned")
-      assert.isAtLeast(handedOver[0].at, revoked[0].at)
-      rec.noOverlap()
-    }), 90_000)
+    it.live("static member (epoch -2 on close) restarting gets its partitions back; the other member's epoch does not move", () =>
+      Effect.gen(function*() {
+        const topic = yield* withTopic(4)
+        const groupId = uniqueTopic("kip848-static")
+        const rec = new Recorder()
+        const options = (id: string) => consumerProtocol(groupId, topic, { groupInstanceId: id })
+        const [a, b] = yield* Effect.forEach(["a", "b"], (n) => startMember(n, options(`instance-${n}`), rec), { concurrency: "unbounded" })
+        yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
+        yield* settled(rec, 2000)
+        const bPartitions = b.membership.assigned().map(key)
+        const aGeneration = a.membership.generation()
+        const restarted = Date.now()
+        yield* b.close
+        const b2 = yield* startMember("b2", options("instance-b"), rec)
+        yield* waitUntil("b's partitions back", () => b2.membership.assigned().length === 2, 20_000)
+        yield* settled(rec, 6000) // longer than a heartbeat interval: a would have heard of a new epoch
+        assert.deepStrictEqual(b2.membership.assigned().map(key), bPartitions)
+        assert.deepStrictEqual(a.membership.generation(), aGeneration)
+        assert.deepStrictEqual(rec.since(restarted, "a"), [])
+        rec.noOverlap()
+      }), 90_000)
 
-  it.live("a crashed member's partitions move after the broker's 45 s session timeout", () =>
-    Effect.gen(function*() {
-      const topic = yield* withTopic(4)
-      const rec = new Recorder()
-      const options = consumerProtocol(uniqueTopic("kip848-crash"), topic)
-      const [a, b] = yield* Effect.forEach(["a", "b"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
-      yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
-      yield* settled(rec, 2000)
-      const crashed = Date.now()
-      yield* b.crash
-      const ms = yield* waitUntil("a takes all", covers([a], topic, 4, [4]), 70_000)
-      assert.isAtLeast(ms, 40_000)
-      assert.deepStrictEqual(rec.since(crashed, "a", "Revoked"), [])
-      assert.deepStrictEqual(rec.since(crashed, "a", "Lost"), [])
-      rec.noOverlap()
-    }), 120_000)
+    it.live("a revocation is acknowledged only once onRevoked is done, even when the hook outlasts heartbeat intervals", () =>
+      Effect.gen(function*() {
+        const topic = yield* withTopic(4)
+        const rec = new Recorder()
+        const options = consumerProtocol(uniqueTopic("kip848-slow-revoke"), topic)
+        const a = yield* startMember("a", options, rec, 7000) // longer than the 5 s heartbeat interval
+        yield* waitUntil("a owns all", covers([a], topic, 4, [4]), 20_000)
+        const b = yield* startMember("b", options, rec)
+        yield* waitUntil("2/2", covers([a, b], topic, 4, [2, 2]), 45_000)
+        yield* waitUntil("a's onRevoked done", () => rec.since(0, "a", "Revoked").length > 0)
+        const revoked = rec.since(0, "a", "Revoked")
+        assert.strictEqual(revoked.length, 1)
+        const handedOver = rec.since(0, "b", "Assigned")
+        assert.isAtLeast(handedOver[0].at, revoked[0].at)
+        rec.noOverlap()
+      }), 90_000)
+  })
+
+  describe.concurrent("classic group protocol", () => {
+    it.live("range (eager): 3 members over 6 partitions get 2/2/2; a member leaving moves its partitions at once, a crashed one after the session timeout", () =>
+      Effect.gen(function*() {
+        const topic = yield* withTopic(6)
+        const groupId = uniqueTopic("range")
+        const rec = new Recorder()
+        const options = classic(groupId, topic, { assignors: [Assignor.range] })
+        const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
+        yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]))
+        yield* settled(rec)
+        // range: consecutive partitions
+        for (const m of [a, b, c]) {
+          const ps = m.membership.assigned().map((tp) => tp.partition)
+          assert.strictEqual(ps[1], ps[0] + 1)
+        }
+        const generation = a.membership.generation().generationId
+
+        const left = Date.now()
+        yield* b.close
+        const leaveMs = yield* waitUntil("3/3 after b left", covers([a, c], topic, 6, [3, 3]))
+        assert.isBelow(leaveMs, 4000) // LeaveGroup: no session timeout to wait for
+        assert.isAbove(a.membership.generation().generationId, generation)
+        // eager: the others revoked everything before rejoining
+        assert.isNotEmpty(rec.since(left, "a", "Revoked"))
+        yield* settled(rec)
+
+        const crashed = Date.now()
+        yield* c.crash
+        const crashMs = yield* waitUntil("a takes all after c crashed", covers([a], topic, 6, [6]), 20_000)
+        assert.isAtLeast(crashMs, 4000, "partitions moved before the session timeout")
+        assert.deepStrictEqual(rec.since(crashed, "a", "Lost"), [])
+        assert.isAtLeast(rec.commits.length, 3) // a, c on b's leave; b on closing
+        rec.noOverlap()
+      }), 60_000)
+
+    it.live("cooperative-sticky: a joining member takes one partition in a second rebalance; members whose partitions stay see no Revoked; leave and crash move only the leaver's partitions", () =>
+      Effect.gen(function*() {
+        const topic = yield* withTopic(6)
+        const groupId = uniqueTopic("coop")
+        const rec = new Recorder()
+        const options = classic(groupId, topic, { assignors: [Assignor.cooperativeSticky] })
+        const [a, b, c] = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options, rec), { concurrency: "unbounded" })
+        yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]))
+        yield* settled(rec)
+        const before = new Map([a, b, c].map((m) => [m.name, m.membership.assigned().map(key)]))
+
+        // a fourth member: one partition moves (2/2/1/1)
+        const joined = Date.now()
+        const d = yield* startMember("d", options, rec)
+        yield* waitUntil("2/2/1/1", covers([a, b, c, d], topic, 6, [1, 1, 2, 2]))
+        yield* settled(rec)
+        const revoked = rec.since(joined, undefined, "Revoked")
+        assert.strictEqual(revoked.length, 1, JSON.stringify(revoked))
+        assert.deepStrictEqual(revoked[0].partitions, d.membership.assigned().map(key))
+        for (const m of [a, b, c]) {
+          const kept = m.membership.assigned().map(key)
+          assert.isTrue(kept.every((k) => before.get(m.name)!.includes(k)), `${m.name} got a partition it did not have`)
+          if (m.name !== revoked[0].member) assert.deepStrictEqual(kept, before.get(m.name))
+          assert.deepStrictEqual(rec.since(joined, m.name, "Assigned"), [])
+        }
+
+        // a member leaves: only its partitions move; nobody else revokes anything
+        const leaving = [a, b, c].find((m) => m.membership.assigned().length === 2)!
+        const rest = [a, b, c, d].filter((m) => m !== leaving)
+        const left = Date.now()
+        yield* leaving.close
+        yield* waitUntil("2/2/2 after a member left", covers(rest, topic, 6, [2, 2, 2]))
+        yield* settled(rec)
+        assert.deepStrictEqual(rec.since(left, undefined, "Revoked").map((e) => e.member), [leaving.name])
+
+        // a member crashes: after the session timeout its partitions move; again no other revocation
+        const victim = rest.find((m) => m.membership.assigned().length === 2)!
+        const survivors = rest.filter((m) => m !== victim)
+        const crashed = Date.now()
+        yield* victim.crash
+        const ms = yield* waitUntil("3/3 after a crash", covers(survivors, topic, 6, [3, 3]), 20_000)
+        assert.isAtLeast(ms, 4000)
+        yield* settled(rec)
+        assert.deepStrictEqual(rec.since(crashed, undefined, "Revoked"), [])
+        assert.deepStrictEqual(rec.since(crashed, undefined, "Lost"), [])
+        rec.noOverlap()
+      }), 60_000)
+
+    it.live("static membership (KIP-345): a member restarting within the session timeout gets its partitions back without a rebalance", () =>
+      Effect.gen(function*() {
+        const topic = yield* withTopic(6)
+        const groupId = uniqueTopic("static")
+        const rec = new Recorder()
+        const options = (id: string) => classic(groupId, topic, { groupInstanceId: id, sessionTimeout: "10 seconds", assignors: [Assignor.cooperativeSticky] })
+        const members = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options(`instance-${n}`), rec), { concurrency: "unbounded" })
+        yield* waitUntil("2/2/2", covers(members, topic, 6, [2, 2, 2]))
+        yield* settled(rec)
+        const [a, b, c] = members
+        const bPartitions = b.membership.assigned().map(key)
+        const generations = [a, c].map((m) => m.membership.generation())
+
+        const restarted = Date.now()
+        yield* b.close // static: no LeaveGroup
+        const b2 = yield* startMember("b2", options("instance-b"), rec)
+        yield* waitUntil("b's partitions back", () => b2.membership.assigned().length === 2, 8000)
+        yield* settled(rec)
+        assert.deepStrictEqual(b2.membership.assigned().map(key), bPartitions)
+        assert.deepStrictEqual([a, c].map((m) => m.membership.generation()), generations)
+        assert.strictEqual(b2.membership.generation().generationId, generations[0].generationId)
+        assert.deepStrictEqual(rec.since(restarted).filter((e) => e.member !== "b" && e.member !== "b2"), [])
+        rec.noOverlap()
+      }), 60_000)
+
+    it.live("pattern subscription: topics created later that match are picked up", () =>
+      Effect.gen(function*() {
+        const prefix = uniqueTopic("pat")
+        const rec = new Recorder()
+        const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-group-pattern" })
+        yield* createTopic(cluster, `${prefix}-one`, { partitions: 2 })
+        yield* createTopic(cluster, `${prefix}-other`.replace("pat", "nomatch"), { partitions: 1 })
+        const m = yield* startMember("p", { groupId: uniqueTopic("pattern"), pattern: new RegExp(`${prefix}-.*`), sessionTimeout: "6 seconds", heartbeatInterval: "500 millis", metadataRecheck: "500 millis" }, rec)
+        yield* waitUntil("the first topic", () => m.membership.assigned().length === 2)
+        yield* createTopic(cluster, `${prefix}-two`, { partitions: 3 })
+        yield* waitUntil("the second topic", () => m.membership.assigned().length === 5, 15_000)
+        assert.deepStrictEqual([...new Set(m.membership.assigned().map((tp) => tp.topic))].sort(), [`${prefix}-one`, `${prefix}-two`])
+      }), 60_000)
+  })
 })
