@@ -14,6 +14,12 @@
  * - Leader moves (`NOT_LEADER_OR_FOLLOWER`, `FENCED_LEADER_EPOCH`, …) refresh metadata and
  *   move the partition to its new leader; other failures are typed errors (`ConsumerError`).
  *
+ * **Positions.** Records reach a stream in chunks (a partition's share of one fetch); a chunk
+ * handed to a stream counts as read, as records returned by the Java consumer's `poll` do: a
+ * stream that stops inside one (`Stream.take`) leaves its rest unread, and `position` is after
+ * it. `seek(partition, lastOffset + 1n)` continues exactly; the group `Consumer` does that for
+ * you (it re-reads what a stream did not finish).
+ *
  * Everything lives in the scope `make` runs in: closing it stops the fetch loop and every request,
  * closes the fetch sessions on the brokers, and ends the streams with `ConsumerClosed`.
  *
@@ -21,7 +27,7 @@
  * ```ts
  * import { Effect, Stream } from "effect"
  * import * as Cluster from "kpax/Cluster"
- * import * as PartitionConsumer from "kpax/Consumer/PartitionConsumer"
+ * import * as PartitionConsumer from "kpax/PartitionConsumer"
  *
  * const program = PartitionConsumer.stream([{ topic: "orders", partition: 0, from: "earliest" }]).pipe(
  *   Stream.take(100),

@@ -15,7 +15,7 @@
  * @example
  * ```ts
  * import { Schema, Stream } from "effect"
- * import * as Record from "kpax/Consumer/Record"
+ * import * as Record from "kpax/ConsumerRecord"
  * import * as Topic from "kpax/Topic"
  *
  * const Orders = Topic.make({ name: "orders", key: Schema.String, value: Schema.Struct({ id: Schema.String }) })
