@@ -171,8 +171,12 @@ const fmt = (x: number): string =>
 
 const fmtUs = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(us >= 100 ? 0 : 1)} µs`)
 
-/** kpax median / the faster peer's median, or undefined if no peer could run. */
-export const ratio = (r: CaseResult): { value: number; vs: string } | undefined => {
+/**
+ * kpax against the faster peer (the peer with the higher median): the median, min and max over
+ * repetitions of the *paired* ratio kpax[rep] / peer[rep] (samples of one repetition are taken
+ * back to back, so they share the machine's load), and the plain ratio of the medians.
+ */
+export const ratio = (r: CaseResult): { value: number; min: number; max: number; ofMedians: number; vs: string } | undefined => {
   if (r.c.kpax === undefined || r.c.peers === undefined) return undefined
   const k = r.stats.find((s) => s.name === r.c.kpax)
   if (k === undefined || isNA(k)) return undefined
@@ -181,7 +185,10 @@ export const ratio = (r: CaseResult): { value: number; vs: string } | undefined 
     const s = r.stats.find((x) => x.name === p)
     if (s !== undefined && !isNA(s) && (best === undefined || s.median > best.median)) best = s
   }
-  return best === undefined ? undefined : { value: k.median / best.median, vs: best.name }
+  if (best === undefined) return undefined
+  const b = best
+  const paired = k.samples.map((x, i) => x / b.samples[i])
+  return { value: median(paired), min: Math.min(...paired), max: Math.max(...paired), ofMedians: k.median / b.median, vs: b.name }
 }
 
 const formatText = (r: CaseResult): Array<string> => {
@@ -195,7 +202,7 @@ const formatText = (r: CaseResult): Array<string> => {
     }
   }
   const q = ratio(r)
-  if (q !== undefined) lines.push(`  kpax / faster peer (${q.vs}): ${q.value.toFixed(2)}×`)
+  if (q !== undefined) lines.push(`  kpax / faster peer (${q.vs}): ${q.value.toFixed(2)}× [${q.min.toFixed(2)}–${q.max.toFixed(2)}] paired per repetition; ratio of medians ${q.ofMedians.toFixed(2)}×`)
   return lines
 }
 
@@ -214,6 +221,8 @@ export const formatMarkdown = (r: CaseResult): string => {
     else lines.push(`| ${s.name} | ${fmt(s.median)} | ${fmt(s.min)}–${fmt(s.max)} | ${s.mbps.toFixed(0)} | ${fmtUs(s.perOpUs)} | ${fmt(s.wallMedian)} |`)
   }
   const q = ratio(r)
-  if (q !== undefined) lines.push("", `**kpax / faster peer (${q.vs}): ${q.value.toFixed(2)}×**`)
+  if (q !== undefined) {
+    lines.push("", `**kpax / faster peer (${q.vs}): ${q.value.toFixed(2)}×** (median of per-repetition ratios, min–max ${q.min.toFixed(2)}–${q.max.toFixed(2)}; ratio of the medians ${q.ofMedians.toFixed(2)}×)`)
+  }
   return lines.join("\n")
 }

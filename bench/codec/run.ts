@@ -146,7 +146,7 @@ const main = async () => {
   console.log("\nsummary (kpax / faster peer):")
   for (const r of results) {
     const q = ratio(r)
-    if (q !== undefined) console.log(`  ${r.c.id.padEnd(28)} ${q.value.toFixed(2)}×  (vs ${q.vs})`)
+    if (q !== undefined) console.log(`  ${r.c.id.padEnd(28)} ${q.value.toFixed(2)}×  [${q.min.toFixed(2)}–${q.max.toFixed(2)}]  (vs ${q.vs}; ratio of medians ${q.ofMedians.toFixed(2)}×)`)
   }
 
   const md = opt("md")
