@@ -148,7 +148,7 @@ const writeRequestV12 = (w: W, x: MetadataRequest): void => {
 }
 
 const makeFrame = (o: Opts) => {
-  let scratch = Buffer.allocUnsafe(64 * 1024)
+  let scratch: Buffer = Buffer.allocUnsafe(64 * 1024)
   return (req: MetadataRequest): Uint8Array => {
     const w = new W(o, o.scratch ? scratch : Buffer.allocUnsafe(512))
     w.ensure(4)
