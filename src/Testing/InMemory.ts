@@ -115,6 +115,13 @@ export interface Options {
    * made meanwhile wait, then take their places in the connection's queue in the order they resume.
    */
   readonly connectionSetup?: Duration.Input | undefined
+  /**
+   * Time between EndTxn's answer and the transaction's markers (default 0). Kafka answers EndTxn
+   * first and writes the markers after: meanwhile read_committed readers still stop at the
+   * transaction, its offsets are not visible (OffsetFetch with requireStable says
+   * UNSTABLE_OFFSET_COMMIT), and the coordinator answers CONCURRENT_TRANSACTIONS.
+   */
+  readonly transactionMarkerDelay?: Duration.Input | undefined
   /** Default request timeout of connections (default 30 s). */
   readonly requestTimeout?: Duration.Input | undefined
   /** The client id the brokers see (member ids of groups start with it; default `"kpax"`). */
@@ -276,7 +283,8 @@ export const make = (options: Options = {}): Effect.Effect<ControlService, never
       validateRequests: options.validateRequests ?? true,
       requestTimeoutMs: ms(options.requestTimeout, "30 seconds"),
       clientId: options.clientId ?? "kpax",
-      connectionSetupMs: ms(options.connectionSetup, 0)
+      connectionSetupMs: ms(options.connectionSetup, 0),
+      transactionMarkerDelayMs: ms(options.transactionMarkerDelay, 0)
     }, scheduler)
     yield* Effect.addFinalizer(() => Effect.sync(() => kafka.shutdown()))
 

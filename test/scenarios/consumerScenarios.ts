@@ -7,7 +7,7 @@ import * as Cluster from "../../src/Cluster/Cluster.ts"
 import * as PartitionConsumer from "../../src/Consumer/PartitionConsumer.ts"
 import * as Producer from "../../src/Producer/Producer.ts"
 import { DeleteRecords } from "../../src/Protocol/generated/DeleteRecords.ts"
-import { createTopic, endOffset, readAll, scenario, str, uniqueTopic, utf8 } from "./support.ts"
+import { awaitStable, createTopic, endOffset, readAll, scenario, str, uniqueTopic, utf8 } from "./support.ts"
 import type { Scenario } from "./support.ts"
 
 /** Consumer settings that stay clear of the three-broker starvation (see support.ts). */
@@ -82,6 +82,7 @@ export const consumerScenarios: ReadonlyArray<Scenario> = [
     yield* gate.open
     yield* Fiber.join(open)
     yield* plain.send({ topic, value: utf8("after") })
+    yield* awaitStable(topic, [0])
     const committed = yield* readAll(topic, [0], { isolation: "read_committed" })
     assert.deepStrictEqual(committed.map((r) => str(r.value)), ["before", "pending", "after"])
     const all = yield* readAll(topic, [0])

@@ -5,12 +5,10 @@
  */
 import { assert } from "@effect/vitest"
 import { Effect, Exit, Stream } from "effect"
-import * as Cluster from "../../src/Cluster/Cluster.ts"
 import { partitionForKey } from "../../src/Producer/Partitioner.ts"
 import * as Producer from "../../src/Producer/Producer.ts"
-import { OffsetFetch } from "../../src/Protocol/generated/OffsetFetch.ts"
 import { controlRecordType } from "../../src/Protocol/RecordBatch.ts"
-import { createTopic, fetchBatches, readAll, scenario, str, uniqueTopic, utf8 } from "./support.ts"
+import { awaitStable, committedOffsets, createTopic, fetchBatches, readAll, scenario, str, uniqueTopic, utf8 } from "./support.ts"
 import type { Scenario } from "./support.ts"
 
 export const producerScenarios: ReadonlyArray<Scenario> = [
@@ -156,6 +154,7 @@ export const producerScenarios: ReadonlyArray<Scenario> = [
     ))
     assert.isTrue(Exit.isFailure(aborted))
     yield* producer.transaction(producer.send({ topic, partition: 0, value: utf8("c3") }))
+    yield* awaitStable(topic, [0, 1])
     const committed = yield* readAll(topic, [0, 1], { isolation: "read_committed" })
     assert.deepStrictEqual(committed.map((r) => str(r.value)).sort(), ["c1", "c2", "c3"])
     const all = yield* readAll(topic, [0, 1])
@@ -179,11 +178,7 @@ export const producerScenarios: ReadonlyArray<Scenario> = [
       yield* producer.sendOffsets([{ topic, partition: 0, offset: 99n }], { groupId: group })
       return yield* Effect.fail("abort" as const)
     })))
-    const cluster = yield* Cluster.Cluster
-    const res = yield* cluster.withCoordinator({ type: "group", key: group }, (c) =>
-      c.broker.request(OffsetFetch, { groupId: group, topics: [{ name: topic, partitionIndexes: [0] }], requireStable: true }, { version: 7 }))
-    assert.strictEqual(res.errorCode, 0)
-    assert.strictEqual(res.topics[0].partitions[0].committedOffset, 42n)
+    assert.deepStrictEqual(yield* committedOffsets(group, topic, [0]), [42n])
   })),
 
   scenario("producer: a stream of records through the sink lands whole", Effect.gen(function*() {

@@ -4,7 +4,7 @@
  * read partitions back with kpax's own consumer (and with raw Fetch requests, for batch-level
  * checks), the same way on both.
  */
-import { Effect, Exit, Result, Schedule, Scope, Stream } from "effect"
+import { Context, Effect, Exit, Result, Schedule, Scope, Stream } from "effect"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import type { ConsumerRecord } from "../../src/Consumer/PartitionConsumer.ts"
 import * as PartitionConsumer from "../../src/Consumer/PartitionConsumer.ts"
@@ -12,15 +12,32 @@ import { errorForCode, kafkaError } from "../../src/Protocol/Errors.ts"
 import { CreateTopics } from "../../src/Protocol/generated/CreateTopics.ts"
 import { Fetch } from "../../src/Protocol/generated/Fetch.ts"
 import { ListOffsets } from "../../src/Protocol/generated/ListOffsets.ts"
+import { OffsetFetch } from "../../src/Protocol/generated/OffsetFetch.ts"
 import { decodeRecordBatchesSync } from "../../src/Protocol/RecordBatch.ts"
 import type { RecordBatch } from "../../src/Protocol/RecordBatch.ts"
 
+/**
+ * More clients of the same environment, each with connections of its own (as separate processes:
+ * group members must not share one, a broker answers a connection's requests one at a time).
+ */
+export class Clients extends Context.Service<Clients, {
+  readonly newCluster: Effect.Effect<Cluster.ClusterService, never, Scope.Scope>
+}>()("kpax/test/scenarios/Clients") {}
+
 export interface Scenario {
   readonly name: string
-  readonly run: Effect.Effect<void, unknown, Cluster.Cluster | Scope.Scope>
+  readonly run: Effect.Effect<void, unknown, Cluster.Cluster | Clients | Scope.Scope>
 }
 
-export const scenario = (name: string, run: Effect.Effect<void, unknown, Cluster.Cluster | Scope.Scope>): Scenario => ({ name, run })
+export const scenario = (name: string, run: Effect.Effect<void, unknown, Cluster.Cluster | Clients | Scope.Scope>): Scenario => ({ name, run })
+
+/** Runs `effect` with another client's Cluster in context. */
+export const asOtherClient = <A, E>(effect: Effect.Effect<A, E, Cluster.Cluster | Scope.Scope>) =>
+  Effect.gen(function*() {
+    const clients = yield* Clients
+    const cluster = yield* clients.newCluster
+    return yield* effect.pipe(Effect.provideService(Cluster.Cluster, cluster))
+  })
 
 /** Where scenarios run: a function giving a scenario a fresh `Cluster`. */
 export interface Env {
@@ -37,7 +54,10 @@ let counter = 0
 export const uniqueTopic = (prefix: string): string =>
   `sc-${prefix}-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`
 
-/** Creates a topic with CreateTopics and waits until every partition has a leader. */
+/**
+ * Creates a topic with CreateTopics and waits until every partition has a leader that serves it
+ * (a real broker answers NOT_LEADER_OR_FOLLOWER for a moment after its metadata shows a leader).
+ */
 export const createTopic = (
   name: string,
   options: { readonly partitions?: number; readonly replicationFactor?: number; readonly configs?: Record<string, string> } = {}
@@ -62,6 +82,7 @@ export const createTopic = (
       const t = s.topics.get(name)
       if (t === undefined || t.errorCode !== 0 || t.available.length < (options.partitions ?? 1)) return yield* Effect.fail("not ready" as const)
     }).pipe(Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 100 }))
+    yield* Effect.forEach(Array.from({ length: options.partitions ?? 1 }, (_, p) => p), (p) => endOffset(name, p), { discard: true })
   })
 
 /** The end offset of a partition (high watermark, or last stable offset for read_committed), from its leader. */
@@ -80,6 +101,29 @@ export const endOffset = (topic: string, partition: number, isolation: "read_com
         return p.offset
       }))
   })
+
+/**
+ * Waits until no transaction is open or still being ended on the partitions (last stable offset
+ * = high watermark): Kafka writes a transaction's markers after EndTxn has answered.
+ */
+export const awaitStable = (topic: string, partitions: ReadonlyArray<number>) =>
+  Effect.forEach(partitions, (p) =>
+    Effect.gen(function*() {
+      const [lso, hw] = [yield* endOffset(topic, p, "read_committed"), yield* endOffset(topic, p)]
+      if (lso !== hw) return yield* Effect.fail(`${topic}-${p}: last stable offset ${lso} < high watermark ${hw}`)
+    }).pipe(Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 250 })), { discard: true })
+
+/** A group's committed offsets, stable ones only (a transaction's offsets appear once its markers are written). */
+export const committedOffsets = (group: string, topic: string, partitions: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    const cluster = yield* Cluster.Cluster
+    const res = yield* cluster.withCoordinator({ type: "group", key: group }, (c) =>
+      c.broker.request(OffsetFetch, { groupId: group, topics: [{ name: topic, partitionIndexes: [...partitions] }], requireStable: true }, { version: 7 }))
+    if (res.errorCode !== 0) return yield* Effect.fail(errorForCode(res.errorCode)!)
+    const ps = res.topics[0]?.partitions ?? []
+    if (ps.some((p) => p.errorCode === 88)) return yield* Effect.fail("UNSTABLE_OFFSET_COMMIT" as const)
+    return ps.map((p) => p.committedOffset)
+  }).pipe(Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 250 }))
 
 /**
  * Every record of the partitions from the start up to their current end, read with kpax's
@@ -151,7 +195,8 @@ export const realEnv = (bootstrap: () => ReadonlyArray<string>): Env => ({
   name: "real broker",
   run: (s) =>
     Effect.scoped(Effect.gen(function*() {
-      const cluster = yield* Cluster.make({ bootstrap: bootstrap(), clientId: "kpax-scenarios" })
-      yield* s.run.pipe(Effect.provideService(Cluster.Cluster, cluster))
+      const newCluster = Effect.orDie(Cluster.make({ bootstrap: bootstrap(), clientId: "kpax-scenarios" }))
+      const cluster = yield* newCluster
+      yield* s.run.pipe(Effect.provideService(Cluster.Cluster, cluster), Effect.provideService(Clients, { newCluster }))
     }))
 })

@@ -30,6 +30,8 @@ export interface KafkaOptions {
   readonly clientId: string
   /** Time a new connection takes to be set up (TCP, ApiVersions): requests wait for it. */
   readonly connectionSetupMs: number
+  /** Time between EndTxn's answer and the transaction markers (Kafka writes them asynchronously). */
+  readonly transactionMarkerDelayMs: number
 }
 
 /** One request as the cluster saw it. */
@@ -88,7 +90,7 @@ export class Kafka {
     this.options = options
     this.scheduler = scheduler
     this.state = new ClusterState(options.state)
-    this.txns = new TransactionCoordinator(this.state, scheduler, this.offsets)
+    this.txns = new TransactionCoordinator(this.state, scheduler, this.offsets, options.transactionMarkerDelayMs)
     this.classic = new ClassicCoordinator(scheduler, options.groups)
     this.consumer = new ConsumerCoordinator(this.state, scheduler, options.consumerGroups)
   }

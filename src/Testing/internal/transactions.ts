@@ -2,7 +2,10 @@
  * The transaction coordinator: transactional id → producer id and epoch, the partitions and
  * groups of the open transaction, transactional offsets held until commit, markers written on
  * EndTxn (COMMIT/ABORT control batches, which move each partition's last stable offset), epoch
- * bumps that fence older producers, and aborts on transaction timeout.
+ * bumps that fence older producers, and aborts on transaction timeout. As in Kafka, EndTxn may
+ * answer before the markers are written (`markerDelayMs`): meanwhile the transaction is
+ * PrepareCommit/PrepareAbort, the coordinator answers CONCURRENT_TRANSACTIONS, read_committed
+ * readers still stop at it, and its offsets are not yet visible.
  *
  * @internal
  */
@@ -12,7 +15,7 @@ import { tpKey } from "./offsets.ts"
 import type { Scheduler, Timer } from "./scheduler.ts"
 import type { ClusterState, PartitionState } from "./state.ts"
 
-export type TxnStatus = "Empty" | "Ongoing" | "CompleteCommit" | "CompleteAbort"
+export type TxnStatus = "Empty" | "Ongoing" | "PrepareCommit" | "PrepareAbort" | "CompleteCommit" | "CompleteAbort"
 
 export interface Transaction {
   readonly transactionalId: string
@@ -43,11 +46,28 @@ export class TransactionCoordinator {
   private readonly state: ClusterState
   private readonly scheduler: Scheduler
   private readonly offsets: OffsetStore
+  private readonly markerDelayMs: number
 
-  constructor(state: ClusterState, scheduler: Scheduler, offsets: OffsetStore) {
+  constructor(state: ClusterState, scheduler: Scheduler, offsets: OffsetStore, markerDelayMs = 0) {
     this.state = state
     this.scheduler = scheduler
     this.offsets = offsets
+    this.markerDelayMs = markerDelayMs
+  }
+
+  /** Ends the open transaction: markers now, or after `markerDelayMs` (Prepare* meanwhile). */
+  private finish(t: Transaction, commit: boolean, markerEpoch: number): void {
+    if (this.markerDelayMs <= 0) return this.complete(t, commit, markerEpoch)
+    t.timer?.cancel()
+    t.status = commit ? "PrepareCommit" : "PrepareAbort"
+    t.timer = this.scheduler.after(this.markerDelayMs, () => {
+      t.timer = undefined
+      if (t.status === (commit ? "PrepareCommit" : "PrepareAbort")) this.complete(t, commit, markerEpoch)
+    })
+  }
+
+  private preparing(t: Transaction): boolean {
+    return t.status === "PrepareCommit" || t.status === "PrepareAbort"
   }
 
   private setProducer(t: Transaction, producerId: bigint, epoch: number): void {
@@ -106,6 +126,7 @@ export class TransactionCoordinator {
       this.setProducer(t, this.state.allocateProducerId(), 0)
       return { code: 0, producerId: t.producerId, epoch: t.epoch }
     }
+    if (this.preparing(t)) return { code: ErrorCode.CONCURRENT_TRANSACTIONS, producerId: -1n, epoch: -1 }
     if (producerId >= 0n && (producerId !== t.producerId || epoch !== t.epoch)) {
       return { code: ErrorCode.PRODUCER_FENCED, producerId: -1n, epoch: -1 }
     }
@@ -121,6 +142,7 @@ export class TransactionCoordinator {
     const t = this.txns.get(transactionalId)
     if (t === undefined || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING
     if (t.epoch !== epoch) return ErrorCode.PRODUCER_FENCED
+    if (this.preparing(t)) return ErrorCode.CONCURRENT_TRANSACTIONS
     return t
   }
 
@@ -197,9 +219,12 @@ export class TransactionCoordinator {
     if (t.epoch !== epoch) return failed(ErrorCode.PRODUCER_FENCED)
     switch (t.status) {
       case "Ongoing":
-        this.complete(t, commit, t.epoch)
+        this.finish(t, commit, t.epoch)
         if (bumpEpoch) this.bump(t)
         return { code: 0, producerId: t.producerId, epoch: t.epoch }
+      case "PrepareCommit":
+      case "PrepareAbort":
+        return failed((t.status === "PrepareCommit") === commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE)
       case "CompleteCommit":
       case "CompleteAbort":
         if ((t.status === "CompleteCommit") === commit) return { code: 0, producerId: t.producerId, epoch: t.epoch }
