@@ -12,9 +12,10 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
   if ("skipped" in K) return K
   const kafka = new K.Kafka({ kafkaJS: { brokers: job.brokers.split(","), logLevel: K.logLevel.NOTHING, clientId: "confluent-bench" } })
   const ends = job.endOffsets
+  const concurrency = Math.ceil(job.partitions / job.members)
   return {
     version: confluentVersion(),
-    settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`}, fromBeginning, consumer.run({ eachBatch }), librdkafka's default fetch settings, autoCommit off`,
+    settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`}, fromBeginning, consumer.run({ eachBatch, partitionsConsumedConcurrently: ${concurrency} }), js.consumer.max.batch.size 10,000 (default 32), librdkafka's default fetch settings, autoCommit off`,
     run: async (rep) => {
       const t0 = performance.now()
       let n = 0
@@ -23,11 +24,12 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
       let finish!: () => void
       const finished = new Promise<void>((r) => (finish = r))
       const consumers = Array.from({ length: job.members }, () =>
-        kafka.consumer({ kafkaJS: { groupId: `${job.groupPrefix}-${rep}`, fromBeginning: true, autoCommit: false } }))
+        kafka.consumer({ kafkaJS: { groupId: `${job.groupPrefix}-${rep}`, fromBeginning: true, autoCommit: false }, "js.consumer.max.batch.size": 10_000 } as never))
       await Promise.all(consumers.map(async (c) => {
         await c.connect()
         await c.subscribe({ topics: [job.topic] })
         await c.run({
+          partitionsConsumedConcurrently: concurrency,
           eachBatch: async ({ batch }) => {
             if (n === 0) first = performance.now()
             n += batch.messages.length

@@ -159,7 +159,7 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
     const sc = list[0].scenario
     p(`### ${sc.title}`)
     p()
-    p("Each record timed from its send call to its acknowledgement, after a 2 s warm-up at the same rate; end offsets verified.")
+    p("Each record timed from its send call to its acknowledgement, after a 1 s warm-up at the same rate; end offsets verified.")
     p()
     p("| client | p50 ms | p99 ms | p99.9 ms | max ms | achieved msgs/s | peak RSS | load |")
     p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -211,7 +211,7 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
     const sc = list[0].scenario
     p(`### ${sc.title}`)
     p()
-    p("A loop of Metadata requests for one topic, each awaited before the next, for 2 s per repetition.")
+    p("A loop of Metadata requests for one topic, each awaited before the next, for 1 s per repetition (after a 1 s warm-up).")
     p()
     p("| client | round trips/s | µs per round trip | how | peak RSS |")
     p("| --- | ---: | ---: | --- | ---: |")

@@ -54,6 +54,29 @@ export interface Driver {
   readonly metadata?: (job: MetadataJob) => Promise<MetadataSession | Skipped>
 }
 
+/**
+ * With BENCH_CPU_PROFILE=<file>, the timed repetitions (not start-up or warm-up) are CPU-profiled
+ * through the inspector and written to <file> (a `.cpuprofile`).
+ */
+const profiler = async () => {
+  const file = process.env.BENCH_CPU_PROFILE
+  if (file === undefined || file === "") return { stop: async () => {} }
+  const { Session } = await import("node:inspector/promises")
+  const session = new Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.setSamplingInterval", { interval: 500 })
+  await session.post("Profiler.start")
+  return {
+    stop: async () => {
+      const { profile } = await session.post("Profiler.stop")
+      const fs = await import("node:fs")
+      fs.writeFileSync(file, JSON.stringify(profile))
+      session.disconnect()
+    }
+  }
+}
+
 const isSkipped = (x: object): x is Skipped => "skipped" in x
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
@@ -79,6 +102,7 @@ async function produce(client: ClientName, job: ProduceJob): Promise<JobResult> 
     offset += job.warmup
   }
   const reps: Array<Rep> = []
+  const prof = await profiler()
   for (let i = 0; i < job.reps; i++) {
     const t0 = performance.now()
     const n = await s.run(job.count, offset)
@@ -87,6 +111,7 @@ async function produce(client: ClientName, job: ProduceJob): Promise<JobResult> 
     if (n !== job.count) throw new Error(`rep ${i}: ${n} of ${job.count} records acknowledged`)
     reps.push({ n, ms })
   }
+  await prof.stop()
   await s.close()
   return { client, version: s.version, settings: s.settings, reps, peakRss: peakRss() }
 }
@@ -165,11 +190,13 @@ async function consume(client: ClientName, job: ConsumeJob): Promise<JobResult> 
   if (isSkipped(s)) return skippedResult(client, s)
   if (job.warmup) await s.run(-1)
   const reps: Array<Rep> = []
+  const prof = await profiler()
   for (let i = 0; i < job.reps; i++) {
     const r = await s.run(i)
     if (r.n !== job.count) throw new Error(`rep ${i}: read ${r.n} records, expected ${job.count}`)
     reps.push(r)
   }
+  await prof.stop()
   await s.close()
   return { client, version: s.version, settings: s.settings, reps, peakRss: peakRss() }
 }
