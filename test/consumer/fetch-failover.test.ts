@@ -373,6 +373,23 @@ describe("fetcher failover (scripted cluster)", () => {
   })
 })
 
+describe("prefetch budget across brokers (scripted cluster)", () => {
+  it.live("with default sizes, partitions of a third (and fourth) broker are fetched too: each broker gets its share", () => {
+    const leaders = [1, 2, 3, 1].map((leader) => ({ leader, epoch: 0 }))
+    const fake = fakeCluster({ partitions: 4, logs: [makeLog(10), makeLog(10), makeLog(10), makeLog(10)], leaders })
+    return run(fake, () =>
+      Effect.gen(function*() {
+        // no maxBytes / maxPrefetchBytes given: 50 MiB fetches under a 64 MiB bound
+        const records = yield* PartitionConsumer.stream([0, 1, 2, 3].map((partition) => ({ topic: TOPIC, partition, from: "earliest" as const })), {
+          maxWait: "20 millis"
+        }).pipe(Stream.take(40), Stream.runCollect, Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.succeed([] as Array<ConsumerRecord>) }))
+        assert.deepStrictEqual(new Set(records.map((r) => r.partition)), new Set([0, 1, 2, 3]))
+        const maxBytes = fake.fetches.map((f) => f.req.maxBytes!)
+        assert.isTrue(maxBytes.every((m) => m <= Math.floor(64 * 1024 * 1024 / 3)), `each broker's fetch asks for at most a third: ${maxBytes}`)
+      }))
+  })
+})
+
 describe("read_committed filter", () => {
   const txn = (base: bigint, producerId: bigint, values: ReadonlyArray<string>) =>
     encodeRecordBatchSync(values.map((v) => ({ key: null, value: utf8(v), timestamp: 1 })), { baseOffset: base, producerId, producerEpoch: 0, baseSequence: 0, transactional: true })

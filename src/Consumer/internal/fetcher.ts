@@ -6,9 +6,9 @@
  *
  * Backpressure: fetched bytes are buffered raw (decoded only when a reader pulls them). A Fetch is
  * sent only while `buffered + reserved` leaves room under `maxPrefetchBytes`, and it asks for at
- * most that room (`maxBytes`); a partition with a full fetch's worth waiting is left out. So the
- * fetcher holds at most `maxPrefetchBytes` plus one batch per broker (Kafka returns a first batch
- * larger than the limit rather than nothing).
+ * most that room and at most its broker's share of the bound (`maxBytes`); a partition with a
+ * full fetch's worth waiting is left out. So the fetcher holds at most `maxPrefetchBytes` plus one
+ * batch per broker (Kafka returns a first batch larger than the limit rather than nothing).
  *
  * Plain TypeScript decides; Effect runs the loop, one fiber per request, and the reader's pull.
  *
@@ -82,6 +82,8 @@ export class Fetcher {
   private readonly busyNodes = new Set<number>()
   private readonly nodeRetryAt = new Map<number, number>()
   private readonly nodeFailures = new Map<number, number>()
+  /** When each broker was last sent a Fetch. */
+  private readonly nodeServedAt = new Map<number, number>()
   private refreshing = false
   /** No metadata refresh of the fetcher's own before then (refreshes are throttled by the backoff). */
   private refreshAfter = 0
@@ -265,8 +267,17 @@ export class Fetcher {
       work.push(this.resolve(node, ps))
     }
     const s = this.settings
-    const minRoom = Math.min(s.partitionMaxBytes, Math.max(1, Math.floor(s.maxPrefetchBytes / 4)))
-    for (const [node, ps] of toFetch) {
+    // Each broker's Fetch reserves at most its share of the bound while in flight (a long poll
+    // holds its reservation while it waits): with the whole room per request, two brokers
+    // long-polling would keep a third from ever fetching.
+    const nodes = new Set(this.busyNodes)
+    for (const node of toFetch.keys()) nodes.add(node)
+    const share = Math.max(1, Math.floor(s.maxPrefetchBytes / Math.max(1, nodes.size)))
+    // not worth a request below this (a reader taking a chunk wakes the loop when there is more)
+    const minRoom = Math.min(s.partitionMaxBytes, s.maxBytes, Math.max(1, Math.floor(share / 4)))
+    // the broker served least recently goes first, so that freed room is shared in turn
+    const order = [...toFetch.keys()].sort((a, b) => (this.nodeServedAt.get(a) ?? 0) - (this.nodeServedAt.get(b) ?? 0))
+    for (const node of order) {
       if (this.busyNodes.has(node)) continue
       const retryAt = this.nodeRetryAt.get(node) ?? 0
       if (retryAt > now) {
@@ -274,10 +285,12 @@ export class Fetcher {
         continue
       }
       const room = s.maxPrefetchBytes - this.buffered - this.reserved
-      if (room < minRoom) break // a reader taking a chunk wakes the loop
-      const reserve = Math.min(s.maxBytes, room)
+      const reserve = Math.min(s.maxBytes, share, room)
+      if (reserve < minRoom) break
       this.reserved += reserve
       this.busyNodes.add(node)
+      this.nodeServedAt.set(node, now)
+      const ps = toFetch.get(node)!
       for (const p of ps) p.inFlight = true
       work.push(this.fetch(node, ps, reserve))
     }
