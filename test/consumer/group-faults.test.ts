@@ -6,7 +6,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
+import { Cluster } from "../../src/Cluster/Cluster.ts"
 import * as Group from "../../src/Consumer/Group.ts"
+import { CreatePartitions } from "../../src/Protocol/generated/CreatePartitions.ts"
 import * as InMemory from "../../src/Testing/InMemory.ts"
 
 const topic = "t"
@@ -110,6 +112,19 @@ describe.concurrent("group membership faults (in-memory cluster)", () => {
       const m = yield* Group.join(classic("g"))
       const error = yield* Effect.flip(Stream.runDrain(m.assignments))
       assert.strictEqual(error._tag, "GroupRejected")
+    }).pipe(Effect.provide(layer())))
+
+  it.live("classic: the leader notices partitions added to a subscribed topic and rebalances to hand them out", () =>
+    Effect.gen(function*() {
+      const cluster = yield* Cluster
+      const calls: Calls = { log: [] }
+      const m = yield* Group.join({ ...classic("g", { metadataRecheck: "100 millis", assignors: [Group.defaultAssignors[1]] }), ...hooks(calls) })
+      yield* waitUntil("assigned", () => m.assigned().length === 3)
+      const { broker } = yield* cluster.anyBroker
+      const res = yield* broker.request(CreatePartitions, { topics: [{ name: topic, count: 5, assignments: null }], timeoutMs: 5000, validateOnly: false })
+      assert.strictEqual(res.results[0].errorCode, 0)
+      yield* waitUntil("5 partitions", () => m.assigned().length === 5)
+      assert.deepStrictEqual(calls.log, ["assigned 3", "assigned 2"]) // cooperative: nothing revoked
     }).pipe(Effect.provide(layer())))
 
   it.live("KIP-848: FENCED_MEMBER_EPOCH → onLost, rejoin with epoch 0, partitions back", () =>

@@ -229,6 +229,19 @@ describe.concurrent("consumer groups (real broker)", () => {
         rec.noOverlap()
       }), 90_000)
 
+    it.live("pattern subscription (matched by the coordinator): a topic created later is picked up", () =>
+      Effect.gen(function*() {
+        const prefix = uniqueTopic("pat848")
+        const rec = new Recorder()
+        const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-group-pattern848" })
+        yield* createTopic(cluster, `${prefix}-one`, { partitions: 2 })
+        const m = yield* startMember("p", { groupId: uniqueTopic("pattern848"), pattern: `${prefix}-.*`, groupProtocol: "consumer" }, rec)
+        yield* waitUntil("the first topic", () => m.membership.assigned().length === 2, 30_000)
+        yield* createTopic(cluster, `${prefix}-two`, { partitions: 1 })
+        yield* waitUntil("the second topic", () => m.membership.assigned().length === 3, 40_000)
+        assert.deepStrictEqual([...new Set(m.membership.assigned().map((tp) => tp.topic))].sort(), [`${prefix}-one`, `${prefix}-two`])
+      }), 90_000)
+
     it.live("a revocation is acknowledged only once onRevoked is done, even when the hook outlasts heartbeat intervals", () =>
       Effect.gen(function*() {
         const topic = yield* withTopic(4)
