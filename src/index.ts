@@ -13,11 +13,16 @@
  * @since 0.1.0
  */
 export * as Admin from "./Admin/Admin.ts"
+export * as Assignor from "./Consumer/Assignor.ts"
 export * as Broker from "./Connection/Broker.ts"
 export * as Cluster from "./Cluster/Cluster.ts"
 export * as Compression from "./Protocol/Compression.ts"
+export * as Consumer from "./Consumer/Consumer.ts"
 export * as Errors from "./Protocol/Errors.ts"
+export * as Group from "./Consumer/Group.ts"
 export * as Layers from "./Layers/Layers.ts"
+export * as Offsets from "./Consumer/Offsets.ts"
+export * as PartitionConsumer from "./Consumer/PartitionConsumer.ts"
 export * as Partitioner from "./Producer/Partitioner.ts"
 export * as Producer from "./Producer/Producer.ts"
 export * as Protocol from "./Protocol/index.ts"
