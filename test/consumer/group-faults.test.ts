@@ -127,6 +127,13 @@ describe.concurrent("group membership faults (in-memory cluster)", () => {
       assert.deepStrictEqual(calls.log, ["assigned 3", "assigned 2"]) // cooperative: nothing revoked
     }).pipe(Effect.provide(layer())))
 
+  it.live("KIP-848 on a broker without ConsumerGroupHeartbeat: the membership ends with UnsupportedVersionError", () =>
+    Effect.gen(function*() {
+      const m = yield* Group.join({ groupId: "g", topics: [topic], groupProtocol: "consumer" })
+      const error = yield* Effect.flip(Stream.runDrain(m.assignments))
+      assert.strictEqual(error._tag, "UnsupportedVersionError")
+    }).pipe(Effect.provide(InMemory.layer({ brokers: 1, topics: [{ name: topic }], apiVersions: { ConsumerGroupHeartbeat: { min: 2, max: 1 } } }))))
+
   it.live("KIP-848: FENCED_MEMBER_EPOCH → onLost, rejoin with epoch 0, partitions back", () =>
     Effect.gen(function*() {
       const kafka = yield* InMemory.Control

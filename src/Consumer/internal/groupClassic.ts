@@ -40,7 +40,7 @@ import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscript
 import type { Generation, GroupSettings, ProtocolRuntime } from "./groupRuntime.ts"
 import { Wake } from "./groupSignal.ts"
 import type { Ownership } from "./groupState.ts"
-import { partitionCounts, sameCounts, sameList, subscribedTopics } from "./groupSubscription.ts"
+import { isFatalClusterError, partitionCounts, sameCounts, sameList, subscribedTopics } from "./groupSubscription.ts"
 
 type Signal =
   | { readonly _tag: "Rejoin"; readonly reason: string }
@@ -293,7 +293,7 @@ export const makeClassic = (
       yield* stopFibers
       const outcome = yield* rebalance(reason).pipe(
         Effect.catch((e): Effect.Effect<Outcome, GroupError> =>
-          e._tag === "GroupRejected" || e._tag === "InvalidGroupConfig"
+          e._tag === "GroupRejected" || e._tag === "InvalidGroupConfig" || isFatalClusterError(e)
             ? Effect.fail(e)
             : Effect.logWarning(`group ${groupId}: rebalance failed, retrying`, e).pipe(
               Effect.andThen(Effect.sleep(settings.retryBackoffMs)),

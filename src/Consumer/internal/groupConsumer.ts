@@ -32,6 +32,7 @@ import { groupByTopic } from "./groupProtocol.ts"
 import type { Generation, GroupSettings, ProtocolRuntime } from "./groupRuntime.ts"
 import { Wake } from "./groupSignal.ts"
 import type { Ownership } from "./groupState.ts"
+import { isFatalClusterError } from "./groupSubscription.ts"
 
 const COORDINATOR = new Set<number>([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NOT_COORDINATOR])
 const FATAL = new Set<number>([
@@ -128,7 +129,7 @@ export const makeConsumerGroup = (
       const sentEpoch = epoch
       const r = yield* Effect.result(send(sentEpoch))
       if (r._tag === "Failure") {
-        if (r.failure._tag === "GroupRejected") return yield* Effect.fail(r.failure)
+        if (r.failure._tag === "GroupRejected" || isFatalClusterError(r.failure)) return yield* Effect.fail(r.failure)
         yield* cluster.coordinatorIsDown(key)
         yield* Effect.sleep(settings.retryBackoffMs)
         continue

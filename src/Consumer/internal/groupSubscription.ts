@@ -53,3 +53,7 @@ export const sameList = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): bo
 
 export const sameCounts = (a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean =>
   a.size === b.size && [...a].every(([k, v]) => b.get(k) === v)
+
+/** Cluster failures that retrying cannot fix: the membership ends with them. */
+export const isFatalClusterError = (e: { readonly _tag: string }): boolean =>
+  e._tag === "UnsupportedVersionError" || e._tag === "AuthenticationError"
