@@ -343,28 +343,37 @@ describe.concurrent("consumer groups (real broker)", () => {
         rec.noOverlap()
       }), 60_000)
 
-    it.live("static membership (KIP-345): a member restarting within the session timeout gets its partitions back without a rebalance", () =>
+    it.live("static membership (KIP-345): a member restarting within the session timeout gets its partitions back without a rebalance (the leader too)", () =>
       Effect.gen(function*() {
         const topic = yield* withTopic(6)
         const groupId = uniqueTopic("static")
         const rec = new Recorder()
         const options = (id: string) => classic(groupId, topic, { groupInstanceId: id, sessionTimeout: "10 seconds", assignors: [Assignor.cooperativeSticky] })
-        const members = yield* Effect.forEach(["a", "b", "c"], (n) => startMember(n, options(`instance-${n}`), rec), { concurrency: "unbounded" })
-        yield* waitUntil("2/2/2", covers(members, topic, 6, [2, 2, 2]))
+        // a joins first: it is the group's leader (and stays it)
+        const a = yield* startMember("a", options("instance-a"), rec)
+        yield* waitUntil("a has all", covers([a], topic, 6, [6]))
+        const [b, c] = yield* Effect.forEach(["b", "c"], (n) => startMember(n, options(`instance-${n}`), rec), { concurrency: "unbounded" })
+        yield* waitUntil("2/2/2", covers([a, b, c], topic, 6, [2, 2, 2]))
         yield* settled(rec)
-        const [a, b, c] = members
-        const bPartitions = b.membership.assigned().map(key)
-        const generations = [a, c].map((m) => m.membership.generation())
 
-        const restarted = Date.now()
-        yield* b.close // static: no LeaveGroup
-        const b2 = yield* startMember("b2", options("instance-b"), rec)
-        yield* waitUntil("b's partitions back", () => b2.membership.assigned().length === 2, 8000)
-        yield* settled(rec)
-        assert.deepStrictEqual(b2.membership.assigned().map(key), bPartitions)
-        assert.deepStrictEqual([a, c].map((m) => m.membership.generation()), generations)
-        assert.strictEqual(b2.membership.generation().generationId, generations[0].generationId)
-        assert.deepStrictEqual(rec.since(restarted).filter((e) => e.member !== "b" && e.member !== "b2"), [])
+        /** Restarts `m` under the same instance id: same partitions, same generation, nothing happens to `others`. */
+        const restart = (m: Member, name: string, others: ReadonlyArray<Member>) =>
+          Effect.gen(function*() {
+            const partitions = m.membership.assigned().map(key)
+            const generations = others.map((o) => o.membership.generation())
+            const restarted = Date.now()
+            yield* m.close // static: no LeaveGroup
+            const again = yield* startMember(name, options(`instance-${m.name}`), rec)
+            yield* waitUntil(`${name} gets its partitions back`, () => again.membership.assigned().length === partitions.length, 8000)
+            yield* settled(rec)
+            assert.deepStrictEqual(again.membership.assigned().map(key), partitions)
+            assert.deepStrictEqual(others.map((o) => o.membership.generation()), generations)
+            assert.strictEqual(again.membership.generation().generationId, generations[0].generationId)
+            assert.deepStrictEqual(rec.since(restarted).filter((e) => others.some((o) => o.name === e.member)), [])
+            return again
+          })
+        const b2 = yield* restart(b, "b2", [a, c]) // a follower
+        yield* restart(a, "a2", [b2, c]) // the leader: the coordinator tells it to skip the assignment (KIP-814)
         rec.noOverlap()
       }), 60_000)
 
