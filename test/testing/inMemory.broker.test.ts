@@ -10,7 +10,7 @@ import type { ClusterService } from "../../src/Cluster/Cluster.ts"
 import type { BrokerService } from "../../src/Connection/Broker.ts"
 import { CreateTopics } from "../../src/Protocol/generated/CreateTopics.ts"
 import { DeleteRecords } from "../../src/Protocol/generated/DeleteRecords.ts"
-import { DescribeAcls } from "../../src/Protocol/generated/DescribeAcls.ts"
+import { DescribeLogDirs } from "../../src/Protocol/generated/DescribeLogDirs.ts"
 import { Fetch } from "../../src/Protocol/generated/Fetch.ts"
 import type { FetchRequest } from "../../src/Protocol/generated/Fetch.ts"
 import { FindCoordinator } from "../../src/Protocol/generated/FindCoordinator.ts"
@@ -230,7 +230,7 @@ describe("in-memory broker: connections and versions", () => {
           if (!("_tag" in v)) assert.strictEqual(v.nodeId, yield* kafka.coordinatorOf("group", k.slice(2)))
         }
         const b = yield* cluster.broker(1)
-        const e = yield* Effect.flip(b.request(DescribeAcls, { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 3, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }))
+        const e = yield* Effect.flip(b.request(DescribeLogDirs, { topics: null }))
         assert.strictEqual(e._tag, "UnsupportedVersionError")
         const forced = yield* Effect.flip(b.request(FindCoordinator, { key: "g", keyType: 0 }, { version: 4 }))
         assert.strictEqual(forced._tag, "UnsupportedVersionError")

@@ -3,7 +3,7 @@
  * (retry back-offs, linger, metadata refreshes), advanced by `runWithClock`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Clock, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as Producer from "../../src/Producer/Producer.ts"
 import { Metadata } from "../../src/Protocol/generated/Metadata.ts"
@@ -169,5 +169,32 @@ describe("in-memory faults drive the retry policy", () => {
         if (e._tag === "KafkaError") assert.strictEqual(e.name, "TOPIC_AUTHORIZATION_FAILED")
         const ok = yield* runWithClock(Effect.exit(producer.send({ topic: "t", value: utf8("y") })))
         assert.isTrue(Exit.isSuccess(ok))
+      })))
+
+  it.effect("markers written after EndTxn answers: the next transaction waits out CONCURRENT_TRANSACTIONS, offsets are unstable until then", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t", partitions: 1 }], transactionMarkerDelay: "500 millis" }, (kafka) =>
+      Effect.gen(function*() {
+        const producer = yield* runWithClock(Producer.make({ transactionalId: "tx-slow" }))
+        yield* runWithClock(producer.transaction(Effect.gen(function*() {
+          yield* producer.send({ topic: "t", value: utf8("one") })
+          yield* producer.sendOffsets([{ topic: "t", partition: 0, offset: 1n }], { groupId: "g" })
+        })))
+        // EndTxn answered; the markers are not written yet
+        assert.deepStrictEqual(yield* kafka.offsets("t", 0), { logStartOffset: 0n, highWatermark: 1n, lastStableOffset: 0n })
+        assert.isUndefined(yield* kafka.committed("g", "t", 0))
+        const endedAt = (yield* kafka.requests({ api: "EndTxn" }))[0].at
+        const second = yield* Effect.forkChild(producer.transaction(producer.send({ topic: "t", value: utf8("two") })))
+        yield* TestClock.adjust(endedAt + 499 - (yield* Clock.currentTimeMillis))
+        assert.strictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).length, 0)
+        yield* TestClock.adjust(1)
+        assert.strictEqual(yield* kafka.committed("g", "t", 0), 1n)
+        yield* runWithClock(Fiber.join(second))
+        const adds = (yield* kafka.requests({ api: "AddPartitionsToTxn" })).map((r) =>
+          (r.response as { resultsByTopicV3AndBelow: ReadonlyArray<{ resultsByPartition: ReadonlyArray<{ partitionErrorCode: number }> }> }).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode)
+        assert.strictEqual(adds[0], 0)
+        assert.include(adds.slice(1), 51, "the second transaction never saw CONCURRENT_TRANSACTIONS")
+        assert.strictEqual(adds[adds.length - 1], 0)
+        yield* TestClock.adjust(500)
+        assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["one", "two"])
       })))
 })

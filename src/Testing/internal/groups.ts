@@ -164,12 +164,16 @@ export class ClassicCoordinator {
     }
   }
 
-  /** (Re)starts a member's session timer; it is not running while the member waits in a join. */
+  /**
+   * (Re)starts a member's session timer. A member waiting in a join or a sync is kept alive (as
+   * Kafka's `shouldKeepAlive`): its session starts over once it is answered.
+   */
   private heartbeat(g: ClassicGroup, m: ClassicMember): void {
     m.sessionTimer?.cancel()
     m.sessionTimer = this.scheduler.after(m.sessionTimeoutMs, () => {
       m.sessionTimer = undefined
       if (g.members.get(m.memberId) !== m || m.joinWaiter !== undefined) return
+      if (m.syncWaiter !== undefined) return this.heartbeat(g, m)
       this.removeMember(g, m, ErrorCode.UNKNOWN_MEMBER_ID)
       this.onMembershipChange(g)
     })
