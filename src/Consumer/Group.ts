@@ -29,6 +29,15 @@
  * `assignments` reports the same changes as events, after the hooks ran: for observing, not for
  * acting before the coordinator is told.
  *
+ * **Eager or cooperative (classic).** The group uses an assignor every member advertises (the
+ * coordinator picks by the members' preference order); that assignor's `protocol` decides how the
+ * member behaves in the following rebalances. Eager: before each JoinGroup the member revokes
+ * everything. Cooperative (KIP-429): the member rejoins keeping its partitions and reports them;
+ * the leader withholds every partition that changes owner; the members that lost partitions
+ * revoke just those and rejoin at once, and that second rebalance hands them over. Everything
+ * else is consumed without a pause. (Before the first generation the member owns nothing, so the
+ * choice does not matter.)
+ *
  * **Static membership (KIP-345).** With `groupInstanceId`, closing does not leave the group
  * (classic: no LeaveGroup; KIP-848: epoch -2): an instance restarting within the session timeout
  * gets its partitions back without a rebalance.
