@@ -10,8 +10,7 @@ import { DeleteRecords } from "../../src/Protocol/generated/DeleteRecords.ts"
 import { awaitStable, createTopic, endOffset, readAll, scenario, str, uniqueTopic, utf8 } from "./support.ts"
 import type { Scenario } from "./support.ts"
 
-/** Consumer settings that stay clear of the three-broker starvation (see support.ts). */
-const opts = { maxBytes: 4 * 1024 * 1024, maxWait: "100 millis" } as const
+const opts = { maxWait: "100 millis" } as const
 
 const waitFor = (cond: () => boolean, what: string) =>
   Effect.gen(function*() {

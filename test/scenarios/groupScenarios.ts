@@ -39,7 +39,6 @@ const groupScenario = (protocol: "classic" | "consumer") =>
       groupProtocol: protocol,
       offsetReset: "earliest",
       maxWait: "100 millis",
-      maxBytes: 4 * 1024 * 1024,
       ...(protocol === "classic" ? { heartbeatInterval: "200 millis", sessionTimeout: "10 seconds" } : {}),
       autoCommitInterval: "200 millis"
     }
@@ -78,7 +77,7 @@ export const groupScenarios: ReadonlyArray<Scenario> = [
     const txp = yield* Producer.make({ transactionalId: uniqueTopic("ctp-tx") })
     const m = yield* member({
       groupId, topics: [input], offsetReset: "earliest", autoCommit: false, ackMode: "manual",
-      maxWait: "100 millis", maxBytes: 4 * 1024 * 1024, heartbeatInterval: "200 millis", sessionTimeout: "10 seconds",
+      maxWait: "100 millis", heartbeatInterval: "200 millis", sessionTimeout: "10 seconds",
       isolationLevel: "read_committed"
     })
     yield* waitFor(() => m.items.length === 10, "the input")

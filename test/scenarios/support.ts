@@ -137,9 +137,7 @@ export const readAll = (
   Effect.scoped(Effect.gen(function*() {
     const isolation = options.isolation ?? "read_uncommitted"
     const ends = yield* Effect.forEach(partitions, (p) => endOffset(topic, p, isolation))
-    // maxBytes well under maxPrefetchBytes: with the defaults (50 MiB of 64 MiB) a consumer of
-    // partitions on three brokers never fetches from the third (see consumerScenarios.ts)
-    const consumer = yield* PartitionConsumer.make({ isolationLevel: isolation, maxWait: "100 millis", maxBytes: 4 * 1024 * 1024 })
+    const consumer = yield* PartitionConsumer.make({ isolationLevel: isolation, maxWait: "100 millis" })
     yield* consumer.assign(partitions.map((partition) => ({ topic, partition, from: "earliest" as const })))
     const items: Array<ConsumerRecord> = []
     const fiber = yield* consumer.records.pipe(Stream.runForEach((r) => Effect.sync(() => items.push(r))), Effect.forkScoped)

@@ -49,13 +49,9 @@ describe("clients on the in-memory cluster", () => {
 })
 
 describe("client bugs reproduced in memory (remove .fails once fixed)", () => {
-  // PartitionConsumer: each Fetch reserves min(maxBytes, room left under maxPrefetchBytes) of the
-  // prefetch budget while it is in flight. With the defaults (maxBytes 50 MiB, maxPrefetchBytes
-  // 64 MiB) the first broker takes 50 MiB, the second the remaining 14 MiB, and the third finds
-  // less than `minRoom` and is skipped; as the first two long-poll again as soon as they answer,
-  // the third broker's partitions are never fetched (src/Consumer/internal/fetcher.ts, the loop
-  // over `toFetch`).
-  it.effect.fails("BUG consumer: with default options, partitions led by a third broker are never fetched", () =>
+  // Fixed in 8254544 (each broker's Fetch reserved the whole room left, so two long-polling
+  // brokers kept a third from ever fetching): kept as a regression test.
+  it.effect("consumer, formerly a bug: with default options, partitions led by a third broker are fetched too", () =>
     withKafka({ brokers: 3, topics: [{ name: "t", partitions: 3, replicationFactor: 1 }] }, (_kafka) =>
       Effect.gen(function*() {
         const producer = yield* Producer.make({ linger: "0 millis" })
