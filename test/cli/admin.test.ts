@@ -63,7 +63,7 @@ describe("kpax meta / topics / configs / coord / groups / offset", () => {
       assert.strictEqual(gone.code, 1)
       assert.strictEqual(gone.stderr.split("\n").length, 2, gone.stderr)
       assert.include(gone.stderr, "UNKNOWN_TOPIC_OR_PARTITION")
-    }))
+    }), 180_000)
 
   it.live("groups list/describe/delete and offset, with a live member and after it left; rollback is refused while it is there", () =>
     Effect.gen(function*() {
@@ -92,5 +92,5 @@ describe("kpax meta / topics / configs / coord / groups / offset", () => {
       assert.deepStrictEqual(lines(ok(offsets!)).slice(1), [`${t}          0          1    3    2`, "total lag 2"])
       assert.deepStrictEqual(lines(ok(yield* run(["groups", "delete", g]))).slice(1).map((l) => l.split(/\s+/)), [[g, "deleted"]])
       assert.strictEqual(jsonLines(ok(yield* run(["groups", "describe", g, "--json"])))[0].state, "Dead")
-    }))
+    }), 180_000)
 })

@@ -62,7 +62,7 @@ describe("kpax exit codes and errors", () => {
       assert.strictEqual(bare!.code, 2)
       assert.strictEqual(bare!.stdout, "")
       assert.include(bare!.stderr, "SUBCOMMANDS")
-    }))
+    }), 180_000)
 
   it.live("unreachable brokers: one line, exit 1, quickly; the password never shows", () =>
     Effect.promise(async () => {
@@ -74,7 +74,7 @@ describe("kpax exit codes and errors", () => {
       assert.isBelow(refused!.ms, 10_000)
       oneLine(withPassword!, 1, /cannot reach Kafka/)
       assert.notInclude(withPassword!.stderr, "s3cr3t-env")
-    }))
+    }), 180_000)
 
   it.live("a broker that accepts connections but never answers: one line, exit 1, within --timeout", () =>
     Effect.promise(async () => {
@@ -90,7 +90,7 @@ describe("kpax exit codes and errors", () => {
         for (const s of sockets) s.destroy()
         silent.close()
       }
-    }))
+    }), 180_000)
 
   it.live("runtime errors from Kafka: one line, exit 1", () =>
     Effect.promise(async () => {
@@ -100,7 +100,7 @@ describe("kpax exit codes and errors", () => {
       ])
       oneLine(noTopic, 1, /^kpax: topic no-such-topic-kpax-cli does not exist$/m)
       oneLine(noPartition, 1, /UNKNOWN_TOPIC_OR_PARTITION/)
-    }))
+    }), 180_000)
 
   it.live("--help everywhere documents the commands and the exit codes; --version", () =>
     Effect.promise(async () => {
@@ -125,7 +125,7 @@ describe("kpax exit codes and errors", () => {
       for (const f of ["--to", "--time-field", "--payload", "--dry-run"]) assert.include(rollback!.stdout, f)
       assert.include(topicsCreate!.stdout, "--replication-factor")
       assert.match(version!.stdout, /^kpax \d+\.\d+\.\d+\n$/)
-    }))
+    }), 180_000)
 
   it.live("the launcher refuses a Node.js older than 22.19 with one line and exit 1", () =>
     Effect.promise(async () => {
@@ -142,5 +142,5 @@ describe("kpax exit codes and errors", () => {
       }
       assert.strictEqual(code, 1)
       assert.match(stderr, /^kpax: Node\.js >= 22\.19 is required \(this is v\d+\.\d+\.\d+\)\n$/)
-    }))
+    }), 180_000)
 })

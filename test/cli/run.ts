@@ -22,7 +22,7 @@ export interface RunOptions {
   readonly input?: string
   /** Extra environment; `KAFKA_*` of the test process are not passed on. */
   readonly env?: Record<string, string>
-  /** Killed (SIGKILL) after this long; default 30 s. */
+  /** Killed (SIGKILL) after this long; default 90 s. */
   readonly timeoutMs?: number
   /** Called with each stdout chunk (to act while the command runs). */
   readonly onStdout?: (chunk: string, all: string) => void
@@ -52,7 +52,7 @@ export const start = (args: ReadonlyArray<string>, options: RunOptions = {}): St
   })
   child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c))
   child.stdin.end(options.input ?? "")
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 30_000)
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 90_000)
   const done = new Promise<Run>((resolve, reject) => {
     child.on("error", reject)
     child.on("close", (code) => {

@@ -24,13 +24,20 @@ export const recordReader = (topic: string, partition: number) =>
     const tp = { topic, partition }
     let assigned = false
     const fail = (e: unknown) => new CommandFailed({ message: `reading ${topic}-${partition}: ${describeError(e)}` })
-    /** Resolves once the consumer's position is at or past `hi` (no record below it is left). */
+    /**
+     * Resolves once no record below `hi` is left: the consumer's position is at or past it on two
+     * checks in a row. (The position jumps to the end of a fetched chunk as soon as the chunk is
+     * pulled, a moment before its first record reaches the reader: one sighting is not enough.)
+     */
     const exhausted = (hi: bigint) =>
       Effect.gen(function*() {
+        let seen = false
         for (;;) {
           yield* Effect.sleep("50 millis")
           const pos = consumer.position(tp)
-          if (pos !== undefined && pos >= hi) return undefined
+          const past = pos !== undefined && pos >= hi
+          if (past && seen) return undefined
+          seen = past
         }
       })
     return {

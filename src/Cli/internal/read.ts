@@ -1,9 +1,9 @@
 /**
  * Reads partitions over offset ranges and prints their records: the engine of `consume` and
  * `tail`. Each partition is read from its start offset up to its end offset (exclusive), or on
- * and on with `follow`; reading stops at `count` records in all. A partition is done once the
- * consumer's position reaches its end — also when the last offsets are transaction markers or
- * compacted away, which no record reaches.
+ * and on with `follow`; reading stops at `count` records in all. A partition is done when a
+ * record at `end - 1` is printed, or when the consumer's position stays at or past its end
+ * (the last offsets are transaction markers or compacted away, which no record reaches).
  *
  * @internal
  */
@@ -52,11 +52,19 @@ export const readRanges = (o: ReadOptions): Effect.Effect<number, CommandFailed,
     const finished = new Set<number>()
     const bounded = open.every((r) => r.end !== undefined)
     const isDone = () => printed >= limit || (bounded && finished.size === open.length)
+    // The consumer's position jumps to the end of each fetched chunk when the chunk is pulled,
+    // before its records reach `handle`. So a position at or past the end only says that the
+    // rest of a partition holds no records (transaction markers, compacted offsets) once it has
+    // been seen twice with no batch handled in between.
+    let handled = 0
+    const seenAtEnd = new Map<number, number>()
     const checkPositions = () => {
       for (const [p, end] of ends) {
         if (end === undefined || finished.has(p)) continue
         const pos = consumer.position({ topic: o.topic, partition: p })
-        if (pos !== undefined && pos >= end) finished.add(p)
+        if (pos === undefined || pos < end) seenAtEnd.delete(p)
+        else if (seenAtEnd.get(p) === handled) finished.add(p)
+        else seenAtEnd.set(p, handled)
       }
     }
     const handle = (batch: PartitionConsumer.ConsumerBatch) =>
@@ -76,8 +84,8 @@ export const readRanges = (o: ReadOptions): Effect.Effect<number, CommandFailed,
         }
         if (out !== "") write(out)
         printed += n
+        handled++
         o.progress.add(n)
-        checkPositions()
         return isDone()
       })
     const poll = Effect.gen(function*() {
