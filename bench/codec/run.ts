@@ -1,17 +1,18 @@
 /**
  * kpax's codecs against kafkajs's and @platformatic/kafka's, in one process, on the same inputs.
  *
- *   npm run bench:codec                              # everything (≈ 4 minutes)
+ *   npm run bench:codec                              # everything (≈ 12 minutes)
  *   npm run bench:codec -- --only decode-none,metadata-decode-v12
- *   npm run bench:codec -- --reps 11 --sample-ms 300 --md /tmp/codec.md
+ *   npm run bench:codec -- --reps 41 --sample-ms 100 --md /tmp/codec.md
  *   npx node --cpu-prof bench/codec/run.ts --only encode-none   # profile one case
  *
  * Each case runs in its own child process (fresh JIT state and heap); `--in-process` runs them
  * all in this one (the default when profiling with --cpu-prof).
  *
- * Options: --only <ids or prefixes, comma-separated>, --reps <n> (default 9), --sample-ms <ms>
- * (default 200), --warmup-ms <ms> (default 1000), --md <file> (write the tables as markdown),
- * --subject <text> (run only the subjects whose name contains it, e.g. for a profile of one
+ * Options: --only <ids or prefixes, comma-separated>, --reps <n> (default 31), --sample-ms <ms>
+ * (default 100), --warmup-ms <ms> (default 1000), --md <file> (write the tables as markdown),
+ * --max-load <x> (before each case, wait up to --max-wait-s seconds, default 300, for the 1-minute
+ * load average to drop below x), --subject <text> (run only the subjects whose name contains it, e.g. for a profile of one
  * client), --list (print the case ids).
  */
 import { spawn } from "node:child_process"
@@ -36,7 +37,7 @@ const num = (name: string, dflt: number): number => {
   const v = opt(name)
   return v === undefined ? dflt : Number(v)
 }
-const options = { reps: num("reps", 9), sampleMs: num("sample-ms", 200), warmupMs: num("warmup-ms", 1000) }
+const options = { reps: num("reps", 31), sampleMs: num("sample-ms", 100), warmupMs: num("warmup-ms", 1000) }
 const only = opt("only")?.split(",").filter((s) => s.length > 0)
 /** Keep only the subjects whose name contains this (for profiling one client). */
 const subject = opt("subject")
@@ -85,6 +86,14 @@ const runChild = (id: string): Promise<CaseResult> =>
     p.on("error", reject)
     p.on("close", (code) => (result !== undefined ? resolve(result) : reject(new Error(`case ${id}: child exited with ${code}`))))
   })
+
+/** With --max-load x: before each case, wait (up to --max-wait-s, default 300) until the 1-minute load average is below x. */
+const quietEnough = async (): Promise<void> => {
+  const max = opt("max-load")
+  if (max === undefined) return
+  const deadline = Date.now() + num("max-wait-s", 300) * 1000
+  while (os.loadavg()[0] >= Number(max) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000))
+}
 
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
 const pkgVersion = (name: string): string => {
@@ -137,6 +146,7 @@ const main = async () => {
   const results: Array<CaseResult> = []
   const loads: Array<string> = []
   for (const c of selected) {
+    await quietEnough()
     results.push(inProcess ? await runCase(c, options, (l) => console.log(l)) : await runChild(c.id))
     loads.push(`${c.id}: ${load()}`)
   }
@@ -146,7 +156,7 @@ const main = async () => {
   console.log("\nsummary (kpax / faster peer):")
   for (const r of results) {
     const q = ratio(r)
-    if (q !== undefined) console.log(`  ${r.c.id.padEnd(28)} ${q.value.toFixed(2)}×  [${q.min.toFixed(2)}–${q.max.toFixed(2)}]  (vs ${q.vs}; ratio of medians ${q.ofMedians.toFixed(2)}×)`)
+    if (q !== undefined) console.log(`  ${r.c.id.padEnd(28)} ${q.value.toFixed(2)}×  [${q.min.toFixed(2)}–${q.max.toFixed(2)}]  (vs ${q.vs}; ratio of medians ${q.ofMedians.toFixed(2)}×, of best ${q.ofBest.toFixed(2)}×)`)
   }
 
   const md = opt("md")
