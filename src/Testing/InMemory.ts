@@ -46,7 +46,13 @@ import type { GroupInfo } from "./internal/inspect.ts"
 export type { GroupInfo, LoggedRequest }
 
 /**
- * The APIs the in-memory broker answers.
+ * The APIs the in-memory broker answers (the others are `UnsupportedVersionError`, as with a
+ * broker that does not know them).
+ *
+ * @example
+ * ```ts
+ * yield* kafka.injectError("FindCoordinator" satisfies InMemory.ApiName, { code: "COORDINATOR_LOAD_IN_PROGRESS", times: 2 })
+ * ```
  *
  * @since 0.1.0
  */
@@ -63,6 +69,11 @@ export type ApiName =
 /**
  * A topic to create with the cluster (or later with `Control.createTopic`).
  *
+ * @example
+ * ```ts
+ * const topic: InMemory.TopicOptions = { name: "events", partitions: 6, replicationFactor: 3, configs: { "cleanup.policy": "compact" } }
+ * ```
+ *
  * @since 0.1.0
  */
 export interface TopicOptions {
@@ -77,6 +88,16 @@ export interface TopicOptions {
 
 /**
  * Settings of an in-memory cluster. Everything is optional.
+ *
+ * @example
+ * ```ts
+ * const options: InMemory.Options = {
+ *   brokers: 3,
+ *   topics: [{ name: "orders", partitions: 3 }],
+ *   apiVersions: { Fetch: { max: 12 } },          // an older broker: Fetch by topic name
+ *   transactionMarkerDelay: "20 millis"            // markers land a moment after EndTxn, as in Kafka
+ * }
+ * ```
  *
  * @since 0.1.0
  */
@@ -122,6 +143,8 @@ export interface Options {
    * UNSTABLE_OFFSET_COMMIT), and the coordinator answers CONCURRENT_TRANSACTIONS.
    */
   readonly transactionMarkerDelay?: Duration.Input | undefined
+  /** How many of the latest requests `Control.requests` keeps (default 10,000). */
+  readonly maxLoggedRequests?: number | undefined
   /** Default request timeout of connections (default 30 s). */
   readonly requestTimeout?: Duration.Input | undefined
   /** The client id the brokers see (member ids of groups start with it; default `"kpax"`). */
@@ -130,6 +153,14 @@ export interface Options {
 
 /**
  * Controls and inspects an in-memory cluster. Every operation is an Effect.
+ *
+ * @example
+ * ```ts
+ * const kafka = yield* InMemory.Control
+ * yield* kafka.moveLeader("orders", 0, 2)
+ * const produces = yield* kafka.requests({ api: "Produce" })
+ * const log = yield* kafka.records("orders", 0, { isolation: "read_committed" })
+ * ```
  *
  * @since 0.1.0
  */
@@ -201,7 +232,7 @@ export interface ControlService {
   readonly committed: (groupId: string, topic: string, partition: number) => Effect.Effect<bigint | undefined>
   /** A group's state and members, if the group exists. */
   readonly group: (groupId: string) => Effect.Effect<GroupInfo | undefined>
-  /** The requests seen so far (optionally of one API or one broker), in arrival order. */
+  /** The requests seen so far (the latest `maxLoggedRequests`; optionally of one API or one broker), in arrival order. */
   readonly requests: (filter?: { readonly api?: ApiName | AnyApi | undefined; readonly nodeId?: number | undefined }) => Effect.Effect<ReadonlyArray<LoggedRequest>>
   readonly clearRequests: Effect.Effect<void>
 }
@@ -284,7 +315,8 @@ export const make = (options: Options = {}): Effect.Effect<ControlService, never
       requestTimeoutMs: ms(options.requestTimeout, "30 seconds"),
       clientId: options.clientId ?? "kpax",
       connectionSetupMs: ms(options.connectionSetup, 0),
-      transactionMarkerDelayMs: ms(options.transactionMarkerDelay, 0)
+      transactionMarkerDelayMs: ms(options.transactionMarkerDelay, 0),
+      maxLoggedRequests: Math.max(1, options.maxLoggedRequests ?? 10_000)
     }, scheduler)
     yield* Effect.addFinalizer(() => Effect.sync(() => kafka.shutdown()))
 

@@ -26,6 +26,12 @@ export const readRecords = (log: PartitionLog, readCommitted: boolean): Readonly
 /**
  * A group as the coordinator sees it.
  *
+ * @example
+ * ```ts
+ * const group = yield* kafka.group("billing")
+ * if (group?.state === "Stable") console.log(group.generation, group.members.length)
+ * ```
+ *
  * @since 0.1.0
  */
 export interface GroupInfo {

@@ -32,9 +32,21 @@ export interface KafkaOptions {
   readonly connectionSetupMs: number
   /** Time between EndTxn's answer and the transaction markers (Kafka writes them asynchronously). */
   readonly transactionMarkerDelayMs: number
+  /** The request log keeps the latest this many requests. */
+  readonly maxLoggedRequests: number
 }
 
-/** One request as the cluster saw it. */
+/**
+ * One request as the cluster saw it: the decoded request body (after the wire round trip) and,
+ * once answered, the response.
+ *
+ * @example
+ * ```ts
+ * const attempts = (yield* kafka.requests({ api: "Produce" })).map((r) => [r.nodeId, r.failure ?? "answered"])
+ * ```
+ *
+ * @since 0.1.0
+ */
 export interface LoggedRequest {
   /** Order of arrival over the whole cluster, from 0. */
   readonly seq: number
@@ -98,6 +110,8 @@ export class Kafka {
   logRequest(entry: Omit<LoggedRequest, "seq">): LoggedRequest {
     const logged: LoggedRequest = { ...entry, seq: this.seq++ }
     this.requests.push(logged)
+    const max = this.options.maxLoggedRequests
+    if (this.requests.length > max + (max >> 1)) this.requests.splice(0, this.requests.length - max)
     return logged
   }
 
