@@ -276,7 +276,7 @@ export const errorInfo = (code: number): ErrorReason | undefined => byCode.get(c
  * A Kafka protocol error returned by a broker. \`reason\` is the code's {@link ErrorInfo}; \`code\`,
  * \`name\`, \`retriable\`, \`invalidMetadata\` and \`description\` are copied from it for convenience.
  * A code unknown to kpax gets the \`UNKNOWN_SERVER_ERROR\` reason but keeps its own \`code\`.
- * \`message\` is the broker's error message when it sent one, else the description.
+ * \`message\` is the broker's error message when it sent a non-empty one, else the description.
  *
  * @example
  * \`\`\`ts
@@ -313,7 +313,7 @@ export const errorForCode = (code: number, message?: string | null): KafkaError 
     retriable: reason.retriable,
     invalidMetadata: reason.invalidMetadata,
     description: reason.description,
-    message: message ?? (reason.code === code ? reason.description : \`Unknown Kafka error code \${code}\`)
+    message: message != null && message !== "" ? message : (reason.code === code ? reason.description : \`Unknown Kafka error code \${code}\`)
   })
 }
 
