@@ -142,7 +142,7 @@ describe("in-memory classic groups", () => {
         assert.strictEqual(yield* heartbeat(a, j1.memberId, 3), 25)
       })))
 
-  it.effect("LeaveGroup rebalances; static members rejoining fence their old member id", () =>
+  it.effect("static members: a restart takes the old member's place and assignment (a leader skips the assignment, KIP-814), the old id is fenced; LeaveGroup by instance id", () =>
     withGroupKafka((kafka) =>
       Effect.gen(function*() {
         const a = yield* client(kafka)
@@ -154,6 +154,10 @@ describe("in-memory classic groups", () => {
         assert.strictEqual(j1r.errorCode, 0)
         assert.notStrictEqual(j1r.memberId, j1.memberId)
         assert.strictEqual(j1r.generationId, 1)
+        // it was the leader: KIP-814, it learns the members but keeps the current assignment
+        assert.isTrue(j1r.skipAssignment)
+        assert.strictEqual(j1r.leader, j1r.memberId)
+        assert.deepStrictEqual(j1r.members.map((m) => m.groupInstanceId), ["pod-a"])
         assert.strictEqual(str((yield* sync(b, j1r.memberId, 1)).assignment), "mine")
         assert.strictEqual(yield* heartbeat(a, j1.memberId, 1), 25)
         const left = yield* b.withCoordinator(coord, (x) => x.broker.request(LeaveGroup, { groupId: G, members: [{ memberId: j1r.memberId, groupInstanceId: "pod-a", reason: null }] }))

@@ -62,6 +62,8 @@ export interface JoinRequest {
   readonly clientId: string
   /** JoinGroup v4+: a new member first gets its id with MEMBER_ID_REQUIRED. */
   readonly requireKnownMemberId: boolean
+  /** JoinGroup v9+ (KIP-814): a restarted static leader is told to skip the assignment. */
+  readonly skipAssignmentSupported: boolean
 }
 
 export interface GroupSettings {
@@ -302,10 +304,19 @@ export class ClassicCoordinator {
           this.removeMember(g, old, ErrorCode.FENCED_INSTANCE_ID)
           const m = this.addMember(g, newId, r)
           m.assignment = old.assignment
-          if (g.leaderId === null) g.leaderId = newId
+          const wasLeader = g.leaderId === null
+          if (wasLeader) g.leaderId = newId
           if (g.state === "Stable" && sameProtocols(old.protocols, r.protocols)) {
-            this.heartbeat(g, m)
-            return Effect.succeed({ ...this.joinResponseFor(g, m), members: [] })
+            if (!wasLeader) {
+              this.heartbeat(g, m)
+              return Effect.succeed({ ...this.joinResponseFor(g, m), members: [] })
+            }
+            // KIP-814: the restarted leader learns the members but need not assign (v9+);
+            // older clients' leaders get a rebalance
+            if (r.skipAssignmentSupported) {
+              this.heartbeat(g, m)
+              return Effect.succeed({ ...this.joinResponseFor(g, m), skipAssignment: true })
+            }
           }
           return this.park(g, m)
         }

@@ -87,7 +87,8 @@ const joinGroup = (kafka: Kafka, ctx: RequestContext, req: JoinGroupRequest): Jo
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs: v >= 1 ? req.rebalanceTimeoutMs ?? req.sessionTimeoutMs : req.sessionTimeoutMs,
       clientId: ctx.clientId,
-      requireKnownMemberId: v >= 4
+      requireKnownMemberId: v >= 4,
+      skipAssignmentSupported: v >= 9
     }),
     adapt
   )
