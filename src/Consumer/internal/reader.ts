@@ -1,0 +1,125 @@
+/**
+ * The readers' side of the fetcher: take the next buffered chunk (of one partition, or of the
+ * partitions with data in turn), decode it (off the fetch loop, only when pulled), drop what a
+ * reader must not see (below the fetch offset, control batches, aborted transactions) and move
+ * the partition's position.
+ *
+ * @internal
+ */
+import { Cause, Deferred, Effect } from "effect"
+import { decodeRecordBatches } from "../../Protocol/RecordBatch.ts"
+import { ConsumerClosed, CorruptRecords } from "../Errors.ts"
+import type { ConsumerError } from "../Errors.ts"
+import type { ConsumerBatch, ConsumerRecord, TopicPartition } from "../Record.ts"
+import type { Fetcher } from "./fetcher.ts"
+import type { Chunk, DataChunk, PartitionState } from "./partition.ts"
+import { toRecords } from "./records.ts"
+
+const awaitSignal = (signal: Deferred.Deferred<void>): Effect.Effect<void> => Deferred.await(signal)
+
+/** Takes the next chunk: of `only`, or of the partitions with data in turn. */
+const take = (f: Fetcher, only: PartitionState | undefined): { readonly p: PartitionState; readonly chunk: Chunk } | undefined => {
+  if (only !== undefined) {
+    if (only.paused || only.chunks.length === 0) return undefined
+    return { p: only, chunk: shift(f, only) }
+  }
+  const n = f.ready.length
+  for (let i = 0; i < n; i++) {
+    const p = f.ready.shift()!
+    if (!p.assigned || p.chunks.length === 0) {
+      p.inReady = false
+      continue
+    }
+    if (p.paused) {
+      f.ready.push(p)
+      continue
+    }
+    const chunk = shift(f, p)
+    if (p.chunks.length > 0) f.ready.push(p)
+    else p.inReady = false
+    return { p, chunk }
+  }
+  return undefined
+}
+
+const shift = (f: Fetcher, p: PartitionState): Chunk => {
+  const chunk = p.chunks.shift()!
+  if (chunk._tag === "Data") {
+    p.bufferedBytes -= chunk.size
+    f.release(chunk.size)
+  } else {
+    p.stalled = false
+    f.wake()
+  }
+  return chunk
+}
+
+/**
+ * The next records: of partition `only`, or of any partition. Suspends while nothing is
+ * buffered; ends (`Cause.Done`) when `only` is unassigned.
+ */
+export const pull = <A>(
+  f: Fetcher,
+  only: TopicPartition | undefined,
+  emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>
+): Effect.Effect<readonly [A, ...Array<A>], ConsumerError | Cause.Done> =>
+  Effect.suspend(() => pullLoop(f, only, emit))
+
+const pullLoop = <A>(
+  f: Fetcher,
+  only: TopicPartition | undefined,
+  emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>
+): Effect.Effect<readonly [A, ...Array<A>], ConsumerError | Cause.Done> => {
+  for (;;) {
+    if (f.failure !== undefined) return Effect.fail(f.failure)
+    if (f.closed) return Effect.fail(new ConsumerClosed({ message: "the consumer is closed" }))
+    let state: PartitionState | undefined
+    if (only !== undefined) {
+      state = f.get(only)
+      if (state === undefined) return Cause.done()
+    }
+    const signal = f.dataSignal.current
+    const taken = take(f, state)
+    if (taken === undefined) return Effect.flatMap(awaitSignal(signal), () => pullLoop(f, only, emit))
+    const { p, chunk } = taken
+    if (chunk.generation !== p.generation) continue
+    if (chunk._tag === "Error") return Effect.fail(chunk.error)
+    return decodeRecordBatches(chunk.bytes, { verifyCrc: f.settings.checkCrcs }).pipe(
+      Effect.matchEffect({
+        onFailure: (cause) => {
+          if (p.generation === chunk.generation) {
+            // read the same bytes again next time (and fail again, as the Java client does)
+            f.startAt(p, chunk.fetchOffset)
+          }
+          return Effect.fail(new CorruptRecords({
+            topic: p.topic,
+            partition: p.partition,
+            offset: chunk.fetchOffset,
+            cause,
+            message: `records of ${p.topic}-${p.partition} fetched at offset ${chunk.fetchOffset} do not decode: ${cause.message}`
+          }))
+        },
+        onSuccess: (batches) => {
+          if (p.generation !== chunk.generation) return pullLoop(f, only, emit)
+          const records: Array<ConsumerRecord> = []
+          toRecords(p.topic, p.partition, batches, chunk.fetchOffset, f.settings.isolationLevel === 1, chunk.abortedTransactions, records)
+          p.position = chunk.nextOffset
+          if (records.length === 0) return pullLoop(f, only, emit)
+          const out = emit(p, chunk, records)
+          return Effect.succeed(out as readonly [A, ...Array<A>])
+        }
+      })
+    )
+  }
+}
+
+/** A chunk's records as a batch, with the partition's offsets as of its fetch. */
+export const batchOf = (p: PartitionState, chunk: DataChunk, records: ReadonlyArray<ConsumerRecord>): ConsumerBatch => ({
+  topic: p.topic,
+  partition: p.partition,
+  records,
+  highWatermark: chunk.highWatermark,
+  lastStableOffset: chunk.lastStableOffset,
+  logStartOffset: chunk.logStartOffset,
+  nextOffset: chunk.nextOffset
+})
