@@ -105,7 +105,7 @@ export interface Options {
   /** Number of brokers (default 3), node ids from `firstNodeId` (default 1), ports from 9092. */
   readonly brokers?: number | undefined
   readonly firstNodeId?: number | undefined
-  /** Rack of each broker, by position. */
+  /** Rack of each broker, by position (e.g. `["a", "b", "c"]`). */
   readonly racks?: ReadonlyArray<string | null> | undefined
   readonly topics?: ReadonlyArray<TopicOptions> | undefined
   /** Create unknown topics on Metadata requests that allow it (default `false`). */
@@ -143,6 +143,11 @@ export interface Options {
    * UNSTABLE_OFFSET_COMMIT), and the coordinator answers CONCURRENT_TRANSACTIONS.
    */
   readonly transactionMarkerDelay?: Duration.Input | undefined
+  /**
+   * Leaders point consumers that give their rack at an in-sync replica in that rack (KIP-392, as
+   * `replica.selector.class=RackAwareReplicaSelector`; default `false`: no preferred replica).
+   */
+  readonly rackAwareReplicaSelector?: boolean | undefined
   /** How many of the latest requests `Control.requests` keeps (default 10,000). */
   readonly maxLoggedRequests?: number | undefined
   /** Default request timeout of connections (default 30 s). */
@@ -316,7 +321,8 @@ export const make = (options: Options = {}): Effect.Effect<ControlService, never
       clientId: options.clientId ?? "kpax",
       connectionSetupMs: ms(options.connectionSetup, 0),
       transactionMarkerDelayMs: ms(options.transactionMarkerDelay, 0),
-      maxLoggedRequests: Math.max(1, options.maxLoggedRequests ?? 10_000)
+      maxLoggedRequests: Math.max(1, options.maxLoggedRequests ?? 10_000),
+      rackAwareReplicaSelector: options.rackAwareReplicaSelector ?? false
     }, scheduler)
     yield* Effect.addFinalizer(() => Effect.sync(() => kafka.shutdown()))
 

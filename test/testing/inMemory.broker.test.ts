@@ -165,6 +165,27 @@ describe("in-memory broker: Fetch", () => {
       }
     }))
 
+  it.effect("followers serve consumers from Fetch v11 (not before); a stale leader epoch is FENCED_LEADER_EPOCH first", () =>
+    withKafka({ brokers: 2, topics: [{ name: "t", replicationFactor: 2 }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        yield* produce(yield* leaderBroker(cluster, "t"), "t", 0, batch(["a"]))
+        const leader = yield* kafka.leaderOf("t", 0)
+        const follower = (yield* cluster.broker(leader === 1 ? 2 : 1))
+        const id = (yield* cluster.topic("t")).topicId
+        const at = (version: number, currentLeaderEpoch = 0) =>
+          Effect.map(follower.request(Fetch, {
+            ...fetchRequest("t", id, 0n),
+            topics: [{ ...(version >= 13 ? { topicId: id } : { topic: "t" }), partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1000, currentLeaderEpoch }] }]
+          }, { version }), (r) => r.responses[0].partitions[0])
+        const v11 = yield* at(11)
+        assert.strictEqual(v11.errorCode, 0)
+        assert.strictEqual(v11.highWatermark, 1n)
+        assert.isNotNull(v11.records)
+        assert.strictEqual((yield* at(10)).errorCode, 6)
+        yield* kafka.moveLeader("t", 0, leader)
+        assert.strictEqual((yield* at(17, 0)).errorCode, 75)
+      })))
+
   it.effect("ListOffsets earliest/latest/timestamp/max-timestamp; DeleteRecords moves the log start and older fetches are OFFSET_OUT_OF_RANGE", () =>
     withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka, cluster) =>
       Effect.gen(function*() {

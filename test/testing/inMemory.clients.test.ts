@@ -48,6 +48,33 @@ describe("clients on the in-memory cluster", () => {
       })))
 })
 
+describe("rack-aware fetching (KIP-392)", () => {
+  it.effect("with a rack-aware selector the leader sends a consumer to the replica in its rack, which serves it", () =>
+    withKafka({
+      brokers: 3,
+      racks: ["a", "b", "c"],
+      rackAwareReplicaSelector: true,
+      topics: [{ name: "t", partitions: 1, replicationFactor: 3 }]
+    }, (kafka) =>
+      Effect.gen(function*() {
+        const leader = yield* kafka.leaderOf("t", 0)
+        const rack = ["a", "b", "c"].find((_, i) => i + 1 !== leader)!
+        const near = ["a", "b", "c"].indexOf(rack) + 1
+        const producer = yield* Producer.make({ linger: "0 millis" })
+        yield* runWithClock(producer.sendAll(Array.from({ length: 5 }, (_, i) => ({ topic: "t", value: utf8(`r${i}`) }))))
+        const records = yield* runWithClock(PartitionConsumer.stream([{ topic: "t", partition: 0, from: "earliest" }], { rack, maxWait: "100 millis" }).pipe(
+          Stream.take(5),
+          Stream.runCollect
+        ), { limit: 10_000 })
+        assert.deepStrictEqual(records.map((r) => str(r.value)), ["r0", "r1", "r2", "r3", "r4"])
+        const fetches = yield* kafka.requests({ api: "Fetch" })
+        const first = fetches[0].response as { responses: ReadonlyArray<{ partitions: ReadonlyArray<{ preferredReadReplica: number }> }> }
+        assert.strictEqual(fetches[0].nodeId, leader)
+        assert.strictEqual(first.responses[0].partitions[0].preferredReadReplica, near)
+        assert.isTrue(fetches.slice(1).some((f) => f.nodeId === near), "the consumer never fetched from the replica in its rack")
+      })))
+})
+
 describe("client bugs reproduced in memory (remove .fails once fixed)", () => {
   // Fixed in 8254544 (each broker's Fetch reserved the whole room left, so two long-polling
   // brokers kept a third from ever fetching): kept as a regression test.

@@ -32,6 +32,8 @@ export interface KafkaOptions {
   readonly connectionSetupMs: number
   /** Time between EndTxn's answer and the transaction markers (Kafka writes them asynchronously). */
   readonly transactionMarkerDelayMs: number
+  /** Leaders point consumers at an in-sync replica in their rack (`RackAwareReplicaSelector`). */
+  readonly rackAwareReplicaSelector: boolean
   /** The request log keeps the latest this many requests. */
   readonly maxLoggedRequests: number
 }

@@ -1,6 +1,8 @@
 /**
  * Fetch (by topic name up to v12, by topic id from v13; sessionless: every response has session
- * id 0), waiting up to maxWaitMs for minBytes; ListOffsets; OffsetForLeaderEpoch; DeleteRecords.
+ * id 0; from v11 in-sync followers serve consumers too, and with a rack-aware replica selector
+ * the leader points consumers at a replica in their rack, KIP-392), waiting up to maxWaitMs for
+ * minBytes; ListOffsets; OffsetForLeaderEpoch; DeleteRecords.
  *
  * @internal
  */
@@ -69,28 +71,41 @@ const fetchOnce = (kafka: Kafka, ctx: RequestContext, req: FetchRequest, wanted:
       const injected = ctx.fault.code(w.topicName, rp.partition)
       if (injected !== 0) return failed(injected)
       if (w.topic === undefined) return failed(v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-      const notLeader = leaderError(p, ctx.nodeId)
-      if (notLeader !== 0) return failed(notLeader)
-      const epoch = epochError(p!, rp.currentLeaderEpoch)
+      if (p === undefined) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+      // as Kafka: the leader epoch first, then who may answer — from v11 (client metadata) a
+      // consumer may read from an in-sync follower too
+      if (!p.replicas.includes(ctx.nodeId)) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+      const epoch = epochError(p, rp.currentLeaderEpoch)
       if (epoch !== 0) return failed(epoch)
-      const log = p!.log
+      const isLeader = p.leader === ctx.nodeId
+      if (!isLeader && !(v >= 11 && p.leader >= 0 && p.isr.includes(ctx.nodeId))) return failed(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+      const log = p.log
       const offsets = {
         highWatermark: log.highWatermark,
         lastStableOffset: log.lastStableOffset,
         logStartOffset: v >= 5 ? log.logStartOffset : -1n
+      }
+      const rack = v >= 11 ? req.rackId ?? "" : ""
+      if (isLeader && rack !== "" && kafka.options.rackAwareReplicaSelector) {
+        // KIP-392: point the consumer at an in-sync replica in its rack (no records this time)
+        const near = p.isr.find((id) => id !== ctx.nodeId && kafka.state.brokers.get(id)?.up === true && kafka.state.brokers.get(id)?.rack === rack)
+        if (near !== undefined && kafka.state.brokers.get(ctx.nodeId)?.rack !== rack) {
+          errors = true
+          return { ...base, ...offsets, errorCode: 0, preferredReadReplica: near }
+        }
       }
       if (rp.fetchOffset < log.logStartOffset || rp.fetchOffset > log.logEndOffset) {
         errors = true
         return { ...base, ...offsets, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE }
       }
       if (v >= 12 && rp.lastFetchedEpoch !== undefined && rp.lastFetchedEpoch >= 0) {
-        const end = log.endOffsetForEpoch(rp.lastFetchedEpoch, p!.leaderEpoch)
+        const end = log.endOffsetForEpoch(rp.lastFetchedEpoch, p.leaderEpoch)
         if (end.epoch < rp.lastFetchedEpoch || end.endOffset < rp.fetchOffset) {
           errors = true
           return { ...base, ...offsets, errorCode: 0, divergingEpoch: { epoch: end.epoch, endOffset: end.endOffset } }
         }
       }
-      logs.push(p!)
+      logs.push(p)
       const upTo = readCommitted ? log.lastStableOffset : log.highWatermark
       const read = log.read(rp.fetchOffset, upTo, Math.min(rp.partitionMaxBytes, remaining), bytes === 0)
       const size = read.bytes?.length ?? 0
