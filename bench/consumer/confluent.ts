@@ -16,7 +16,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
   return {
     version: confluentVersion(),
     settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`}, fromBeginning, consumer.run({ eachBatch, partitionsConsumedConcurrently: ${concurrency} }), js.consumer.max.batch.size 10,000 (default 32), librdkafka's default fetch settings, autoCommit off`,
-    run: async (rep) => {
+    run: async (rep, limit = Infinity) => {
       const t0 = performance.now()
       let n = 0
       let first = 0
@@ -33,6 +33,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
           eachBatch: async ({ batch }) => {
             if (n === 0) first = performance.now()
             n += batch.messages.length
+            if (n >= limit) finish()
             const last = batch.messages[batch.messages.length - 1]
             if (last !== undefined && Number(last.offset) + 1 >= ends[batch.partition]) {
               done.add(batch.partition)

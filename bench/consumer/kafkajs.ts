@@ -15,7 +15,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession> => {
   return {
     version: versionOf("kafkajs"),
     settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`}, subscribe fromBeginning, consumer.run({ eachBatch, partitionsConsumedConcurrently: ${concurrency} }), default fetch settings, autoCommit on`,
-    run: async (rep) => {
+    run: async (rep, limit = Infinity) => {
       const t0 = performance.now()
       let n = 0
       let first = 0
@@ -31,6 +31,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession> => {
           eachBatch: async ({ batch }) => {
             if (n === 0) first = performance.now()
             n += batch.messages.length
+            if (n >= limit) finish()
             const last = batch.messages[batch.messages.length - 1]
             if (last !== undefined && Number(last.offset) + 1 >= ends[batch.partition]) {
               done.add(batch.partition)

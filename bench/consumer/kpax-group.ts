@@ -12,7 +12,7 @@ import type { ConsumeSession, Skipped } from "../lib/worker.ts"
 
 export const consumeGroup = async (job: ConsumeJob): Promise<ConsumeSession | Skipped> => {
   const ends = job.endOffsets
-  const runOnce = (rep: number) =>
+  const runOnce = (rep: number, limit: number) =>
     Effect.scoped(Effect.gen(function*() {
       const t0 = performance.now()
       let n = 0
@@ -35,7 +35,7 @@ export const consumeGroup = async (job: ConsumeJob): Promise<ConsumeSession | Sk
               if (o > next[r.partition]) next[r.partition] = o
             }
             for (let p = 0; p < ends.length; p++) if (next[p] >= ends[p]) done.add(p)
-            return done.size === ends.length ? Deferred.succeed(finished, undefined) : Effect.void
+            return done.size === ends.length || n >= limit ? Deferred.succeed(finished, undefined) : Effect.void
           }))))
       }
       yield* Deferred.await(finished)
@@ -46,7 +46,7 @@ export const consumeGroup = async (job: ConsumeJob): Promise<ConsumeSession | Sk
   return {
     version: kpaxVersion(),
     settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`} (Consumer.make, classic protocol, a Cluster each), offsetReset earliest, \`records\` stream per member counted per chunk, default fetch settings, autoCommit off`,
-    run: (rep) => Effect.runPromise(runOnce(rep)),
+    run: (rep, limit = Infinity) => Effect.runPromise(runOnce(rep, limit)),
     close: async () => {}
   }
 }

@@ -20,7 +20,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
   }
   const ends = job.endOffsets
   const partitions = ends.map((_, p) => p)
-  const runOnce = Effect.scoped(Effect.gen(function*() {
+  const runOnce = (limit: number) => Effect.scoped(Effect.gen(function*() {
     const t0 = performance.now()
     const cluster = yield* Cluster.make(clusterOptions(job.brokers, { tracing: false, validateRequests: false }))
     const consumer = yield* PartitionConsumer.make({}).pipe(Effect.provideService(Cluster.Cluster, cluster))
@@ -33,7 +33,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
         if (n === 0) first = performance.now()
         n += b.records.length
         if (Number(b.nextOffset) >= ends[b.partition]) done.add(b.partition)
-        return done.size < partitions.length
+        return done.size < partitions.length && n < limit
       }))
     const end = performance.now()
     return { n, ms: end - first, extra: { firstMs: first - t0 } }
@@ -41,7 +41,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
   return {
     version: kpaxVersion(),
     settings: "PartitionConsumer (no group), every partition from earliest, `batches` stream, default fetch settings (maxWait 500 ms, 1 MiB per partition, 64 MiB prefetch)",
-    run: () => Effect.runPromise(runOnce),
+    run: (_rep, limit = Infinity) => Effect.runPromise(runOnce(limit)),
     close: async () => {}
   }
 }

@@ -13,7 +13,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession> => {
   return {
     version: versionOf("@platformatic/kafka"),
     settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`}, consume({ mode: "earliest", autocommit: false }) stream, 'data' events, default fetch settings`,
-    run: async (rep) => {
+    run: async (rep, limit = Infinity) => {
       const t0 = performance.now()
       let n = 0
       let first = 0
@@ -26,6 +26,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession> => {
         const stream = await c.consume({ topics: [job.topic], mode: "earliest", autocommit: false })
         stream.on("data", (m) => {
           if (n++ === 0) first = performance.now()
+          if (n >= limit) finish()
           if (Number(m.offset) + 1 >= ends[m.partition]) {
             done.add(m.partition)
             if (done.size === ends.length) finish()

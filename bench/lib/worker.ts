@@ -24,11 +24,14 @@ export interface LatencySession {
   readonly close: () => Promise<void>
 }
 
-/** One consume repetition: reads every partition to its end offset with fresh consumers. */
+/**
+ * One consume repetition: reads every partition to its end offset with fresh consumers (a new
+ * group), or, for the warm-up, until `limit` records were read.
+ */
 export interface ConsumeSession {
   readonly version: string
   readonly settings: string
-  readonly run: (rep: number) => Promise<Rep>
+  readonly run: (rep: number, limit?: number) => Promise<Rep>
   readonly close: () => Promise<void>
 }
 
@@ -188,7 +191,7 @@ async function consume(client: ClientName, job: ConsumeJob): Promise<JobResult> 
   const driver = await load(client, "consume")
   const s = await driver.consume!(job)
   if (isSkipped(s)) return skippedResult(client, s)
-  if (job.warmup) await s.run(-1)
+  if (job.warmup) await s.run(-1, Math.ceil(job.count / 5))
   const reps: Array<Rep> = []
   const prof = await profiler()
   for (let i = 0; i < job.reps; i++) {
