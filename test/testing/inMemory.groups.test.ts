@@ -266,4 +266,26 @@ describe("in-memory KIP-848 consumer groups", () => {
         yield* TestClock.adjust(45_001)
         assert.strictEqual((yield* kafka.group(G))?.members.length, 0)
       })))
+
+  it.effect("a member that keeps partitions it must give up past its rebalance timeout is removed", () =>
+    withGroupKafka((kafka) =>
+      Effect.gen(function*() {
+        const a = yield* client(kafka)
+        const b = yield* client(kafka)
+        const topicId = (yield* a.topic("t")).topicId
+        yield* hb(a, { memberId: "member-a", memberEpoch: 0, subscribedTopicNames: ["t"], topicPartitions: [], rebalanceTimeoutMs: 10_000 })
+        yield* hb(b, { memberId: "member-b", memberEpoch: 0, subscribedTopicNames: ["t"], topicPartitions: [] })
+        // a is asked to give up half, and goes on reporting all four
+        for (let t = 0; t < 9; t++) {
+          const r = yield* hb(a, { memberId: "member-a", memberEpoch: 1, topicPartitions: [{ topicId, partitions: [0, 1, 2, 3] }] })
+          assert.strictEqual(r.errorCode, 0)
+          yield* hb(b, { memberId: "member-b", memberEpoch: 2 })
+          yield* TestClock.adjust(1000)
+        }
+        yield* TestClock.adjust(1001)
+        assert.deepStrictEqual((yield* kafka.group(G))?.members.map((m) => m.memberId), ["member-b"])
+        assert.strictEqual((yield* hb(a, { memberId: "member-a", memberEpoch: 1 })).errorCode, 25)
+        const r = yield* hb(b, { memberId: "member-b", memberEpoch: 2, topicPartitions: [] })
+        assert.deepStrictEqual(r.assignment?.topicPartitions, [{ topicId, partitions: [0, 1, 2, 3] }])
+      })))
 })

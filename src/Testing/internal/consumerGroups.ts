@@ -3,7 +3,8 @@
  * join or leave or subscriptions or partition counts change; a server-side uniform assignor
  * (partitions of the subscribed topics spread round robin over the members subscribed to them);
  * reconciliation that hands a partition to its new owner only after the previous owner stopped
- * reporting it; member epochs, fencing (FENCED_MEMBER_EPOCH), session timeouts.
+ * reporting it; member epochs, fencing (FENCED_MEMBER_EPOCH), session timeouts, and members
+ * that do not give up their partitions within their rebalance timeout removed.
  *
  * @internal
  */
@@ -33,6 +34,8 @@ export interface ConsumerMember {
   /** The assignment sent in the last response (to send only changes). */
   lastSent: string
   sessionTimer: Timer | undefined
+  /** Runs while the member has partitions to give up: past the rebalance timeout it is fenced. */
+  revocationTimer: Timer | undefined
 }
 
 export interface ConsumerGroup {
@@ -154,6 +157,7 @@ export class ConsumerCoordinator {
 
   private remove(g: ConsumerGroup, m: ConsumerMember): void {
     m.sessionTimer?.cancel()
+    m.revocationTimer?.cancel()
     g.members.delete(m.memberId)
     this.bumpEpoch(g)
   }
@@ -174,7 +178,15 @@ export class ConsumerCoordinator {
     for (const [t, ps] of m.assigned) for (const p of ps) if (has(target, t, p)) add(kept, t, p)
     m.assigned = kept
     const revoking = [...m.owned].some(([t, ps]) => [...ps].some((p) => !has(target, t, p)))
-    if (revoking) return
+    if (revoking) {
+      m.revocationTimer ??= this.scheduler.after(m.rebalanceTimeoutMs, () => {
+        m.revocationTimer = undefined
+        if (g.members.get(m.memberId) === m) this.remove(g, m)
+      })
+      return
+    }
+    m.revocationTimer?.cancel()
+    m.revocationTimer = undefined
     for (const [t, ps] of target) {
       for (const p of ps) if (!has(m.assigned, t, p) && !this.heldByOther(g, m, t, p)) add(m.assigned, t, p)
     }
@@ -218,7 +230,8 @@ export class ConsumerCoordinator {
         assigned: new Map(),
         owned: new Map(),
         lastSent: "\u0000",
-        sessionTimer: undefined
+        sessionTimer: undefined,
+        revocationTimer: undefined
       }
       g.members.set(m.memberId, m)
       this.bumpEpoch(g)
@@ -262,7 +275,10 @@ export class ConsumerCoordinator {
   }
 
   shutdown(g: ConsumerGroup): void {
-    for (const m of g.members.values()) m.sessionTimer?.cancel()
+    for (const m of g.members.values()) {
+      m.sessionTimer?.cancel()
+      m.revocationTimer?.cancel()
+    }
     g.members.clear()
   }
 }
