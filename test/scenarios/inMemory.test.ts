@@ -18,7 +18,7 @@ const inMemory: Env = {
   name: "in-memory",
   run: (s) =>
     Effect.scoped(Effect.gen(function*() {
-      const kafka = yield* InMemory.make({ brokers: 3, connectionSetup: "2 millis", transactionMarkerDelay: "20 millis" })
+      const kafka = yield* InMemory.make({ brokers: 3, connectionSetup: "2 millis", transactionMarkerDelay: "20 millis", consumerHeartbeatInterval: "500 millis" })
       const newCluster = Effect.orDie(Cluster.make({ bootstrap: kafka.bootstrap, connect: kafka.connect, clientId: "kpax-scenarios" }))
       const cluster = yield* newCluster
       yield* s.run.pipe(Effect.provideService(Cluster.Cluster, cluster), Effect.provideService(Clients, { newCluster }))
