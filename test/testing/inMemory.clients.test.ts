@@ -48,6 +48,37 @@ describe("clients on the in-memory cluster", () => {
       })))
 })
 
+describe("transactional producers fenced", () => {
+  it.effect("a second producer with the same transactional id fences the first: ProducerFenced, its records never committed", () =>
+    withKafka({ brokers: 3, topics: [{ name: "t", partitions: 1 }] }, (kafka) =>
+      Effect.gen(function*() {
+        const p1 = yield* runWithClock(Producer.make({ transactionalId: "same" }))
+        yield* runWithClock(p1.transaction(p1.send({ topic: "t", value: utf8("one") })))
+        const p2 = yield* runWithClock(Producer.make({ transactionalId: "same" }))
+        const zombie = yield* runWithClock(Effect.flip(p1.transaction(p1.send({ topic: "t", value: utf8("zombie") }))))
+        assert.strictEqual(zombie._tag, "ProducerFenced")
+        yield* runWithClock(p2.transaction(p2.send({ topic: "t", value: utf8("two") })))
+        assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["one", "two"])
+      })))
+
+  it.effect("a transaction open past its timeout is aborted by the coordinator; the producer is fenced from then on", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t", partitions: 1 }] }, (kafka) =>
+      Effect.gen(function*() {
+        const producer = yield* runWithClock(Producer.make({ transactionalId: "slow", transactionTimeout: "10 seconds" }))
+        const failed = yield* runWithClock(Effect.flip(producer.transaction(Effect.gen(function*() {
+          yield* producer.send({ topic: "t", value: utf8("one") })
+          yield* Effect.sleep("15 seconds")
+          yield* producer.send({ topic: "t", value: utf8("two") })
+        }))))
+        assert.isTrue(failed._tag === "ProducerFenced" || (failed._tag === "KafkaError" && failed.name === "INVALID_PRODUCER_EPOCH"), String(failed))
+        const markers = (yield* kafka.batches("t", 0)).filter((b) => b.isControl)
+        assert.strictEqual(markers.length, 1, "the coordinator wrote one ABORT marker")
+        assert.deepStrictEqual(yield* kafka.records("t", 0, { isolation: "read_committed" }), [])
+        const next = yield* runWithClock(Effect.flip(producer.transaction(producer.send({ topic: "t", value: utf8("three") }))))
+        assert.strictEqual(next._tag, "ProducerFenced")
+      })))
+})
+
 describe("rack-aware fetching (KIP-392)", () => {
   it.effect("with a rack-aware selector the leader sends a consumer to the replica in its rack, which serves it", () =>
     withKafka({

@@ -157,6 +157,9 @@ export class PartitionLog {
       if (header.producerId >= 0n) {
         if (batch.isTransactional) {
           const code = o.txnCheck(header.producerId, header.producerEpoch)
+          if (code === ErrorCode.INVALID_PRODUCER_EPOCH) {
+            return fail(code, `producer ${header.producerId} epoch ${header.producerEpoch} is fenced by a newer epoch of its transactional id`)
+          }
           if (code !== 0) return fail(code, `producer ${header.producerId} has no open transaction with this partition`)
         }
         if (header.baseSequence >= 0) {
