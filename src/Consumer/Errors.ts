@@ -47,6 +47,23 @@ export class OffsetOutOfRange extends Data.TaggedError("OffsetOutOfRange")<{
 }> {}
 
 /**
+ * The log of a partition was truncated below records already read (an unclean leader election:
+ * the new leader never had them), detected after a leader change (KIP-320), and the reset policy
+ * is `"none"`. With another policy the partition is read again from `divergentOffset`.
+ *
+ * @since 0.1.0
+ */
+export class LogTruncation extends Data.TaggedError("LogTruncation")<{
+  readonly topic: string
+  readonly partition: number
+  /** The next offset the reader expected. */
+  readonly offset: bigint
+  /** Where the new leader's log diverges: records from here on were not the ones read. */
+  readonly divergentOffset: bigint
+  readonly message: string
+}> {}
+
+/**
  * A partition has no committed offset and the reset policy is `"none"`.
  *
  * @since 0.1.0
@@ -112,6 +129,7 @@ export class ConsumerClosed extends Data.TaggedError("ConsumerClosed")<{
 export type ConsumerError =
   | ClusterError
   | OffsetOutOfRange
+  | LogTruncation
   | NoOffsetForPartition
   | CorruptRecords
   | PartitionError

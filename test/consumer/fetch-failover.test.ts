@@ -16,6 +16,7 @@ import { toRecords } from "../../src/Consumer/internal/records.ts"
 import { ErrorCode } from "../../src/Protocol/Errors.ts"
 import type { FetchRequest, FetchResponsePartitionData } from "../../src/Protocol/generated/Fetch.ts"
 import type { ListOffsetsRequest } from "../../src/Protocol/generated/ListOffsets.ts"
+import type { OffsetForLeaderEpochRequest } from "../../src/Protocol/generated/OffsetForLeaderEpoch.ts"
 import type { MetadataResponse } from "../../src/Protocol/generated/Metadata.ts"
 import { decodeRecordBatchesSync, encodeControlBatch, encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
 
@@ -24,17 +25,27 @@ const TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAQ"
 const utf8 = (s: string) => new TextEncoder().encode(s)
 const str = (b: Uint8Array | null) => (b === null ? "" : new TextDecoder().decode(b))
 
-/** `n` records in batches of `per`, values `v<offset>`. */
-const makeLog = (n: number, per = 10): Array<{ readonly base: bigint; readonly bytes: Uint8Array }> => {
+/** `n` records from offset `from` in batches of `per`, values `<prefix><offset>`, written in leader epoch `epoch`. */
+const makeLog = (n: number, per = 10, options: { readonly prefix?: string; readonly from?: number; readonly epoch?: number } = {}): Array<{ readonly base: bigint; readonly bytes: Uint8Array }> => {
   const out = []
-  for (let base = 0; base < n; base += per) {
-    const count = Math.min(per, n - base)
+  const from = options.from ?? 0
+  for (let base = from; base < from + n; base += per) {
+    const count = Math.min(per, from + n - base)
     out.push({
       base: BigInt(base),
-      bytes: encodeRecordBatchSync(Array.from({ length: count }, (_, i) => ({ key: null, value: utf8(`v${base + i}`), timestamp: 1000 + base + i })), { baseOffset: BigInt(base) })
+      bytes: encodeRecordBatchSync(
+        Array.from({ length: count }, (_, i) => ({ key: null, value: utf8(`${options.prefix ?? "v"}${base + i}`), timestamp: 1000 + base + i })),
+        { baseOffset: BigInt(base), partitionLeaderEpoch: options.epoch ?? -1 }
+      )
     })
   }
   return out
+}
+
+/** The batches of `log` from the one holding `fetchOffset` on, as a broker would return them. */
+const slice = (log: ReadonlyArray<{ readonly base: bigint; readonly bytes: Uint8Array }>, fetchOffset: bigint): Uint8Array | null => {
+  const parts = log.filter((b, i) => (log[i + 1]?.base ?? BigInt(Number.MAX_SAFE_INTEGER)) > fetchOffset).map((b) => b.bytes)
+  return parts.length === 0 ? null : Buffer.concat(parts)
 }
 
 interface FetchCall {
@@ -50,6 +61,8 @@ const fakeCluster = (options: {
   readonly logs: ReadonlyArray<ReadonlyArray<{ readonly base: bigint; readonly bytes: Uint8Array }>>
   readonly leaders: Array<{ leader: number; epoch: number }>
   readonly hook?: Hook
+  /** OffsetForLeaderEpoch answers (default: the epoch asked for ends at the log's end). */
+  readonly epochEnd?: (node: number, partition: number, leaderEpoch: number) => { readonly leaderEpoch: number; readonly endOffset: bigint }
   /** Serve one batch per partition and fetch (default), as a broker with a small size limit. */
   readonly oneBatch?: boolean
 }) => {
@@ -149,6 +162,21 @@ const fakeCluster = (options: {
       }))
     }))
   })
+  const epochs: Array<{ readonly node: number; readonly req: OffsetForLeaderEpochRequest }> = []
+  const offsetForLeaderEpoch = (node: number, req: OffsetForLeaderEpochRequest) => {
+    epochs.push({ node, req })
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => ({
+          errorCode: 0,
+          partition: p.partition,
+          ...(options.epochEnd?.(node, p.partition, p.leaderEpoch) ?? { leaderEpoch: p.leaderEpoch, endOffset: end(p.partition) })
+        }))
+      }))
+    }
+  }
   const connect = (node: NodeAddress) =>
     Effect.succeed<BrokerService>({
       address: `fake:${node.nodeId}`,
@@ -159,6 +187,7 @@ const fakeCluster = (options: {
           if (api.key === 3) return Effect.succeed(metadata())
           if (api.key === 1) return fetch(node.nodeId, req as FetchRequest)
           if (api.key === 2) return Effect.succeed(listOffsets(req as ListOffsetsRequest))
+          if (api.key === 23) return Effect.succeed(offsetForLeaderEpoch(node.nodeId, req as OffsetForLeaderEpochRequest))
           return Effect.die(new Error(`fake: no ${api.name}`))
         })) as BrokerService["request"],
       send: () => Effect.void,
@@ -167,7 +196,7 @@ const fakeCluster = (options: {
       disconnect: Effect.void,
       stats: Effect.succeed({ connected: true, connects: 1, inFlight: 0, bytesIn: 0, bytesOut: 0, droppedLateResponses: 0, reauthentications: 0 })
     })
-  return { connect, fetches, apis, maxInFlight: () => maxInFlight }
+  return { connect, fetches, apis, epochs, maxInFlight: () => maxInFlight }
 }
 
 const run = <A, E>(
@@ -370,6 +399,83 @@ describe("fetcher failover (scripted cluster)", () => {
         // topic ids on v13+
         assert.strictEqual(fake.fetches[0].req.topics[0].topicId, TOPIC_ID)
       }))
+  })
+})
+
+describe("position validation after a leader change, KIP-320 (scripted cluster)", () => {
+  /**
+   * Node 1 leads in epoch 0 with v0..v9; once `move` is set it answers NOT_LEADER_OR_FOLLOWER and
+   * node 2 leads in epoch 1 with `newLog`; node 2 says epoch 0 ends at `endOffset`.
+   */
+  const scenario = (endOffset: bigint, newLog: ReturnType<typeof makeLog>) => {
+    const leaders = [{ leader: 1, epoch: 0 }]
+    const state = { move: false }
+    const fake = fakeCluster({
+      partitions: 1,
+      logs: [makeLog(10, 10, { epoch: 0 })],
+      leaders,
+      hook: (node, _p, fetchOffset) => {
+        if (node === 1 && fetchOffset >= 10n) {
+          if (!state.move) return {}
+          leaders[0] = { leader: 2, epoch: 1 }
+          return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }
+        }
+        if (node === 2) return { records: slice(newLog, fetchOffset), highWatermark: newLog.at(-1)!.base + 5n }
+        return undefined
+      },
+      epochEnd: (_node, _p, leaderEpoch) => ({ leaderEpoch, endOffset })
+    })
+    return { fake, state }
+  }
+  const readTwice = (fake: ReturnType<typeof fakeCluster>, state: { move: boolean }, offsetReset: "earliest" | "none", second: number) =>
+    run(fake, () =>
+      Effect.gen(function*() {
+        const consumer = yield* PartitionConsumer.make({ maxWait: "20 millis", retryBackoff: "10 millis", offsetReset })
+        yield* consumer.assign([{ topic: TOPIC, partition: 0, from: "earliest" }])
+        const first = yield* consumer.records.pipe(Stream.take(10), Stream.runCollect)
+        state.move = true
+        const rest = yield* consumer.records.pipe(
+          Stream.take(second),
+          Stream.runCollect,
+          Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.die(new Error("no records after the leader change")) }),
+          Effect.result
+        )
+        return { first, rest }
+      }))
+
+  it.live("the new leader's log ends the old epoch below what was read: read again from there", () => {
+    const { fake, state } = scenario(5n, [...makeLog(5, 5, { epoch: 0 }), ...makeLog(5, 5, { prefix: "w", from: 5, epoch: 1 })])
+    return readTwice(fake, state, "earliest", 5).pipe(Effect.map(({ first, rest }) => {
+      assert.deepStrictEqual(values(first), expected(0, 10))
+      assert.strictEqual(rest._tag, "Success")
+      if (rest._tag === "Success") assert.deepStrictEqual(values(rest.success), ["w5@5", "w6@6", "w7@7", "w8@8", "w9@9"])
+      assert.strictEqual(fake.epochs.length, 1)
+      assert.deepStrictEqual(fake.epochs[0].req.topics[0].partitions[0], { partition: 0, currentLeaderEpoch: 1, leaderEpoch: 0 })
+      assert.strictEqual(fake.epochs[0].node, 2)
+    }))
+  })
+
+  it.live("with reset policy \"none\", a truncation below what was read is a LogTruncation error", () => {
+    const { fake, state } = scenario(5n, [...makeLog(5, 5, { epoch: 0 }), ...makeLog(5, 5, { prefix: "w", from: 5, epoch: 1 })])
+    return readTwice(fake, state, "none", 1).pipe(Effect.map(({ rest }) => {
+      assert.strictEqual(rest._tag, "Failure")
+      if (rest._tag === "Failure") {
+        assert.strictEqual(rest.failure._tag, "LogTruncation")
+        if (rest.failure._tag === "LogTruncation") {
+          assert.strictEqual(rest.failure.offset, 10n)
+          assert.strictEqual(rest.failure.divergentOffset, 5n)
+        }
+      }
+    }))
+  })
+
+  it.live("no truncation: the position is confirmed and reading goes on at the new leader", () => {
+    const { fake, state } = scenario(10n, [...makeLog(10, 10, { epoch: 0 }), ...makeLog(5, 5, { prefix: "x", from: 10, epoch: 1 })])
+    return readTwice(fake, state, "none", 5).pipe(Effect.map(({ rest }) => {
+      assert.strictEqual(rest._tag, "Success")
+      if (rest._tag === "Success") assert.deepStrictEqual(values(rest.success), ["x10@10", "x11@11", "x12@12", "x13@13", "x14@14"])
+      assert.strictEqual(fake.epochs.length, 1)
+    }))
   })
 })
 

@@ -14,7 +14,7 @@ import type { FetchResponse } from "../../Protocol/generated/Fetch.ts"
 import { OffsetOutOfRange, PartitionError } from "../Errors.ts"
 import type { ConsumerError } from "../Errors.ts"
 import type { Fetcher } from "./fetcher.ts"
-import { leaderOf } from "./fetcher.ts"
+import { leaderEpochOf, leaderOf } from "./fetcher.ts"
 import { FetchSession } from "./fetchSession.ts"
 import type { SessionPartition } from "./fetchSession.ts"
 import { partitionKey } from "./partition.ts"
@@ -29,15 +29,15 @@ const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA"
  */
 export const fetchFrom = (f: Fetcher, node: number, ps: ReadonlyArray<PartitionState>, reserve: number): Effect.Effect<void> => {
   const s = f.settings
-  const sent = ps.map((p) => ({ p, generation: p.generation, fetchOffset: p.fetchOffset }))
+  const snap0 = f.cluster.snapshot()
+  const sent = ps.map((p) => ({ p, generation: p.generation, fetchOffset: p.fetchOffset, epoch: leaderEpochOf(snap0, p) }))
   return Effect.gen(function*() {
     const broker = yield* f.brokerOf(node)
     if (broker === undefined) return
-    const snap = f.cluster.snapshot()
     let version = yield* broker.versionFor(Fetch)
     const wanted: Array<SessionPartition> = []
-    for (const p of ps) {
-      const t = snap.topics.get(p.topic)
+    for (const { p, epoch } of sent) {
+      const t = snap0.topics.get(p.topic)
       const topicId = t?.topicId ?? ""
       if (topicId === "" || topicId === ZERO_UUID) version = Math.min(version, 12)
       wanted.push({
@@ -46,7 +46,7 @@ export const fetchFrom = (f: Fetcher, node: number, ps: ReadonlyArray<PartitionS
         partition: p.partition,
         fetchOffset: p.fetchOffset,
         partitionMaxBytes: Math.min(s.partitionMaxBytes * p.sizeBoost, reserve, 0x7fffffff),
-        currentLeaderEpoch: t?.partitions[p.partition]?.leaderEpoch ?? -1
+        currentLeaderEpoch: epoch
       })
     }
     let session = f.sessions.get(node)
@@ -104,7 +104,7 @@ const handleFetchResponse = (
   version: number,
   session: FetchSession,
   res: FetchResponse,
-  sent: ReadonlyArray<{ readonly p: PartitionState; readonly generation: number; readonly fetchOffset: bigint }>
+  sent: ReadonlyArray<{ readonly p: PartitionState; readonly generation: number; readonly fetchOffset: bigint; readonly epoch: number }>
 ): Effect.Effect<void> => {
   const now = f.now()
   const snap = f.cluster.snapshot()
@@ -117,6 +117,7 @@ const handleFetchResponse = (
   const copy = withData > 1
   let refresh = false
   const leadersDown: Array<PartitionState> = []
+  const failed = new Set<PartitionState>()
   for (const t of res.responses) {
     const topic = version >= 13 ? session.topicName(t.topicId) : t.topic
     if (topic === undefined) continue
@@ -129,6 +130,7 @@ const handleFetchResponse = (
       if (d.lastStableOffset >= 0n) p.lastStableOffset = d.lastStableOffset
       if (d.logStartOffset >= 0n) p.logStartOffset = d.logStartOffset
       const fromLeader = node === leaderOf(snap, p)
+      if (d.errorCode !== 0) failed.add(p)
       if (d.errorCode === 0) {
         p.failures = 0
         if (d.preferredReadReplica >= 0 && d.preferredReadReplica !== node) {
@@ -144,6 +146,7 @@ const handleFetchResponse = (
           continue
         }
         p.sizeBoost = 1
+        if (scanned.epoch >= 0) p.lastFetchedEpoch = scanned.epoch
         const view = records.subarray(0, scanned.end)
         const bytes = copy ? Uint8Array.prototype.slice.call(view) : view
         const chunk: DataChunk = {
@@ -185,6 +188,8 @@ const handleFetchResponse = (
         } else {
           p.reset = policy
           p.fetchOffset = -1n
+          p.lastFetchedEpoch = -1
+          p.fetchEpoch = -1
         }
         continue
       }
@@ -211,6 +216,10 @@ const handleFetchResponse = (
         message: `fetching ${p.topic}-${p.partition} failed: ${error.name}: ${error.message}`
       }))
     }
+  }
+  // the positions of the partitions the broker took at their epoch are valid at that epoch (KIP-320)
+  for (const x of sent) {
+    if (x.p.generation === x.generation && !failed.has(x.p) && x.epoch >= 0) x.p.fetchEpoch = x.epoch
   }
   f.dataSignal.notify()
   if (!refresh) return Effect.void

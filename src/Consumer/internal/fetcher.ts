@@ -26,6 +26,7 @@ import type { ConsumerRecord, TopicPartition } from "../Record.ts"
 import { closeSessions, fetchFrom } from "./fetchRequest.ts"
 import type { FetchSession } from "./fetchSession.ts"
 import { resolveOffsets } from "./listOffsets.ts"
+import { validatePositions } from "./validate.ts"
 import { PartitionState, partitionKey } from "./partition.ts"
 import type { DataChunk, StartPosition } from "./partition.ts"
 import { pull as pullRecords } from "./reader.ts"
@@ -163,6 +164,8 @@ export class Fetcher {
     p.retryAt = 0
     p.failures = 0
     p.sizeBoost = 1
+    p.lastFetchedEpoch = -1
+    p.fetchEpoch = -1
     if (typeof from === "bigint") {
       p.fetchOffset = from
       p.position = from
@@ -235,8 +238,9 @@ export class Fetcher {
     let needMetadata = false
     const toResolve = new Map<number, Array<PartitionState>>()
     const toFetch = new Map<number, Array<PartitionState>>()
+    const toValidate = new Map<number, Array<PartitionState>>()
     for (const p of this.parts.values()) {
-      if (p.inFlight || p.resolving || p.stalled) continue
+      if (p.inFlight || p.resolving || p.validating || p.stalled) continue
       if (p.retryAt > now) {
         wakeAt = Math.min(wakeAt, p.retryAt)
         continue
@@ -256,7 +260,19 @@ export class Fetcher {
         needMetadata = true
         continue
       }
+      // the leader changed since the position was fetched: check it is still in the log (KIP-320)
+      if (p.fetchEpoch >= 0 && p.lastFetchedEpoch >= 0 && leaderEpochOf(snap, p) > p.fetchEpoch) {
+        const leader = leaderOf(snap, p)
+        if (leader >= 0) {
+          push(toValidate, leader, p)
+          continue
+        }
+      }
       push(toFetch, node, p)
+    }
+    for (const [node, ps] of toValidate) {
+      for (const p of ps) p.validating = true
+      work.push(validatePositions(this, node, ps))
     }
     for (const [node, ps] of toResolve) {
       for (const p of ps) p.resolving = true
@@ -399,6 +415,9 @@ export class Fetcher {
 const awaitSignal = (signal: Deferred.Deferred<void>): Effect.Effect<void> => Deferred.await(signal)
 
 export const leaderOf = (snap: ClusterMetadata, p: PartitionState): number => snap.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1
+
+export const leaderEpochOf = (snap: ClusterMetadata, p: PartitionState): number =>
+  snap.topics.get(p.topic)?.partitions[p.partition]?.leaderEpoch ?? -1
 
 const push = <K, V>(m: Map<K, Array<V>>, k: K, v: V) => {
   const list = m.get(k)

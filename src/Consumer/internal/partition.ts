@@ -70,6 +70,12 @@ export class PartitionState {
   failures = 0
   /** Multiplies the partition's fetch size after a batch did not fit. */
   sizeBoost = 1
+  /** KIP-320: the leader epoch of the last batch fetched (-1: none since the position was set). */
+  lastFetchedEpoch = -1
+  /** KIP-320: the leader epoch the fetch position was last fetched or validated at (-1: none). */
+  fetchEpoch = -1
+  /** An OffsetForLeaderEpoch request for the position is in flight. */
+  validating = false
 
   constructor(topic: string, partition: number) {
     this.topic = topic

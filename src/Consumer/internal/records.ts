@@ -56,13 +56,15 @@ const LOG_OVERHEAD = 12
 
 /**
  * Walks the batch headers of a Fetch response's `records` without decoding them. Returns the
- * offset after the last complete batch and the byte length of the complete batches
- * (`next < 0` when there is none: the only batch is cut short by the size limit).
+ * offset after the last complete batch, the byte length of the complete batches (`next < 0` when
+ * there is none: the only batch is cut short by the size limit), and the leader epoch of the last
+ * complete batch (-1 for old message formats).
  */
-export const scanBatches = (bytes: Uint8Array): { readonly next: bigint; readonly end: number } => {
+export const scanBatches = (bytes: Uint8Array): { readonly next: bigint; readonly end: number; readonly epoch: number } => {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let p = 0
   let next = -1n
+  let epoch = -1
   while (b.length - p >= LOG_OVERHEAD) {
     const length = b.readInt32BE(p + 8)
     if (length < 5 || length > b.length - p - LOG_OVERHEAD) break
@@ -70,13 +72,15 @@ export const scanBatches = (bytes: Uint8Array): { readonly next: bigint; readonl
     if (magic === 2) {
       if (length < 15) break
       next = b.readBigInt64BE(p) + BigInt(b.readInt32BE(p + 23)) + 1n
+      epoch = b.readInt32BE(p + 12)
     } else {
       // legacy message (or compressed wrapper): its offset is its last inner record's offset
       next = b.readBigInt64BE(p) + 1n
+      epoch = -1
     }
     p += LOG_OVERHEAD + length
   }
-  return { next, end: p }
+  return { next, end: p, epoch }
 }
 
 export interface AbortedTransaction {
