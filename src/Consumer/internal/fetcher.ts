@@ -20,7 +20,6 @@ import type { ClusterService } from "../../Cluster/Cluster.ts"
 import type { ClusterMetadata } from "../../Cluster/internal/metadata.ts"
 import type { BrokerService } from "../../Connection/Broker.ts"
 import type { BrokerError } from "../../Connection/Errors.ts"
-import { PartitionNotAssigned } from "../Errors.ts"
 import type { ConsumerError } from "../Errors.ts"
 import type { ConsumerRecord, TopicPartition } from "../Record.ts"
 import { closeSessions, fetchFrom } from "./fetchRequest.ts"
@@ -147,14 +146,6 @@ export class Fetcher {
 
   get(tp: TopicPartition): PartitionState | undefined {
     return this.parts.get(partitionKey(tp.topic, tp.partition))
-  }
-
-  need(tp: TopicPartition): PartitionState | PartitionNotAssigned {
-    return this.get(tp) ?? new PartitionNotAssigned({
-      topic: tp.topic,
-      partition: tp.partition,
-      message: `${tp.topic}-${tp.partition} is not assigned to this consumer`
-    })
   }
 
   /** Moves a partition to a new start: drops what is buffered or in flight for it. */
