@@ -1,18 +1,11 @@
 /**
- * Group APIs at the group coordinator: the classic protocol (JoinGroup, SyncGroup, Heartbeat,
- * LeaveGroup), KIP-848 (ConsumerGroupHeartbeat, ConsumerGroupDescribe), committed offsets
- * (OffsetCommit, OffsetFetch, OffsetDelete) and ListGroups / DescribeGroups / DeleteGroups.
+ * The classic group protocol at the coordinator: JoinGroup, SyncGroup, Heartbeat, LeaveGroup, and
+ * ListGroups / DescribeGroups / DeleteGroups.
  *
  * @internal
  */
-import { Effect, Result } from "effect"
+import { Effect } from "effect"
 import { ErrorCode } from "../../../Protocol/Errors.ts"
-import { decodeVersioned } from "../../../Protocol/Frame.ts"
-import { ConsumerGroupDescribe } from "../../../Protocol/generated/ConsumerGroupDescribe.ts"
-import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from "../../../Protocol/generated/ConsumerGroupDescribe.ts"
-import { ConsumerGroupHeartbeat } from "../../../Protocol/generated/ConsumerGroupHeartbeat.ts"
-import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from "../../../Protocol/generated/ConsumerGroupHeartbeat.ts"
-import { ConsumerProtocolSubscription } from "../../../Protocol/generated/ConsumerProtocolSubscription.ts"
 import { DeleteGroups } from "../../../Protocol/generated/DeleteGroups.ts"
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from "../../../Protocol/generated/DeleteGroups.ts"
 import { DescribeGroups } from "../../../Protocol/generated/DescribeGroups.ts"
@@ -25,47 +18,13 @@ import { LeaveGroup } from "../../../Protocol/generated/LeaveGroup.ts"
 import type { LeaveGroupRequest, LeaveGroupResponse } from "../../../Protocol/generated/LeaveGroup.ts"
 import { ListGroups } from "../../../Protocol/generated/ListGroups.ts"
 import type { ListGroupsRequest, ListGroupsResponse } from "../../../Protocol/generated/ListGroups.ts"
-import { OffsetCommit } from "../../../Protocol/generated/OffsetCommit.ts"
-import type { OffsetCommitRequest, OffsetCommitResponse } from "../../../Protocol/generated/OffsetCommit.ts"
-import { OffsetDelete } from "../../../Protocol/generated/OffsetDelete.ts"
-import type { OffsetDeleteRequest, OffsetDeleteResponse } from "../../../Protocol/generated/OffsetDelete.ts"
-import { OffsetFetch } from "../../../Protocol/generated/OffsetFetch.ts"
-import type { OffsetFetchRequest, OffsetFetchResponse, OffsetFetchResponsePartition } from "../../../Protocol/generated/OffsetFetch.ts"
 import { SyncGroup } from "../../../Protocol/generated/SyncGroup.ts"
 import type { SyncGroupRequest, SyncGroupResponse } from "../../../Protocol/generated/SyncGroup.ts"
-import type { ConsumerGroup } from "../consumerGroups.ts"
-import { consumerGroupState, newConsumerGroup } from "../consumerGroups.ts"
-import type { ClassicGroup } from "../groups.ts"
-import { newClassicGroup } from "../groups.ts"
+import { consumerGroupState } from "../consumerGroups.ts"
 import type { AnyGroup, Kafka, RequestContext } from "../kafka.ts"
 import { route } from "./common.ts"
 import type { Route } from "./common.ts"
-
-const NO_OPS = -2147483648
-const MAX_METADATA = 4096
-
-/** 0 when this node coordinates the group and nothing is injected, else the error code. */
-const coordinatorError = (kafka: Kafka, ctx: RequestContext, groupId: string): number => {
-  const injected = ctx.fault.code()
-  if (injected !== 0) return injected
-  if (groupId === "") return ErrorCode.INVALID_GROUP_ID
-  return kafka.isCoordinator(ctx.nodeId, "group", groupId) ? 0 : ErrorCode.NOT_COORDINATOR
-}
-
-const classicGroup = (kafka: Kafka, groupId: string, create: boolean): ClassicGroup | "consumer" | undefined => {
-  const g = kafka.groups.get(groupId)
-  if (g !== undefined) {
-    if (g.type === "classic") return g
-    if (g.members.size > 0) return "consumer"
-    if (!create) return undefined
-  }
-  if (!create) return undefined
-  const fresh = newClassicGroup(groupId)
-  kafka.groups.set(groupId, fresh)
-  return fresh
-}
-
-// ---- classic protocol -------------------------------------------------------------------------
+import { coordinatorError, classicGroup, NO_OPS } from "./groupCommon.ts"
 
 const joinGroup = (kafka: Kafka, ctx: RequestContext, req: JoinGroupRequest): JoinGroupResponse | Effect.Effect<JoinGroupResponse> => {
   const v = ctx.version
@@ -137,224 +96,6 @@ const leaveGroup = (kafka: Kafka, ctx: RequestContext, req: LeaveGroupRequest): 
     })
   }
 }
-
-// ---- KIP-848 ----------------------------------------------------------------------------------
-
-const consumerGroupHeartbeat = (kafka: Kafka, ctx: RequestContext, req: ConsumerGroupHeartbeatRequest): ConsumerGroupHeartbeatResponse => {
-  const failed = (errorCode: number, errorMessage: string | null): ConsumerGroupHeartbeatResponse => ({
-    throttleTimeMs: 0, errorCode, errorMessage, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null
-  })
-  const error = coordinatorError(kafka, ctx, req.groupId)
-  if (error !== 0) return failed(error === ErrorCode.INVALID_GROUP_ID ? ErrorCode.INVALID_REQUEST : error, null)
-  let g = kafka.groups.get(req.groupId)
-  if (g !== undefined && g.type === "classic") {
-    if (g.members.size > 0 || g.pending.size > 0) return failed(ErrorCode.GROUP_ID_NOT_FOUND, `group ${req.groupId} is a classic group`)
-    g = undefined
-  }
-  if (g === undefined) {
-    g = newConsumerGroup(req.groupId)
-    kafka.groups.set(req.groupId, g)
-  }
-  return kafka.consumer.heartbeat(g, req, ctx.clientId)
-}
-
-const consumerGroupDescribe = (kafka: Kafka, ctx: RequestContext, req: ConsumerGroupDescribeRequest): ConsumerGroupDescribeResponse => ({
-  throttleTimeMs: 0,
-  groups: req.groupIds.map((groupId) => {
-    const empty = { errorMessage: null, groupId, groupState: "", groupEpoch: -1, assignmentEpoch: -1, assignorName: "", members: [], authorizedOperations: NO_OPS }
-    const error = coordinatorError(kafka, ctx, groupId)
-    if (error !== 0) return { ...empty, errorCode: error }
-    const g = kafka.groups.get(groupId)
-    if (g === undefined || g.type !== "consumer") {
-      return { ...empty, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: g === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a consumer group.` }
-    }
-    const wire = (a: Map<string, Set<number>>) => ({
-      topicPartitions: [...a].filter(([, ps]) => ps.size > 0).map(([topicId, ps]) => ({
-        topicId,
-        topicName: kafka.state.topicsById.get(topicId)?.name ?? "",
-        partitions: [...ps].sort((x, y) => x - y)
-      }))
-    })
-    return {
-      ...empty,
-      errorCode: 0,
-      groupState: consumerGroupState(g),
-      groupEpoch: g.groupEpoch,
-      assignmentEpoch: g.assignmentEpoch,
-      assignorName: "uniform",
-      members: [...g.members.values()].map((m) => ({
-        memberId: m.memberId,
-        instanceId: m.instanceId,
-        rackId: m.rackId,
-        memberEpoch: m.memberEpoch,
-        clientId: m.clientId,
-        clientHost: "/in-memory",
-        subscribedTopicNames: [...m.subscribedTopicNames],
-        subscribedTopicRegex: m.subscribedTopicRegex,
-        assignment: wire(m.assigned),
-        targetAssignment: wire(g.target.get(m.memberId) ?? new Map())
-      }))
-    }
-  })
-})
-
-// ---- offsets ----------------------------------------------------------------------------------
-
-/** The member check of an offset commit: 0 or an error code; creates an empty group for admin commits. */
-const commitError = (kafka: Kafka, groupId: string, memberId: string, generation: number, instanceId: string | null): number => {
-  const g = kafka.groups.get(groupId)
-  if (g === undefined) {
-    if (generation >= 0 || memberId !== "") return ErrorCode.ILLEGAL_GENERATION
-    kafka.groups.set(groupId, newClassicGroup(groupId))
-    return 0
-  }
-  return g.type === "classic"
-    ? kafka.classic.validateCommit(g, memberId, generation, instanceId)
-    : kafka.consumer.validateCommit(g, memberId, generation)
-}
-
-const offsetCommit = (kafka: Kafka, ctx: RequestContext, req: OffsetCommitRequest): OffsetCommitResponse => {
-  const groupError = coordinatorError(kafka, ctx, req.groupId)
-  const memberError = groupError !== 0
-    ? groupError
-    : commitError(kafka, req.groupId, req.memberId ?? "", req.generationIdOrMemberEpoch ?? -1, req.groupInstanceId ?? null)
-  return {
-    throttleTimeMs: 0,
-    topics: req.topics.map((t) => {
-      const topic = kafka.state.topics.get(t.name)
-      return {
-        name: t.name,
-        partitions: t.partitions.map((p) => {
-          const code = memberError !== 0
-            ? memberError
-            : topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length
-            ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            : (p.committedMetadata?.length ?? 0) > MAX_METADATA
-            ? ErrorCode.OFFSET_METADATA_TOO_LARGE
-            : 0
-          if (code === 0) {
-            kafka.offsets.commit(req.groupId, t.name, p.partitionIndex, {
-              offset: p.committedOffset,
-              leaderEpoch: p.committedLeaderEpoch ?? -1,
-              metadata: p.committedMetadata,
-              commitTimestamp: ctx.now
-            })
-          }
-          return { partitionIndex: p.partitionIndex, errorCode: code }
-        })
-      }
-    })
-  }
-}
-
-interface FetchGroup {
-  readonly groupId: string
-  readonly memberId: string | null
-  readonly memberEpoch: number
-  readonly topics: ReadonlyArray<{ readonly name: string; readonly partitionIndexes: ReadonlyArray<number> }> | null
-}
-
-const fetchGroupOffsets = (kafka: Kafka, ctx: RequestContext, q: FetchGroup, requireStable: boolean): { errorCode: number; topics: Array<{ name: string; partitions: Array<OffsetFetchResponsePartition> }> } => {
-  const error = coordinatorError(kafka, ctx, q.groupId)
-  if (error !== 0) return { errorCode: error, topics: [] }
-  const g = kafka.groups.get(q.groupId)
-  if (q.memberId !== null && q.memberId !== "" && g?.type === "consumer") {
-    const code = kafka.consumer.validateCommit(g, q.memberId, q.memberEpoch)
-    if (code !== 0) return { errorCode: code, topics: [] }
-  }
-  const wanted = q.topics ?? groupTopics(kafka, q.groupId)
-  return {
-    errorCode: 0,
-    topics: wanted.map((t) => ({
-      name: t.name,
-      partitions: t.partitionIndexes.map((partitionIndex) => {
-        if (requireStable && kafka.txns.hasPendingOffset(q.groupId, t.name, partitionIndex)) {
-          return { partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
-        }
-        const o = kafka.offsets.get(q.groupId, t.name, partitionIndex)
-        return o === undefined
-          ? { partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: 0 }
-          : { partitionIndex, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata ?? "", errorCode: 0 }
-      })
-    }))
-  }
-}
-
-/** Every partition a group has offsets for, by topic. */
-const groupTopics = (kafka: Kafka, groupId: string) => {
-  const byTopic = new Map<string, Array<number>>()
-  for (const [topic, partition] of kafka.offsets.all(groupId)) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition])
-  return [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes: partitionIndexes.sort((a, b) => a - b) }))
-}
-
-const offsetFetch = (kafka: Kafka, ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchResponse => {
-  const v = ctx.version
-  const requireStable = v >= 7 && req.requireStable === true
-  if (v >= 8) {
-    return {
-      throttleTimeMs: 0,
-      topics: [],
-      errorCode: 0,
-      groups: (req.groups ?? []).map((g) => {
-        const r = fetchGroupOffsets(kafka, ctx, { groupId: g.groupId, memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1, topics: g.topics }, requireStable)
-        return { groupId: g.groupId, topics: r.topics, errorCode: r.errorCode }
-      })
-    }
-  }
-  const topics = v >= 2 ? req.topics ?? null : req.topics ?? []
-  const r = fetchGroupOffsets(kafka, ctx, { groupId: req.groupId ?? "", memberId: null, memberEpoch: -1, topics }, requireStable)
-  if (v < 2 && r.errorCode !== 0) {
-    // v0-1 have no top-level error: every partition carries it
-    return {
-      throttleTimeMs: 0,
-      errorCode: 0,
-      groups: [],
-      topics: (topics ?? []).map((t) => ({
-        name: t.name,
-        partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: r.errorCode }))
-      }))
-    }
-  }
-  return { throttleTimeMs: 0, topics: r.topics, errorCode: v >= 2 ? r.errorCode : 0, groups: [] }
-}
-
-/** Topics the members of a group subscribe to (offsets of those cannot be deleted). */
-const subscribedTopics = (g: AnyGroup): Set<string> => {
-  const out = new Set<string>()
-  if (g.type === "consumer") {
-    for (const m of g.members.values()) for (const t of m.subscribedTopicNames) out.add(t)
-    return out
-  }
-  if (g.protocolType !== "consumer") return out
-  for (const m of g.members.values()) {
-    const meta = m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? m.protocols[0]?.metadata
-    if (meta === undefined) continue
-    const decoded = decodeVersioned(ConsumerProtocolSubscription, meta)
-    if (Result.isSuccess(decoded)) for (const t of decoded.success.value.topics) out.add(t)
-  }
-  return out
-}
-
-const offsetDelete = (kafka: Kafka, ctx: RequestContext, req: OffsetDeleteRequest): OffsetDeleteResponse => {
-  const error = coordinatorError(kafka, ctx, req.groupId)
-  const g = kafka.groups.get(req.groupId)
-  if (error !== 0 || g === undefined) return { errorCode: error !== 0 ? error : ErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] }
-  const subscribed = g.members.size > 0 ? subscribedTopics(g) : new Set<string>()
-  return {
-    errorCode: 0,
-    throttleTimeMs: 0,
-    topics: req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => {
-        if (subscribed.has(t.name)) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC }
-        kafka.offsets.delete(req.groupId, t.name, p.partitionIndex)
-        return { partitionIndex: p.partitionIndex, errorCode: 0 }
-      })
-    }))
-  }
-}
-
-// ---- listing ----------------------------------------------------------------------------------
 
 const stateOf = (g: AnyGroup): string => (g.type === "classic" ? g.state : consumerGroupState(g))
 
@@ -430,11 +171,6 @@ export const groupRoutes: ReadonlyArray<Route> = [
   route(SyncGroup, 0, 5, syncGroup),
   route(Heartbeat, 0, 4, heartbeat),
   route(LeaveGroup, 0, 5, leaveGroup),
-  route(ConsumerGroupHeartbeat, 0, 1, consumerGroupHeartbeat),
-  route(ConsumerGroupDescribe, 0, 0, consumerGroupDescribe),
-  route(OffsetCommit, 2, 9, offsetCommit),
-  route(OffsetFetch, 1, 9, offsetFetch),
-  route(OffsetDelete, 0, 0, offsetDelete),
   route(ListGroups, 0, 5, listGroups),
   route(DescribeGroups, 0, 5, describeGroups),
   route(DeleteGroups, 0, 2, deleteGroups)

@@ -9,14 +9,16 @@ import { adminRoutes } from "./admin.ts"
 import { clusterRoutes, versionTable } from "./cluster.ts"
 import type { Route } from "./common.ts"
 import { fetchRoutes } from "./fetch.ts"
+import { consumerGroupRoutes } from "./consumerGroups.ts"
 import { groupRoutes } from "./groups.ts"
+import { offsetRoutes } from "./offsets.ts"
 import { produceRoutes } from "./produce.ts"
 import { transactionRoutes } from "./transactions.ts"
 
 export type { Handler, Route } from "./common.ts"
 
 export const routes: ReadonlyMap<number, Route> = new Map(
-  [...clusterRoutes, ...produceRoutes, ...fetchRoutes, ...adminRoutes, ...aclRoutes, ...groupRoutes, ...transactionRoutes].map((r) => [r.api.key, r])
+  [...clusterRoutes, ...produceRoutes, ...fetchRoutes, ...adminRoutes, ...aclRoutes, ...groupRoutes, ...consumerGroupRoutes, ...offsetRoutes, ...transactionRoutes].map((r) => [r.api.key, r])
 )
 
 /** The version range the cluster advertises for an API key (overrides applied), or undefined. */
