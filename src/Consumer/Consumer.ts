@@ -58,6 +58,7 @@ import type { ConsumerRecord, TopicPartition } from "./Record.ts"
 
 export * from "./Errors.ts"
 export type { ConsumerBatch, ConsumerRecord, TopicPartition, TypedConsumerRecord } from "./Record.ts"
+export { decode, decodeRecord, decodeResult, decodeSkipping } from "./Record.ts"
 export type { FetcherStats, StartPosition }
 export type { GroupError, GroupMembership } from "./Group.ts"
 

@@ -53,6 +53,8 @@ import { kafkaError } from "../Protocol/Errors.ts"
 
 export * from "./Errors.ts"
 export type { ConsumerBatch, ConsumerRecord, FetcherStats, StartPosition, TopicPartition }
+export type { TypedConsumerRecord } from "./Record.ts"
+export { decode, decodeRecord, decodeResult, decodeSkipping } from "./Record.ts"
 
 /**
  * Consumer settings. Defaults follow the Java client (4.x) where it has the setting.

@@ -15,11 +15,11 @@
  * @example
  * ```ts
  * import { Schema, Stream } from "effect"
- * import * as Record from "kpax/ConsumerRecord"
+ * import * as Consumer from "kpax/Consumer" // or kpax/PartitionConsumer: both re-export these
  * import * as Topic from "kpax/Topic"
  *
  * const Orders = Topic.make({ name: "orders", key: Schema.String, value: Schema.Struct({ id: Schema.String }) })
- * const typed = records.pipe(Record.decode(Orders)) // Stream<TypedConsumerRecord<string, { id: string }>, E | RecordDecodeError>
+ * const typed = records.pipe(Consumer.decode(Orders)) // Stream<TypedConsumerRecord<string, { id: string }>, E | RecordDecodeError>
  * ```
  *
  * @since 0.1.0
