@@ -55,7 +55,7 @@ const barsSvg = (title: string, subtitle: string, unit: string, bars: ReadonlyAr
   for (let i = 0; i <= 4; i++) {
     const v = (max * i) / 4
     parts.push(`<line x1="${x(v)}" y1="${top - 6}" x2="${x(v)}" y2="${top + bars.length * ROW}" stroke="#e5e7eb"/>`)
-    parts.push(`<text x="${x(v)}" y="${top + bars.length * ROW + 18}" font-size="11" fill="#666" text-anchor="middle">${esc(fmt3(v))}</text>`)
+    parts.push(`<text x="${x(v)}" y="${top + bars.length * ROW + 18}" font-size="11" fill="#666" text-anchor="middle">${esc(v === 0 ? "0" : fmt3(v))}</text>`)
   }
   parts.push(`<text x="${(LEFT + W - RIGHT) / 2}" y="${top + bars.length * ROW + 38}" font-size="12" fill="#444" text-anchor="middle">${esc(unit)}</text>`)
   bars.forEach((b, i) => {

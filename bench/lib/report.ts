@@ -194,7 +194,8 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
       p(`| ${sc.title} | ${clients.map((c) => cell(list.find((o) => o.client === c), (o) => {
         const s = spread(ratesOf(o.result))
         const first = median(o.result.reps.map((x) => x.extra?.firstMs ?? x.extra?.joinMs ?? NaN))
-        return `${fmtSpread(s)}<br>first record ${fmtInt(first)} ms, ${mib(o.result.peakRss)}`
+        const dups = o.result.reps.reduce((a, x) => a + (x.extra?.duplicates ?? 0), 0)
+        return `${fmtSpread(s)}<br>first record ${fmtInt(first)} ms, ${mib(o.result.peakRss)}${dups > 0 ? `, ${fmtInt(dups)} re-read³` : ""}`
       })).join(" | ")} | ${r.peer} | ${r.java} |`)
     }
     p()
@@ -229,6 +230,10 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
   }
 
   // settings, failures, loads
+  p("¹ failed: see the settings table below. ² not available in this client (reason below). ³ records read twice across the")
+  p("repetitions because a rebalance moved a partition before anything was committed (group of 3 only; throughput counts each")
+  p("record once).")
+  p()
   p("### Settings per client and scenario")
   p()
   p("| scenario | client | settings | verified | load at start |")

@@ -62,7 +62,7 @@ export const latency = async (job: LatencyJob): Promise<LatencySession> => {
   const topic = job.topic
   return {
     version: kpaxVersion(),
-    settings: `send() per record (a fiber each), linger 0, acks ${job.acks === -1 ? "all (idempotent)" : "1"}`,
+    settings: `send() per record (a fiber each), linger 0, acks ${job.acks === -1 ? "all (idempotent)" : "1"}, default Broker options (per-request tracing span and request validation on)`,
     send: (value, onAck) => {
       Effect.runCallback(producer.send({ topic, value }), {
         onExit: (exit) => onAck(Exit.isSuccess(exit) ? undefined : exit.cause)
