@@ -7,6 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import * as Consumer from "../../src/Consumer/Consumer.ts"
 import * as PartitionConsumer from "../../src/Consumer/PartitionConsumer.ts"
 import * as Producer from "../../src/Producer/Producer.ts"
 import { runWithClock, str, utf8, withKafka } from "./inMemoryHelpers.ts"
@@ -149,5 +150,23 @@ describe("client bugs reproduced in memory (remove .fails once fixed)", () => {
         const producer = yield* Producer.make({ maxBlock: "10 seconds" })
         const meta = yield* runWithClock(producer.send({ topic: "t", value: utf8("x") }))
         assert.strictEqual(meta.offset, 0n)
+      })))
+
+  // A broker answers one request per connection at a time (it mutes the connection until the
+  // response is out), and a Cluster shares one connection per broker. Two group members on one
+  // Cluster therefore queue their JoinGroup/SyncGroup/Heartbeat behind each other's parked
+  // JoinGroup at the coordinator: the group never settles with both (checked on the real test
+  // broker too: after 30 s one member still had all 4 partitions, the other none). Java clients
+  // keep a separate connection to the coordinator.
+  it.effect.fails("BUG consumer/cluster: two members of one group on one Cluster never share the partitions", () =>
+    withKafka({ brokers: 3, topics: [{ name: "t", partitions: 4 }] }, () =>
+      Effect.gen(function*() {
+        const opts = { groupId: "g", topics: ["t"], heartbeatInterval: "200 millis", sessionTimeout: "10 seconds", rebalanceTimeout: "20 seconds" } as const
+        const a = yield* runWithClock(Consumer.make(opts))
+        const b = yield* runWithClock(Consumer.make(opts))
+        const split = () => a.assignment().length === 2 && b.assignment().length === 2
+        yield* runWithClock(Effect.gen(function*() {
+          while (!split()) yield* Effect.sleep("100 millis")
+        }), { limit: 30_000, step: 50 })
       })))
 })
