@@ -128,7 +128,7 @@ describe("client bugs reproduced in memory (remove .fails once fixed)", () => {
   // see test/scenarios, "sink"). The retried first batch is then OUT_OF_ORDER_SEQUENCE_NUMBER on
   // every attempt until the retries run out: its records are lost and the later ones were written
   // before them. Reproduced here with one injected error and 10 ms of latency.
-  it.effect.fails("BUG producer: a transient NOT_LEADER_OR_FOLLOWER on the first of two pipelined batches loses it", () =>
+  it.effect("producer, formerly a bug: a transient NOT_LEADER_OR_FOLLOWER on the first of two pipelined batches loses nothing", () =>
     withKafka({ brokers: 1, topics: [{ name: "t", partitions: 1 }] }, (kafka) =>
       Effect.gen(function*() {
         yield* kafka.injectError("Produce", { code: "NOT_LEADER_OR_FOLLOWER", times: 1 })
@@ -143,7 +143,7 @@ describe("client bugs reproduced in memory (remove .fails once fixed)", () => {
   // as Kafka answers for a topic just created) without refreshing; the producer's awaitTopic
   // retries Cluster.topic by the RetryPolicy, so it never asks again and fails after maxBlock
   // with "UNKNOWN_TOPIC_OR_PARTITION: topic t not in the cluster's metadata".
-  it.effect.fails("BUG producer/cluster: a topic first seen LEADER_NOT_AVAILABLE is never looked up again", () =>
+  it.effect("producer/cluster, formerly a bug: a topic first seen LEADER_NOT_AVAILABLE is looked up again", () =>
     withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka) =>
       Effect.gen(function*() {
         yield* kafka.injectError("Metadata", { code: "LEADER_NOT_AVAILABLE", topic: "t", times: 1 })

@@ -69,14 +69,20 @@ export const makeCluster = (options: ClusterImplOptions) =>
     let snapshot: ClusterMetadata = emptyMetadata
     /** Topics the application asked about: every refresh fetches all of them. */
     const interest = new Set<string>()
-    const connections = new Map<number, Connection>()
+    const dataConnections = new Map<number, Connection>()
+    /**
+     * Connections to coordinators, apart from the others (as the Java client does): a broker
+     * handles one request per connection at a time, so a JoinGroup held open during a rebalance,
+     * or a Fetch long poll, must not delay heartbeats and commits — nor they produce and fetch.
+     */
+    const coordinatorConnections = new Map<number, Connection>()
     const coordinators = new Map<string, NodeAddress>()
     let bootstrapped = false
 
     // ---- connections ------------------------------------------------------------------------
 
     /** The shared connection to a node; a new one when the node's address changed. */
-    const connectionTo = (node: NodeAddress): Effect.Effect<BrokerService> =>
+    const connectionTo = (node: NodeAddress, connections: Map<number, Connection> = dataConnections): Effect.Effect<BrokerService> =>
       Effect.suspend(() => {
         const existing = connections.get(node.nodeId)
         if (existing !== undefined && existing.host === node.host && existing.port === node.port) {
@@ -105,11 +111,13 @@ export const makeCluster = (options: ClusterImplOptions) =>
     /** Closes connections to brokers that left the cluster and bootstrap connections. */
     const pruneConnections = Effect.suspend(() => {
       const gone: Array<Connection> = []
-      for (const [id, c] of connections) {
-        const b = snapshot.brokers.get(id)
-        if (id < 0 || b === undefined) {
-          gone.push(c)
-          connections.delete(id)
+      for (const map of [dataConnections, coordinatorConnections]) {
+        for (const [id, c] of map) {
+          const b = snapshot.brokers.get(id)
+          if (id < 0 || b === undefined) {
+            gone.push(c)
+            map.delete(id)
+          }
         }
       }
       return Effect.forEach(gone, (c) => Scope.close(c.scope, Exit.void), { discard: true })
@@ -118,8 +126,8 @@ export const makeCluster = (options: ClusterImplOptions) =>
     /** Candidates for a cluster-wide request: connected brokers first, then the others, then bootstrap. */
     const candidates = (): ReadonlyArray<NodeAddress> => {
       const known = [...snapshot.brokers.values()]
-      const connected = known.filter((b) => connections.has(b.nodeId))
-      const others = known.filter((b) => !connections.has(b.nodeId))
+      const connected = known.filter((b) => dataConnections.has(b.nodeId))
+      const others = known.filter((b) => !dataConnections.has(b.nodeId))
       shuffle(others)
       const out: Array<NodeAddress> = [...connected, ...others]
       if (out.length === 0 || !bootstrapped) {
@@ -232,7 +240,8 @@ export const makeCluster = (options: ClusterImplOptions) =>
     const topic = (name: string): Effect.Effect<TopicMetadata, ClusterError> =>
       Effect.suspend(() => {
         const t = snapshot.topics.get(name)
-        const known = t !== undefined && interest.has(name) ? Effect.succeed(snapshot) : refresh([name])
+        // a cached topic that carried an error (LEADER_NOT_AVAILABLE just after creation, …) is asked for again
+        const known = t !== undefined && t.errorCode === 0 && interest.has(name) ? Effect.succeed(snapshot) : refresh([name])
         return known.pipe(
           Effect.flatMap((s) => {
             const t = s.topics.get(name)
@@ -347,7 +356,7 @@ export const makeCluster = (options: ClusterImplOptions) =>
           coordinators.set(ck, found)
           node = found
         }
-        return { nodeId: node.nodeId, broker: yield* connectionTo(node) }
+        return { nodeId: node.nodeId, broker: yield* connectionTo(node, coordinatorConnections) }
       })
 
     const coordinatorIsDown = (key: CoordinatorKey): Effect.Effect<void> =>
@@ -415,7 +424,7 @@ export const makeCluster = (options: ClusterImplOptions) =>
       coordinatorIsDown,
       withLeader,
       withCoordinator,
-      connectionCount: () => connections.size
+      connectionCount: () => dataConnections.size + coordinatorConnections.size
     }
   })
 

@@ -79,6 +79,11 @@ export class PartitionQueue {
   /** The producer id and epoch the sequence numbers belong to. */
   sequenceEpoch = -1
   sequenceProducerId = -1n
+  /**
+   * The broker acknowledged a batch of the current producer id/epoch here: it holds our sequence
+   * state. Until then one batch at a time (a broker without state may accept a later batch first).
+   */
+  confirmed = false
   /** A batch failed and waits to be sent again: one batch in flight at a time until it is through. */
   retrying = false
   constructor(topic: string, partition: number) {

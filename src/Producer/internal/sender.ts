@@ -204,7 +204,7 @@ export class Sender {
             }))
             continue
           }
-          if (q.retrying ? q.inFlight > 0 : q.inFlight >= s.maxInFlight) break
+          if (q.retrying || (s.idempotent && !q.confirmed) ? q.inFlight > 0 : q.inFlight >= s.maxInFlight) break
           if (head.retryAt > now) {
             nextWake = Math.min(nextWake, head.retryAt)
             break
@@ -275,6 +275,7 @@ export class Sender {
       q.sequenceEpoch = id.producerEpoch
       q.sequenceProducerId = id.producerId
       q.nextSequence = 0
+      q.confirmed = false
     }
     b.producerId = id.producerId
     b.producerEpoch = id.producerEpoch
@@ -358,6 +359,7 @@ export class Sender {
     const q = this.acc.queueOf(b.topic, b.partition)
     const code = pr.errorCode
     if (code === 0 || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+      if (b.producerEpoch === q.sequenceEpoch && b.producerId === q.sequenceProducerId) q.confirmed = true
       this.succeed(b, code === 0 ? pr.baseOffset : -1n, Number(pr.logAppendTimeMs))
       if (q.retrying && !q.queue.some((x) => x.attempts > 0)) q.retrying = false
       return
