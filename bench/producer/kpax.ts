@@ -14,6 +14,8 @@ import type { LatencySession, ProduceSession } from "../lib/worker.ts"
 const CHUNK = 10_000
 const WINDOW = 8
 const API = process.env.KPAX_BENCH_API === "sink" ? "sink" : "sendAll"
+/** Experiments: KPAX_BENCH_BATCH=<bytes> overrides the tuned batchSize. */
+const BATCH = Number(process.env.KPAX_BENCH_BATCH ?? 256 * 1024)
 
 const open = (brokers: string, options: Producer.ProducerOptions, quiet: boolean) =>
   openScoped(Effect.gen(function*() {
@@ -23,7 +25,7 @@ const open = (brokers: string, options: Producer.ProducerOptions, quiet: boolean
 
 export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Promise<ProduceSession> => {
   const options: Producer.ProducerOptions = job.tuned
-    ? { acks: job.acks === -1 ? "all" : 1, compression: job.codec, batchSize: 256 * 1024, linger: "10 millis", bufferMemory: 64 * 1024 * 1024 }
+    ? { acks: job.acks === -1 ? "all" : 1, compression: job.codec, batchSize: BATCH, linger: "10 millis", bufferMemory: 64 * 1024 * 1024 }
     : { acks: job.acks === -1 ? "all" : 1, compression: job.codec }
   const { value: producer, close } = await open(job.brokers, options, job.tuned)
   const topic = job.topic
@@ -48,7 +50,7 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
     for (let i = 0; i < count; i += CHUNK) chunks.push(chunkOf(offset + i, Math.min(CHUNK, count - i)))
     return Stream.fromArrays(...chunks).pipe(Stream.run(producer.sink), Effect.as(count))
   }
-  const kind = job.tuned ? `${API} ${CHUNK}-record chunks (${API === "sendAll" ? `${WINDOW} in flight` : "one stream"}), batchSize 256 KiB, linger 10 ms, bufferMemory 64 MiB, tracing/validation off` : `${API} ${CHUNK}-record chunks, default config (batchSize 16 KiB, linger 5 ms)`
+  const kind = job.tuned ? `${API} ${CHUNK}-record chunks (${API === "sendAll" ? `${WINDOW} in flight` : "one stream"}), batchSize ${BATCH / 1024} KiB, linger 10 ms, bufferMemory 64 MiB, tracing/validation off` : `${API} ${CHUNK}-record chunks, default config (batchSize 16 KiB, linger 5 ms)`
   return {
     version: kpaxVersion(),
     settings: `${kind}; idempotent ${job.acks === -1 ? "yes" : "no"}`,
