@@ -91,6 +91,12 @@ const byScenario = (report: Report) => {
 
 const sorted = (list: ReadonlyArray<Outcome>) => [...list].sort((a, b) => CLIENT_ORDER.indexOf(a.client) - CLIENT_ORDER.indexOf(b.client))
 
+/** `, 2.1 µs CPU/rec`: the child's CPU time (all its threads) per record, median over the reps; robust to load. */
+const cpuPerRecord = (r: JobResult): string => {
+  const xs = r.reps.flatMap((x) => (x.extra?.cpuMs === undefined ? [] : [(x.extra.cpuMs * 1000) / x.n]))
+  return xs.length === 0 ? "" : `, ${fmt3(median(xs))} µs CPU/rec`
+}
+
 /** kpax's median over the best JavaScript peer's, and over Java's. */
 const ratios = (list: ReadonlyArray<Outcome>, higherIsBetter: (o: Outcome & { result: JobResult }) => number) => {
   const k = list.find((o) => o.client === "kpax" && ok(o))
@@ -133,7 +139,8 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
     p("### Produce throughput")
     p()
     p("msgs/s, median (min–max) over the repetitions, each from the first send to the last acknowledgement; verified by the")
-    p("topic's end offsets (ListOffsets) after the run. MiB/s is of record values.")
+    p("topic's end offsets (ListOffsets) after the run. MiB/s is of record values. \"µs CPU/rec\" is the client process's CPU")
+    p("time (every thread: librdkafka's included) per record — less sensitive to the machine's load than msgs/s (n/a for Java).")
     p()
     p(`| scenario | ${clients.map((c) => CLIENT_LABEL[c]).join(" | ")} | kpax ÷ best JS peer | kpax ÷ Java |`)
     p(`| --- | ${clients.map(() => "---:").join(" | ")} | ---: | ---: |`)
@@ -142,7 +149,7 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
       const r = ratios(list, (o) => median(ratesOf(o.result)))
       p(`| ${sc.title} | ${clients.map((c) => cell(list.find((o) => o.client === c), (o) => {
         const s = spread(ratesOf(o.result))
-        return `${fmtSpread(s)}<br>${fmt3((s.median * sc.size) / 2 ** 20)} MiB/s, ${mib(o.result.peakRss)}`
+        return `${fmtSpread(s)}<br>${fmt3((s.median * sc.size) / 2 ** 20)} MiB/s, ${mib(o.result.peakRss)}${cpuPerRecord(o.result)}`
       })).join(" | ")} | ${r.peer} | ${r.java} |`)
     }
     p()
@@ -195,7 +202,7 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
         const s = spread(ratesOf(o.result))
         const first = median(o.result.reps.map((x) => x.extra?.firstMs ?? x.extra?.joinMs ?? NaN))
         const dups = o.result.reps.reduce((a, x) => a + (x.extra?.duplicates ?? 0), 0)
-        return `${fmtSpread(s)}<br>first record ${fmtInt(first)} ms, ${mib(o.result.peakRss)}${dups > 0 ? `, ${fmtInt(dups)} re-read³` : ""}`
+        return `${fmtSpread(s)}<br>first record ${fmtInt(first)} ms, ${mib(o.result.peakRss)}${cpuPerRecord(o.result)}${dups > 0 ? `, ${fmtInt(dups)} re-read³` : ""}`
       })).join(" | ")} | ${r.peer} | ${r.java} |`)
     }
     p()

@@ -108,11 +108,13 @@ async function produce(client: ClientName, job: ProduceJob): Promise<JobResult> 
   const prof = await profiler()
   for (let i = 0; i < job.reps; i++) {
     const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
     const n = await s.run(job.count, offset)
     const ms = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
     offset += job.count
     if (n !== job.count) throw new Error(`rep ${i}: ${n} of ${job.count} records acknowledged`)
-    reps.push({ n, ms })
+    reps.push({ n, ms, extra: { cpuMs: (cpu.user + cpu.system) / 1000 } })
   }
   await prof.stop()
   await s.close()
@@ -195,7 +197,10 @@ async function consume(client: ClientName, job: ConsumeJob): Promise<JobResult> 
   const reps: Array<Rep> = []
   const prof = await profiler()
   for (let i = 0; i < job.reps; i++) {
-    const r = await s.run(i)
+    const cpu0 = process.cpuUsage()
+    const r0 = await s.run(i)
+    const cpu = process.cpuUsage(cpu0)
+    const r = { ...r0, extra: { ...r0.extra, cpuMs: (cpu.user + cpu.system) / 1000 } }
     // Every partition was read to its end offset (the drivers stop only then). Alone, the count is
     // exact; in a group, a rebalance while members join can hand a partition over before anything
     // was committed, so some records are read twice: counted as duplicates, not as throughput.
