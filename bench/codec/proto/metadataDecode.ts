@@ -15,6 +15,9 @@
  *    position in a local.
  *  - D "+ ascii strings": short strings decoded by hand for ASCII (as RecordBatchCodec's
  *    `readString`), `utf8Slice` otherwise (no `Buffer#toString` argument checks).
+ *  - E "+ shared empty arrays": an empty int32 array decodes to one frozen, shared empty array
+ *    (the Schema types are `ReadonlyArray`); `offlineReplicas` is empty on a healthy cluster, so
+ *    this is one allocation fewer per partition.
  */
 import { Result } from "effect"
 import { decodeResponseBody } from "../../../src/Protocol/Frame.ts"
@@ -156,7 +159,10 @@ class R {
   }
 }
 
+const EMPTY_NUMBERS: Array<number> = Object.freeze([]) as unknown as Array<number>
+
 interface Opts {
+  readonly sharedEmpty?: boolean
   readonly int32Array: boolean
   readonly fixedRuns: boolean
   readonly ascii: boolean
@@ -164,6 +170,12 @@ interface Opts {
 
 const make = (o: Opts) => {
   const int32s = (r: R, flex: boolean, what: string): Array<number> => {
+    if (o.sharedEmpty === true) {
+      const at = r.pos
+      const n = r.arrayLength(flex, 4)
+      if (n === 0) return EMPTY_NUMBERS
+      r.pos = at
+    }
     if (o.int32Array) return r.int32Array(flex, what)
     const n = r.arrayLength(flex, 4)
     if (n < 0) r.fail(`${what} is null but not nullable in this version`)
@@ -251,7 +263,8 @@ const variants = {
   "proto A: no wasted []": make({ int32Array: false, fixedRuns: false, ascii: false }),
   "proto B: + int32Array": make({ int32Array: true, fixedRuns: false, ascii: false }),
   "proto C: + fixed runs": make({ int32Array: true, fixedRuns: true, ascii: false }),
-  "proto D: + ascii strings": make({ int32Array: true, fixedRuns: true, ascii: true })
+  "proto D: + ascii strings": make({ int32Array: true, fixedRuns: true, ascii: true }),
+  "proto E: + shared empty arrays": make({ int32Array: true, fixedRuns: true, ascii: true, sharedEmpty: true })
 }
 
 const args = process.argv.slice(2)
