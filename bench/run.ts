@@ -10,6 +10,7 @@
  *   npm run bench -- --only produce,consume --clients kpax,kafkajs --reps 5 --scale 0.2
  *   npm run bench -- --profile           # also CPU-profile kpax's produce and consume (bench/producer/profiles/)
  *   npm run bench -- --no-write          # print, do not touch RESULTS.md / charts
+ *   npm run bench -- --rerender          # charts + RESULTS.md section again from bench/charts/results.json
  *   KAFKA_BROKERS=host:9092 npm run bench  # use a running broker instead of starting one
  */
 import { spawn } from "node:child_process"
@@ -145,7 +146,16 @@ const runWorker = (client: ClientName, job: Job, options: { readonly profile?: s
 
 // ---- the run -------------------------------------------------------------------------------
 
+/** `--rerender`: charts and the RESULTS.md section again from bench/charts/results.json (no broker, no run). */
+const rerender = async () => {
+  const report = JSON.parse(fs.readFileSync(path.join(HERE, "charts", "results.json"), "utf8")) as Report
+  const charts = await renderCharts(report, path.join(HERE, "charts"))
+  writeSection(path.join(HERE, "RESULTS.md"), report, charts)
+  log(`re-rendered bench/RESULTS.md and ${charts.length} charts from bench/charts/results.json`)
+}
+
 const main = async () => {
+  if (flag("rerender")) return rerender()
   const started = Date.now()
   const loadStart = os.loadavg()
   let kafka: KafkaHandle | undefined

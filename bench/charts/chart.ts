@@ -31,7 +31,7 @@ interface Bar {
 }
 
 const W = 900
-const LEFT = 250
+const LEFT = 300
 const RIGHT = 150
 const ROW = 34
 
@@ -42,18 +42,25 @@ const niceMax = (v: number) => {
   return 10 * p
 }
 
-const barsSvg = (title: string, subtitle: string, unit: string, bars: ReadonlyArray<Bar>): string => {
+const barsSvg = (title: string, subtitle: string, unit: string, bars: ReadonlyArray<Bar>, log = false): string => {
   const top = 70
   const h = top + bars.length * ROW + 50
-  const max = niceMax(Math.max(...bars.map((b) => Math.max(b.value, b.hi ?? 0))))
-  const x = (v: number) => LEFT + ((W - LEFT - RIGHT) * v) / max
+  const max = log
+    ? 10 ** Math.ceil(Math.log10(Math.max(...bars.map((b) => b.value))))
+    : niceMax(Math.max(...bars.map((b) => Math.max(b.value, b.hi ?? 0))))
+  const logMin = log ? 10 ** Math.floor(Math.log10(Math.max(1e-3, Math.min(...bars.map((b) => b.value))))) : 0
+  const x = log
+    ? (v: number) => LEFT + ((W - LEFT - RIGHT) * (Math.log10(Math.max(v, logMin)) - Math.log10(logMin))) / (Math.log10(max) - Math.log10(logMin))
+    : (v: number) => LEFT + ((W - LEFT - RIGHT) * v) / max
+  const ticks = log
+    ? Array.from({ length: Math.round(Math.log10(max / logMin)) + 1 }, (_, i) => logMin * 10 ** i)
+    : [0, 1, 2, 3, 4].map((i) => (max * i) / 4)
   const parts: Array<string> = []
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="DejaVu Sans, Arial, sans-serif">`)
   parts.push(`<rect width="100%" height="100%" fill="#ffffff"/>`)
   parts.push(`<text x="16" y="28" font-size="17" font-weight="bold" fill="#111">${esc(title)}</text>`)
   parts.push(`<text x="16" y="50" font-size="12" fill="#555">${esc(subtitle)}</text>`)
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4
+  for (const v of ticks) {
     parts.push(`<line x1="${x(v)}" y1="${top - 6}" x2="${x(v)}" y2="${top + bars.length * ROW}" stroke="#e5e7eb"/>`)
     parts.push(`<text x="${x(v)}" y="${top + bars.length * ROW + 18}" font-size="11" fill="#666" text-anchor="middle">${esc(v === 0 ? "0" : fmt3(v))}</text>`)
   }
@@ -117,10 +124,10 @@ export const renderCharts = async (report: Report, dir: string): Promise<Array<{
       for (const o of list) {
         const l = o.result!.latency!
         for (const [q, v] of [["p50", l.p50], ["p99", l.p99], ["p99.9", l.p999]] as const) {
-          bars.push({ label: `${CLIENT_LABEL[o.client]} ${q}`, color: COLORS[o.client] ?? "#999", value: v, text: `${fmt3(v)} ms` })
+          bars.push({ label: `${CLIENT_LABEL[o.client]} ${q}`, color: COLORS[o.client] ?? "#999", value: v, text: `${fmt3(v)} ms${l.saturated === true ? " (saturated)" : ""}` })
         }
       }
-      svg = barsSvg(sc.title, `${report.date.slice(0, 10)} · ${report.node} · Kafka ${report.kafka} · lower is better`, "milliseconds, send → acknowledgement", bars)
+      svg = barsSvg(sc.title, `${report.date.slice(0, 10)} · ${report.node} · Kafka ${report.kafka} · lower is better · (saturated): could not sustain the rate`, "milliseconds, send → acknowledgement (log scale)", bars, true)
     } else {
       const unit = sc.kind === "metadata" ? "round trips per second" : "records per second"
       const bars = list.map((o): Bar => {
