@@ -3,7 +3,8 @@
  * a metadata cache (brokers, topics, partitions, leaders) refreshed periodically and on demand
  * (concurrent refreshes coalesced), shares one connection per broker, finds partition leaders and
  * group / transaction coordinators, and retries operations by the `RetryPolicy` when leaders or
- * coordinators move.
+ * coordinators move. A client whose coordinator requests may be held by the broker (a consumer
+ * group member's JoinGroup) takes a `coordinatorSession`: connections of its own, for its scope.
  *
  * @example
  * ```ts
@@ -27,11 +28,11 @@ import type { KafkaError } from "../Protocol/Errors.ts"
 import { InvalidClusterConfig } from "./Errors.ts"
 import type { ClusterError } from "./Errors.ts"
 import { makeCluster } from "./internal/cluster.ts"
-import type { Connect, CoordinatorKey, Leader, Located, NodeAddress } from "./internal/cluster.ts"
+import type { Connect, CoordinatorKey, CoordinatorSession, Leader, Located, NodeAddress } from "./internal/cluster.ts"
 import type { BrokerNode, ClusterMetadata, PartitionMetadata, TopicMetadata } from "./internal/metadata.ts"
 import { parseAddress } from "./internal/metadata.ts"
 
-export type { BrokerNode, ClusterMetadata, Connect, CoordinatorKey, Leader, Located, NodeAddress, PartitionMetadata, TopicMetadata }
+export type { BrokerNode, ClusterMetadata, Connect, CoordinatorKey, CoordinatorSession, Leader, Located, NodeAddress, PartitionMetadata, TopicMetadata }
 export { BrokerUnavailable, InvalidClusterConfig } from "./Errors.ts"
 export type { ClusterError } from "./Errors.ts"
 
@@ -63,12 +64,40 @@ export interface ClusterService {
   readonly leaderIsDown: (topic: string, partition: number, nodeId?: number) => Effect.Effect<void>
   /** Marks every partition led by a broker leaderless (the broker is gone). */
   readonly brokerIsDown: (nodeId: number) => Effect.Effect<void>
-  /** The coordinator of a consumer group or transactional id and the connection to it. */
+  /**
+   * The coordinator of a consumer group or transactional id and the cluster's shared connection to
+   * it (one per coordinator broker, apart from the data connections). For requests the broker
+   * answers at once (admin, offsets, transactions); a group member uses a `coordinatorSession`.
+   */
   readonly coordinator: (key: CoordinatorKey) => Effect.Effect<Located, ClusterError>
   /** Finds several coordinators with batched FindCoordinator requests (v4+), keyed `g:<group>` / `t:<id>`. */
   readonly coordinators: (keys: ReadonlyArray<CoordinatorKey>) => Effect.Effect<ReadonlyMap<string, NodeAddress | KafkaError>, ClusterError>
   /** Forgets a coordinator; the next lookup asks the cluster again. */
   readonly coordinatorIsDown: (key: CoordinatorKey) => Effect.Effect<void>
+  /**
+   * A coordinator session for the current scope: its own connection to `key`'s coordinator,
+   * opened on first use, following the coordinator when it moves, closed with the scope. A broker
+   * answers one request per connection at a time and holds a JoinGroup until the rebalance is
+   * done, so every consumer-group membership talks to its coordinator through sessions of its own:
+   * two members on one `Cluster` do not wait behind each other's JoinGroup. The lookup cache
+   * (FindCoordinator) stays shared.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import * as Cluster from "kpax/Cluster"
+   * import { LeaveGroup } from "kpax/Protocol"
+   *
+   * const leave = (memberId: string) =>
+   *   Effect.scoped(Effect.gen(function*() {
+   *     const cluster = yield* Cluster.Cluster
+   *     const session = yield* cluster.coordinatorSession({ type: "group", key: "billing" })
+   *     yield* session.withCoordinator((c) =>
+   *       c.broker.request(LeaveGroup, { groupId: "billing", members: [{ memberId, groupInstanceId: null, reason: null }] }))
+   *   })) // the session's connection is closed here
+   * ```
+   */
+  readonly coordinatorSession: (key: CoordinatorKey) => Effect.Effect<CoordinatorSession, never, Scope.Scope>
   /**
    * Runs `f` against a partition's leader, retrying by the `RetryPolicy`: when the leader moved,
    * metadata is refreshed and `f` runs against the new leader.
@@ -83,7 +112,7 @@ export interface ClusterService {
     key: CoordinatorKey,
     f: (coordinator: Located) => Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | ClusterError, R>
-  /** Number of open broker connections (bootstrap ones included until the first metadata). */
+  /** Number of open broker connections (bootstrap ones until the first metadata, and those of open coordinator sessions). */
   readonly connectionCount: () => number
 }
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Schedule } from "effect"
+import { Deferred, Effect, Exit, Fiber, Schedule, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import * as RetryPolicy from "../../src/Cluster/RetryPolicy.ts"
@@ -207,6 +207,52 @@ describe("Cluster (scripted brokers)", () => {
       yield* cluster.coordinatorIsDown({ type: "group", key: "g1" })
       const c3 = yield* cluster.coordinator({ type: "group", key: "g1" })
       assert.strictEqual(c3.nodeId, 1)
+    }))
+
+  it.effect("coordinator sessions: own connections, opened on first use, following the coordinator, closed with their scope", () =>
+    Effect.gen(function*() {
+      let coordinatorNode = 1
+      const { fake, make } = clusterWith({
+        [METADATA]: () => Effect.succeed(metadataResponse(twoBrokers, [])),
+        [FIND_COORDINATOR]: (_n, req) =>
+          Effect.sync(() => ({
+            throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: "", port: -1,
+            coordinators: req.coordinatorKeys.map((key: string) => ({
+              key, nodeId: coordinatorNode, host: "127.0.0.1", port: 9000 + coordinatorNode, errorCode: 0, errorMessage: null
+            }))
+          }))
+      })
+      const cluster = yield* make
+      const key = { type: "group", key: "g" } as const
+      const shared = yield* cluster.coordinator(key)
+      const before = cluster.connectionCount()
+      const connectsBefore = fake.connects.length
+      const scope = yield* Scope.make()
+      const a = yield* cluster.coordinatorSession(key).pipe(Scope.provide(scope))
+      const b = yield* cluster.coordinatorSession(key).pipe(Scope.provide(scope))
+      assert.strictEqual(fake.connects.length, connectsBefore, "no connection before the first use")
+      const a1 = yield* a.coordinator
+      const a2 = yield* a.coordinator
+      const b1 = yield* b.coordinator
+      assert.deepStrictEqual([a1.nodeId, b1.nodeId], [1, 1])
+      assert.strictEqual(a1.broker, a2.broker, "a session keeps its connection")
+      assert.notStrictEqual(a1.broker, b1.broker, "two sessions: two connections")
+      assert.notStrictEqual(a1.broker, shared.broker, "not the cluster's shared coordinator connection")
+      assert.strictEqual(cluster.connectionCount(), before + 2)
+      // the coordinator moves: the session's next use finds it and lets go of the old connection
+      coordinatorNode = 2
+      yield* a.coordinatorIsDown
+      const a3 = yield* a.withCoordinator((c) => Effect.succeed(c))
+      assert.strictEqual(a3.nodeId, 2)
+      assert.strictEqual(fake.closed.filter((c) => c.nodeId === 1).length, 1, "a's connection to node 1 closed")
+      assert.strictEqual(cluster.connectionCount(), before + 2)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(cluster.connectionCount(), before, "the sessions' connections closed with their scope")
+      // a late use after the scope closed goes through the cluster's shared connection (to node 2 now)
+      const late = yield* a.coordinator
+      assert.strictEqual(late.nodeId, 2)
+      assert.strictEqual(late.broker, (yield* cluster.coordinator(key)).broker)
+      assert.strictEqual(cluster.connectionCount(), before + 1)
     }))
 
   it.effect("withCoordinator looks the coordinator up again after NOT_COORDINATOR", () =>

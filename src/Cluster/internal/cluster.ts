@@ -1,6 +1,7 @@
 /**
  * The Cluster implementation: metadata cache with coalesced refreshes, one shared connection per
- * broker, leader and coordinator lookup.
+ * broker (and one per coordinator), coordinator sessions with connections of their own, leader and
+ * coordinator lookup.
  *
  * @internal
  */
@@ -44,6 +45,48 @@ export interface Leader extends Located {
   readonly leaderEpoch: number
 }
 
+/**
+ * A coordinator seen through connections of one's own: what a consumer-group membership (or any
+ * client of a coordinator whose requests the coordinator may hold) uses instead of the cluster's
+ * shared coordinator connection. A broker answers one request per connection at a time, in order,
+ * and holds a JoinGroup (or SyncGroup) until the rebalance is done: on a shared connection, one
+ * member's JoinGroup would hold up every other member's JoinGroup, SyncGroup, Heartbeat and commit,
+ * and the group would never settle (Java clients have one network client per consumer for the same
+ * reason).
+ *
+ * The connection is opened on first use, replaced when the coordinator moved (the connection to
+ * the previous coordinator is closed), and closed with the scope the session was acquired in.
+ * After that scope closed, the session falls back to the cluster's shared coordinator connection,
+ * so a late request still works and nothing is left open.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as Cluster from "kpax/Cluster"
+ * import { Heartbeat } from "kpax/Protocol"
+ *
+ * const beat = (generationId: number, memberId: string) =>
+ *   Effect.scoped(Effect.gen(function*() {
+ *     const cluster = yield* Cluster.Cluster
+ *     const session = yield* cluster.coordinatorSession({ type: "group", key: "billing" })
+ *     return yield* session.withCoordinator((c) =>
+ *       c.broker.request(Heartbeat, { groupId: "billing", generationId, memberId, groupInstanceId: null }))
+ *   }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface CoordinatorSession {
+  /** The group or transactional id this session talks to the coordinator of. */
+  readonly key: CoordinatorKey
+  /** The coordinator and this session's own connection to it (looked up and opened if need be). */
+  readonly coordinator: Effect.Effect<Located, ClusterError>
+  /** Runs `f` against the coordinator on this session's connection, looking it up again when it moved, by the `RetryPolicy`. */
+  readonly withCoordinator: <A, E, R>(f: (coordinator: Located) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | ClusterError, R>
+  /** Forgets the coordinator (for the whole cluster: it moved); the next use looks it up again. */
+  readonly coordinatorIsDown: Effect.Effect<void>
+}
+
 export interface ClusterImplOptions {
   readonly bootstrap: ReadonlyArray<{ readonly host: string; readonly port: number }>
   readonly connect: Connect
@@ -71,12 +114,17 @@ export const makeCluster = (options: ClusterImplOptions) =>
     const interest = new Set<string>()
     const dataConnections = new Map<number, Connection>()
     /**
-     * Connections to coordinators, apart from the others (as the Java client does): a broker
-     * handles one request per connection at a time, so a JoinGroup held open during a rebalance,
-     * or a Fetch long poll, must not delay heartbeats and commits — nor they produce and fetch.
+     * The shared connections to coordinators, apart from the others: a broker handles one request
+     * per connection at a time, so a Fetch long poll must not delay coordinator requests, nor they
+     * produce and fetch. Only for requests the coordinator answers at once (admin, standalone
+     * offsets, transactions): a group member, whose JoinGroup the coordinator holds for the whole
+     * rebalance, uses coordinator sessions of its own (`coordinatorSession`), as each Java
+     * consumer has its own network client.
      */
     const coordinatorConnections = new Map<number, Connection>()
     const coordinators = new Map<string, NodeAddress>()
+    /** The connections of each open coordinator session (see `CoordinatorSession`), apart from the shared ones. */
+    const sessionConnections = new Set<Map<number, Connection>>()
     let bootstrapped = false
 
     // ---- connections ------------------------------------------------------------------------
@@ -111,7 +159,7 @@ export const makeCluster = (options: ClusterImplOptions) =>
     /** Closes connections to brokers that left the cluster and bootstrap connections. */
     const pruneConnections = Effect.suspend(() => {
       const gone: Array<Connection> = []
-      for (const map of [dataConnections, coordinatorConnections]) {
+      for (const map of [dataConnections, coordinatorConnections, ...sessionConnections]) {
         for (const [id, c] of map) {
           const b = snapshot.brokers.get(id)
           if (id < 0 || b === undefined) {
@@ -343,25 +391,71 @@ export const makeCluster = (options: ClusterImplOptions) =>
         })
       )
 
-    const coordinator = (key: CoordinatorKey): Effect.Effect<Located, ClusterError> =>
-      Effect.gen(function*() {
+    /** The coordinator's address: cached, else asked with FindCoordinator. */
+    const locateCoordinator = (key: CoordinatorKey): Effect.Effect<NodeAddress, ClusterError> =>
+      Effect.suspend(() => {
         const ck = coordinatorCacheKey(key)
-        let node = coordinators.get(ck)
-        if (node === undefined) {
-          const found = (yield* findCoordinators([key])).get(ck)
-          if (found === undefined) {
-            return yield* Effect.fail(kafkaError("COORDINATOR_NOT_AVAILABLE", `no coordinator returned for ${key.type} ${key.key}`))
-          }
-          if ("_tag" in found) return yield* Effect.fail(found)
-          coordinators.set(ck, found)
-          node = found
-        }
-        return { nodeId: node.nodeId, broker: yield* connectionTo(node, coordinatorConnections) }
+        const node = coordinators.get(ck)
+        if (node !== undefined) return Effect.succeed(node)
+        return Effect.flatMap(findCoordinators([key]), (found) => {
+          const f = found.get(ck)
+          if (f === undefined) return Effect.fail(kafkaError("COORDINATOR_NOT_AVAILABLE", `no coordinator returned for ${key.type} ${key.key}`))
+          if ("_tag" in f) return Effect.fail(f)
+          coordinators.set(ck, f)
+          return Effect.succeed(f)
+        })
       })
+
+    const coordinator = (key: CoordinatorKey): Effect.Effect<Located, ClusterError> =>
+      Effect.flatMap(locateCoordinator(key), (node) =>
+        Effect.map(connectionTo(node, coordinatorConnections), (broker): Located => ({ nodeId: node.nodeId, broker })))
 
     const coordinatorIsDown = (key: CoordinatorKey): Effect.Effect<void> =>
       Effect.sync(() => {
         coordinators.delete(coordinatorCacheKey(key))
+      })
+
+    const closeAll = (connections: Map<number, Connection>, except?: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const gone: Array<Connection> = []
+        for (const [id, c] of connections) {
+          if (id === except) continue
+          connections.delete(id)
+          gone.push(c)
+        }
+        return Effect.forEach(gone, (c) => Scope.close(c.scope, Exit.void), { discard: true })
+      })
+
+    const coordinatorSession = (key: CoordinatorKey): Effect.Effect<CoordinatorSession, never, Scope.Scope> =>
+      Effect.gen(function*() {
+        /** At most one connection, to the coordinator last found (a map so that `connectionTo` and pruning apply). */
+        const own = new Map<number, Connection>()
+        let ended = false
+        sessionConnections.add(own)
+        yield* Effect.addFinalizer(() =>
+          Effect.suspend(() => {
+            ended = true
+            sessionConnections.delete(own)
+            return closeAll(own)
+          })
+        )
+        const located: Effect.Effect<Located, ClusterError> = Effect.suspend(() => {
+          if (ended) return coordinator(key)
+          return Effect.gen(function*() {
+            const node = yield* locateCoordinator(key)
+            yield* closeAll(own, node.nodeId) // the coordinator moved: let go of the previous one
+            const broker = yield* connectionTo(node, own)
+            if (ended) yield* closeAll(own) // the session ended while connecting
+            return { nodeId: node.nodeId, broker }
+          })
+        })
+        const session: CoordinatorSession = {
+          key,
+          coordinator: located,
+          withCoordinator: (f) => retryOnCoordinator(key, located, f),
+          coordinatorIsDown: coordinatorIsDown(key)
+        }
+        return session
       })
 
     // ---- retrying combinators ---------------------------------------------------------------
@@ -389,13 +483,19 @@ export const makeCluster = (options: ClusterImplOptions) =>
       )
     }
 
+    const retryOnCoordinator = <A, E, R>(
+      key: CoordinatorKey,
+      located: Effect.Effect<Located, ClusterError>,
+      f: (coordinator: Located) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | ClusterError, R> =>
+      RetryPolicy.retry(Effect.flatMap(located, f), {
+        beforeRetry: (reason) => (reason === "transient" || reason === "coordinatorMoved" ? coordinatorIsDown(key) : Effect.void)
+      })
+
     const withCoordinator = <A, E, R>(
       key: CoordinatorKey,
       f: (coordinator: Located) => Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E | ClusterError, R> =>
-      RetryPolicy.retry(Effect.flatMap(coordinator(key), f), {
-        beforeRetry: (reason) => (reason === "transient" || reason === "coordinatorMoved" ? coordinatorIsDown(key) : Effect.void)
-      })
+    ): Effect.Effect<A, E | ClusterError, R> => retryOnCoordinator(key, coordinator(key), f)
 
     const forget = (topics: ReadonlyArray<string>): Effect.Effect<void> =>
       Effect.sync(() => {
@@ -422,9 +522,14 @@ export const makeCluster = (options: ClusterImplOptions) =>
       coordinator,
       coordinators: (keys: ReadonlyArray<CoordinatorKey>) => findCoordinators(keys),
       coordinatorIsDown,
+      coordinatorSession,
       withLeader,
       withCoordinator,
-      connectionCount: () => dataConnections.size + coordinatorConnections.size
+      connectionCount: () => {
+        let n = dataConnections.size + coordinatorConnections.size
+        for (const own of sessionConnections) n += own.size
+        return n
+      }
     }
   })
 
