@@ -38,6 +38,14 @@
  * else is consumed without a pause. (Before the first generation the member owns nothing, so the
  * choice does not matter.)
  *
+ * **Connections.** A membership talks to its coordinator over connections of its own
+ * (`Cluster.coordinatorSession`), not the cluster's shared one: the coordinator holds a JoinGroup
+ * until the group is ready, and a connection carries one request at a time, so members sharing a
+ * connection would wait behind each other's JoinGroup. Classic: two (JoinGroup and SyncGroup on
+ * one; Heartbeat, commits, offset fetches and LeaveGroup on the other, so they never wait behind
+ * the member's own held JoinGroup); KIP-848: one. Opened when first needed, moved with the
+ * coordinator, closed when the membership ends. So any number of members can share one `Cluster`.
+ *
  * **Static membership (KIP-345).** With `groupInstanceId`, closing does not leave the group
  * (classic: no LeaveGroup; KIP-848: epoch -2): an instance restarting within the session timeout
  * gets its partitions back without a rebalance.
@@ -253,7 +261,13 @@ export const join = (options: GroupOptions): Effect.Effect<GroupMembership, Grou
       onRevoked: options.onRevoked,
       onLost: options.onLost
     })
-    const runtime = settings.protocol === "consumer" ? makeConsumerGroup(cluster, settings, state) : makeClassic(cluster, settings, state)
+    // the membership's own coordinator connections (closed with this scope, after leaving): on the
+    // cluster's shared one, another member's JoinGroup, held by the coordinator, would hold this
+    // member's requests up
+    const key = { type: "group", key: settings.groupId } as const
+    const runtime = settings.protocol === "consumer"
+      ? makeConsumerGroup(cluster, settings, state, yield* cluster.coordinatorSession(key))
+      : makeClassic(cluster, settings, state, { rebalance: yield* cluster.coordinatorSession(key), member: yield* cluster.coordinatorSession(key) })
     const scope = yield* Effect.scope
     let fiber: Fiber.Fiber<void> | undefined
     let closing: Deferred.Deferred<void> | undefined

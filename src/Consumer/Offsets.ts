@@ -27,7 +27,7 @@
 import { Effect } from "effect"
 import { Cluster } from "../Cluster/Cluster.ts"
 import type { TopicPartition } from "./Record.ts"
-import { commitOffsets, fetchOffsets, topicPartitionKey } from "./internal/groupOffsets.ts"
+import { commitOffsets, fetchOffsets, sharedCoordinator, topicPartitionKey } from "./internal/groupOffsets.ts"
 import type { CommittedOffset, MemberIdentity, OffsetToCommit } from "./internal/groupOffsets.ts"
 import type { OffsetsError } from "./internal/groupErrors.ts"
 
@@ -52,7 +52,7 @@ export const commit = (
   member?: MemberIdentity
 ): Effect.Effect<void, OffsetsError, Cluster> =>
   Effect.gen(function*() {
-    return yield* commitOffsets(yield* Cluster, groupId, offsets, member)
+    return yield* commitOffsets(sharedCoordinator(yield* Cluster, groupId), groupId, offsets, member)
   })
 
 /**
@@ -73,5 +73,5 @@ export const fetch = (
   options: { readonly member?: MemberIdentity | undefined; readonly requireStable?: boolean | undefined } = {}
 ): Effect.Effect<ReadonlyMap<string, CommittedOffset | undefined>, OffsetsError, Cluster> =>
   Effect.gen(function*() {
-    return yield* fetchOffsets(yield* Cluster, groupId, partitions, options)
+    return yield* fetchOffsets(sharedCoordinator(yield* Cluster, groupId), groupId, partitions, options)
   })

@@ -7,12 +7,15 @@
  * (`group.min.session.timeout.ms`); KIP-848 groups have a fixed 45 s session timeout minimum
  * (`group.consumer.min.session.timeout.ms`) and a 5 s heartbeat interval minimum, so the KIP-848
  * crash test waits ~50 s; every scenario runs concurrently to keep the file near a minute.
+ * The last block puts two consumers on ONE Cluster, as an application with one Cluster layer does.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Scope, Stream } from "effect"
 import * as Assignor from "../../src/Consumer/Assignor.ts"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
+import * as Consumer from "../../src/Consumer/Consumer.ts"
 import * as Group from "../../src/Consumer/Group.ts"
+import * as Producer from "../../src/Producer/Producer.ts"
 import { brokers } from "../kafka/env.ts"
 import { createTopic, uniqueTopic } from "../util/kafka.ts"
 
@@ -390,5 +393,59 @@ describe.concurrent("consumer groups (real broker)", () => {
         yield* waitUntil("the second topic", () => m.membership.assigned().length === 5, 15_000)
         assert.deepStrictEqual([...new Set(m.membership.assigned().map((tp) => tp.topic))].sort(), [`${prefix}-one`, `${prefix}-two`])
       }), 60_000)
+  })
+
+  // A broker answers one request per connection at a time and holds a JoinGroup until the group is
+  // ready: members sharing one coordinator connection would wait behind each other's JoinGroup and
+  // the group would never settle with both. Each membership has coordinator connections of its own.
+  describe.concurrent("two consumers of one group on one Cluster", () => {
+    for (const groupProtocol of ["classic", "consumer"] as const) {
+      it.live(`${groupProtocol}: they split the partitions and both read records; their coordinator connections close with them`, () =>
+        Effect.scoped(Effect.gen(function*() {
+          const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: `kpax-one-cluster-${groupProtocol}` })
+          const topic = uniqueTopic("one-cluster")
+          yield* createTopic(cluster, topic, { partitions: 4 })
+          const producer = yield* Producer.make({ linger: "0 millis" }).pipe(Effect.provideService(Cluster.Cluster, cluster))
+          // the shared connections the consumers will use (to the leaders) are open before counting
+          yield* Effect.forEach([0, 1, 2, 3], (p) => cluster.leader(topic, p), { discard: true })
+          const before = cluster.connectionCount()
+
+          const groupId = uniqueTopic(`one-cluster-${groupProtocol}`)
+          const read: Array<Array<{ partition: number; offset: bigint }>> = [[], []]
+          const scope = yield* Scope.make()
+          const start = (i: number) =>
+            Effect.gen(function*() {
+              const consumer = yield* Consumer.make({
+                groupId,
+                topics: [topic],
+                groupProtocol,
+                offsetReset: "earliest",
+                maxWait: "100 millis",
+                ...(groupProtocol === "classic" ? { sessionTimeout: "6 seconds", heartbeatInterval: "500 millis" } : {})
+              })
+              yield* consumer.records.pipe(
+                Stream.runForEach((r) => Effect.sync(() => read[i].push({ partition: r.partition, offset: r.offset }))),
+                Effect.forkScoped
+              )
+              return consumer
+            }).pipe(Effect.provideService(Cluster.Cluster, cluster), Scope.provide(scope))
+          const [a, b] = yield* Effect.all([start(0), start(1)], { concurrency: "unbounded" })
+          yield* waitUntil("a 2/2 split", () => a.assignment().length === 2 && b.assignment().length === 2, 45_000)
+          assert.isAbove(cluster.connectionCount(), before, "the memberships have connections of their own")
+
+          const te = new TextEncoder()
+          yield* producer.sendAll(Array.from({ length: 40 }, (_, i) => ({ topic, partition: i % 4, value: te.encode(`v${i}`) })))
+          const distinct = () => new Set(read.flat().map((r) => `${r.partition}@${r.offset}`)).size
+          yield* waitUntil("all 40 records", () => distinct() === 40, 30_000)
+          const owned = [a, b].map((c) => new Set(c.assignment().map((tp) => tp.partition)))
+          for (const i of [0, 1]) {
+            assert.isAbove(read[i].length, 0, `consumer ${i} read records`)
+            for (const r of read[i]) assert.isTrue(owned[i].has(r.partition), `consumer ${i} read partition ${r.partition}, which it does not own`)
+          }
+
+          yield* Scope.close(scope, Exit.void)
+          assert.strictEqual(cluster.connectionCount(), before, "closing the consumers closed their coordinator connections")
+        })), 90_000)
+    }
   })
 })

@@ -5,7 +5,7 @@
  * is there: when it is fixed the test reports it, and `.fails` should be removed.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Stream } from "effect"
+import { Effect, Exit, Fiber, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as Consumer from "../../src/Consumer/Consumer.ts"
 import * as PartitionConsumer from "../../src/Consumer/PartitionConsumer.ts"
@@ -153,12 +153,13 @@ describe("client bugs reproduced in memory (remove .fails once fixed)", () => {
       })))
 
   // A broker answers one request per connection at a time (it mutes the connection until the
-  // response is out), and a Cluster shares one connection per broker. Two group members on one
-  // Cluster therefore queue their JoinGroup/SyncGroup/Heartbeat behind each other's parked
-  // JoinGroup at the coordinator: the group never settles with both (checked on the real test
-  // broker too: after 30 s one member still had all 4 partitions, the other none). Java clients
-  // keep a separate connection to the coordinator.
-  it.effect.fails("BUG consumer/cluster: two members of one group on one Cluster never share the partitions", () =>
+  // response is out), and a Cluster shared one coordinator connection per broker. Two group
+  // members on one Cluster therefore queued their JoinGroup/SyncGroup/Heartbeat behind each
+  // other's parked JoinGroup at the coordinator: the group never settled with both (checked on the
+  // real test broker too: after 30 s one member still had all 4 partitions, the other none). Java
+  // clients keep a network client per consumer. Fixed: each membership talks to its coordinator
+  // through coordinator sessions of its own (`Cluster.coordinatorSession`).
+  it.effect("consumer/cluster, formerly a bug: two members of one group on one Cluster share the partitions", () =>
     withKafka({ brokers: 3, topics: [{ name: "t", partitions: 4 }] }, () =>
       Effect.gen(function*() {
         const opts = { groupId: "g", topics: ["t"], heartbeatInterval: "200 millis", sessionTimeout: "10 seconds", rebalanceTimeout: "20 seconds" } as const
@@ -168,5 +169,64 @@ describe("client bugs reproduced in memory (remove .fails once fixed)", () => {
         yield* runWithClock(Effect.gen(function*() {
           while (!split()) yield* Effect.sleep("100 millis")
         }), { limit: 30_000, step: 50 })
+      })))
+})
+
+describe("group memberships' coordinator connections", () => {
+  const opts = { groupId: "g", topics: ["t"], heartbeatInterval: "200 millis", sessionTimeout: "10 seconds", rebalanceTimeout: "20 seconds" } as const
+  const waitFor = (cond: () => boolean) =>
+    runWithClock(Effect.gen(function*() {
+      while (!cond()) yield* Effect.sleep("100 millis")
+    }), { limit: 30_000, step: 50 })
+
+  it.effect("KIP-848: two members of one group on one Cluster share the partitions", () =>
+    withKafka({ brokers: 3, topics: [{ name: "t", partitions: 4 }] }, () =>
+      Effect.gen(function*() {
+        const a = yield* runWithClock(Consumer.make({ ...opts, groupProtocol: "consumer" }))
+        const b = yield* runWithClock(Consumer.make({ ...opts, groupProtocol: "consumer" }))
+        yield* waitFor(() => a.assignment().length === 2 && b.assignment().length === 2)
+      })))
+
+  for (const groupProtocol of ["classic", "consumer"] as const) {
+    it.effect(`${groupProtocol}: a consumer's own coordinator connections close with its scope (created and closed three times)`, () =>
+      withKafka({ brokers: 3, topics: [{ name: "t", partitions: 4 }] }, (_kafka, cluster) =>
+        Effect.gen(function*() {
+          const once = Effect.gen(function*() {
+            const scope = yield* Scope.make()
+            const c = yield* runWithClock(Consumer.make({ ...opts, groupProtocol }).pipe(Scope.provide(scope)))
+            yield* waitFor(() => c.assignment().length === 4)
+            const during = cluster.connectionCount()
+            yield* runWithClock(Scope.close(scope, Exit.void))
+            return during
+          })
+          // the first round opens the cluster's shared connections (metadata, fetches, FindCoordinator)
+          yield* once
+          const before = cluster.connectionCount()
+          for (let i = 0; i < 3; i++) {
+            const during = yield* once
+            assert.isAbove(during, before, "the membership has connections of its own while it lives")
+            assert.strictEqual(cluster.connectionCount(), before, `round ${i + 1}: back to ${before} connections`)
+          }
+        })))
+  }
+
+  it.effect("two members on one Cluster follow the coordinator when it moves; the old connections close", () =>
+    withKafka({ brokers: 3, topics: [{ name: "t", partitions: 4 }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        const a = yield* runWithClock(Consumer.make(opts))
+        const b = yield* runWithClock(Consumer.make(opts))
+        const split = () => a.assignment().length === 2 && b.assignment().length === 2
+        yield* waitFor(split)
+        const count = cluster.connectionCount()
+        const from = yield* kafka.coordinatorOf("group", "g")
+        const to = from === 1 ? 2 : 1
+        yield* kafka.moveCoordinator("group", "g", to)
+        const heartbeatsAt = (node: number) =>
+          Effect.map(kafka.requests({ api: "Heartbeat" }), (rs) => new Set(rs.filter((r) => r.nodeId === node && (r.response as { errorCode?: number } | undefined)?.errorCode === 0).map((r) => (r.request as { memberId: string }).memberId)).size)
+        yield* runWithClock(Effect.gen(function*() {
+          while ((yield* heartbeatsAt(to)) < 2) yield* Effect.sleep("100 millis")
+        }), { limit: 30_000, step: 50 })
+        yield* waitFor(split)
+        assert.strictEqual(cluster.connectionCount(), count, "each member let go of its connections to the old coordinator")
       })))
 })

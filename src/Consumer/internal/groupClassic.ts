@@ -17,10 +17,16 @@
  * 7. wait for a signal: rejoin (REBALANCE_IN_PROGRESS, subscription or metadata change), lost
  *    (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, a fenced commit: `onLost`, then rejoin), fatal.
  *
+ * The member talks to its coordinator through two coordinator sessions of its own (never the
+ * cluster's shared connection, where another member's JoinGroup would hold it up): `rebalance`
+ * carries JoinGroup and SyncGroup, which the coordinator holds until the group is ready;
+ * `member` carries Heartbeat, OffsetCommit, OffsetFetch and LeaveGroup, which must not wait
+ * behind this member's own held JoinGroup either (a commit or a leave during a rebalance).
+ *
  * @internal
  */
 import { Effect, Fiber } from "effect"
-import type { ClusterService } from "../../Cluster/Cluster.ts"
+import type { ClusterService, CoordinatorSession } from "../../Cluster/Cluster.ts"
 import type { ClusterError } from "../../Cluster/Errors.ts"
 import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
@@ -69,13 +75,21 @@ const FATAL = new Set<number>([
 
 const errorOf = (code: number, message?: string | null): KafkaError => errorForCode(code, message) ?? kafkaError("UNKNOWN_SERVER_ERROR")
 
+/** The member's coordinator sessions: one for the requests the coordinator holds, one for the others. */
+export interface ClassicLanes {
+  /** JoinGroup, SyncGroup. */
+  readonly rebalance: CoordinatorSession
+  /** Heartbeat, OffsetCommit, OffsetFetch, LeaveGroup. */
+  readonly member: CoordinatorSession
+}
+
 export const makeClassic = (
   cluster: ClusterService,
   settings: GroupSettings,
-  state: Ownership
+  state: Ownership,
+  lanes: ClassicLanes
 ): ProtocolRuntime => {
   const { groupId, groupInstanceId } = settings
-  const key = { type: "group" as const, key: groupId }
   let memberId = ""
   let generationId = -1
   /** The assignor the group chose in the last generation. */
@@ -105,7 +119,7 @@ export const makeClassic = (
   // ---- JoinGroup ------------------------------------------------------------------------------
 
   const joinOnce = (topics: ReadonlyArray<string>, reason: string): Effect.Effect<JoinGroupResponse, ClusterError | GroupError> =>
-    cluster.withCoordinator(key, (c) =>
+    lanes.rebalance.withCoordinator((c) =>
       Effect.gen(function*() {
         const version = yield* c.broker.versionFor(JoinGroup)
         if (groupInstanceId !== null && version < 5) {
@@ -200,7 +214,7 @@ export const makeClassic = (
           counts = a.counts
         }
       }
-      const c = yield* cluster.coordinator(key)
+      const c = yield* lanes.rebalance.coordinator
       const version = yield* c.broker.versionFor(SyncGroup)
       const sync = yield* c.broker.request(SyncGroup, {
         groupId,
@@ -221,7 +235,7 @@ export const makeClassic = (
           return { _tag: "Again", reason: "SyncGroup: illegal generation", lost: true, resetMemberId: false }
         default:
           if (COORDINATOR.has(sync.errorCode)) {
-            yield* cluster.coordinatorIsDown(key)
+            yield* lanes.rebalance.coordinatorIsDown
             return { _tag: "Again", reason: "SyncGroup: the coordinator moved", lost: false, resetMemberId: false }
           }
           return yield* Effect.fail(FATAL.has(sync.errorCode) ? rejected(errorOf(sync.errorCode)) : errorOf(sync.errorCode))
@@ -238,11 +252,11 @@ export const makeClassic = (
       for (;;) {
         yield* Effect.sleep(settings.heartbeatIntervalMs)
         const r = yield* Effect.result(Effect.gen(function*() {
-          const c = yield* cluster.coordinator(key)
+          const c = yield* lanes.member.coordinator
           return yield* c.broker.request(Heartbeat, { groupId, generationId: generation, memberId: member, groupInstanceId })
         }))
         if (r._tag === "Failure") {
-          yield* cluster.coordinatorIsDown(key)
+          yield* lanes.member.coordinatorIsDown
           continue
         }
         const code = r.success.errorCode
@@ -250,7 +264,7 @@ export const makeClassic = (
         if (code === ErrorCode.REBALANCE_IN_PROGRESS) signal({ _tag: "Rejoin", reason: "the group is rebalancing" }, generation)
         else if (code === ErrorCode.ILLEGAL_GENERATION) return signal({ _tag: "Lost", reason: "Heartbeat: illegal generation", resetMemberId: false }, generation)
         else if (code === ErrorCode.UNKNOWN_MEMBER_ID) return signal({ _tag: "Lost", reason: "Heartbeat: unknown member id", resetMemberId: true }, generation)
-        else if (COORDINATOR.has(code)) yield* cluster.coordinatorIsDown(key)
+        else if (COORDINATOR.has(code)) yield* lanes.member.coordinatorIsDown
         else if (FATAL.has(code)) return signal({ _tag: "Fatal", error: rejected(errorOf(code)) }, generation)
         else yield* Effect.logWarning(`group ${groupId}: Heartbeat answered ${errorOf(code).name}`)
       }
@@ -347,7 +361,7 @@ export const makeClassic = (
       if (g.generationId < 0) {
         return Effect.fail(new RebalanceInProgress({ groupId, message: `group ${groupId}: the member is not in a generation (joining); commit again once it has its partitions` }))
       }
-      return commitOffsets(cluster, groupId, offsets, g).pipe(
+      return commitOffsets(lanes.member.withCoordinator, groupId, offsets, g).pipe(
         Effect.tapError((e) =>
           Effect.sync(() => {
             if (e._tag === "CommitFailed") {
@@ -366,7 +380,7 @@ export const makeClassic = (
     // KIP-345: a static member does not leave; it comes back within the session timeout
     if (groupInstanceId !== null || memberId === "") return
     const member = memberId
-    yield* cluster.withCoordinator(key, (c) =>
+    yield* lanes.member.withCoordinator((c) =>
       Effect.gen(function*() {
         const version = yield* c.broker.versionFor(LeaveGroup)
         const res = yield* c.broker.request(
@@ -389,7 +403,7 @@ export const makeClassic = (
     run,
     generation,
     commit,
-    fetch: (partitions) => fetchOffsets(cluster, groupId, partitions),
+    fetch: (partitions) => fetchOffsets(lanes.member.withCoordinator, groupId, partitions),
     leave
   }
 }

@@ -13,11 +13,14 @@
  * UNKNOWN_MEMBER_ID: the reconciler runs `onLost`, then the member rejoins with epoch 0. Leaving
  * sends epoch -1, or -2 for a static member (which keeps its assignment for the session timeout).
  *
+ * Heartbeats, commits and offset fetches go through the member's own coordinator session, not the
+ * cluster's shared coordinator connection (where another member's request could hold them up).
+ *
  * @internal
  */
 import { randomBytes } from "node:crypto"
 import { Effect } from "effect"
-import type { ClusterService } from "../../Cluster/Cluster.ts"
+import type { ClusterService, CoordinatorSession } from "../../Cluster/Cluster.ts"
 import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
 import { ConsumerGroupHeartbeat } from "../../Protocol/generated/ConsumerGroupHeartbeat.ts"
@@ -55,10 +58,10 @@ const errorOf = (code: number, message?: string | null): KafkaError => errorForC
 export const makeConsumerGroup = (
   cluster: ClusterService,
   settings: GroupSettings,
-  state: Ownership
+  state: Ownership,
+  session: CoordinatorSession
 ): ProtocolRuntime => {
   const { groupId, groupInstanceId, subscription } = settings
-  const key = { type: "group" as const, key: groupId }
   /** KIP-1082: the member generates its id (v1+); v0 coordinators assign one. */
   const ownId = randomBytes(16).toString("base64url")
   let memberId = ""
@@ -109,7 +112,7 @@ export const makeConsumerGroup = (
 
   const send = (memberEpoch: number) =>
     Effect.gen(function*() {
-      const c = yield* cluster.coordinator(key)
+      const c = yield* session.coordinator
       const version = yield* c.broker.versionFor(ConsumerGroupHeartbeat)
       if (subscription._tag === "Pattern" && version < 1) {
         return yield* Effect.fail(rejected(kafkaError("UNSUPPORTED_VERSION", "a pattern subscription needs ConsumerGroupHeartbeat v1+")))
@@ -130,7 +133,7 @@ export const makeConsumerGroup = (
       const r = yield* Effect.result(send(sentEpoch))
       if (r._tag === "Failure") {
         if (r.failure._tag === "GroupRejected" || isFatalClusterError(r.failure)) return yield* Effect.fail(r.failure)
-        yield* cluster.coordinatorIsDown(key)
+        yield* session.coordinatorIsDown
         yield* Effect.sleep(settings.retryBackoffMs)
         continue
       }
@@ -160,7 +163,7 @@ export const makeConsumerGroup = (
         yield* Effect.logWarning(`group ${groupId}: instance ${groupInstanceId} is still held by a member that did not leave; retrying`)
         yield* Effect.sleep(Math.max(intervalMs, settings.retryBackoffMs))
       } else if (COORDINATOR.has(code)) {
-        yield* cluster.coordinatorIsDown(key)
+        yield* session.coordinatorIsDown
         yield* Effect.sleep(settings.retryBackoffMs)
       } else if (FATAL.has(code)) {
         return yield* Effect.fail(rejected(errorOf(code, res.errorMessage)))
@@ -250,10 +253,10 @@ export const makeConsumerGroup = (
       }
     })
 
-  const commit = (offsets: ReadonlyArray<OffsetToCommit>) => asMember((g) => commitOffsets(cluster, groupId, offsets, g))
+  const commit = (offsets: ReadonlyArray<OffsetToCommit>) => asMember((g) => commitOffsets(session.withCoordinator, groupId, offsets, g))
 
   const fetch = (partitions: ReadonlyArray<TopicPartition>): Effect.Effect<ReadonlyMap<string, CommittedOffset | undefined>, GroupError> =>
-    joined ? asMember((g) => fetchOffsets(cluster, groupId, partitions, { member: g })) : fetchOffsets(cluster, groupId, partitions)
+    joined ? asMember((g) => fetchOffsets(session.withCoordinator, groupId, partitions, { member: g })) : fetchOffsets(session.withCoordinator, groupId, partitions)
 
   const leave: Effect.Effect<void> = Effect.gen(function*() {
     if (state.owned.length > 0) yield* state.revoke(state.owned)

@@ -1,12 +1,14 @@
 /**
- * OffsetCommit and OffsetFetch against a group's coordinator. Coordinator moves and transient
- * failures are retried by the `RetryPolicy` (through `withCoordinator`); membership errors become
- * typed errors; other per-partition errors are collected into `OffsetPartitionErrors`.
+ * OffsetCommit and OffsetFetch against a group's coordinator: through a member's own coordinator
+ * session, or the cluster's shared coordinator connection for standalone use (`sharedCoordinator`).
+ * Coordinator moves and transient failures are retried by the `RetryPolicy` (through
+ * `withCoordinator`); membership errors become typed errors; other per-partition errors are
+ * collected into `OffsetPartitionErrors`.
  *
  * @internal
  */
 import { Effect } from "effect"
-import type { ClusterService, Located } from "../../Cluster/Cluster.ts"
+import type { ClusterService, CoordinatorSession, Located } from "../../Cluster/Cluster.ts"
 import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
 import { OffsetCommit } from "../../Protocol/generated/OffsetCommit.ts"
@@ -37,6 +39,13 @@ export interface MemberIdentity {
   readonly memberId: string
   readonly groupInstanceId: string | null
 }
+
+/** How requests reach the group's coordinator: a session's `withCoordinator`, or `sharedCoordinator`. */
+export type WithCoordinator = CoordinatorSession["withCoordinator"]
+
+/** The cluster's shared connection to `groupId`'s coordinator, for clients that are not members. */
+export const sharedCoordinator = (cluster: ClusterService, groupId: string): WithCoordinator => (f) =>
+  cluster.withCoordinator({ type: "group", key: groupId }, f)
 
 /** The key of a partition in the maps offsets come in: `"<topic>-<partition>"`. */
 export const topicPartitionKey = (tp: TopicPartition): string => `${tp.topic}-${tp.partition}`
@@ -91,7 +100,7 @@ const byTopic = <T extends TopicPartition>(tps: ReadonlyArray<T>): Array<[string
 
 /** Commits offsets for a group, as `member` (or as a standalone client: generation -1, member ""). */
 export const commitOffsets = (
-  cluster: ClusterService,
+  withCoordinator: WithCoordinator,
   groupId: string,
   offsets: ReadonlyArray<OffsetToCommit>,
   member?: MemberIdentity
@@ -106,7 +115,7 @@ export const commitOffsets = (
       committedMetadata: p.metadata ?? ""
     }))
   }))
-  return cluster.withCoordinator({ type: "group", key: groupId }, (c: Located) =>
+  return withCoordinator((c: Located) =>
     Effect.gen(function*() {
       const version = yield* c.broker.versionFor(OffsetCommit)
       const res = yield* c.broker.request(OffsetCommit, {
@@ -125,7 +134,7 @@ export const commitOffsets = (
  * committed). `requireStable` waits out pending transactional commits (retried while they last).
  */
 export const fetchOffsets = (
-  cluster: ClusterService,
+  withCoordinator: WithCoordinator,
   groupId: string,
   partitions: ReadonlyArray<TopicPartition>,
   options: { readonly member?: MemberIdentity | undefined; readonly requireStable?: boolean | undefined } = {}
@@ -134,7 +143,7 @@ export const fetchOffsets = (
   if (partitions.length === 0) return Effect.succeed(out)
   const topics = byTopic(partitions).map(([name, ps]) => ({ name, partitionIndexes: ps.map((p) => p.partition) }))
   const requireStable = options.requireStable ?? true
-  return cluster.withCoordinator({ type: "group", key: groupId }, (c: Located) =>
+  return withCoordinator((c: Located) =>
     Effect.gen(function*() {
       const version = yield* c.broker.versionFor(OffsetFetch)
       const res = yield* c.broker.request(
