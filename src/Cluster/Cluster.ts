@@ -3,8 +3,9 @@
  * a metadata cache (brokers, topics, partitions, leaders) refreshed periodically and on demand
  * (concurrent refreshes coalesced), shares one connection per broker, finds partition leaders and
  * group / transaction coordinators, and retries operations by the `RetryPolicy` when leaders or
- * coordinators move. A client whose coordinator requests may be held by the broker (a consumer
- * group member's JoinGroup) takes a `coordinatorSession`: connections of its own, for its scope.
+ * coordinators move. A client whose requests may be held by the broker takes connections of its
+ * own, for its scope: a consumer's fetcher (a Fetch long-polls) a `brokerSession`, a consumer group
+ * member (its JoinGroup waits for the rebalance) a `coordinatorSession`.
  *
  * @example
  * ```ts
@@ -28,11 +29,11 @@ import type { KafkaError } from "../Protocol/Errors.ts"
 import { InvalidClusterConfig } from "./Errors.ts"
 import type { ClusterError } from "./Errors.ts"
 import { makeCluster } from "./internal/cluster.ts"
-import type { Connect, CoordinatorKey, CoordinatorSession, Leader, Located, NodeAddress } from "./internal/cluster.ts"
+import type { BrokerSession, Connect, CoordinatorKey, CoordinatorSession, Leader, Located, NodeAddress } from "./internal/cluster.ts"
 import type { BrokerNode, ClusterMetadata, PartitionMetadata, TopicMetadata } from "./internal/metadata.ts"
 import { parseAddress } from "./internal/metadata.ts"
 
-export type { BrokerNode, ClusterMetadata, Connect, CoordinatorKey, CoordinatorSession, Leader, Located, NodeAddress, PartitionMetadata, TopicMetadata }
+export type { BrokerNode, BrokerSession, ClusterMetadata, Connect, CoordinatorKey, CoordinatorSession, Leader, Located, NodeAddress, PartitionMetadata, TopicMetadata }
 export { BrokerUnavailable, InvalidClusterConfig } from "./Errors.ts"
 export type { ClusterError } from "./Errors.ts"
 
@@ -99,6 +100,29 @@ export interface ClusterService {
    */
   readonly coordinatorSession: (key: CoordinatorKey) => Effect.Effect<CoordinatorSession, never, Scope.Scope>
   /**
+   * A broker session for the current scope: connections of its own to the brokers, each opened on
+   * first use, closed when the broker leaves the cluster, on `release`, and with the scope. A
+   * broker answers one request per connection at a time and holds a Fetch for up to its `maxWait`,
+   * so every consumer (`Consumer`, `PartitionConsumer`) fetches through a session of its own: a
+   * Producer on the same `Cluster` does not wait behind its long polls, nor do two consumers
+   * behind each other's. Metadata and leader lookups stay shared; requests a broker answers at
+   * once (Produce, ListOffsets, Metadata) do well on the shared connections (`broker`, `leader`).
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import * as Cluster from "kpax/Cluster"
+   *
+   * const ownConnection = Effect.scoped(Effect.gen(function*() {
+   *   const cluster = yield* Cluster.Cluster
+   *   const session = yield* cluster.brokerSession
+   *   const leader = yield* session.leader("orders", 0) // not the cluster's shared connection
+   *   console.log(`orders-0 is led by broker ${leader.nodeId} (${leader.broker.address})`)
+   * })) // the session's connections are closed here
+   * ```
+   */
+  readonly brokerSession: Effect.Effect<BrokerSession, never, Scope.Scope>
+  /**
    * Runs `f` against a partition's leader, retrying by the `RetryPolicy`: when the leader moved,
    * metadata is refreshed and `f` runs against the new leader.
    */
@@ -112,7 +136,7 @@ export interface ClusterService {
     key: CoordinatorKey,
     f: (coordinator: Located) => Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | ClusterError, R>
-  /** Number of open broker connections (bootstrap ones until the first metadata, and those of open coordinator sessions). */
+  /** Number of open broker connections (bootstrap ones until the first metadata, and those of open broker and coordinator sessions). */
   readonly connectionCount: () => number
 }
 

@@ -255,6 +255,51 @@ describe("Cluster (scripted brokers)", () => {
       assert.strictEqual(cluster.connectionCount(), before + 1)
     }))
 
+  it.effect("broker sessions: own connections per broker, opened on first use, released, pruned, closed with their scope", () =>
+    Effect.gen(function*() {
+      let brokers = twoBrokers
+      const { fake, make } = clusterWith({
+        [METADATA]: () => Effect.sync(() => metadataResponse(brokers, [{ name: "t", leaders: brokers.map((b) => b.nodeId) }]))
+      })
+      const cluster = yield* make
+      const shared1 = yield* cluster.broker(1)
+      const shared2 = yield* cluster.broker(2)
+      const before = cluster.connectionCount()
+      const connectsBefore = fake.connects.length
+      const scope = yield* Scope.make()
+      const a = yield* cluster.brokerSession.pipe(Scope.provide(scope))
+      const b = yield* cluster.brokerSession.pipe(Scope.provide(scope))
+      assert.strictEqual(fake.connects.length, connectsBefore, "no connection before the first use")
+      const a1 = yield* a.broker(1)
+      assert.strictEqual(yield* a.broker(1), a1, "a session keeps its connection")
+      const aLeader = yield* a.leader("t", 1)
+      assert.strictEqual(aLeader.nodeId, 2)
+      assert.notStrictEqual(aLeader.broker, shared2, "the session's leader connection is its own")
+      assert.strictEqual(yield* a.withLeader("t", 1, (l) => Effect.succeed(l.broker)), aLeader.broker)
+      const b1 = yield* b.broker(1)
+      assert.notStrictEqual(a1, shared1, "not the cluster's shared connection")
+      assert.notStrictEqual(a1, b1, "two sessions: two connections")
+      assert.deepStrictEqual([...a.nodeIds()].sort(), [1, 2])
+      assert.strictEqual(cluster.connectionCount(), before + 3)
+      // released: closed now, a new one on the next use
+      yield* a.release(2)
+      assert.deepStrictEqual(a.nodeIds(), [1])
+      assert.strictEqual(cluster.connectionCount(), before + 2)
+      yield* a.broker(2)
+      assert.strictEqual(cluster.connectionCount(), before + 3)
+      // broker 2 leaves the cluster: every connection to it is closed, the sessions' too
+      brokers = [{ nodeId: 1, port: 9001 }]
+      yield* cluster.refresh()
+      assert.deepStrictEqual(a.nodeIds(), [1])
+      assert.strictEqual(cluster.connectionCount(), before + 1)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(cluster.connectionCount(), before - 1, "the sessions' connections closed with their scope")
+      assert.strictEqual(fake.connects.length, fake.closed.length + cluster.connectionCount(), "nothing left open")
+      // a late use after the scope closed goes through the cluster's shared connection
+      assert.strictEqual(yield* a.broker(1), yield* cluster.broker(1))
+      assert.strictEqual(cluster.connectionCount(), before - 1)
+    }))
+
   it.effect("withCoordinator looks the coordinator up again after NOT_COORDINATOR", () =>
     Effect.gen(function*() {
       let coordinatorNode = 1

@@ -1,7 +1,7 @@
 /**
  * The Cluster implementation: metadata cache with coalesced refreshes, one shared connection per
- * broker (and one per coordinator), coordinator sessions with connections of their own, leader and
- * coordinator lookup.
+ * broker (and one per coordinator), broker and coordinator sessions with connections of their own,
+ * leader and coordinator lookup.
  *
  * @internal
  */
@@ -87,6 +87,57 @@ export interface CoordinatorSession {
   readonly coordinatorIsDown: Effect.Effect<void>
 }
 
+/**
+ * Brokers seen through connections of one's own: what a client whose requests the broker may hold
+ * (a consumer's fetcher, whose Fetch long-polls for up to `maxWait`) uses instead of the cluster's
+ * shared data connections. A broker answers one request per connection at a time, in order: on a
+ * shared connection, every Produce, Metadata or other Fetch to that broker would wait behind the
+ * long poll (Java clients have one network client per consumer and per producer for the same
+ * reason).
+ *
+ * A connection to a broker is opened on its first use, replaced when the broker's address changed,
+ * closed when the broker leaves the cluster's metadata or on `release`, and closed with the scope
+ * the session was acquired in. Metadata and leader lookups stay the cluster's. After that scope
+ * closed, the session falls back to the cluster's shared connections, so a late request still
+ * works and nothing is left open.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as Cluster from "kpax/Cluster"
+ * import { ListOffsets } from "kpax/Protocol"
+ *
+ * const latest = Effect.scoped(Effect.gen(function*() {
+ *   const cluster = yield* Cluster.Cluster
+ *   const session = yield* cluster.brokerSession
+ *   return yield* session.withLeader("orders", 0, (leader) =>
+ *     leader.broker.request(ListOffsets, {
+ *       replicaId: -1,
+ *       isolationLevel: 0,
+ *       topics: [{ name: "orders", partitions: [{ partitionIndex: 0, currentLeaderEpoch: leader.leaderEpoch, timestamp: -1n }] }]
+ *     }))
+ * })) // the session's connections are closed here
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface BrokerSession {
+  /** This session's connection to a broker by node id (opened if need be). */
+  readonly broker: (nodeId: number) => Effect.Effect<BrokerService, ClusterError>
+  /** The leader of a partition and this session's connection to it. */
+  readonly leader: (topic: string, partition: number) => Effect.Effect<Leader, ClusterError>
+  /** Runs `f` against a partition's leader on this session's connection, as `Cluster.withLeader` does. */
+  readonly withLeader: <A, E, R>(
+    topic: string,
+    partition: number,
+    f: (leader: Leader) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | ClusterError, R>
+  /** Closes this session's connection to a broker it no longer needs (requests on it fail); the next use opens a new one. */
+  readonly release: (nodeId: number) => Effect.Effect<void>
+  /** The brokers this session has a connection to. */
+  readonly nodeIds: () => ReadonlyArray<number>
+}
+
 export interface ClusterImplOptions {
   readonly bootstrap: ReadonlyArray<{ readonly host: string; readonly port: number }>
   readonly connect: Connect
@@ -123,7 +174,7 @@ export const makeCluster = (options: ClusterImplOptions) =>
      */
     const coordinatorConnections = new Map<number, Connection>()
     const coordinators = new Map<string, NodeAddress>()
-    /** The connections of each open coordinator session (see `CoordinatorSession`), apart from the shared ones. */
+    /** The connections of each open broker or coordinator session, apart from the shared ones. */
     const sessionConnections = new Set<Map<number, Connection>>()
     let bootstrapped = false
 
@@ -329,7 +380,9 @@ export const makeCluster = (options: ClusterImplOptions) =>
       return p
     }
 
-    const leader = (topicName: string, partition: number): Effect.Effect<Leader, ClusterError> =>
+    /** A partition's leader, with the connection to it that `connect` gives (the shared one, or a session's). */
+    const leaderVia = (connect: (nodeId: number) => Effect.Effect<BrokerService, ClusterError>) =>
+    (topicName: string, partition: number): Effect.Effect<Leader, ClusterError> =>
       Effect.gen(function*() {
         let t = yield* topic(topicName)
         let p = partitionLeader(t, partition)
@@ -339,9 +392,11 @@ export const makeCluster = (options: ClusterImplOptions) =>
           p = partitionLeader(t, partition)
           if (!("leader" in p)) return yield* Effect.fail(p)
         }
-        const b = yield* broker(p.leader)
+        const b = yield* connect(p.leader)
         return { nodeId: p.leader, leaderEpoch: p.leaderEpoch, broker: b }
       })
+
+    const leader = leaderVia(broker)
 
     const leaderIsDown = (topicName: string, partition: number, nodeId?: number): Effect.Effect<void> =>
       Effect.sync(() => {
@@ -426,48 +481,80 @@ export const makeCluster = (options: ClusterImplOptions) =>
         return Effect.forEach(gone, (c) => Scope.close(c.scope, Exit.void), { discard: true })
       })
 
-    const coordinatorSession = (key: CoordinatorKey): Effect.Effect<CoordinatorSession, never, Scope.Scope> =>
-      Effect.gen(function*() {
-        /** At most one connection, to the coordinator last found (a map so that `connectionTo` and pruning apply). */
-        const own = new Map<number, Connection>()
-        let ended = false
-        sessionConnections.add(own)
-        yield* Effect.addFinalizer(() =>
-          Effect.suspend(() => {
-            ended = true
-            sessionConnections.delete(own)
-            return closeAll(own)
-          })
-        )
-        const located: Effect.Effect<Located, ClusterError> = Effect.suspend(() => {
-          if (ended) return coordinator(key)
-          return Effect.gen(function*() {
-            const node = yield* locateCoordinator(key)
-            yield* closeAll(own, node.nodeId) // the coordinator moved: let go of the previous one
-            const broker = yield* connectionTo(node, own)
-            if (ended) yield* closeAll(own) // the session ended while connecting
-            return { nodeId: node.nodeId, broker }
-          })
+    const closeOne = (connections: Map<number, Connection>, nodeId: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const c = connections.get(nodeId)
+        if (c === undefined) return Effect.void
+        connections.delete(nodeId)
+        return Scope.close(c.scope, Exit.void)
+      })
+
+    /**
+     * Connections of one's own for the current scope (what broker and coordinator sessions are
+     * made of): counted and pruned with the cluster's, closed with the scope. `to` gives the
+     * connection to a node, opened if need be; once the scope has closed, `shared` instead.
+     */
+    const ownConnections = Effect.gen(function*() {
+      const own = new Map<number, Connection>()
+      let ended = false
+      sessionConnections.add(own)
+      yield* Effect.addFinalizer(() =>
+        Effect.suspend(() => {
+          ended = true
+          sessionConnections.delete(own)
+          return closeAll(own)
         })
-        const session: CoordinatorSession = {
+      )
+      const to = (node: NodeAddress, shared: Effect.Effect<BrokerService, ClusterError>): Effect.Effect<BrokerService, ClusterError> =>
+        Effect.suspend(() => {
+          if (ended) return shared
+          return Effect.flatMap(connectionTo(node, own), (b) =>
+            // the scope closed while connecting: let the new connection go
+            ended ? Effect.andThen(closeAll(own), shared) : Effect.succeed(b))
+        })
+      return { connections: own, to }
+    })
+
+    const coordinatorSession = (key: CoordinatorKey): Effect.Effect<CoordinatorSession, never, Scope.Scope> =>
+      Effect.map(ownConnections, (own): CoordinatorSession => {
+        /** At most one connection, to the coordinator last found. */
+        const located: Effect.Effect<Located, ClusterError> = Effect.flatMap(locateCoordinator(key), (node) =>
+          closeAll(own.connections, node.nodeId).pipe( // the coordinator moved: let go of the previous one
+            Effect.andThen(own.to(node, connectionTo(node, coordinatorConnections))),
+            Effect.map((broker): Located => ({ nodeId: node.nodeId, broker }))
+          ))
+        return {
           key,
           coordinator: located,
           withCoordinator: (f) => retryOnCoordinator(key, located, f),
           coordinatorIsDown: coordinatorIsDown(key)
         }
-        return session
       })
+
+    const brokerSession: Effect.Effect<BrokerSession, never, Scope.Scope> = Effect.map(ownConnections, (own): BrokerSession => {
+      const sessionBroker = (nodeId: number): Effect.Effect<BrokerService, ClusterError> =>
+        Effect.flatMap(brokerNode(nodeId), (node) => own.to(node, connectionTo(node)))
+      const sessionLeader = leaderVia(sessionBroker)
+      return {
+        broker: sessionBroker,
+        leader: sessionLeader,
+        withLeader: (topicName, partition, f) => retryOnLeader(topicName, partition, sessionLeader, f),
+        release: (nodeId) => closeOne(own.connections, nodeId),
+        nodeIds: () => [...own.connections.keys()]
+      }
+    })
 
     // ---- retrying combinators ---------------------------------------------------------------
 
-    const withLeader = <A, E, R>(
+    const retryOnLeader = <A, E, R>(
       topicName: string,
       partition: number,
+      located: (topicName: string, partition: number) => Effect.Effect<Leader, ClusterError>,
       f: (leader: Leader) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | ClusterError, R> => {
       let lastLeader = -1
       return RetryPolicy.retry(
-        Effect.flatMap(leader(topicName, partition), (l) => {
+        Effect.flatMap(located(topicName, partition), (l) => {
           lastLeader = l.nodeId
           return f(l)
         }),
@@ -482,6 +569,12 @@ export const makeCluster = (options: ClusterImplOptions) =>
         }
       )
     }
+
+    const withLeader = <A, E, R>(
+      topicName: string,
+      partition: number,
+      f: (leader: Leader) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | ClusterError, R> => retryOnLeader(topicName, partition, leader, f)
 
     const retryOnCoordinator = <A, E, R>(
       key: CoordinatorKey,
@@ -523,6 +616,7 @@ export const makeCluster = (options: ClusterImplOptions) =>
       coordinators: (keys: ReadonlyArray<CoordinatorKey>) => findCoordinators(keys),
       coordinatorIsDown,
       coordinatorSession,
+      brokerSession,
       withLeader,
       withCoordinator,
       connectionCount: () => {
