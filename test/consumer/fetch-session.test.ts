@@ -80,11 +80,14 @@ describe.concurrent("fetch sessions (real broker)", () => {
       yield* consumer.records.pipe(Stream.runForEach((r) => Effect.sync(() => got.push(new TextDecoder().decode(r.value!)))), Effect.forkScoped)
       yield* waitFor(() => got.length === 12, "the first records")
 
-      // steady state: records to partition 2 only
+      // steady state: records to partition 2 only, with idle spells longer than the long poll
+      // between them (the consumer fetches on a connection of its own, so a send does not wait
+      // for its parked Fetch to expire: without the pause every fetch would carry a change)
       const start = seen.length
       for (let i = 3; i < 8; i++) {
         yield* producer.send({ topic, partition: 2, value: utf8(`2-${i}`) })
         yield* waitFor(() => got.length === 12 + i - 2, "a new record")
+        yield* Effect.sleep("500 millis")
       }
       const steady = seen.slice(start)
       assert.isAbove(steady.length, 5)

@@ -213,10 +213,16 @@ describe("group memberships' coordinator connections", () => {
   it.effect("two members on one Cluster follow the coordinator when it moves; the old connections close", () =>
     withKafka({ brokers: 3, topics: [{ name: "t", partitions: 4 }] }, (kafka, cluster) =>
       Effect.gen(function*() {
+        // every partition led by broker 3, so that each consumer's fetcher has one connection of its own, to broker 3
+        yield* Effect.forEach([0, 1, 2, 3], (p) => kafka.moveLeader("t", p, 3), { discard: true })
         const a = yield* runWithClock(Consumer.make(opts))
         const b = yield* runWithClock(Consumer.make(opts))
         const split = () => a.assignment().length === 2 && b.assignment().length === 2
         yield* waitFor(split)
+        const fetchConnections = Effect.map(kafka.requests({ api: "Fetch", nodeId: 3 }), (rs) => new Set(rs.map((r) => r.connection)).size)
+        yield* runWithClock(Effect.gen(function*() {
+          while ((yield* fetchConnections) < 2) yield* Effect.sleep("100 millis")
+        }), { limit: 30_000, step: 50 })
         const count = cluster.connectionCount()
         const from = yield* kafka.coordinatorOf("group", "g")
         const to = from === 1 ? 2 : 1

@@ -32,7 +32,7 @@ export const fetchFrom = (f: Fetcher, node: number, ps: ReadonlyArray<PartitionS
   const snap0 = f.cluster.snapshot()
   const sent = ps.map((p) => ({ p, generation: p.generation, fetchOffset: p.fetchOffset, epoch: leaderEpochOf(snap0, p) }))
   return Effect.gen(function*() {
-    const broker = yield* f.brokerOf(node)
+    const broker = yield* f.fetchConnection(node)
     if (broker === undefined) return
     let version = yield* broker.versionFor(Fetch)
     const wanted: Array<SessionPartition> = []

@@ -10,13 +10,20 @@
  * full fetch's worth waiting is left out. So the fetcher holds at most `maxPrefetchBytes` plus one
  * batch per broker (Kafka returns a first batch larger than the limit rather than nothing).
  *
+ * Connections: Fetches go through a broker session of the fetcher's own (`Cluster.brokerSession`),
+ * one connection per broker it fetches from, so that its long polls hold up no other client of the
+ * Cluster (a broker answers one request per connection at a time); a connection to a broker that
+ * no assigned partition is read from any more is let go when the metadata changes. ListOffsets
+ * and OffsetForLeaderEpoch, answered at once, use the cluster's shared connections. Fetch sessions
+ * (KIP-227) are the broker's, not the connection's: they carry on over a new connection.
+ *
  * Plain TypeScript decides; Effect runs the loop, one fiber per request, and the reader's pull.
  *
  * @internal
  */
 import { Deferred, Effect, Exit, Scope } from "effect"
 import type { Cause } from "effect"
-import type { ClusterService } from "../../Cluster/Cluster.ts"
+import type { BrokerSession, ClusterService } from "../../Cluster/Cluster.ts"
 import type { ClusterMetadata } from "../../Cluster/internal/metadata.ts"
 import type { BrokerService } from "../../Connection/Broker.ts"
 import type { BrokerError } from "../../Connection/Errors.ts"
@@ -69,6 +76,10 @@ type Work = Effect.Effect<void>
 
 export class Fetcher {
   readonly cluster: ClusterService
+  /** The fetcher's own connections, for Fetches (the cluster's shared ones until `startFetcher` sets them). */
+  connections: BrokerSession | undefined
+  /** The metadata the connections were last checked against (see `idleConnections`). */
+  connectionsCheckedFor: ClusterMetadata | undefined
   readonly settings: FetcherSettings
   readonly now: () => number
   readonly parts = new Map<string, PartitionState>()
@@ -297,11 +308,38 @@ export class Fetcher {
       for (const p of ps) p.inFlight = true
       work.push(fetchFrom(this, node, ps, reserve))
     }
+    const idle = this.idleConnections(snap)
+    if (idle !== undefined) work.push(idle)
     if (needMetadata) {
       if (!this.refreshing && now >= this.refreshAfter) work.push(this.refreshMetadata())
       wakeAt = Math.min(wakeAt, Math.max(now + s.retryBackoffMs, this.refreshAfter))
     }
     return { work, wakeIn: wakeAt === Infinity ? Infinity : wakeAt - now }
+  }
+
+  /**
+   * Lets go of the fetcher's connections to brokers that no assigned partition is read from any
+   * more (leaders moved away), once per metadata snapshot; a connection with a Fetch in flight is
+   * looked at again at the next dispatch.
+   */
+  idleConnections(snap: ClusterMetadata): Work | undefined {
+    const connections = this.connections
+    if (connections === undefined || snap === this.connectionsCheckedFor) return undefined
+    this.connectionsCheckedFor = snap
+    const open = connections.nodeIds()
+    if (open.length === 0) return undefined
+    const used = new Set<number>()
+    for (const p of this.parts.values()) {
+      used.add(leaderOf(snap, p))
+      if (p.preferredReplica >= 0) used.add(p.preferredReplica)
+    }
+    const idle: Array<number> = []
+    for (const node of open) {
+      if (used.has(node)) continue
+      if (this.busyNodes.has(node)) this.connectionsCheckedFor = undefined
+      else idle.push(node)
+    }
+    return idle.length === 0 ? undefined : Effect.forEach(idle, (node) => connections.release(node), { discard: true })
   }
 
   /** The replica to fetch a partition from: a live preferred read replica, else the leader. */
@@ -377,11 +415,20 @@ export class Fetcher {
    * is not in the metadata any more: the partitions go elsewhere once metadata says where.
    */
   brokerOf(node: number): Effect.Effect<BrokerService | undefined> {
-    return Effect.catch(this.cluster.broker(node), () =>
+    return this.reachable(node, this.cluster.broker(node))
+  }
+
+  private reachable(node: number, connection: Effect.Effect<BrokerService, unknown>): Effect.Effect<BrokerService | undefined> {
+    return Effect.catch(connection, () =>
       Effect.suspend(() => {
         this.backoffNode(node)
         return Effect.as(this.refreshing ? Effect.void : this.refreshMetadata(), undefined)
       }))
+  }
+
+  /** The fetcher's own connection to a node, for a Fetch; `undefined` as `brokerOf`. */
+  fetchConnection(node: number): Effect.Effect<BrokerService | undefined> {
+    return this.connections === undefined ? this.brokerOf(node) : this.reachable(node, this.connections.broker(node))
   }
 
   // ---- readers ------------------------------------------------------------------------------
@@ -419,8 +466,9 @@ const push = <K, V>(m: Map<K, Array<V>>, k: K, v: V) => {
 
 
 /**
- * A fetcher running in the current scope: its loop and requests live in a child scope; closing
- * the scope ends the readers (`ConsumerClosed`), stops every request and closes the fetch sessions.
+ * A fetcher running in the current scope: its loop, requests and connections live in a child
+ * scope; closing the scope ends the readers (`ConsumerClosed`), stops every request, closes the
+ * fetcher's connections and then the fetch sessions.
  */
 export const startFetcher = (cluster: ClusterService, settings: FetcherSettings): Effect.Effect<Fetcher, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -428,6 +476,8 @@ export const startFetcher = (cluster: ClusterService, settings: FetcherSettings)
     const scope = yield* Scope.fork(parentScope)
     const clock = yield* Effect.clockWith(Effect.succeed)
     const fetcher = new Fetcher(cluster, settings, () => clock.currentTimeMillisUnsafe())
+    // closed with the requests, before the sessions are closed (over the shared connections)
+    fetcher.connections = yield* Scope.provide(cluster.brokerSession, scope)
     yield* Effect.forkIn(fetcher.run((work) => Effect.forkIn(work, scope)), scope)
     yield* Scope.addFinalizer(parentScope, Effect.gen(function*() {
       fetcher.closed = true
