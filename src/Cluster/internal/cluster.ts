@@ -105,18 +105,20 @@ export interface CoordinatorSession {
  * ```ts
  * import { Effect } from "effect"
  * import * as Cluster from "kpax/Cluster"
- * import { ListOffsets } from "kpax/Protocol"
+ * import { Fetch } from "kpax/Protocol"
  *
- * const latest = Effect.scoped(Effect.gen(function*() {
- *   const cluster = yield* Cluster.Cluster
- *   const session = yield* cluster.brokerSession
- *   return yield* session.withLeader("orders", 0, (leader) =>
- *     leader.broker.request(ListOffsets, {
- *       replicaId: -1,
- *       isolationLevel: 0,
- *       topics: [{ name: "orders", partitions: [{ partitionIndex: 0, currentLeaderEpoch: leader.leaderEpoch, timestamp: -1n }] }]
- *     }))
- * })) // the session's connections are closed here
+ * // a long poll: parked up to 5 s on the session's connection, holding up no other client of the Cluster
+ * const poll = (fetchOffset: bigint) =>
+ *   Effect.scoped(Effect.gen(function*() {
+ *     const cluster = yield* Cluster.Cluster
+ *     const session = yield* cluster.brokerSession
+ *     return yield* session.withLeader("orders", 0, (leader) =>
+ *       leader.broker.request(Fetch, {
+ *         replicaId: -1, maxWaitMs: 5000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0,
+ *         sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: "",
+ *         topics: [{ topic: "orders", partitions: [{ partition: 0, fetchOffset, partitionMaxBytes: 1 << 20, currentLeaderEpoch: leader.leaderEpoch }] }]
+ *       }, { version: 12, timeout: "35 seconds" }))
+ *   })) // the session's connections are closed here
  * ```
  *
  * @since 0.1.0
