@@ -161,6 +161,36 @@ describe("Record: lazy views", () => {
     }
   })
 
+  it("lengths, timestamp and offset deltas at the 1-, 2- and 3-byte varint boundaries", () => {
+    const sizes = [0, 1, 63, 64, 65, 8191, 8192, 8193, 20_000]
+    const deltas = [0, 1, -1, 63, -64, 64, -65, 8191, -8192, 8192, -8193, 1_000_000, -1_000_000, 2 ** 40]
+    const records: Array<RecordInput> = []
+    let offsetDelta = 0
+    for (const [i, size] of sizes.entries()) {
+      for (const [j, d] of deltas.entries()) {
+        offsetDelta += [1, 63, 64, 8191, 8192][(i + j) % 5]
+        records.push({
+          key: Buffer.alloc(sizes[(i + j) % sizes.length], 1),
+          value: Buffer.alloc(size, 2),
+          headers: [{ key: "k".repeat(j), value: Buffer.alloc(sizes[(i + 2 * j) % sizes.length], 3) }],
+          timestamp: 1_700_000_000_000 + d,
+          offsetDelta
+        })
+      }
+    }
+    const [batch] = decodeOk(encodeRecordBatchSync(records, { baseTimestamp: 1_700_000_000_000 }))
+    assert.strictEqual(batch.records.length, records.length)
+    batch.records.forEach((r, i) => {
+      const w = records[i]
+      assert.strictEqual(r.timestamp, w.timestamp)
+      assert.strictEqual(r.offsetDelta, w.offsetDelta)
+      assert.strictEqual(r.key!.length, w.key!.length)
+      assert.strictEqual(r.value!.length, w.value!.length)
+      assert.strictEqual(r.headers[0].key, w.headers![0].key)
+      assert.strictEqual(r.headers[0].value!.length, w.headers![0].value!.length)
+    })
+  })
+
   it("reading headers after the bytes were overwritten does not throw", () => {
     const bytes = Buffer.from(encodeRecordBatchSync(sample(10, "m")))
     const [batch] = decodeOk(bytes)

@@ -217,6 +217,27 @@ const readVarint = (b: Buffer, p: number, end: number): number => {
   return (z >>> 1) ^ -(z & 1)
 }
 
+/**
+ * Zigzag varint with the 1- and 2-byte forms read inline (lengths up to 8191, deltas up to
+ * ±8191: nearly every field of a record); longer ones go to `readVarint`. Sets `vpos`.
+ */
+const varint = (b: Buffer, p: number, end: number): number => {
+  if (p + 1 < end) {
+    const b0 = b[p]
+    if (b0 < 0x80) {
+      vpos = p + 1
+      return (b0 >>> 1) ^ -(b0 & 1)
+    }
+    const b1 = b[p + 1]
+    if (b1 < 0x80) {
+      vpos = p + 2
+      const z = (b0 & 0x7f) | (b1 << 7)
+      return (z >>> 1) ^ -(z & 1)
+    }
+  }
+  return readVarint(b, p, end)
+}
+
 let vbig: bigint | undefined // set by readVarlong when the value needs more than 49 bits
 
 /**
@@ -274,9 +295,9 @@ const keyStrings: Array<string> = new Array<string>(KEY_SLOTS).fill("")
 
 const headerKey = (b: Buffer, p: number, n: number): string => {
   if (n > KEY_MAX) return utf8Slice(b, p, p + n)
-  let h = n
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ b[p + i], 0x01000193)
-  const slot = (h >>> 24) & (KEY_SLOTS - 1)
+  if (n === 0) return ""
+  // a hash of the length and three bytes: cheap, and the byte comparison below settles collisions
+  const slot = (n * 31 + b[p] * 7 + b[p + (n >>> 1)] * 3 + b[p + n - 1]) & (KEY_SLOTS - 1)
   const at = slot * KEY_MAX
   if (keyLengths[slot] === n) {
     let i = 0
@@ -300,17 +321,17 @@ const readHeaders = (b: Buffer, p: number): ReadonlyArray<Header> => {
   if (b[p] === 0) return EMPTY_HEADERS
   try {
     const end = b.length
-    const count = readVarint(b, p, end)
+    const count = varint(b, p, end)
     p = vpos
     if (count < 0 || count > (end - p) / 2) return EMPTY_HEADERS
     const hs = new Array<Header>(count)
     for (let h = 0; h < count; h++) {
-      const kn = readVarint(b, p, end)
+      const kn = varint(b, p, end)
       p = vpos
       if (kn < 0 || kn > end - p) return EMPTY_HEADERS
       const key = headerKey(b, p, kn)
       p += kn
-      const vn = readVarint(b, p, end)
+      const vn = varint(b, p, end)
       p = vpos
       let value: Uint8Array | null = null
       if (vn >= 0) {
@@ -401,45 +422,27 @@ export const decodeRecords = (
   if (count > (end - p) / MIN_RECORD_SIZE) corrupt(p, `${count} records cannot fit in ${end - p} bytes`)
   const records = new Array<Record>(count)
   for (let i = 0; i < count; i++) {
-    // length (zigzag varint); the fast path is a 1- or 2-byte varint
-    let len: number
-    if (p < end && b[p] < 0x80) {
-      len = (b[p] >>> 1) ^ -(b[p] & 1)
-      p += 1
-    } else {
-      len = readVarint(b, p, end)
-      p = vpos
-    }
+    const len = varint(b, p, end)
+    p = vpos
     if (len < MIN_RECORD_SIZE - 1 || len > end - p) corrupt(p, `record length ${len} does not fit in ${end - p} bytes`)
     const recEnd = p + len
     const attributes = b[p++]
     let timestamp: number
-    if (p < recEnd && b[p] < 0x80) {
-      timestamp = baseTimestamp + ((b[p] >>> 1) ^ -(b[p] & 1))
-      p += 1
+    if (p + 1 < recEnd && (b[p] < 0x80 || b[p + 1] < 0x80)) {
+      // a 1- or 2-byte delta
+      timestamp = baseTimestamp + varint(b, p, recEnd)
+      p = vpos
     } else {
       const delta = readVarlong(b, p, recEnd)
       p = vpos
       // a delta beyond 49 bits: add exactly, then round once
       timestamp = vbig === undefined ? baseTimestamp + delta : Number(BigInt(baseTimestamp) + vbig)
     }
-    let offsetDelta: number
-    if (p < recEnd && b[p] < 0x80) {
-      offsetDelta = (b[p] >>> 1) ^ -(b[p] & 1)
-      p += 1
-    } else {
-      offsetDelta = readVarint(b, p, recEnd)
-      p = vpos
-    }
+    const offsetDelta = varint(b, p, recEnd)
+    p = vpos
     // key
-    let n: number
-    if (p < recEnd && b[p] < 0x80) {
-      n = (b[p] >>> 1) ^ -(b[p] & 1)
-      p += 1
-    } else {
-      n = readVarint(b, p, recEnd)
-      p = vpos
-    }
+    let n = varint(b, p, recEnd)
+    p = vpos
     const keyAt = p
     const keyLen = n
     if (n >= 0) {
@@ -447,13 +450,8 @@ export const decodeRecords = (
       p += n
     } else if (n !== -1) corrupt(p, `invalid key length ${n}`)
     // value
-    if (p < recEnd && b[p] < 0x80) {
-      n = (b[p] >>> 1) ^ -(b[p] & 1)
-      p += 1
-    } else {
-      n = readVarint(b, p, recEnd)
-      p = vpos
-    }
+    n = varint(b, p, recEnd)
+    p = vpos
     const valueAt = p
     const valueLen = n
     if (n >= 0) {
@@ -464,15 +462,15 @@ export const decodeRecords = (
     if (p < recEnd && b[p] === 0) {
       p += 1
     } else {
-      const hc = readVarint(b, p, recEnd)
+      const hc = varint(b, p, recEnd)
       p = vpos
       if (hc < 0 || hc > (recEnd - p) / 2) corrupt(p, `header count ${hc} does not fit in the record`)
       for (let h = 0; h < hc; h++) {
-        const kn = readVarint(b, p, recEnd)
+        const kn = varint(b, p, recEnd)
         p = vpos
         if (kn < 0 || kn > recEnd - p) corrupt(p, `header key length ${kn} is invalid`)
         p += kn
-        const vn = readVarint(b, p, recEnd)
+        const vn = varint(b, p, recEnd)
         p = vpos
         if (vn >= 0) {
           if (vn > recEnd - p) corrupt(p, `header value length ${vn} exceeds the record`)
