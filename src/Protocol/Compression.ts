@@ -8,7 +8,11 @@
  *   input per block); read both xerial and raw snappy, as Kafka does.
  * - lz4: the `lz4-napi` package, LZ4 *frame* format (KIP-57: correct header checksum). Frames from
  *   magic-0 message sets written by old Java clients carry the broken header checksum; the
- *   legacy decoder passes `brokenLz4Checksum` to accept them.
+ *   legacy decoder passes `brokenLz4Checksum` to accept them. Frames of the shape Kafka clients
+ *   write (independent blocks, no checksums) are read here block by block with lz4-napi's block
+ *   decoder, 2.5–4× cheaper than its frame decoder; any other frame goes to the frame decoder.
+ * - gzip and zstd decompress into output chunks sized from the size the stream declares (gzip's
+ *   trailer, zstd's frame header) when it does: one native call instead of one per 16 KiB.
  *
  * Sync functions block the calling thread; the Effect forms move inputs of at least
  * `asyncThreshold` bytes (default 256 KiB) to libuv's thread pool, where the measured async
@@ -116,6 +120,8 @@ interface SnappyModule {
 interface Lz4Module {
   compressFrameSync(data: Buffer): Buffer
   decompressFrameSync(data: Buffer): Buffer
+  /** One raw LZ4 block preceded by a 4-byte little-endian output capacity. */
+  uncompressSync(data: Uint8Array): Buffer
   compressFrame(data: Uint8Array): Promise<Buffer>
   decompressFrame(data: Uint8Array): Promise<Buffer>
 }
@@ -308,6 +314,79 @@ const checkLz4Frame = (src: Buffer, max: number, fixChecksum: boolean): Buffer =
   return copy
 }
 
+/** Maximum block sizes by the frame's BD byte (bits 4–6); ids below 4 are invalid. */
+const LZ4_BLOCK_MAX = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024] as const
+/** Holds one block behind its 4-byte capacity prefix (lz4-napi's block input format); kept up to 1 MiB. */
+let lz4Scratch = Buffer.allocUnsafe(64 * 1024 + 4)
+const LZ4_SCRATCH_MAX = 1024 * 1024 + 4
+
+/**
+ * Reads the LZ4 frames Kafka clients write — independent blocks, no block or content checksum,
+ * no dictionary, one frame — block by block with lz4-napi's *block* decoder: lz4_flex's frame
+ * reader behind `decompressFrameSync` grows its output through `read_to_end` and copies it
+ * again (measured on a 150 KB section: ≈ 2.5× slower than one block call). Each block gets an
+ * output capacity of its frame's maximum block size, never more than what is left of `max`, so
+ * a bomb stops while inflating. Returns `undefined` for any other frame, or anything
+ * irregular (a bad header checksum, a block longer than its frame allows, truncation, bytes
+ * after the end mark): the frame decoder then reads (or rejects) it exactly as before.
+ * `src` has passed {@link checkLz4Frame}.
+ */
+const lz4DecodeBlocks = (lib: Lz4Module, src: Buffer, max: number, brokenHeaderChecksum: boolean): Buffer | undefined => {
+  const codec = Compression.lz4
+  const flg = src[4]
+  const bd = src[5]
+  // reserved bit, linked blocks, block checksums, content checksum, dictionary id: the frame decoder's job
+  if ((flg & 0x37) !== 0x20 || (bd & 0x8f) !== 0) return undefined
+  const blockMax = LZ4_BLOCK_MAX[(bd >>> 4) & 0x07]
+  if (blockMax === 0) return undefined
+  const hasSize = (flg & 0x08) !== 0
+  const descriptorEnd = hasSize ? 14 : 6
+  if (!brokenHeaderChecksum && src[descriptorEnd] !== ((xxh32Short(src, 4, descriptorEnd) >>> 8) & 0xff)) return undefined
+  const parts: Array<Buffer> = []
+  let produced = 0
+  let p = descriptorEnd + 1
+  for (;;) {
+    if (src.length - p < 4) return undefined
+    const word = src.readUInt32LE(p)
+    p += 4
+    if (word === 0) break
+    const n = word & 0x7fffffff
+    if (n > blockMax || n > src.length - p) return undefined
+    let out: Buffer
+    if (word >>> 31 === 1) {
+      // stored uncompressed
+      if (n > max - produced) fail(codec, "decompress", "TooLarge", `lz4 output exceeds ${max} bytes`)
+      out = src.subarray(p, p + n)
+    } else {
+      const capacity = Math.min(blockMax, max - produced)
+      let scratch = lz4Scratch
+      if (n + 4 > scratch.length) {
+        scratch = Buffer.allocUnsafe(n + 4)
+        if (scratch.length <= LZ4_SCRATCH_MAX) lz4Scratch = scratch
+      }
+      scratch.writeUInt32LE(capacity, 0)
+      src.copy(scratch, 4, p, p + n)
+      try {
+        out = lib.uncompressSync(scratch.subarray(0, n + 4))
+      } catch (cause) {
+        if (capacity < blockMax && /too small/i.test(String((cause as Error)?.message))) {
+          return fail(codec, "decompress", "TooLarge", `lz4 output exceeds ${max} bytes`, cause)
+        }
+        return fail(codec, "decompress", "Corrupt", `corrupt lz4 data: ${(cause as Error)?.message}`, cause)
+      }
+    }
+    parts.push(out)
+    produced += out.length
+    p += n
+  }
+  if (p !== src.length) return undefined
+  if (hasSize) {
+    const size = src.readUInt32LE(6) + src.readUInt32LE(10) * 4294967296
+    if (size !== produced) fail(codec, "decompress", "Corrupt", `lz4 frame declares ${size} bytes but holds ${produced}`)
+  }
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, produced)
+}
+
 // ---- sync API -----------------------------------------------------------------------------
 
 /**
@@ -349,6 +428,63 @@ const zlibFailure = (codec: number, cause: unknown, max: number): never => {
   return fail(codec, "decompress", "Corrupt", `corrupt ${compressionName(codec)} data: ${(cause as Error)?.message}`, cause)
 }
 
+// ---- zlib output chunks --------------------------------------------------------------------
+
+/** Bounds of the zlib output chunk (zlib's default is 16 KiB, which costs a native call and a piece to concatenate per 16 KiB). */
+const ZLIB_CHUNK_MIN = 16 * 1024
+const ZLIB_CHUNK_MAX = 1024 * 1024
+/** Deflate cannot expand by more than ≈ 1032:1. */
+const DEFLATE_MAX_RATIO = 1032
+const ZSTD_MAGIC = 0xfd2fb528
+
+/**
+ * The decompressed size a zlib stream declares, or -1: gzip's ISIZE trailer (the size mod 2^32
+ * of the last member: exact for the single-member streams every Kafka client writes), zstd's
+ * frame content size (written by one-shot compressors such as Node's; the Java client's
+ * streaming zstd leaves it out). Only a hint for sizing the output chunk: never trusted for
+ * anything else.
+ */
+const declaredSize = (codec: number, b: Uint8Array): number => {
+  const n = b.length
+  if (codec === Compression.gzip) {
+    return n >= 18 ? (b[n - 4] | (b[n - 3] << 8) | (b[n - 2] << 16) | (b[n - 1] << 24)) >>> 0 : -1
+  }
+  if (n < 6 || ((b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0) !== ZSTD_MAGIC) return -1
+  const fhd = b[4]
+  const singleSegment = (fhd & 0x20) !== 0
+  const fcsFlag = fhd >>> 6
+  const fcsBytes = fcsFlag === 0 ? (singleSegment ? 1 : 0) : 1 << fcsFlag
+  if (fcsBytes === 0) return -1
+  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 0x03]
+  if (at + fcsBytes > n) return -1
+  if (fcsBytes === 1) return b[at]
+  if (fcsBytes === 2) return (b[at] | (b[at + 1] << 8)) + 256
+  const lo = (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
+  if (fcsBytes === 4) return lo
+  return lo + ((b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0) * 4294967296
+}
+
+/**
+ * zlib options for decompressing `data`: the cap, and an output chunk that fits the declared
+ * size (one native call, no concatenation), or 4× the input when nothing is declared; within
+ * [16 KiB, 1 MiB], within `max`, and for gzip within what deflate can expand the input to.
+ * Measured on a 150 KB records section: gunzip ≈ 20–30% less CPU than with 16 KiB chunks.
+ */
+const zlibOptions = (codec: number, data: Uint8Array, max: number): zlib.ZlibOptions & zlib.ZstdOptions => {
+  const declared = declaredSize(codec, data)
+  let chunk = declared >= 0 ? declared + 1 : data.length * 4
+  if (codec === Compression.gzip && chunk > data.length * DEFLATE_MAX_RATIO) chunk = data.length * DEFLATE_MAX_RATIO
+  chunk = Math.min(Math.max(chunk, ZLIB_CHUNK_MIN), ZLIB_CHUNK_MAX, max + 1)
+  return { maxOutputLength: max, chunkSize: Math.max(chunk, 64) }
+}
+
+/**
+ * A one-chunk zlib result is a slice of its chunk, and every record view keeps the whole chunk
+ * alive: when the chunk is much bigger than the output (an over-estimate), keep a copy instead.
+ */
+const trimmed = (out: Buffer): Buffer =>
+  out.buffer.byteLength - out.length > Math.max(out.length, 64 * 1024) ? Buffer.from(out) : out
+
 /**
  * Decompresses `data` compressed with a codec (0 returns `data` itself). Blocks the calling
  * thread. Throws a {@link CompressionError} (use {@link decompress} for the Effect form).
@@ -365,17 +501,22 @@ export const decompressSync = (codec: number, data: Uint8Array, options?: Decomp
       return data
     case 1:
       try {
-        return zlib.gunzipSync(data, { maxOutputLength: max })
+        return trimmed(zlib.gunzipSync(data, zlibOptions(codec, data, max)))
       } catch (cause) {
         return zlibFailure(codec, cause, max)
       }
     case 2:
       return snappyDecompressAny(data, max)
     case 3: {
-      const src = checkLz4Frame(asBuffer(data), max, options?.brokenLz4Checksum === true)
+      const broken = options?.brokenLz4Checksum === true
+      const checked = checkLz4Frame(asBuffer(data), max, false)
+      const lib = lz4Lib(codec, "decompress")
+      const fast = lz4DecodeBlocks(lib, checked, max, broken)
+      if (fast !== undefined) return fast
+      const src = checkLz4Frame(asBuffer(data), max, broken)
       let out: Buffer
       try {
-        out = lz4Lib(codec, "decompress").decompressFrameSync(src)
+        out = lib.decompressFrameSync(src)
       } catch (cause) {
         if (cause instanceof CompressionError) throw cause
         return fail(codec, "decompress", "Corrupt", `corrupt lz4 data: ${(cause as Error)?.message}`, cause)
@@ -386,7 +527,7 @@ export const decompressSync = (codec: number, data: Uint8Array, options?: Decomp
     case 4:
       if (!hasZstd) return unsupported(codec, "decompress")
       try {
-        return zlib.zstdDecompressSync(data, { maxOutputLength: max })
+        return trimmed(zlib.zstdDecompressSync(data, zlibOptions(codec, data, max)))
       } catch (cause) {
         return zlibFailure(codec, cause, max)
       }
@@ -489,7 +630,7 @@ export const decompress = (codec: number, data: Uint8Array, options?: Decompress
   const max = options?.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES
   switch (codec) {
     case 1:
-      return callbackToEffect(codec, "decompress", (cb) => zlib.gunzip(data, { maxOutputLength: max }, cb), (c) => zlibFailure(codec, c, max))
+      return callbackToEffect(codec, "decompress", (cb) => zlib.gunzip(data, zlibOptions(codec, data, max), (e, out) => cb(e, e ? out : trimmed(out))), (c) => zlibFailure(codec, c, max))
     case 3:
       return syncEffect(() => ({ lib: lz4Lib(codec, "decompress"), src: checkLz4Frame(asBuffer(data), max, options?.brokenLz4Checksum === true) })).pipe(
         Effect.flatMap(({ lib, src }) =>
@@ -502,7 +643,7 @@ export const decompress = (codec: number, data: Uint8Array, options?: Decompress
       )
     case 4:
       if (!hasZstd) break
-      return callbackToEffect(codec, "decompress", (cb) => zlib.zstdDecompress(data, { maxOutputLength: max }, cb), (c) => zlibFailure(codec, c, max))
+      return callbackToEffect(codec, "decompress", (cb) => zlib.zstdDecompress(data, zlibOptions(codec, data, max), (e, out) => cb(e, e ? out : trimmed(out))), (c) => zlibFailure(codec, c, max))
   }
   return syncEffect(() => decompressSync(codec, data, options))
 }

@@ -175,6 +175,128 @@ describe("Compression", () => {
     })
   })
 
+  describe("lz4 frames as the Java client writes them (read block by block)", () => {
+    const lz4napi = require("lz4-napi") as { compressSync(b: Uint8Array): Buffer }
+    /** An LZ4 frame by hand: independent blocks of `blockSize`, optional content size, some blocks stored raw. */
+    const frame = (data: Buffer, o: { bd?: number; blockSize?: number; contentSize?: boolean; raw?: (i: number) => boolean; flg?: number } = {}): Buffer => {
+      const blockSize = o.blockSize ?? 64 * 1024
+      const flg = (o.flg ?? 0x60) | (o.contentSize === true ? 0x08 : 0)
+      const descriptor = [flg, o.bd ?? 0x40]
+      if (o.contentSize === true) {
+        const size = Buffer.alloc(8)
+        size.writeUInt32LE(data.length, 0)
+        descriptor.push(...size)
+      }
+      const header = Buffer.from([0x04, 0x22, 0x4d, 0x18, ...descriptor, (xxh32(Buffer.from(descriptor)) >>> 8) & 0xff])
+      const blocks: Array<Buffer> = []
+      for (let i = 0, off = 0; off < data.length; i++, off += blockSize) {
+        const chunk = data.subarray(off, off + blockSize)
+        const packed = lz4napi.compressSync(chunk).subarray(4) // strip lz4-napi's size prefix: a raw block
+        const raw = o.raw?.(i) === true || packed.length >= chunk.length // incompressible: stored, as encoders do
+        const body = raw ? chunk : packed
+        const len = Buffer.alloc(4)
+        len.writeUInt32LE((body.length | (raw ? 0x80000000 : 0)) >>> 0)
+        blocks.push(len, body)
+      }
+      return Buffer.concat([header, ...blocks, Buffer.alloc(4)])
+    }
+
+    it("reads 64 KiB independent blocks, stored (raw) blocks, a content size, an empty frame", () => {
+      for (const data of [sample(150_000, 8), random(200_000, 3), sample(64 * 1024), sample(10), Buffer.alloc(0)]) {
+        same(decompressSync(Compression.lz4, frame(data)), data)
+        same(decompressSync(Compression.lz4, frame(data, { contentSize: true })), data)
+        same(decompressSync(Compression.lz4, frame(data, { raw: (i) => i % 2 === 1 })), data)
+        same(decompressSync(Compression.lz4, frame(data, { bd: 0x70, blockSize: 1 << 20 })), data)
+      }
+    })
+
+    it("stops at maxDecompressedBytes while inflating, compressed or stored blocks", () => {
+      const data = sample(300_000, 2)
+      expectError(() => decompressSync(Compression.lz4, frame(data), { maxDecompressedBytes: 100_000 }), "TooLarge")
+      expectError(() => decompressSync(Compression.lz4, frame(data, { raw: () => true }), { maxDecompressedBytes: 100_000 }), "TooLarge")
+      same(decompressSync(Compression.lz4, frame(data), { maxDecompressedBytes: 300_000 }), data)
+    })
+
+    it("rejects a content size that does not match, a block beyond its maximum size, a bad header checksum", () => {
+      const data = sample(100_000, 4)
+      const sized = frame(data, { contentSize: true })
+      sized.writeUInt32LE(data.length - 1, 6)
+      sized[14] = (xxh32(sized.subarray(4, 14)) >>> 8) & 0xff
+      expectError(() => decompressSync(Compression.lz4, sized), "Corrupt")
+      // 100 KB blocks in a frame that says 64 KiB
+      expectError(() => decompressSync(Compression.lz4, frame(data, { blockSize: 100_000 })), "Corrupt")
+      const badSum = frame(data)
+      badSum[6] ^= 0x55
+      expectError(() => decompressSync(Compression.lz4, badSum), "Corrupt")
+      same(decompressSync(Compression.lz4, badSum, { brokenLz4Checksum: true }), data)
+    })
+
+    it("a block that inflates past its frame's block size is corrupt", () => {
+      const data = Buffer.concat([sample(20_000, 6), Buffer.alloc(180_000)])
+      // one 200 KB block in a frame that says 64 KiB blocks (its compressed form is below 64 KiB)
+      const f = frame(data, { blockSize: 200_000, bd: 0x40 })
+      assert.isBelow(f.readUInt32LE(7), 64 * 1024)
+      expectError(() => decompressSync(Compression.lz4, f), "Corrupt")
+    })
+
+    it("corrupt or truncated multi-block frames are a CompressionError, never anything else", () => {
+      const r = rng(91)
+      const packed = frame(Buffer.concat([sample(100_000, 7), random(70_000, 8)]), { contentSize: true })
+      for (let i = 0; i < 3000; i++) {
+        const m = Buffer.from(packed.subarray(0, i % 3 === 0 ? r() % packed.length : packed.length))
+        for (let k = 0; k < 1 + (r() % 4); k++) if (m.length > 0) m[r() % m.length] ^= 1 << (r() % 8)
+        try {
+          decompressSync(Compression.lz4, m, { brokenLz4Checksum: i % 2 === 0, maxDecompressedBytes: 1 << 20 })
+        } catch (e) {
+          assert.instanceOf(e, CompressionError)
+        }
+      }
+    })
+
+    it("frames with checksums or linked blocks still go through the frame decoder", () => {
+      const data = sample(100_000, 9)
+      same(decompressSync(Compression.lz4, lz4js.compress(data)), data) // linked blocks
+      // block checksums flagged: the frame decoder insists on them being there
+      expectError(() => decompressSync(Compression.lz4, frame(data, { flg: 0x70 })), "Corrupt")
+    })
+  })
+
+  describe("gzip and zstd output chunks", () => {
+    it("multi-member gzip and streamed zstd (no content size) decode whole", async () => {
+      const a = sample(100_000, 1)
+      const b = sample(50_000, 2)
+      same(decompressSync(Compression.gzip, Buffer.concat([zlib.gzipSync(a), zlib.gzipSync(b)])), Buffer.concat([a, b]))
+      // a zstd frame written in pieces, as the Java client's stream does: no content size in its header
+      const z = zlib.createZstdCompress()
+      const parts: Array<Buffer> = []
+      z.on("data", (c: Buffer) => parts.push(c))
+      const ended = new Promise((resolve) => z.on("end", resolve))
+      z.write(a.subarray(0, 1000))
+      z.end(a.subarray(1000))
+      await ended
+      const streamed = Buffer.concat(parts)
+      assert.strictEqual(streamed[4] >>> 6, 0)
+      assert.strictEqual(streamed[4] & 0x20, 0)
+      same(decompressSync(Compression.zstd, streamed), a)
+      const out = decompressSync(Compression.zstd, streamed)
+      assert.isAtMost(out.buffer.byteLength, 2 * out.length)
+    })
+
+    it("the output does not keep a much larger chunk alive", () => {
+      for (const codec of [Compression.gzip, Compression.zstd]) {
+        for (const data of [sample(150_000, 3), random(300_000, 4), sample(3_000_000, 5)]) {
+          const out = decompressSync(codec, compressSync(codec, data))
+          same(out, data)
+          assert.isAtMost(out.buffer.byteLength, Math.max(2 * out.length, out.length + 64 * 1024), `codec ${codec}, ${data.length} B`)
+        }
+      }
+      // a gzip trailer that declares far more than the stream holds (only a sizing hint)
+      const packed = Buffer.from(compressSync(Compression.gzip, sample(20_000)))
+      packed.writeUInt32LE(900_000, packed.length - 4)
+      expectError(() => decompressSync(Compression.gzip, packed), "Corrupt")
+    })
+  })
+
   it.effect("bombs stop at maxDecompressedBytes, inline and on the thread pool", () =>
     Effect.gen(function*() {
       for (const codec of [Compression.gzip, Compression.snappy, Compression.lz4, Compression.zstd]) {

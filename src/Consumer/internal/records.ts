@@ -10,38 +10,60 @@ import type { Header, KafkaRecord, RecordBatch } from "../../Protocol/RecordBatc
 import { controlRecordType } from "../../Protocol/RecordBatch.ts"
 import type { ConsumerRecord } from "../Record.ts"
 
-/** A consumer record over a decoded record: the offset is computed on access (no bigint per record). */
+/**
+ * A consumer record over a decoded record: the batch's context (topic, partition, timestamp
+ * type, leader epoch) as plain fields; offset, timestamp, key, value and headers read through
+ * to the decoded `Record` on access. So building one allocates nothing else: no bigint, no
+ * timestamp number, and no view before `key`/`value`/`headers` is read (the `Record` builds
+ * and keeps those on first access).
+ */
 export class FetchedRecord implements ConsumerRecord {
   readonly topic: string
   readonly partition: number
-  readonly baseOffset: bigint
-  readonly offsetDelta: number
-  readonly timestamp: number
   readonly timestampType: "CreateTime" | "LogAppendTime"
-  readonly key: Uint8Array | null
-  readonly value: Uint8Array | null
-  readonly headers: ReadonlyArray<Header>
   readonly leaderEpoch: number
+  readonly #record: KafkaRecord
   constructor(topic: string, partition: number, r: KafkaRecord, timestampType: "CreateTime" | "LogAppendTime", leaderEpoch: number) {
     this.topic = topic
     this.partition = partition
-    this.baseOffset = r.baseOffset
-    this.offsetDelta = r.offsetDelta
-    this.timestamp = r.timestamp
     this.timestampType = timestampType
-    this.key = r.key
-    this.value = r.value
-    this.headers = r.headers
     this.leaderEpoch = leaderEpoch
+    this.#record = r
   }
   get offset(): bigint {
-    return this.baseOffset + BigInt(this.offsetDelta)
+    return this.#record.offset
+  }
+  get timestamp(): number {
+    return this.#record.timestamp
+  }
+  get key(): Uint8Array | null {
+    return this.#record.key
+  }
+  get value(): Uint8Array | null {
+    return this.#record.value
+  }
+  get headers(): ReadonlyArray<Header> {
+    return this.#record.headers
   }
   toJSON(): unknown {
     return {
       topic: this.topic,
       partition: this.partition,
       offset: String(this.offset),
+      timestamp: this.timestamp,
+      timestampType: this.timestampType,
+      key: this.key,
+      value: this.value,
+      headers: this.headers,
+      leaderEpoch: this.leaderEpoch
+    }
+  }
+  /** What `console.log` / `util.inspect` show: every field of the record. */
+  [Symbol.for("nodejs.util.inspect.custom")](): object {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.offset,
       timestamp: this.timestamp,
       timestampType: this.timestampType,
       key: this.key,

@@ -24,9 +24,39 @@ export interface Header {
 const EMPTY_HEADERS: ReadonlyArray<Header> = Object.freeze([])
 
 /**
+ * Builds a record decoded from `buf`: its key, value and headers stay unbuilt until read.
+ * Set once by `Record`'s static block (it alone can reach the private fields).
+ */
+let lazyRecord: (
+  buf: Buffer,
+  baseOffset: bigint,
+  offsetDelta: number,
+  timestamp: number,
+  attributes: number,
+  keyAt: number,
+  keyLen: number,
+  valueAt: number,
+  valueLen: number
+) => Record
+
+/**
  * A decoded record. `key`, `value` and header values are views into the fetched (or
  * decompressed) bytes, not copies. `offset` is computed on access from the batch's bigint
  * base offset and the record's `offsetDelta` (read it once and keep it if you need it often).
+ *
+ * `key`, `value` and `headers` are getters: a decoded record keeps where its fields lie in the
+ * batch bytes and builds each view (or the header list) on first access, then returns that same
+ * object on every later access. Every length was checked when the batch was decoded, so reading
+ * them never fails. (A spread `{ ...record }` or `Object.keys` shows only the plain fields:
+ * `baseOffset`, `offsetDelta`, `timestamp`, `attributes`.)
+ *
+ * @example
+ * ```ts
+ * for (const record of batch.records) {
+ *   const id = record.headers.find((h) => h.key === "trace-id")?.value
+ *   handle(record.offset, record.key, record.value, id)
+ * }
+ * ```
  */
 export class Record {
   /** The batch's base offset (shared, not copied). */
@@ -35,11 +65,20 @@ export class Record {
   readonly offsetDelta: number
   /** Milliseconds since the epoch; for log-append-time batches, the broker's append time. */
   readonly timestamp: number
-  readonly key: Uint8Array | null
-  readonly value: Uint8Array | null
-  readonly headers: ReadonlyArray<Header>
   /** The record's own attributes byte (unused by Kafka so far; 0). */
   readonly attributes: number
+  /** The bytes the record was decoded from (`undefined` when built from values). */
+  #buf: Buffer | undefined
+  /** Start of the key bytes in `#buf`, and their length (-1: null key). */
+  #keyAt: number
+  #keyLen: number
+  /** Start of the value bytes in `#buf` (the headers follow them), and their length (-1: null). */
+  #valueAt: number
+  #valueLen: number
+  /** Memoised views; `undefined` until first read. */
+  #key: Uint8Array | null | undefined
+  #value: Uint8Array | null | undefined
+  #headers: ReadonlyArray<Header> | undefined
   constructor(
     baseOffset: bigint,
     offsetDelta: number,
@@ -52,14 +91,69 @@ export class Record {
     this.baseOffset = baseOffset
     this.offsetDelta = offsetDelta
     this.timestamp = timestamp
-    this.key = key
-    this.value = value
-    this.headers = headers
     this.attributes = attributes
+    this.#buf = undefined
+    this.#keyAt = 0
+    this.#keyLen = 0
+    this.#valueAt = 0
+    this.#valueLen = 0
+    this.#key = key
+    this.#value = value
+    this.#headers = headers
+  }
+  static {
+    lazyRecord = (buf, baseOffset, offsetDelta, timestamp, attributes, keyAt, keyLen, valueAt, valueLen) => {
+      const r = new Record(baseOffset, offsetDelta, timestamp, null, null, EMPTY_HEADERS, attributes)
+      r.#buf = buf
+      r.#keyAt = keyAt
+      r.#keyLen = keyLen
+      r.#valueAt = valueAt
+      r.#valueLen = valueLen
+      r.#key = undefined
+      r.#value = undefined
+      r.#headers = undefined
+      return r
+    }
   }
   /** The record's offset in its partition. */
   get offset(): bigint {
     return this.baseOffset + BigInt(this.offsetDelta)
+  }
+  /** The key bytes (a view), or `null`. */
+  get key(): Uint8Array | null {
+    let k = this.#key
+    if (k === undefined) {
+      const b = this.#buf!
+      k = this.#key = this.#keyLen < 0 ? null : new Uint8Array(b.buffer, b.byteOffset + this.#keyAt, this.#keyLen)
+    }
+    return k
+  }
+  /** The value bytes (a view), or `null` (a tombstone). */
+  get value(): Uint8Array | null {
+    let v = this.#value
+    if (v === undefined) {
+      const b = this.#buf!
+      v = this.#value = this.#valueLen < 0 ? null : new Uint8Array(b.buffer, b.byteOffset + this.#valueAt, this.#valueLen)
+    }
+    return v
+  }
+  /** The headers, in wire order (header values are views, or `null`). */
+  get headers(): ReadonlyArray<Header> {
+    let h = this.#headers
+    if (h === undefined) h = this.#headers = readHeaders(this.#buf!, this.#valueAt + (this.#valueLen < 0 ? 0 : this.#valueLen))
+    return h
+  }
+  /** What `console.log` / `util.inspect` show: the public fields, views built. */
+  [Symbol.for("nodejs.util.inspect.custom")](): object {
+    return {
+      baseOffset: this.baseOffset,
+      offsetDelta: this.offsetDelta,
+      timestamp: this.timestamp,
+      key: this.key,
+      value: this.value,
+      headers: this.headers,
+      attributes: this.attributes
+    }
   }
 }
 
@@ -123,6 +217,27 @@ const readVarint = (b: Buffer, p: number, end: number): number => {
   return (z >>> 1) ^ -(z & 1)
 }
 
+/**
+ * Zigzag varint with the 1- and 2-byte forms read inline (lengths up to 8191, deltas up to
+ * ±8191: nearly every field of a record); longer ones go to `readVarint`. Sets `vpos`.
+ */
+const varint = (b: Buffer, p: number, end: number): number => {
+  if (p + 1 < end) {
+    const b0 = b[p]
+    if (b0 < 0x80) {
+      vpos = p + 1
+      return (b0 >>> 1) ^ -(b0 & 1)
+    }
+    const b1 = b[p + 1]
+    if (b1 < 0x80) {
+      vpos = p + 2
+      const z = (b0 & 0x7f) | (b1 << 7)
+      return (z >>> 1) ^ -(z & 1)
+    }
+  }
+  return readVarint(b, p, end)
+}
+
 let vbig: bigint | undefined // set by readVarlong when the value needs more than 49 bits
 
 /**
@@ -165,18 +280,71 @@ const readInt64Number = (b: Buffer, p: number): number => b.readInt32BE(p) * TWO
 const utf8Slice = (b: Buffer, start: number, end: number): string =>
   (b as unknown as { utf8Slice(start: number, end: number): string }).utf8Slice(start, end)
 
-/** Short ASCII strings (header keys) are cheaper to build by hand than through the UTF-8 decoder. */
-const readString = (b: Buffer, p: number, n: number): string => {
-  if (n <= 24) {
-    let s = ""
-    for (let i = p; i < p + n; i++) {
-      const c = b[i]
-      if (c >= 0x80) return utf8Slice(b, p, p + n)
-      s += String.fromCharCode(c)
-    }
-    return s
+// ---- header keys --------------------------------------------------------------------------
+
+/**
+ * Header keys repeat from record to record (`trace-id`, `content-type`, …), so short ones are
+ * interned: a small table, indexed by a hash of the bytes, keeps the last key seen in each slot
+ * with its bytes; a hit returns the same string without decoding or allocating.
+ */
+const KEY_SLOTS = 256
+const KEY_MAX = 32
+const keyBytes = new Uint8Array(KEY_SLOTS * KEY_MAX)
+const keyLengths = new Int8Array(KEY_SLOTS).fill(-1)
+const keyStrings: Array<string> = new Array<string>(KEY_SLOTS).fill("")
+
+const headerKey = (b: Buffer, p: number, n: number): string => {
+  if (n > KEY_MAX) return utf8Slice(b, p, p + n)
+  if (n === 0) return ""
+  // a hash of the length and three bytes: cheap, and the byte comparison below settles collisions
+  const slot = (n * 31 + b[p] * 7 + b[p + (n >>> 1)] * 3 + b[p + n - 1]) & (KEY_SLOTS - 1)
+  const at = slot * KEY_MAX
+  if (keyLengths[slot] === n) {
+    let i = 0
+    while (i < n && keyBytes[at + i] === b[p + i]) i++
+    if (i === n) return keyStrings[slot]
   }
-  return utf8Slice(b, p, p + n)
+  const s = utf8Slice(b, p, p + n)
+  for (let i = 0; i < n; i++) keyBytes[at + i] = b[p + i]
+  keyLengths[slot] = n
+  keyStrings[slot] = s
+  return s
+}
+
+/**
+ * The headers of a record whose header section (count, then entries) starts at `p`. Only for
+ * sections `decodeRecords` has walked and checked, so the reads cannot fail — unless someone
+ * overwrote the batch bytes after decoding; then (and only then) the list is empty rather than
+ * an exception escaping a getter.
+ */
+const readHeaders = (b: Buffer, p: number): ReadonlyArray<Header> => {
+  if (b[p] === 0) return EMPTY_HEADERS
+  try {
+    const end = b.length
+    const count = varint(b, p, end)
+    p = vpos
+    if (count < 0 || count > (end - p) / 2) return EMPTY_HEADERS
+    const hs = new Array<Header>(count)
+    for (let h = 0; h < count; h++) {
+      const kn = varint(b, p, end)
+      p = vpos
+      if (kn < 0 || kn > end - p) return EMPTY_HEADERS
+      const key = headerKey(b, p, kn)
+      p += kn
+      const vn = varint(b, p, end)
+      p = vpos
+      let value: Uint8Array | null = null
+      if (vn >= 0) {
+        if (vn > end - p) return EMPTY_HEADERS
+        value = new Uint8Array(b.buffer, b.byteOffset + p, vn)
+        p += vn
+      }
+      hs[h] = { key, value }
+    }
+    return hs
+  } catch {
+    return EMPTY_HEADERS
+  }
 }
 
 // ---- v2 decode ----------------------------------------------------------------------------
@@ -252,105 +420,75 @@ export const decodeRecords = (
   logAppendTime: number | undefined
 ): Array<Record> => {
   if (count > (end - p) / MIN_RECORD_SIZE) corrupt(p, `${count} records cannot fit in ${end - p} bytes`)
-  const ab = b.buffer
-  const bo = b.byteOffset
   const records = new Array<Record>(count)
   for (let i = 0; i < count; i++) {
-    // length (zigzag varint); the fast path is a 1- or 2-byte varint
-    let len: number
-    if (p < end && b[p] < 0x80) {
-      len = (b[p] >>> 1) ^ -(b[p] & 1)
-      p += 1
-    } else {
-      len = readVarint(b, p, end)
-      p = vpos
-    }
+    const len = varint(b, p, end)
+    p = vpos
     if (len < MIN_RECORD_SIZE - 1 || len > end - p) corrupt(p, `record length ${len} does not fit in ${end - p} bytes`)
     const recEnd = p + len
     const attributes = b[p++]
     let timestamp: number
-    if (p < recEnd && b[p] < 0x80) {
-      timestamp = baseTimestamp + ((b[p] >>> 1) ^ -(b[p] & 1))
-      p += 1
+    if (p + 1 < recEnd && (b[p] < 0x80 || b[p + 1] < 0x80)) {
+      // a 1- or 2-byte delta
+      timestamp = baseTimestamp + varint(b, p, recEnd)
+      p = vpos
     } else {
       const delta = readVarlong(b, p, recEnd)
       p = vpos
       // a delta beyond 49 bits: add exactly, then round once
       timestamp = vbig === undefined ? baseTimestamp + delta : Number(BigInt(baseTimestamp) + vbig)
     }
-    let offsetDelta: number
-    if (p < recEnd && b[p] < 0x80) {
-      offsetDelta = (b[p] >>> 1) ^ -(b[p] & 1)
-      p += 1
-    } else {
-      offsetDelta = readVarint(b, p, recEnd)
-      p = vpos
-    }
+    const offsetDelta = varint(b, p, recEnd)
+    p = vpos
     // key
-    let n: number
-    if (p < recEnd && b[p] < 0x80) {
-      n = (b[p] >>> 1) ^ -(b[p] & 1)
-      p += 1
-    } else {
-      n = readVarint(b, p, recEnd)
-      p = vpos
-    }
-    let key: Uint8Array | null = null
+    let n = varint(b, p, recEnd)
+    p = vpos
+    const keyAt = p
+    const keyLen = n
     if (n >= 0) {
       if (n > recEnd - p) corrupt(p, `key length ${n} exceeds the record`)
-      key = new Uint8Array(ab, bo + p, n)
       p += n
     } else if (n !== -1) corrupt(p, `invalid key length ${n}`)
     // value
-    if (p < recEnd && b[p] < 0x80) {
-      n = (b[p] >>> 1) ^ -(b[p] & 1)
-      p += 1
-    } else {
-      n = readVarint(b, p, recEnd)
-      p = vpos
-    }
-    let value: Uint8Array | null = null
+    n = varint(b, p, recEnd)
+    p = vpos
+    const valueAt = p
+    const valueLen = n
     if (n >= 0) {
       if (n > recEnd - p) corrupt(p, `value length ${n} exceeds the record`)
-      value = new Uint8Array(ab, bo + p, n)
       p += n
     } else if (n !== -1) corrupt(p, `invalid value length ${n}`)
-    // headers
-    let headers = EMPTY_HEADERS
+    // headers: checked here, built on first access (Record.headers → readHeaders)
     if (p < recEnd && b[p] === 0) {
       p += 1
     } else {
-      const hc = readVarint(b, p, recEnd)
+      const hc = varint(b, p, recEnd)
       p = vpos
       if (hc < 0 || hc > (recEnd - p) / 2) corrupt(p, `header count ${hc} does not fit in the record`)
-      const hs = new Array<Header>(hc)
       for (let h = 0; h < hc; h++) {
-        const kn = readVarint(b, p, recEnd)
+        const kn = varint(b, p, recEnd)
         p = vpos
         if (kn < 0 || kn > recEnd - p) corrupt(p, `header key length ${kn} is invalid`)
-        const hkey = readString(b, p, kn)
         p += kn
-        const vn = readVarint(b, p, recEnd)
+        const vn = varint(b, p, recEnd)
         p = vpos
-        let hvalue: Uint8Array | null = null
         if (vn >= 0) {
           if (vn > recEnd - p) corrupt(p, `header value length ${vn} exceeds the record`)
-          hvalue = new Uint8Array(ab, bo + p, vn)
           p += vn
         } else if (vn !== -1) corrupt(p, `invalid header value length ${vn}`)
-        hs[h] = { key: hkey, value: hvalue }
       }
-      headers = hs
     }
     if (p !== recEnd) corrupt(p, `record declares ${len} bytes but its fields end ${p - recEnd} bytes away`)
-    records[i] = new Record(
+    records[i] = lazyRecord(
+      b,
       baseOffset,
       offsetDelta,
       logAppendTime === undefined ? timestamp : logAppendTime,
-      key,
-      value,
-      headers,
-      attributes
+      attributes,
+      keyAt,
+      keyLen,
+      valueAt,
+      valueLen
     )
   }
   if (p !== end) corrupt(p, `${end - p} bytes left after the batch's ${count} records`)
