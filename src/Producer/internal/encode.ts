@@ -19,9 +19,12 @@ import type { HeaderFields, RecordInput } from "../../Protocol/internal/RecordBa
 import type { Batch } from "./accumulator.ts"
 
 /**
- * Records sections from this size on compress on the thread pool. Measured on lz4 (lz4-napi) with
- * the bench's 1 KiB payloads: the async call costs ≈ 30–60 µs of extra CPU per batch, a 32 KiB
- * section ≈ 200 µs of compression, so from here on the event loop wins back far more than the hop costs.
+ * Records sections from this size on compress on the thread pool. Measured with lz4-napi on the
+ * bench's random A–Z payloads (this 2-core machine, under load; CPU time of all threads per call):
+ * inline 20–35 µs for 4–16 KiB sections, ≈ 150 µs at 32 KiB, 300–400 µs at 64 KiB; through the
+ * thread pool 45–100 µs for 4–16 KiB (the hop costs more than the work), ≈ 150–160 µs at 32 KiB
+ * (the same CPU, none of it on the event loop). So from 32 KiB on the event loop gets the time back
+ * at no extra CPU.
  */
 export const ASYNC_COMPRESS_THRESHOLD = 32 * 1024
 
