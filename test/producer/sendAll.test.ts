@@ -35,6 +35,19 @@ describe("sendAll", () => {
         }
       })))
 
+  it.effect("any iterable: records from a generator, including one for a topic whose metadata is fetched on the way", () =>
+    withKafka({ brokers: 1, topics: [{ name: "a", partitions: 1 }, { name: "late", partitions: 1 }] }, () =>
+      Effect.gen(function*() {
+        const producer = yield* Producer.make({ linger: "0 millis" })
+        function* records() {
+          for (let i = 0; i < 5; i++) yield { topic: "a", value: utf8(`a${i}`) }
+          yield { topic: "late", value: utf8("first of late") } // not in the metadata yet: the slow path
+          for (let i = 5; i < 8; i++) yield { topic: "a", value: utf8(`a${i}`) }
+        }
+        const metas = yield* runWithClock(producer.sendAll(records()))
+        assert.deepStrictEqual(metas.map((m) => `${m.topic}@${m.offset}`), ["a@0", "a@1", "a@2", "a@3", "a@4", "late@0", "a@5", "a@6", "a@7"])
+      })))
+
   it.effect("a bad record fails the call with its error; the records around it are still sent", () =>
     withKafka({ brokers: 1, topics: [{ name: "a", partitions: 1 }] }, (kafka) =>
       Effect.gen(function*() {

@@ -258,12 +258,21 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     const appendMany = (records: Iterable<ProducerRecord>): Effect.Effect<AppendedMany> =>
       Effect.suspend(() => {
         const out: AppendedMany = { batches: [], firsts: [], starts: [], counts: [], count: 0, errors: undefined }
-        const it = records[Symbol.iterator]()
+        // arrays by index (no iterator result per record), other iterables through their iterator
+        const array = Array.isArray(records) ? (records as ReadonlyArray<ProducerRecord>) : undefined
+        const it = array === undefined ? records[Symbol.iterator]() : undefined
+        let i = 0
         const loop = (): Effect.Effect<AppendedMany> => {
           for (;;) {
-            const next = it.next()
-            if (next.done === true) return Effect.succeed(out)
-            const r = next.value
+            let r: ProducerRecord
+            if (array !== undefined) {
+              if (i >= array.length) return Effect.succeed(out)
+              r = array[i++]
+            } else {
+              const next = it!.next()
+              if (next.done === true) return Effect.succeed(out)
+              r = next.value
+            }
             const x = tryAppend(r)
             if (typeof x === "object") {
               if (isBatch(x)) addToRuns(out, x, acc.lastIndex, undefined)
