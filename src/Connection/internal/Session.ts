@@ -13,6 +13,9 @@ import type { Api } from "../../Protocol/Api.ts"
 import type { DecodeError, EncodeError } from "../../Protocol/DecodeError.ts"
 import { decodeResponseFrame, encodeRequestFrameResult } from "../../Protocol/Frame.ts"
 import { ApiVersions } from "../../Protocol/generated/ApiVersions.ts"
+import type { ProduceRequest } from "../../Protocol/generated/Produce.ts"
+import { encodeProduceFrame } from "../../Protocol/internal/ProduceFrame.ts"
+import type { FrameBytes } from "../../Protocol/internal/ProduceFrame.ts"
 import { ConnectionError } from "../Errors.ts"
 import type { BrokerError } from "../Errors.ts"
 import { authenticate, reauthenticateLoop } from "./SaslAuthenticator.ts"
@@ -30,6 +33,7 @@ export interface SessionOptions {
 }
 
 const UNSUPPORTED_VERSION = 35
+const PRODUCE_KEY = 0
 
 export class Session {
   readonly transport: Transport.Transport
@@ -47,8 +51,12 @@ export class Session {
     return this.transport.broker
   }
 
-  /** Encodes a whole request frame, or an `EncodeError` when the value cannot be encoded. */
-  encode<Req>(api: Api<Req, any>, version: number, correlationId: number, req: Req): Result.Result<Uint8Array, EncodeError> {
+  /**
+   * Encodes a whole request frame, or an `EncodeError` when the value cannot be encoded. Produce
+   * frames come in parts that reference the record batches instead of copying them.
+   */
+  encode<Req>(api: Api<Req, any>, version: number, correlationId: number, req: Req): Result.Result<FrameBytes, EncodeError> {
+    if (api.key === PRODUCE_KEY) return encodeProduceFrame(version, correlationId, this.clientId, req as ProduceRequest)
     return encodeRequestFrameResult(api, version, correlationId, this.clientId, req)
   }
 

@@ -18,6 +18,8 @@ import { Deferred, Effect, Exit } from "effect"
 import type { Scope } from "effect"
 import { ConnectionError, RequestTimeoutError } from "../Errors.ts"
 import type { TlsError, TransportError } from "../Errors.ts"
+import { FrameParts } from "../../Protocol/internal/ProduceFrame.ts"
+import type { FrameBytes } from "../../Protocol/internal/ProduceFrame.ts"
 import { FrameSplitter } from "./FrameSplitter.ts"
 import { openSocket } from "./Socket.ts"
 import type { SocketOptions } from "./Socket.ts"
@@ -65,13 +67,13 @@ export interface Transport {
   /** The next correlation id: an int32 counter wrapping to 0, skipping ids still in use. */
   nextCorrelationId(): number
   /**
-   * Writes a whole size-prefixed frame and waits for the response frame with the same
+   * Writes a whole size-prefixed frame (one buffer, or parts written back to back) and waits for the response frame with the same
    * correlation id. Succeeds with the response bytes after the size prefix (starting with the
    * correlation id).
    */
-  request(frame: Uint8Array, correlationId: number, options?: RequestOptions): Effect.Effect<Uint8Array, TransportError>
+  request(frame: FrameBytes, correlationId: number, options?: RequestOptions): Effect.Effect<Uint8Array, TransportError>
   /** Writes a frame that gets no response (Produce with acks=0); completes when handed to the socket. */
-  send(frame: Uint8Array, options?: RequestOptions): Effect.Effect<void, TransportError>
+  send(frame: FrameBytes, options?: RequestOptions): Effect.Effect<void, TransportError>
   /** Runs `self` while holding back every write that is not `priority`. */
   exclusive<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
   /** Waits until the connection is closed; succeeds with the reason. */
@@ -91,7 +93,7 @@ const DONE = 3
 /** A request from submission to response. */
 class Entry {
   readonly correlationId: number
-  readonly frame: Uint8Array
+  readonly frame: FrameBytes
   readonly deferred = Deferred.makeUnsafe<Uint8Array, TransportError>()
   readonly priority: boolean
   readonly api: string | undefined
@@ -100,7 +102,7 @@ class Entry {
   holdsSlot = false
   timer: ReturnType<typeof setTimeout> | undefined = undefined
 
-  constructor(frame: Uint8Array, correlationId: number, options: RequestOptions | undefined) {
+  constructor(frame: FrameBytes, correlationId: number, options: RequestOptions | undefined) {
     this.frame = frame
     this.correlationId = correlationId
     this.priority = options?.priority === true
@@ -111,12 +113,12 @@ class Entry {
 
 /** A frame with no response (`send`) waiting to be written. */
 class OneWay {
-  readonly frame: Uint8Array
+  readonly frame: FrameBytes
   readonly priority: boolean
   readonly resume: (effect: Effect.Effect<void, TransportError>) => void
   cancelled = false
 
-  constructor(frame: Uint8Array, priority: boolean, resume: (effect: Effect.Effect<void, TransportError>) => void) {
+  constructor(frame: FrameBytes, priority: boolean, resume: (effect: Effect.Effect<void, TransportError>) => void) {
     this.frame = frame
     this.priority = priority
     this.resume = resume
@@ -241,7 +243,7 @@ class TransportImpl implements Transport {
     return this.cid
   }
 
-  request(frame: Uint8Array, correlationId: number, options?: RequestOptions): Effect.Effect<Uint8Array, TransportError> {
+  request(frame: FrameBytes, correlationId: number, options?: RequestOptions): Effect.Effect<Uint8Array, TransportError> {
     return Effect.suspend(() => {
       if (this.failure !== undefined) return Effect.fail(this.failure)
       if (this.pending.has(correlationId)) {
@@ -253,7 +255,7 @@ class TransportImpl implements Transport {
     })
   }
 
-  send(frame: Uint8Array, options?: RequestOptions): Effect.Effect<void, TransportError> {
+  send(frame: FrameBytes, options?: RequestOptions): Effect.Effect<void, TransportError> {
     const priority = options?.priority === true
     const written = Effect.suspend((): Effect.Effect<void, TransportError> => {
       if (this.failure !== undefined) return Effect.fail(this.failure)
@@ -328,9 +330,10 @@ class TransportImpl implements Transport {
 
   /**
    * Writes within one tick are corked together and flushed with a single `writev` on the next
-   * tick: many pipelined requests cost one syscall, not one each.
+   * tick: many pipelined requests cost one syscall, not one each. A frame in parts (a Produce
+   * request referencing its record batches) is written part by part into the same `writev`.
    */
-  private writeNow(frame: Uint8Array): void {
+  private writeNow(frame: FrameBytes): void {
     this.bytesOut += frame.length
     this.framesOut++
     if (!this.corked) {
@@ -338,7 +341,12 @@ class TransportImpl implements Transport {
       this.socket.cork()
       process.nextTick(this.uncork)
     }
-    if (!this.socket.write(frame)) this.needDrain = true
+    if (frame instanceof FrameParts) {
+      const parts = frame.parts
+      let ok = true
+      for (let i = 0; i < parts.length; i++) ok = this.socket.write(parts[i]) && ok
+      if (!ok) this.needDrain = true
+    } else if (!this.socket.write(frame)) this.needDrain = true
   }
 
   private readonly uncork = (): void => {

@@ -50,6 +50,12 @@ export class Batch {
   producerEpoch = -1
   baseSequence = -1
   encoded: Uint8Array | undefined = undefined
+  /** The compressed records section, made once and kept across re-stamps (compressed batches only). */
+  section: Uint8Array | undefined = undefined
+  /** The section is being compressed on the thread pool: the batch cannot be sent yet. */
+  compressing = false
+  /** Compressing the section failed: the batch fails when it reaches the head of its queue. */
+  compressError: ProducerError | undefined = undefined
   attempts = 0
   /** Not before this time (ms) when retrying. */
   retryAt = 0
@@ -98,17 +104,32 @@ export class PartitionQueue {
   }
 }
 
-/** Bytes a record takes in a batch, close to the wire size (varints estimated at their largest). */
+/** Size of the zigzag varint of a non-negative `n`. */
+const varintSize = (n: number): number => (n < 0x40 ? 1 : n < 0x2000 ? 2 : n < 0x100000 ? 3 : n < 0x8000000 ? 4 : 5)
+
+/**
+ * Bytes a record takes in an uncompressed batch: an upper bound within a few bytes of the wire
+ * size (lengths exact; the timestamp delta at its largest when the record has its own timestamp,
+ * else 1 byte; the offset delta as 3 bytes; header keys as 3 bytes per UTF-16 unit).
+ */
 export const estimateSize = (r: PendingRecord): number => {
-  let size = 21 + (r.key == null ? 0 : r.key.length) + (r.value === null ? 0 : r.value.length)
+  const key = r.key
+  const value = r.value
+  // attributes + timestamp delta + offset delta
+  let body = 1 + (r.timestamp === undefined ? 1 : 10) + 3
+  body += key == null ? 1 : varintSize(key.length) + key.length
+  body += value === null ? 1 : varintSize(value.length) + value.length
   const hs = r.headers
-  if (hs !== undefined) {
+  if (hs === undefined || hs.length === 0) body += 1
+  else {
+    body += varintSize(hs.length)
     for (let i = 0; i < hs.length; i++) {
       const h = hs[i]
-      size += 10 + h.key.length * 3 + (h.value === null ? 0 : h.value.length)
+      const kn = h.key.length * 3
+      body += varintSize(kn) + kn + (h.value === null ? 1 : varintSize(h.value.length) + h.value.length)
     }
   }
-  return size
+  return varintSize(body) + body
 }
 
 export class Accumulator {

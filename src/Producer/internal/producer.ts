@@ -6,7 +6,7 @@
  * @internal
  */
 import { Deferred, Effect, Exit, Fiber, Result, Scope, Sink } from "effect"
-import type { ClusterService } from "../../Cluster/Cluster.ts"
+import type { ClusterMetadata, ClusterService, TopicMetadata } from "../../Cluster/Cluster.ts"
 import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
 import { kafkaError } from "../../Protocol/Errors.ts"
 import { validateName } from "../../Topic.ts"
@@ -17,7 +17,7 @@ import { defaultPartitioner } from "../Partitioner.ts"
 import type { PartitionInput } from "../Partitioner.ts"
 import type { ProducerRecord, ProducerService, RecordMetadata, ResolvedOptions, TypedRecord } from "../Producer.ts"
 import { Accumulator, Batch, estimateSize } from "./accumulator.ts"
-import type { BatchAck } from "./accumulator.ts"
+import type { BatchAck, PendingRecord } from "./accumulator.ts"
 import { Sender } from "./sender.ts"
 import { Transactions } from "./transactions.ts"
 
@@ -28,11 +28,17 @@ interface Appended {
   readonly record: ProducerRecord
 }
 
-/** Where many records went, as parallel arrays; `errors` by record position. */
+/**
+ * Where many records went, as runs of consecutive records that landed next to each other in one
+ * batch (`batch`, the index of the run's first record there, its first position among the
+ * records, its length); a failed record is a run of one with no batch, its error in `errors`.
+ */
 interface AppendedMany {
   readonly batches: Array<Batch | undefined>
-  readonly indexes: Array<number>
-  readonly records: Array<ProducerRecord>
+  readonly firsts: Array<number>
+  readonly starts: Array<number>
+  readonly counts: Array<number>
+  count: number
   errors: Map<number, ProducerError> | undefined
 }
 
@@ -64,7 +70,7 @@ const validate = (r: ProducerRecord): InvalidRecord | undefined => {
 }
 
 /** The metadata of record `i` of a batch, or its error. */
-const metadataOf = (batch: Batch, i: number, record: ProducerRecord, ack: BatchAck): RecordMetadata | ProducerError => {
+const metadataOf = (batch: Batch, i: number, record: PendingRecord, ack: BatchAck): RecordMetadata | ProducerError => {
   let part = ack[0]
   if (ack.length > 1) {
     for (const p of ack) {
@@ -119,6 +125,10 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     /** The partitioner's input, reused for every record (partitioners must not keep it). */
     const pin: { -readonly [K in keyof PartitionInput]: PartitionInput[K] } = { topic: "", key: null, size: 0, partitionCount: 0, available: [] }
     let closed = false
+    // the topic of the previous record, and its metadata in the snapshot it was read from
+    let lastSnapshot: ClusterMetadata | undefined
+    let lastTopic = ""
+    let lastTopicMetadata: TopicMetadata | undefined
 
     /**
      * The synchronous fast path: the record's batch (its index is in `acc.lastIndex`), a typed
@@ -136,7 +146,15 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
           message: `a record of about ${size} bytes for ${r.topic} exceeds maxRequestSize (${o.maxRequestSize} bytes)`
         })
       }
-      const t = cluster.snapshot().topics.get(r.topic)
+      const snapshot = cluster.snapshot()
+      let t: TopicMetadata | undefined
+      if (snapshot === lastSnapshot && r.topic === lastTopic) t = lastTopicMetadata
+      else {
+        t = snapshot.topics.get(r.topic)
+        lastSnapshot = snapshot
+        lastTopic = r.topic
+        lastTopicMetadata = t
+      }
       if (t === undefined || t.errorCode !== 0 || t.partitions.length === 0) return NEED_METADATA
       if (acc.bufferedBytes > 0 && acc.bufferedBytes + size > o.bufferMemory) return NEED_SPACE
       let partition = r.partition
@@ -217,58 +235,100 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
 
     const send = (r: ProducerRecord) => Effect.flatMap(append(r), awaitAppended)
 
+    /** Adds record `position` (appended to `batch` at `index`, or failed with `error`) to the runs. */
+    const addToRuns = (out: AppendedMany, batch: Batch | undefined, index: number, error: ProducerError | undefined): void => {
+      const position = out.count++
+      const last = out.batches.length - 1
+      if (batch !== undefined && last >= 0 && out.batches[last] === batch && out.firsts[last] + out.counts[last] === index) {
+        out.counts[last]++
+        return
+      }
+      out.batches.push(batch)
+      out.firsts.push(index)
+      out.starts.push(position)
+      out.counts.push(1)
+      if (error !== undefined) (out.errors ??= new Map()).set(position, error)
+    }
+
     /**
-     * Appends records in order into parallel arrays (batch, index, record) — no object or Effect
-     * per record on the fast path; errors are kept at their record's place.
+     * Appends records in order, as runs per batch: a plain loop on the fast path (no object,
+     * Effect or generator step per record); the slow path (metadata, buffer space) per record
+     * that needs it. Errors are kept at their record's place.
      */
     const appendMany = (records: Iterable<ProducerRecord>): Effect.Effect<AppendedMany> =>
-      Effect.gen(function*() {
-        const out: AppendedMany = { batches: [], indexes: [], records: [], errors: undefined }
-        for (const r of records) {
-          let x: Batch | ProducerError | number = tryAppend(r)
-          let index = acc.lastIndex
-          if (typeof x !== "object") {
-            const slow = yield* Effect.result(append(r))
-            if (Result.isSuccess(slow)) {
-              x = slow.success.batch
-              index = slow.success.index
-            } else x = slow.failure
+      Effect.suspend(() => {
+        const out: AppendedMany = { batches: [], firsts: [], starts: [], counts: [], count: 0, errors: undefined }
+        // arrays by index (no iterator result per record), other iterables through their iterator
+        const array = Array.isArray(records) ? (records as ReadonlyArray<ProducerRecord>) : undefined
+        const it = array === undefined ? records[Symbol.iterator]() : undefined
+        let i = 0
+        const loop = (): Effect.Effect<AppendedMany> => {
+          for (;;) {
+            let r: ProducerRecord
+            if (array !== undefined) {
+              if (i >= array.length) return Effect.succeed(out)
+              r = array[i++]
+            } else {
+              const next = it!.next()
+              if (next.done === true) return Effect.succeed(out)
+              r = next.value
+            }
+            const x = tryAppend(r)
+            if (typeof x === "object") {
+              if (isBatch(x)) addToRuns(out, x, acc.lastIndex, undefined)
+              else addToRuns(out, undefined, -1, x)
+              continue
+            }
+            return Effect.flatMap(Effect.result(append(r)), (slow) => {
+              if (Result.isSuccess(slow)) addToRuns(out, slow.success.batch, slow.success.index, undefined)
+              else addToRuns(out, undefined, -1, slow.failure)
+              return loop()
+            })
           }
-          if (isBatch(x)) {
-            out.batches.push(x)
-            out.indexes.push(index)
-          } else {
-            out.batches.push(undefined)
-            out.indexes.push(-1)
-            ;(out.errors ??= new Map()).set(out.records.length, x)
-          }
-          out.records.push(r)
         }
-        return out
+        return loop()
       })
 
     const awaitMany = (a: AppendedMany): Effect.Effect<ReadonlyArray<RecordMetadata>, ProducerError> =>
       Effect.gen(function*() {
-        const n = a.records.length
-        const out: Array<RecordMetadata> = new Array(n)
+        const out: Array<RecordMetadata> = new Array(a.count)
         let firstError: ProducerError | undefined
-        let lastBatch: Batch | undefined
-        let ack: BatchAck | undefined
-        for (let i = 0; i < n; i++) {
-          const batch = a.batches[i]
+        for (let k = 0; k < a.batches.length; k++) {
+          const batch = a.batches[k]
+          const start = a.starts[k]
           if (batch === undefined) {
-            firstError ??= a.errors!.get(i)
+            firstError ??= a.errors!.get(start)
             continue
           }
-          if (batch !== lastBatch) {
-            lastBatch = batch
-            ack = yield* Deferred.await(batch.done)
+          const ack = yield* Deferred.await(batch.done)
+          const first = a.firsts[k]
+          const count = a.counts[k]
+          const part = ack[0]
+          if (ack.length === 1 && part.error === undefined) {
+            // one part, no error: consecutive offsets, one bigint step per record
+            const { topic, partition, createdAt } = batch
+            const logAppendTime = part.logAppendTime
+            const records = batch.records
+            let offset = part.baseOffset < 0n ? -1n : part.baseOffset + BigInt(first - part.start)
+            const step = part.baseOffset < 0n ? 0n : 1n
+            for (let j = 0; j < count; j++) {
+              out[start + j] = {
+                topic,
+                partition,
+                offset,
+                timestamp: logAppendTime >= 0 ? logAppendTime : (records[first + j].timestamp ?? createdAt)
+              }
+              offset += step
+            }
+            continue
           }
-          const m = metadataOf(batch, a.indexes[i], a.records[i], ack!)
-          if (isError(m)) {
-            txn.batchFailed(m)
-            firstError ??= m
-          } else out[i] = m
+          for (let j = 0; j < count; j++) {
+            const m = metadataOf(batch, first + j, batch.records[first + j], ack)
+            if (isError(m)) {
+              txn.batchFailed(m)
+              firstError ??= m
+            } else out[start + j] = m
+          }
         }
         if (firstError !== undefined) return yield* Effect.fail(firstError)
         return out
@@ -339,11 +399,7 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         Effect.flatMap(appendMany(chunk), (a) =>
           Effect.suspend(() => {
             if (a.errors !== undefined) return Effect.fail(a.errors.values().next().value!)
-            let last: Batch | undefined
-            for (const b of a.batches) {
-              if (b !== last) pending.add(b!)
-              last = b
-            }
+            for (const b of a.batches) pending.add(b!)
             // forget batches that are done and fine, so a long stream holds no memory
             for (const b of pending) {
               if (!Deferred.isDoneUnsafe(b.done)) break

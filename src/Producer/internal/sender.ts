@@ -11,13 +11,14 @@ import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
 import type { BrokerService } from "../../Connection/Broker.ts"
 import { errorForCode, ErrorCode, kafkaError } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
+import { CompressionError } from "../../Protocol/Compression.ts"
 import { Produce } from "../../Protocol/generated/Produce.ts"
 import type { ProduceResponsePartitionProduceResponse } from "../../Protocol/generated/Produce.ts"
-import { encodeRecordBatch } from "../../Protocol/RecordBatch.ts"
 import { DeliveryTimeout, RecordTooLarge } from "../Errors.ts"
 import type { ProducerError } from "../Errors.ts"
 import { Accumulator, Batch } from "./accumulator.ts"
 import type { AckPart, PartitionQueue } from "./accumulator.ts"
+import { encodeBatch, startSection } from "./encode.ts"
 
 export interface SenderSettings {
   readonly acks: -1 | 0 | 1
@@ -194,6 +195,7 @@ export class Sender {
       const tm = snapshot.topics.get(topic)
       for (const q of parts) {
         if (q === undefined) continue
+        if (s.compression !== 0) this.compressReady(q, now)
         while (q.queue.length > 0) {
           const head = q.queue[0]
           if (now - head.createdAt >= s.deliveryTimeoutMs && head.baseSequence < 0) {
@@ -204,6 +206,12 @@ export class Sender {
             }))
             continue
           }
+          if (head.compressError !== undefined && head.encoded === undefined) {
+            q.queue.shift()
+            this.fail(head, head.compressError)
+            continue
+          }
+          if (head.compressing) break // its compression wakes the loop when done
           if (q.retrying || (s.idempotent && !q.confirmed) ? q.inFlight > 0 : q.inFlight >= s.maxInFlight) break
           if (head.retryAt > now) {
             nextWake = Math.min(nextWake, head.retryAt)
@@ -244,6 +252,24 @@ export class Sender {
     }
     return sent ? 0 : nextWake
   }
+
+  /**
+   * Starts compressing every batch of the queue that will take no more records (sealed, or its
+   * linger is over): on the thread pool when large, so the sections of several partitions (and of
+   * batches waiting behind one in flight) compress at once, off the event loop.
+   */
+  private compressReady(q: PartitionQueue, now: number): void {
+    const s = this.settings
+    for (const b of q.queue) {
+      if (b.section !== undefined || b.compressing || b.compressError !== undefined || b.encoded !== undefined) continue
+      if (!(b.sealed || this.flushing > 0 || this.closing || now - b.createdAt >= s.lingerMs)) continue
+      b.sealed = true
+      const work = startSection(b, s, this.onCompressed)
+      if (work !== undefined) this.fork(work)
+    }
+  }
+
+  private readonly onCompressed = (): void => this.wake()
 
   private startRequests(node: number, batches: ReadonlyArray<Batch>): void {
     // split into requests of at most maxRequestSize (estimated before compression)
@@ -295,15 +321,12 @@ export class Sender {
       for (const b of batches) {
         if (!this.needsStamp(b)) continue
         this.stamp(b, this.acc.queueOf(b.topic, b.partition))
-        b.encoded = yield* encodeRecordBatch(b.records, {
-          compression: s.compression as 0,
-          ...(s.compressionLevel === undefined ? {} : { compressionLevel: s.compressionLevel }),
-          producerId: b.producerId,
-          producerEpoch: b.producerEpoch,
-          baseSequence: b.baseSequence,
-          transactional: s.transactionalId !== null,
-          baseTimestamp: b.createdAt
-        })
+        try {
+          b.encoded = encodeBatch(b, s)
+        } catch (e) {
+          if (e instanceof CompressionError) return yield* Effect.fail(e)
+          throw e
+        }
       }
       yield* this.beforeSend(batches)
       const broker: BrokerService = yield* this.cluster.broker(node)
