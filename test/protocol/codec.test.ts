@@ -14,6 +14,7 @@ import {
   decodeResponseBody,
   decodeVersioned,
   encodeRequestFrame,
+  encodeResponseFrame,
   encodeVersioned,
   Metadata,
   Produce,
@@ -379,3 +380,203 @@ describe("known-answer vectors", () => {
     expect(Result.isFailure(decodeVersioned(ConsumerProtocolAssignment, new Uint8Array([0, 1, 0, 0])))).toBe(true)
   })
 })
+
+// ---- Writer fast paths and the frame functions' scratch Writer ---------------------------------
+
+/** xorshift32, seeded: reproducible inputs for the loops below. */
+const xorshift = (seed: number) => () => {
+  seed ^= seed << 13
+  seed ^= seed >>> 17
+  seed ^= seed << 5
+  return (seed >>>= 0)
+}
+
+const UUID_TEXT = /^[A-Za-z0-9_-]{21}[AQgw]$/
+const written = (f: (w: Writer) => void, capacity = 64): Uint8Array => {
+  const w = new Writer(capacity)
+  f(w)
+  return w.finish()
+}
+const rejects = (f: (w: Writer) => void): boolean => {
+  try {
+    f(new Writer(16))
+    return false
+  } catch (e) {
+    if (e instanceof EncodeFailure) return true
+    throw e
+  }
+}
+/** Whether two byte arrays share any memory. */
+const overlap = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+
+describe("Writer", () => {
+  it("uuid: 16 bytes from the base64url text, the zero uuid without decoding, anything else than the Schema's form rejected", () => {
+    const next = xorshift(11)
+    for (let k = 0; k < 2000; k++) {
+      const bytes = Buffer.alloc(16)
+      for (let i = 0; i < 16; i++) bytes[i] = next() & 0xff
+      const text = bytes.toString("base64url")
+      expect(hex(written((w) => w.uuid(text)))).toBe(bytes.toString("hex"))
+      expect(new Reader(written((w) => w.uuid(text))).uuid()).toBe(text)
+    }
+    expect(hex(written((w) => w.uuid(ZERO_UUID)))).toBe("00".repeat(16))
+    // the same text built at run time (not the interned literal) takes the general path
+    expect(hex(written((w) => w.uuid("A".repeat(11) + "A".repeat(11))))).toBe("00".repeat(16))
+    expect(hex(written((w) => w.uuid("_".repeat(21) + "w")))).toBe("ff".repeat(16))
+    // random 22-character strings over the alphabet and its neighbours: accepted exactly when the Schema accepts them
+    const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= .é\u0100\u{1F600}"
+    const units = [...chars]
+    let accepted = 0
+    for (let k = 0; k < 20000; k++) {
+      let s = ""
+      // mostly valid characters, so that both outcomes are common
+      for (let i = 0; i < 21; i++) s += next() % 40 === 0 ? units[64 + (next() % (units.length - 64))] : units[next() % 64]
+      // the last character carries 2 bits: one of A, Q, g, w half of the time
+      s += next() % 2 === 0 ? "AQgw"[next() % 4] : units[next() % units.length]
+      const ok = UUID_TEXT.test(s)
+      expect(rejects((w) => w.uuid(s)), s).toBe(!ok)
+      if (ok) {
+        accepted++
+        expect(hex(written((w) => w.uuid(s)))).toBe(Buffer.from(s, "base64url").toString("hex"))
+      }
+    }
+    expect(accepted).toBeGreaterThan(1000)
+    expect(accepted).toBeLessThan(19000)
+    for (const bad of ["", "A".repeat(21), "A".repeat(23), "A".repeat(21) + "B", "A".repeat(21) + "=", "+".repeat(21) + "A", "A".repeat(20) + "\u0141A"]) {
+      expect(rejects((w) => w.uuid(bad)), bad).toBe(true)
+    }
+  })
+
+  it("strings: the ASCII fast path and the UTF-8 path write the same bytes as Buffer does, at every length and prefix form", () => {
+    const next = xorshift(5)
+    const samples: Array<string> = ["", "a", "\u007f", "\u0080", "é", "\u{1F600}", "x".repeat(63), "x".repeat(64), "x".repeat(65), "y".repeat(200)]
+    for (let k = 0; k < 500; k++) {
+      const len = next() % 80
+      let s = ""
+      for (let i = 0; i < len; i++) s += String.fromCharCode(32 + (next() % 95))
+      // one non-ASCII character at a random place in a third of them
+      if (k % 3 === 0 && len > 0) {
+        const at = next() % len
+        s = s.slice(0, at) + ["é", "\u0100", "\u20ac", "\u{1F600}"][k % 4] + s.slice(at + 1)
+      }
+      samples.push(s)
+    }
+    for (const s of samples) {
+      const utf8 = Buffer.from(s, "utf8")
+      const n = utf8.length
+      const int16 = Buffer.from([(n >> 8) & 0xff, n & 0xff]).toString("hex")
+      const uvarint = hex(written((w) => w.uvarint(n + 1)))
+      // a small starting capacity makes the fast path's ensure grow the buffer, and the fallback rewrite after it
+      for (const capacity of [16, 4096]) {
+        expect(hex(written((w) => w.string(s), capacity)), s).toBe(int16 + utf8.toString("hex"))
+        expect(hex(written((w) => w.nullableString(s), capacity)), s).toBe(int16 + utf8.toString("hex"))
+        expect(hex(written((w) => w.compactString(s), capacity)), s).toBe(uvarint + utf8.toString("hex"))
+        expect(hex(written((w) => w.compactNullableString(s), capacity)), s).toBe(uvarint + utf8.toString("hex"))
+        // after other bytes, so offsets are not 0
+        expect(hex(written((w) => w.int8(7).compactString(s).int8(9), capacity)), s).toBe("07" + uvarint + utf8.toString("hex") + "09")
+      }
+      const r = new Reader(written((w) => w.string(s).compactString(s)))
+      expect([r.string(), r.compactString()]).toEqual([s, s])
+    }
+  })
+
+  it("takeCopy returns the written bytes at their exact size, owned, and rewinds the Writer for reuse", () => {
+    const w = new Writer(16)
+    const a = w.int32(1).int32(2).takeCopy()
+    expect(w.offset).toBe(0)
+    const b = w.int32(3).takeCopy()
+    const c = w.takeCopy()
+    expect([hex(a), hex(b), c.length]).toEqual(["0000000100000002", "00000003", 0])
+    expect(overlap(a, b)).toBe(false)
+    // growing past the first capacity keeps everything written
+    const big = Buffer.alloc(5000, 0xab)
+    expect(hex(w.raw(big).int8(1).takeCopy())).toBe(big.toString("hex") + "01")
+    expect(w.capacity).toBeGreaterThanOrEqual(5001)
+  })
+})
+
+describe("frame encoders (scratch Writer)", () => {
+  const metadataRequest = (names: ReadonlyArray<string>) => ({ topics: names.map((name) => ({ name })), allowAutoTopicCreation: false })
+  /** The frame assembled independently: a fresh Writer for the body, the header by hand. */
+  const expectedFrame = (v: number, correlationId: number, clientId: string, req: Parameters<typeof Metadata.encodeRequest>[2]): string => {
+    const body = encodeWith(Metadata.encodeRequest, v, req)
+    const header = written((w) => w.int16(3).int16(v).int32(correlationId).nullableString(clientId))
+    const tagged = v >= 9 ? "00" : ""
+    const size = header.length + tagged.length / 2 + body.length
+    return hex(written((w) => w.int32(size))) + hex(header) + tagged + hex(body)
+  }
+
+  it("two frames encoded back to back own their bytes: exact size, no shared memory, never overwritten", () => {
+    const reqA = metadataRequest(Array.from({ length: 300 }, (_, i) => `topic-a-${i}`))
+    const reqB = metadataRequest(["b"])
+    for (const v of [6, 12]) {
+      const a = encodeRequestFrame(Metadata, v, 1, "client", reqA)
+      const aHex = hex(a)
+      const b = encodeRequestFrame(Metadata, v, 2, "client", reqB)
+      const c = encodeRequestFrame(Metadata, v, 3, "client", reqA)
+      expect(aHex).toBe(expectedFrame(v, 1, "client", reqA))
+      expect(hex(b)).toBe(expectedFrame(v, 2, "client", reqB))
+      expect(hex(c)).toBe(expectedFrame(v, 3, "client", reqA))
+      expect(hex(a)).toBe(aHex)
+      expect([overlap(a, b), overlap(a, c), overlap(b, c)]).toEqual([false, false, false])
+      expect(a.length).toBe(new DataView(a.buffer, a.byteOffset).getInt32(0) + 4)
+    }
+  })
+
+  it("a frame larger than the scratch Writer keeps is returned without sharing memory with the next frames", () => {
+    const records = new Uint8Array(1_500_000).fill(7)
+    const req = { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: "t", partitionData: [{ index: 0, records }] }] }
+    const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
+    const big = encodeRequestFrame(Produce, 9, 1, "c", req)
+    const bigCopy = new Uint8Array(big)
+    const small = encodeRequestFrame(Metadata, 12, 2, "c", metadataRequest(["x"]))
+    const again = encodeRequestFrame(Produce, 9, 3, "c", req)
+    expect(big.length).toBe(new DataView(big.buffer, big.byteOffset).getInt32(0) + 4)
+    expect(big.length).toBeGreaterThan(records.length)
+    expect(same(big, bigCopy)).toBe(true)
+    expect(hex(small)).toBe(expectedFrame(12, 2, "c", metadataRequest(["x"])))
+    // the same frame but for the correlation id (bytes 8-11)
+    expect([same(again.subarray(0, 8), big.subarray(0, 8)), same(again.subarray(12), big.subarray(12)), hex(again.subarray(8, 12))]).toEqual([true, true, "00000003"])
+    expect([overlap(big, small), overlap(big, again), overlap(small, again)]).toEqual([false, false, false])
+  })
+
+  it("is re-entrant: an encode started while another one is writing (a getter on the request) gets its own Writer", () => {
+    const inner: Array<Uint8Array> = []
+    const innerReq = metadataRequest(["inner-1", "inner-2"])
+    const outerNames = Array.from({ length: 50 }, (_, i) => `outer-${i}`)
+    const outerReq = {
+      get topics() {
+        inner.push(encodeRequestFrame(Metadata, 12, 9, "c", innerReq))
+        return outerNames.map((name) => ({ name }))
+      },
+      allowAutoTopicCreation: false
+    }
+    const outer = encodeRequestFrame(Metadata, 12, 8, "c", outerReq)
+    expect(inner.length).toBe(1)
+    const after = encodeRequestFrame(Metadata, 12, 10, "c", innerReq)
+    expect(hex(outer)).toBe(expectedFrame(12, 8, "c", metadataRequest(outerNames)))
+    expect(hex(inner[0])).toBe(expectedFrame(12, 9, "c", innerReq))
+    expect(hex(after)).toBe(expectedFrame(12, 10, "c", innerReq))
+    expect([overlap(outer, inner[0]), overlap(outer, after), overlap(inner[0], after)]).toEqual([false, false, false])
+  })
+
+  it("a failed encode leaves nothing behind for the next frame", () => {
+    expect(() => encodeRequestFrame(Metadata, 12, 1, "c", { topics: [{ name: "x".repeat(40000) }] })).toThrow(/exceeds/)
+    expect(() => encodeRequestFrame(Metadata, 12, 1, "c", { topics: [{ name: "a", topicId: "not a uuid" }] })).toThrow(/uuid/)
+    const req = metadataRequest(["a", "b"])
+    expect(hex(encodeRequestFrame(Metadata, 12, 2, "c", req))).toBe(expectedFrame(12, 2, "c", req))
+    const res = encodeResponseFrame(Metadata, 12, 5, metadataV12ValueForFrames)
+    const body = hex(encodeWith(Metadata.encodeResponse, 12, metadataV12ValueForFrames))
+    expect(hex(res)).toBe(hex(written((w) => w.int32(4 + 1 + body.length / 2))) + "00000005" + "00" + body)
+  })
+})
+
+const metadataV12ValueForFrames = {
+  throttleTimeMs: 0,
+  brokers: [{ nodeId: 1, host: "localhost", port: 9092, rack: null }],
+  clusterId: "abc",
+  controllerId: 1,
+  topics: [],
+  clusterAuthorizedOperations: -2147483648
+}
