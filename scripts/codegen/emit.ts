@@ -485,6 +485,15 @@ export class Emitter {
       : this.readExpr({ ...f, type: elem, nullable: { lo: 1, hi: 0 } }, F, flexC)
     const Nc = cond(f.nullable, F)
     const msg = JSON.stringify(`${this.current}.${f.prop} is null but not nullable in this version`)
+    if (elem.kind === "prim" && elem.prim === "int32") {
+      // one Reader call: length, one bounds check, a tight loop (replica lists, partition lists, ...)
+      const out = [`{`, `  const a = r.int32Array(${flexC})`]
+      if (Nc === "true") out.push(`  ${target} = a`)
+      else if (Nc === "false") out.push(`  if (a === null) r.fail(${msg})`, `  ${target} = a`)
+      else out.push(`  if (a === null && ${not(Nc)}) r.fail(${msg})`, `  ${target} = a`)
+      out.push(`}`)
+      return out.map((l) => ind + l)
+    }
     const out = [`{`, `  const n = ${len}`]
     if (Nc === "true") out.push(`  if (n < 0) ${target} = null`)
     else if (Nc === "false") out.push(`  if (n < 0) r.fail(${msg})`)
@@ -529,10 +538,11 @@ export class Emitter {
         o.push(`  let ${loc}: ${T}`)
         o.push(...this.readArray(f, F, flexC, loc, "  "))
       } else {
-        o.push(`  let ${loc}: ${T} = ${this.defaultExpr(f.default)}`)
+        // the default only when the version lacks the field (not built and dropped otherwise)
+        o.push(`  let ${loc}: ${T}`)
         o.push(`  if (${Pc}) {`)
         o.push(...this.readArray(f, F, flexC, loc, "    "))
-        o.push(`  }`)
+        o.push(`  } else ${loc} = ${this.defaultExpr(f.default)}`)
       }
     }
     const flexS = cond(this.m.flexible, S)

@@ -23,7 +23,7 @@ import {
 } from "../../src/Protocol/index.ts"
 import type { FieldDefinition, MessageDefinition } from "../../src/Protocol/generated/definitions.ts"
 import { definitions } from "../../src/Protocol/generated/definitions.ts"
-import { Reader } from "../../src/Protocol/internal/Reader.ts"
+import { ReadFailure, Reader } from "../../src/Protocol/internal/Reader.ts"
 import { EncodeFailure, Writer } from "../../src/Protocol/internal/Writer.ts"
 
 const RUNS = Number(process.env.KPAX_CODEC_RUNS ?? 50)
@@ -580,3 +580,44 @@ const metadataV12ValueForFrames = {
   topics: [],
   clusterAuthorizedOperations: -2147483648
 }
+
+describe("Reader", () => {
+  const failure = (f: () => unknown): string => {
+    try {
+      f()
+    } catch (e) {
+      if (e instanceof ReadFailure) return `${e.reason} (at ${e.offset})`
+      throw e
+    }
+    return "no failure"
+  }
+
+  it("int32Array: classic and compact lengths, null, signed values, one check against the bytes remaining", () => {
+    const values = [0, 1, -1, 2147483647, -2147483648, 123456789, -98765]
+    for (const flex of [false, true]) {
+      const len = (n: number) => (flex ? written((w) => w.uvarint(n + 1)) : written((w) => w.int32(n)))
+      const body = written((w) => values.forEach((x) => w.int32(x)))
+      const bytes = new Uint8Array([...len(values.length), ...body, 0xee])
+      const r = new Reader(bytes)
+      expect(r.int32Array(flex)).toEqual(values)
+      expect(r.remaining).toBe(1)
+      // the null array, an empty one
+      expect(new Reader(len(-1)).int32Array(flex)).toBe(null)
+      expect(new Reader(len(0)).int32Array(flex)).toEqual([])
+      // one element short: fails before allocating, at the first element's offset
+      const short = new Uint8Array([...len(values.length), ...body.subarray(0, body.length - 1)])
+      expect(failure(() => new Reader(short).int32Array(flex))).toBe(`array of 7 elements exceeds 27 remaining bytes (at ${len(7).length})`)
+      // a huge bogus length fails without allocating
+      expect(failure(() => new Reader(len(0x7ffffff0)).int32Array(flex))).toMatch(/^array of 2147483632 elements exceeds 0 remaining bytes/)
+    }
+    expect(failure(() => new Reader(written((w) => w.int32(-2))).int32Array(false))).toBe("invalid array length -2 (at 4)")
+    expect(failure(() => new Reader(new Uint8Array([0, 0, 1])).int32Array(false))).toBe("need 4 bytes for int32 (at 0)")
+  })
+
+  it("int16/uint16/int32 read big-endian two's complement, within the reader's window", () => {
+    const bytes = new Uint8Array([0x99, 0x80, 0x00, 0xff, 0xfe, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0x42])
+    const r = new Reader(bytes, 1, 13)
+    expect([r.int16(), r.uint16(), r.int32(), r.int32()]).toEqual([-32768, 0xfffe, -2147483648, 2147483647])
+    expect(failure(() => r.int16())).toBe("need 2 bytes for int16 (at 13)")
+  })
+})
