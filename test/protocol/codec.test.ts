@@ -3,7 +3,7 @@
 // The normalisation and the "must this encode fail?" oracle are computed here, independently of
 // the generator, from the definitions table (Kafka's JSON without its prose).
 import { describe, expect, it } from "@effect/vitest"
-import { Result, Schema } from "effect"
+import { Exit, Result, Schema } from "effect"
 import { isDeepStrictEqual } from "node:util"
 import {
   allApis,
@@ -23,6 +23,7 @@ import {
 } from "../../src/Protocol/index.ts"
 import type { FieldDefinition, MessageDefinition } from "../../src/Protocol/generated/definitions.ts"
 import { definitions } from "../../src/Protocol/generated/definitions.ts"
+import { requestPrechecks } from "../../src/Protocol/generated/prechecks.ts"
 import { ReadFailure, Reader } from "../../src/Protocol/internal/Reader.ts"
 import { EncodeFailure, Writer } from "../../src/Protocol/internal/Writer.ts"
 
@@ -619,5 +620,56 @@ describe("Reader", () => {
     const r = new Reader(bytes, 1, 13)
     expect([r.int16(), r.uint16(), r.int32(), r.int32()]).toEqual([-32768, 0xfffe, -2147483648, 2147483647])
     expect(failure(() => r.int16())).toBe("need 2 bytes for int16 (at 13)")
+  })
+})
+
+describe("request prechecks (the Broker's validation fast path)", () => {
+  /** One random corruption somewhere in `x`: a value the Schema may or may not accept. */
+  const corrupt = (x: unknown, next: () => number): unknown => {
+    const bad = [-1, 2 ** 31, -(2 ** 31) - 1, 70000, 1.5, NaN, Infinity, -0, 2n ** 63n, "x", "\ud800", "a\udc00b", "\ud83d\ude00", "A".repeat(22), "A".repeat(21) + "B", "x".repeat(10923), null, undefined, true, [], {}, new Uint8Array(1), [1, "2"]]
+    const pick = () => bad[next() % bad.length]
+    if (x === null || typeof x !== "object" || x instanceof Uint8Array) return pick()
+    if (Array.isArray(x)) {
+      if (x.length === 0 || next() % 4 === 0) return next() % 2 === 0 ? pick() : [...x, pick()]
+      const i = next() % x.length
+      return x.map((e, j) => (j === i ? corrupt(e, next) : e))
+    }
+    const keys = Object.keys(x)
+    if (keys.length === 0 || next() % 5 === 0) return next() % 2 === 0 ? pick() : { ...x, [keys[0] ?? "extra"]: pick() }
+    const k = keys[next() % keys.length]
+    const out: Record<string, unknown> = { ...x }
+    if (next() % 6 === 0) delete out[k]
+    else out[k] = corrupt(out[k], next)
+    return out
+  }
+
+  for (const api of allApis) {
+    it.prop(
+      `${api.name}: true only for requests the Schema accepts, and for most valid ones`,
+      { x: api.Request, seed: Schema.Int },
+      ({ x, seed }) => {
+        const precheck = requestPrechecks[api.key]
+        const accepts = (y: unknown) => Exit.isSuccess(Schema.encodeExit(api.Request as Schema.Codec<unknown>)(y))
+        // every drawn request is valid; the precheck vouches for it unless a string has a (valid) surrogate pair or is long
+        const strings = JSON.stringify(x, (_, v) => (typeof v === "bigint" ? String(v) : v instanceof Uint8Array ? null : v))
+        if (!/[\ud800-\udfff]/.test(strings) && !/\\u[dD][89a-fA-F]/.test(strings)) expect(precheck(x), "valid request refused").toBe(true)
+        const next = xorshift((seed | 0) || 1)
+        for (let k = 0; k < 20; k++) {
+          const y = corrupt(x, next)
+          if (precheck(y) && !accepts(y)) throw new Error(`${api.name}: precheck accepts what the Schema rejects: ${String(JSON.stringify(y, (_, v) => (typeof v === "bigint" ? `${v}n` : v)))?.slice(0, 300)}`)
+        }
+      },
+      { arbitrary: { runs: Math.max(10, RUNS / 2), size: 3 } }
+    )
+  }
+
+  it("covers every API; other values than requests are left to the Schema", () => {
+    for (const api of allApis) expect(typeof requestPrechecks[api.key]).toBe("function")
+    const metadata = requestPrechecks[Metadata.key]
+    expect(metadata({ topics: null })).toBe(true)
+    expect(metadata({ topics: [{ name: "t", topicId: ZERO_UUID }], allowAutoTopicCreation: false })).toBe(true)
+    for (const bad of [null, undefined, 7, "x", [], { topics: undefined }, { topics: [{ name: 7 }] }, { topics: [{ name: "t", topicId: "A".repeat(21) + "B" }] }, { topics: null, allowAutoTopicCreation: undefined }, { topics: [{ name: "\ud800" }] }]) {
+      expect(metadata(bad), JSON.stringify(bad)).toBe(false)
+    }
   })
 })
