@@ -485,6 +485,15 @@ export class Emitter {
       : this.readExpr({ ...f, type: elem, nullable: { lo: 1, hi: 0 } }, F, flexC)
     const Nc = cond(f.nullable, F)
     const msg = JSON.stringify(`${this.current}.${f.prop} is null but not nullable in this version`)
+    if (elem.kind === "prim" && elem.prim === "int32") {
+      // one Reader call: length, one bounds check, a tight loop (replica lists, partition lists, ...)
+      const out = [`{`, `  const a = r.int32Array(${flexC})`]
+      if (Nc === "true") out.push(`  ${target} = a`)
+      else if (Nc === "false") out.push(`  if (a === null) r.fail(${msg})`, `  ${target} = a`)
+      else out.push(`  if (a === null && ${not(Nc)}) r.fail(${msg})`, `  ${target} = a`)
+      out.push(`}`)
+      return out.map((l) => ind + l)
+    }
     const out = [`{`, `  const n = ${len}`]
     if (Nc === "true") out.push(`  if (n < 0) ${target} = null`)
     else if (Nc === "false") out.push(`  if (n < 0) r.fail(${msg})`)
@@ -529,10 +538,11 @@ export class Emitter {
         o.push(`  let ${loc}: ${T}`)
         o.push(...this.readArray(f, F, flexC, loc, "  "))
       } else {
-        o.push(`  let ${loc}: ${T} = ${this.defaultExpr(f.default)}`)
+        // the default only when the version lacks the field (not built and dropped otherwise)
+        o.push(`  let ${loc}: ${T}`)
         o.push(`  if (${Pc}) {`)
         o.push(...this.readArray(f, F, flexC, loc, "    "))
-        o.push(`  }`)
+        o.push(`  } else ${loc} = ${this.defaultExpr(f.default)}`)
       }
     }
     const flexS = cond(this.m.flexible, S)
@@ -572,6 +582,81 @@ export class Emitter {
     }
     const props = s.fields.map((f) => (local(f.prop) === f.prop ? f.prop : `${f.prop}: ${local(f.prop)}`))
     o.push(`  return { ${props.join(", ")} }`)
+    o.push(`}`)
+    o.push(``)
+  }
+
+  // ---- request prechecks -----------------------------------------------------------------
+
+  /** A JS expression, true only when `e` certainly satisfies the Schema of type `t` (not null). */
+  private precheckExpr(t: Type, e: string): string {
+    switch (t.kind) {
+      case "struct":
+        return `is${this.struct(t.struct).id}Valid(${e})`
+      case "array":
+        throw new Error("precheckExpr on an array")
+      case "prim":
+        switch (t.prim) {
+          case "bool":
+            return `typeof ${e} === "boolean"`
+          case "int8":
+            return `typeof ${e} === "number" && ((${e} << 24) >> 24) === ${e}`
+          case "int16":
+            return `typeof ${e} === "number" && ((${e} << 16) >> 16) === ${e}`
+          case "uint16":
+            return `typeof ${e} === "number" && (${e} & 0xffff) === ${e}`
+          case "int32":
+            return `typeof ${e} === "number" && (${e} | 0) === ${e}`
+          case "uint32":
+            return `typeof ${e} === "number" && ${e} >>> 0 === ${e}`
+          case "int64":
+            return `typeof ${e} === "bigint" && BigInt.asIntN(64, ${e}) === ${e}`
+          case "float64":
+            return `typeof ${e} === "number" && ${e} - ${e} === 0`
+          case "string":
+            return `C.kafkaString(${e})`
+          case "uuid":
+            return `C.uuid(${e})`
+          case "bytes":
+          case "records":
+            return `C.bytes(${e})`
+        }
+    }
+  }
+
+  /**
+   * \`is<Id>Valid(x)\`: true only when \`x\` certainly satisfies the struct's Schema (same checks:
+   * integer ranges, well-formed strings, uuids, nullability, optional keys); false means "ask
+   * the Schema", which alone builds error messages.
+   */
+  emitPrecheck(s: Struct): void {
+    const o = this.out
+    o.push(`function is${s.id}Valid(x: unknown): boolean {`)
+    o.push(`  if (!C.struct(x)) return false`)
+    for (const f of s.fields) {
+      const loc = local(f.prop)
+      o.push(`  {`)
+      o.push(`    const ${loc}: any = x.${f.prop}`)
+      if (this.optional(f, s)) o.push(`    if (${loc} === undefined) { if (Object.hasOwn(x, ${JSON.stringify(f.prop)})) return false }`)
+      else o.push(`    if (${loc} === undefined) return false`)
+      const test: Array<string> = []
+      const ind = "    "
+      if (f.type.kind === "array") {
+        const elem = f.type.elem
+        if (elem.kind === "array") throw new Error(`${s.id}.${f.prop}: nested arrays are not supported`)
+        test.push(`${ind}else if (!Array.isArray(${loc})) return false`)
+        test.push(`${ind}else for (let i = 0; i < ${loc}.length; i++) {`)
+        test.push(`${ind}  const $e: any = ${loc}[i]`)
+        test.push(`${ind}  if (!(${this.precheckExpr(elem, "$e")})) return false`)
+        test.push(`${ind}}`)
+      } else {
+        test.push(`${ind}else if (!(${this.precheckExpr(f.type, loc)})) return false`)
+      }
+      if (this.tsNullable(f)) o.push(`    else if (${loc} === null) {}`)
+      o.push(...test)
+      o.push(`  }`)
+    }
+    o.push(`  return true`)
     o.push(`}`)
     o.push(``)
   }

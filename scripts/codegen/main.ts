@@ -326,6 +326,30 @@ const main = () => {
       `export const definitions: { readonly [name: string]: MessageDefinition } = ${JSON.stringify(defs)}\n`
   )
 
+  // request prechecks: plain-TS twins of the request Schemas' checks, for the Broker's validation
+  const pre: Array<string> = [HEADER(["the request definitions of every API"])]
+  pre.push(`import * as C from "../internal/Precheck.ts"`)
+  pre.push(``)
+  for (const g of apis) {
+    const e = new Emitter(g.req)
+    for (const s of g.req.structs) e.emitPrecheck(s)
+    pre.push(...e.out)
+  }
+  pre.push(`/**`)
+  pre.push(` * Per API key, a check that is true only when a request certainly satisfies its API's`)
+  pre.push(` * request Schema (false: ask the Schema). Internal to request validation.`)
+  pre.push(` *`)
+  pre.push(` * @example`)
+  pre.push(` * \`\`\`ts`)
+  pre.push(` * requestPrechecks[3]({ topics: null }) // Metadata: true`)
+  pre.push(` * \`\`\``)
+  pre.push(` */`)
+  pre.push(`export const requestPrechecks: { readonly [apiKey: number]: (x: unknown) => boolean } = {`)
+  pre.push(apis.map((g) => `  ${g.req.apiKey}: is${g.req.root.id}Valid`).join(",\n"))
+  pre.push(`}`)
+  pre.push(``)
+  write("prechecks.ts", pre.join("\n"))
+
   const idx: Array<string> = [HEADER(["index of the generated APIs"])]
   idx.push(`import type { Api, Data } from "../Api.ts"`)
   for (const g of apis) idx.push(`import { ${g.file.slice(0, -3)} } from "./${g.file}"`)

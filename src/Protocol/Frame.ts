@@ -41,6 +41,47 @@ const checkVersion = (api: AnyApi, version: number): void => {
   }
 }
 
+// ---- the scratch Writer -----------------------------------------------------------------------
+
+/** A scratch Writer keeps its buffer between frames up to this capacity; a larger one is dropped. */
+const SCRATCH_KEEP_BYTES = 1 << 20
+
+/** The idle scratch Writer, or `undefined` while a frame is being written into it. */
+let idleScratch: Writer | undefined
+
+/**
+ * The Writer for one frame: the idle scratch Writer if there is one (taken, so a re-entrant
+ * encode, e.g. from a getter on the request, gets a fresh Writer instead of sharing it), else a
+ * new one. Hand it back with {@link frameBytes} or {@link dropWriter}.
+ */
+const takeWriter = (): Writer => {
+  const w = idleScratch
+  if (w === undefined) return new Writer(16 * 1024)
+  idleScratch = undefined
+  return w
+}
+
+/**
+ * The frame written into `w`, as bytes the caller owns: copied out at their exact size when `w`
+ * goes back to be reused (so no two frames ever share memory and later frames never overwrite
+ * earlier ones); when `w` is not kept (it grew beyond {@link SCRATCH_KEEP_BYTES}, or the scratch
+ * slot is occupied again), a view over its own buffer with no copy, as no one writes to it again.
+ */
+const frameBytes = (w: Writer): Uint8Array => {
+  if (idleScratch !== undefined || w.capacity > SCRATCH_KEEP_BYTES) return w.slice(0)
+  const out = w.takeCopy()
+  idleScratch = w
+  return out
+}
+
+/** Hands `w` back after a failed encode (its contents are discarded). */
+const dropWriter = (w: Writer): void => {
+  if (idleScratch === undefined && w.capacity <= SCRATCH_KEEP_BYTES) {
+    w.offset = 0
+    idleScratch = w
+  }
+}
+
 const writeRequest = <Req>(
   w: Writer,
   api: Api<Req, any>,
@@ -62,7 +103,9 @@ const writeRequest = <Req>(
 /**
  * Encodes a whole request: int32 size, request header, body. Throws an {@link EncodeError}
  * (typed, yieldable) when `req` cannot be carried by `version`; see
- * {@link encodeRequestFrameResult} for a `Result`.
+ * {@link encodeRequestFrameResult} for a `Result`. The frame is written into a scratch buffer
+ * reused from call to call and copied out once at its exact size: the returned bytes are the
+ * caller's, and no later encode writes to them.
  */
 export const encodeRequestFrame = <Req>(
   api: Api<Req, any>,
@@ -71,13 +114,14 @@ export const encodeRequestFrame = <Req>(
   clientId: string | null,
   req: Req
 ): Uint8Array => {
-  const w = new Writer(512)
+  const w = takeWriter()
   try {
     writeRequest(w, api, version, correlationId, clientId, req)
   } catch (e) {
+    dropWriter(w)
     throw toEncodeError(api.name, version, e)
   }
-  return w.finish()
+  return frameBytes(w)
 }
 
 /** {@link encodeRequestFrame} returning a `Result` instead of throwing. */
@@ -88,13 +132,14 @@ export const encodeRequestFrameResult = <Req>(
   clientId: string | null,
   req: Req
 ): Result.Result<Uint8Array, EncodeError> => {
-  const w = new Writer(512)
+  const w = takeWriter()
   try {
     writeRequest(w, api, version, correlationId, clientId, req)
   } catch (e) {
+    dropWriter(w)
     return Result.fail(toEncodeError(api.name, version, e))
   }
-  return Result.succeed(w.finish())
+  return Result.succeed(frameBytes(w))
 }
 
 /** A decoded response header. */
@@ -192,7 +237,7 @@ export const encodeResponseFrame = <Res>(
   correlationId: number,
   res: Res
 ): Uint8Array => {
-  const w = new Writer(512)
+  const w = takeWriter()
   try {
     checkVersion(api, version)
     const size = w.reserve(4)
@@ -201,9 +246,10 @@ export const encodeResponseFrame = <Res>(
     api.encodeResponse(w, version, res)
     w.setInt32At(size, w.offset - size - 4)
   } catch (e) {
+    dropWriter(w)
     throw toEncodeError(api.name, version, e)
   }
-  return w.finish()
+  return frameBytes(w)
 }
 
 // ---- versioned data structures (consumer protocol) -------------------------------------------

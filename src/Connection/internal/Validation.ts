@@ -7,14 +7,22 @@
  */
 import { Exit, Schema } from "effect"
 import type { AnyApi } from "../../Protocol/Api.ts"
+import { Apis } from "../../Protocol/Api.ts"
 import { EncodeError } from "../../Protocol/DecodeError.ts"
+import { requestPrechecks } from "../../Protocol/generated/prechecks.ts"
 
 type Validate = (req: unknown) => Exit.Exit<unknown, Schema.SchemaError>
 
 const validators = new WeakMap<AnyApi, Validate>()
 
-/** `undefined` when `req` satisfies the API's request Schema, else a typed `EncodeError`. */
+/**
+ * `undefined` when `req` satisfies the API's request Schema, else a typed `EncodeError`. A
+ * generated plain-TS precheck (the same checks) answers first; only a request it cannot vouch
+ * for goes through the Schema, which decides and builds the error message.
+ */
 export const validateRequest = (api: AnyApi, version: number, req: unknown): EncodeError | undefined => {
+  const precheck = requestPrechecks[api.key]
+  if (precheck !== undefined && Apis[api.key] === api && precheck(req)) return undefined
   let validate = validators.get(api)
   if (validate === undefined) {
     validate = Schema.encodeExit(api.Request) as Validate

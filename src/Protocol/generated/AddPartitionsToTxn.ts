@@ -70,13 +70,9 @@ function readAddPartitionsToTxnRequestTopic(r: Reader, v: number): AddPartitions
   const name: string = r.flexString(v >= 3)
   let partitions: Array<number>
   {
-    const n = r.flexArrayLength(v >= 3, 4)
-    if (n < 0) r.fail("AddPartitionsToTxnRequestTopic.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(v >= 3)
+    if (a === null) r.fail("AddPartitionsToTxnRequestTopic.partitions is null but not nullable in this version")
+    partitions = a
   }
   if (v >= 3) r.skipTaggedFields()
   return { name, partitions }
@@ -146,7 +142,7 @@ function writeAddPartitionsToTxnRequest(w: Writer, v: number, x: AddPartitionsTo
 
 function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxnRequest {
   if (v < 0 || v > 5) r.fail(`AddPartitionsToTxnRequest has no version ${v}`)
-  let transactions: Array<AddPartitionsToTxnRequestTransaction> = []
+  let transactions: Array<AddPartitionsToTxnRequestTransaction>
   if (v >= 4) {
     const n = r.compactArrayLength(14)
     if (n < 0) r.fail("AddPartitionsToTxnRequest.transactions is null but not nullable in this version")
@@ -155,11 +151,11 @@ function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxn
       for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTransaction(r, v)
       transactions = a
     }
-  }
+  } else transactions = []
   const v3AndBelowTransactionalId: string = v <= 3 ? r.flexString(v >= 3) : ""
   const v3AndBelowProducerId: bigint = v <= 3 ? r.int64() : 0n
   const v3AndBelowProducerEpoch: number = v <= 3 ? r.int16() : 0
-  let v3AndBelowTopics: Array<AddPartitionsToTxnRequestTopic> = []
+  let v3AndBelowTopics: Array<AddPartitionsToTxnRequestTopic>
   if (v <= 3) {
     const n = r.flexArrayLength(v >= 3, 3)
     if (n < 0) r.fail("AddPartitionsToTxnRequest.v3AndBelowTopics is null but not nullable in this version")
@@ -168,7 +164,7 @@ function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxn
       for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnRequestTopic(r, v)
       v3AndBelowTopics = a
     }
-  }
+  } else v3AndBelowTopics = []
   if (v >= 3) r.skipTaggedFields()
   return { transactions, v3AndBelowTransactionalId, v3AndBelowProducerId, v3AndBelowProducerEpoch, v3AndBelowTopics }
 }
@@ -259,7 +255,7 @@ function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTx
   if (v < 0 || v > 5) r.fail(`AddPartitionsToTxnResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = v >= 4 ? r.int16() : 0
-  let resultsByTransaction: Array<AddPartitionsToTxnResponseResult> = []
+  let resultsByTransaction: Array<AddPartitionsToTxnResponseResult>
   if (v >= 4) {
     const n = r.compactArrayLength(3)
     if (n < 0) r.fail("AddPartitionsToTxnResponse.resultsByTransaction is null but not nullable in this version")
@@ -268,8 +264,8 @@ function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTx
       for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseResult(r, v)
       resultsByTransaction = a
     }
-  }
-  let resultsByTopicV3AndBelow: Array<AddPartitionsToTxnResponseTopicResult> = []
+  } else resultsByTransaction = []
+  let resultsByTopicV3AndBelow: Array<AddPartitionsToTxnResponseTopicResult>
   if (v <= 3) {
     const n = r.flexArrayLength(v >= 3, 3)
     if (n < 0) r.fail("AddPartitionsToTxnResponse.resultsByTopicV3AndBelow is null but not nullable in this version")
@@ -278,7 +274,7 @@ function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTx
       for (let i = 0; i < n; i++) a[i] = readAddPartitionsToTxnResponseTopicResult(r, v)
       resultsByTopicV3AndBelow = a
     }
-  }
+  } else resultsByTopicV3AndBelow = []
   if (v >= 3) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, resultsByTransaction, resultsByTopicV3AndBelow }
 }

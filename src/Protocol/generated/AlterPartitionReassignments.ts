@@ -65,13 +65,8 @@ function readAlterPartitionReassignmentsRequestReassignablePartition(r: Reader, 
   const partitionIndex: number = r.int32()
   let replicas: Array<number> | null
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) replicas = null
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      replicas = a
-    }
+    const a = r.int32Array(true)
+    replicas = a
   }
   r.skipTaggedFields()
   return { partitionIndex, replicas }

@@ -56,13 +56,9 @@ function readAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, v: num
   const name: string = r.flexString(v >= 2)
   let partitions: Array<number>
   {
-    const n = r.flexArrayLength(v >= 2, 4)
-    if (n < 0) r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(v >= 2)
+    if (a === null) r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic.partitions is null but not nullable in this version")
+    partitions = a
   }
   if (v >= 2) r.skipTaggedFields()
   return { name, partitions }

@@ -64,13 +64,9 @@ function readConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, v: number):
   const topicId: string = r.uuid()
   let partitions: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("ConsumerGroupHeartbeatRequestTopicPartitions.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("ConsumerGroupHeartbeatRequestTopicPartitions.partitions is null but not nullable in this version")
+    partitions = a
   }
   r.skipTaggedFields()
   return { topicId, partitions }
@@ -159,13 +155,9 @@ function readConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, v: number)
   const topicId: string = r.uuid()
   let partitions: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("ConsumerGroupHeartbeatResponseTopicPartitions.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("ConsumerGroupHeartbeatResponseTopicPartitions.partitions is null but not nullable in this version")
+    partitions = a
   }
   r.skipTaggedFields()
   return { topicId, partitions }

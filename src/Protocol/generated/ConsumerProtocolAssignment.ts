@@ -36,13 +36,9 @@ function readConsumerProtocolAssignmentTopicPartition(r: Reader, v: number): Con
   const topic: string = r.string()
   let partitions: Array<number>
   {
-    const n = r.arrayLength(4)
-    if (n < 0) r.fail("ConsumerProtocolAssignmentTopicPartition.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(false)
+    if (a === null) r.fail("ConsumerProtocolAssignmentTopicPartition.partitions is null but not nullable in this version")
+    partitions = a
   }
   return { topic, partitions }
 }

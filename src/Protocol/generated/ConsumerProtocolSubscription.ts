@@ -39,13 +39,9 @@ function readConsumerProtocolSubscriptionTopicPartition(r: Reader, v: number): C
   const topic: string = r.string()
   let partitions: Array<number>
   {
-    const n = r.arrayLength(4)
-    if (n < 0) r.fail("ConsumerProtocolSubscriptionTopicPartition.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(false)
+    if (a === null) r.fail("ConsumerProtocolSubscriptionTopicPartition.partitions is null but not nullable in this version")
+    partitions = a
   }
   return { topic, partitions }
 }
@@ -83,7 +79,7 @@ function readConsumerProtocolSubscription(r: Reader, v: number): ConsumerProtoco
     }
   }
   const userData: Uint8Array | null = r.nullableBytes()
-  let ownedPartitions: Array<ConsumerProtocolSubscriptionTopicPartition> = []
+  let ownedPartitions: Array<ConsumerProtocolSubscriptionTopicPartition>
   if (v >= 1) {
     const n = r.arrayLength(6)
     if (n < 0) r.fail("ConsumerProtocolSubscription.ownedPartitions is null but not nullable in this version")
@@ -92,7 +88,7 @@ function readConsumerProtocolSubscription(r: Reader, v: number): ConsumerProtoco
       for (let i = 0; i < n; i++) a[i] = readConsumerProtocolSubscriptionTopicPartition(r, v)
       ownedPartitions = a
     }
-  }
+  } else ownedPartitions = []
   const generationId: number = v >= 2 ? r.int32() : -1
   const rackId: string | null = v >= 3 ? r.nullableString() : null
   return { topics, userData, ownedPartitions, generationId, rackId }

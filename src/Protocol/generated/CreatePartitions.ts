@@ -52,13 +52,9 @@ function writeCreatePartitionsRequestAssignment(w: Writer, v: number, x: CreateP
 function readCreatePartitionsRequestAssignment(r: Reader, v: number): CreatePartitionsRequestAssignment {
   let brokerIds: Array<number>
   {
-    const n = r.flexArrayLength(v >= 2, 4)
-    if (n < 0) r.fail("CreatePartitionsRequestAssignment.brokerIds is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      brokerIds = a
-    }
+    const a = r.int32Array(v >= 2)
+    if (a === null) r.fail("CreatePartitionsRequestAssignment.brokerIds is null but not nullable in this version")
+    brokerIds = a
   }
   if (v >= 2) r.skipTaggedFields()
   return { brokerIds }

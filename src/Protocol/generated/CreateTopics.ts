@@ -75,13 +75,9 @@ function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: number)
   const partitionIndex: number = r.int32()
   let brokerIds: Array<number>
   {
-    const n = r.flexArrayLength(v >= 5, 4)
-    if (n < 0) r.fail("CreateTopicsRequestCreatableReplicaAssignment.brokerIds is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      brokerIds = a
-    }
+    const a = r.int32Array(v >= 5)
+    if (a === null) r.fail("CreateTopicsRequestCreatableReplicaAssignment.brokerIds is null but not nullable in this version")
+    brokerIds = a
   }
   if (v >= 5) r.skipTaggedFields()
   return { partitionIndex, brokerIds }
@@ -234,7 +230,7 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
   let topicConfigErrorCode: number = 0
   const numPartitions: number = v >= 5 ? r.int32() : -1
   const replicationFactor: number = v >= 5 ? r.int16() : -1
-  let configs: Array<CreateTopicsResponseCreatableTopicConfigs> | null = []
+  let configs: Array<CreateTopicsResponseCreatableTopicConfigs> | null
   if (v >= 5) {
     const n = r.compactArrayLength(6)
     if (n < 0) configs = null
@@ -243,7 +239,7 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
       for (let i = 0; i < n; i++) a[i] = readCreateTopicsResponseCreatableTopicConfigs(r, v)
       configs = a
     }
-  }
+  } else configs = []
   if (v >= 5) {
     for (let nt = r.uvarint(); nt > 0; nt--) {
       const tag = r.uvarint()

@@ -73,7 +73,7 @@ function writeDeleteTopicsRequest(w: Writer, v: number, x: DeleteTopicsRequest):
 
 function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
   if (v < 0 || v > 6) r.fail(`DeleteTopicsRequest has no version ${v}`)
-  let topics: Array<DeleteTopicsRequestDeleteTopicState> = []
+  let topics: Array<DeleteTopicsRequestDeleteTopicState>
   if (v >= 6) {
     const n = r.compactArrayLength(18)
     if (n < 0) r.fail("DeleteTopicsRequest.topics is null but not nullable in this version")
@@ -82,8 +82,8 @@ function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
       for (let i = 0; i < n; i++) a[i] = readDeleteTopicsRequestDeleteTopicState(r, v)
       topics = a
     }
-  }
-  let topicNames: Array<string> = []
+  } else topics = []
+  let topicNames: Array<string>
   if (v <= 5) {
     const n = r.flexArrayLength(v >= 4, 1)
     if (n < 0) r.fail("DeleteTopicsRequest.topicNames is null but not nullable in this version")
@@ -92,7 +92,7 @@ function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
       for (let i = 0; i < n; i++) a[i] = r.flexString(v >= 4)
       topicNames = a
     }
-  }
+  } else topicNames = []
   const timeoutMs: number = r.int32()
   if (v >= 4) r.skipTaggedFields()
   return { topics, topicNames, timeoutMs }

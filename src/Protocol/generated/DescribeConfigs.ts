@@ -163,7 +163,7 @@ function readDescribeConfigsResponseResourceResult(r: Reader, v: number): Descri
   const isDefault: boolean = v <= 0 ? r.bool() : false
   const configSource: number = v >= 1 ? r.int8() : -1
   const isSensitive: boolean = r.bool()
-  let synonyms: Array<DescribeConfigsResponseSynonym> = []
+  let synonyms: Array<DescribeConfigsResponseSynonym>
   if (v >= 1) {
     const n = r.flexArrayLength(v >= 4, 4)
     if (n < 0) r.fail("DescribeConfigsResponseResourceResult.synonyms is null but not nullable in this version")
@@ -172,7 +172,7 @@ function readDescribeConfigsResponseResourceResult(r: Reader, v: number): Descri
       for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseSynonym(r, v)
       synonyms = a
     }
-  }
+  } else synonyms = []
   const configType: number = v >= 3 ? r.int8() : 0
   const documentation: string | null = v >= 3 ? r.flexNullableString(v >= 4) : ""
   if (v >= 4) r.skipTaggedFields()

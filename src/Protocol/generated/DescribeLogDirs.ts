@@ -62,13 +62,9 @@ function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: number):
   const topic: string = r.flexString(v >= 2)
   let partitions: Array<number>
   {
-    const n = r.flexArrayLength(v >= 2, 4)
-    if (n < 0) r.fail("DescribeLogDirsRequestDescribableLogDirTopic.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(v >= 2)
+    if (a === null) r.fail("DescribeLogDirsRequestDescribableLogDirTopic.partitions is null but not nullable in this version")
+    partitions = a
   }
   if (v >= 2) r.skipTaggedFields()
   return { topic, partitions }

@@ -62,13 +62,9 @@ function readDescribeProducersRequestTopicRequest(r: Reader, v: number): Describ
   const name: string = r.compactString()
   let partitionIndexes: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("DescribeProducersRequestTopicRequest.partitionIndexes is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitionIndexes = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("DescribeProducersRequestTopicRequest.partitionIndexes is null but not nullable in this version")
+    partitionIndexes = a
   }
   r.skipTaggedFields()
   return { name, partitionIndexes }

@@ -301,7 +301,7 @@ function readDescribeQuorumResponse(r: Reader, v: number): DescribeQuorumRespons
       topics = a
     }
   }
-  let nodes: Array<DescribeQuorumResponseNode> = []
+  let nodes: Array<DescribeQuorumResponseNode>
   if (v >= 2) {
     const n = r.compactArrayLength(6)
     if (n < 0) r.fail("DescribeQuorumResponse.nodes is null but not nullable in this version")
@@ -310,7 +310,7 @@ function readDescribeQuorumResponse(r: Reader, v: number): DescribeQuorumRespons
       for (let i = 0; i < n; i++) a[i] = readDescribeQuorumResponseNode(r, v)
       nodes = a
     }
-  }
+  } else nodes = []
   r.skipTaggedFields()
   return { errorCode, errorMessage, topics, nodes }
 }

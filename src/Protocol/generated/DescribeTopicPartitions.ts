@@ -168,53 +168,31 @@ function readDescribeTopicPartitionsResponsePartition(r: Reader, v: number): Des
   const leaderEpoch: number = r.int32()
   let replicaNodes: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("DescribeTopicPartitionsResponsePartition.replicaNodes is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      replicaNodes = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("DescribeTopicPartitionsResponsePartition.replicaNodes is null but not nullable in this version")
+    replicaNodes = a
   }
   let isrNodes: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("DescribeTopicPartitionsResponsePartition.isrNodes is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      isrNodes = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("DescribeTopicPartitionsResponsePartition.isrNodes is null but not nullable in this version")
+    isrNodes = a
   }
   let eligibleLeaderReplicas: Array<number> | null
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) eligibleLeaderReplicas = null
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      eligibleLeaderReplicas = a
-    }
+    const a = r.int32Array(true)
+    eligibleLeaderReplicas = a
   }
   let lastKnownElr: Array<number> | null
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) lastKnownElr = null
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      lastKnownElr = a
-    }
+    const a = r.int32Array(true)
+    lastKnownElr = a
   }
   let offlineReplicas: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("DescribeTopicPartitionsResponsePartition.offlineReplicas is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      offlineReplicas = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("DescribeTopicPartitionsResponsePartition.offlineReplicas is null but not nullable in this version")
+    offlineReplicas = a
   }
   r.skipTaggedFields()
   return { errorCode, partitionIndex, leaderId, leaderEpoch, replicaNodes, isrNodes, eligibleLeaderReplicas, lastKnownElr, offlineReplicas }

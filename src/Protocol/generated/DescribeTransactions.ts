@@ -78,13 +78,9 @@ function readDescribeTransactionsResponseTopicData(r: Reader, v: number): Descri
   const topic: string = r.compactString()
   let partitions: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("DescribeTransactionsResponseTopicData.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("DescribeTransactionsResponseTopicData.partitions is null but not nullable in this version")
+    partitions = a
   }
   r.skipTaggedFields()
   return { topic, partitions }

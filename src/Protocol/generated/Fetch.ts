@@ -220,13 +220,9 @@ function readFetchRequestForgottenTopic(r: Reader, v: number): FetchRequestForgo
   const topicId: string = v >= 13 ? r.uuid() : P.ZERO_UUID
   let partitions: Array<number>
   {
-    const n = r.flexArrayLength(v >= 12, 4)
-    if (n < 0) r.fail("FetchRequestForgottenTopic.partitions is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitions = a
-    }
+    const a = r.int32Array(v >= 12)
+    if (a === null) r.fail("FetchRequestForgottenTopic.partitions is null but not nullable in this version")
+    partitions = a
   }
   if (v >= 12) r.skipTaggedFields()
   return { topic, topicId, partitions }
@@ -303,7 +299,7 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
       topics = a
     }
   }
-  let forgottenTopicsData: Array<FetchRequestForgottenTopic> = []
+  let forgottenTopicsData: Array<FetchRequestForgottenTopic>
   if (v >= 7) {
     const n = r.flexArrayLength(v >= 12, 3)
     if (n < 0) r.fail("FetchRequest.forgottenTopicsData is null but not nullable in this version")
@@ -312,7 +308,7 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
       for (let i = 0; i < n; i++) a[i] = readFetchRequestForgottenTopic(r, v)
       forgottenTopicsData = a
     }
-  }
+  } else forgottenTopicsData = []
   const rackId: string = v >= 11 ? r.flexString(v >= 12) : ""
   if (v >= 12) {
     for (let nt = r.uvarint(); nt > 0; nt--) {
@@ -470,7 +466,7 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
   let divergingEpoch: FetchResponseEpochEndOffset = FetchResponseEpochEndOffsetDefault
   let currentLeader: FetchResponseLeaderIdAndEpoch = FetchResponseLeaderIdAndEpochDefault
   let snapshotId: FetchResponseSnapshotId = FetchResponseSnapshotIdDefault
-  let abortedTransactions: Array<FetchResponseAbortedTransaction> | null = []
+  let abortedTransactions: Array<FetchResponseAbortedTransaction> | null
   if (v >= 4) {
     const n = r.flexArrayLength(v >= 12, 16)
     if (n < 0) abortedTransactions = null
@@ -479,7 +475,7 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
       for (let i = 0; i < n; i++) a[i] = readFetchResponseAbortedTransaction(r, v)
       abortedTransactions = a
     }
-  }
+  } else abortedTransactions = []
   const preferredReadReplica: number = v >= 11 ? r.int32() : -1
   const records: Uint8Array | null = r.flexNullableBytes(v >= 12)
   if (v >= 12) {

@@ -61,7 +61,7 @@ function readFindCoordinatorRequest(r: Reader, v: number): FindCoordinatorReques
   if (v < 0 || v > 6) r.fail(`FindCoordinatorRequest has no version ${v}`)
   const key: string = v <= 3 ? r.flexString(v >= 3) : ""
   const keyType: number = v >= 1 ? r.int8() : 0
-  let coordinatorKeys: Array<string> = []
+  let coordinatorKeys: Array<string>
   if (v >= 4) {
     const n = r.compactArrayLength(1)
     if (n < 0) r.fail("FindCoordinatorRequest.coordinatorKeys is null but not nullable in this version")
@@ -70,7 +70,7 @@ function readFindCoordinatorRequest(r: Reader, v: number): FindCoordinatorReques
       for (let i = 0; i < n; i++) a[i] = r.compactString()
       coordinatorKeys = a
     }
-  }
+  } else coordinatorKeys = []
   if (v >= 3) r.skipTaggedFields()
   return { key, keyType, coordinatorKeys }
 }
@@ -128,7 +128,7 @@ function readFindCoordinatorResponse(r: Reader, v: number): FindCoordinatorRespo
   const nodeId: number = v <= 3 ? r.int32() : 0
   const host: string = v <= 3 ? r.flexString(v >= 3) : ""
   const port: number = v <= 3 ? r.int32() : 0
-  let coordinators: Array<FindCoordinatorResponseCoordinator> = []
+  let coordinators: Array<FindCoordinatorResponseCoordinator>
   if (v >= 4) {
     const n = r.compactArrayLength(14)
     if (n < 0) r.fail("FindCoordinatorResponse.coordinators is null but not nullable in this version")
@@ -137,7 +137,7 @@ function readFindCoordinatorResponse(r: Reader, v: number): FindCoordinatorRespo
       for (let i = 0; i < n; i++) a[i] = readFindCoordinatorResponseCoordinator(r, v)
       coordinators = a
     }
-  }
+  } else coordinators = []
   if (v >= 3) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, errorMessage, nodeId, host, port, coordinators }
 }

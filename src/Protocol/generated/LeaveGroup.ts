@@ -73,7 +73,7 @@ function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
   if (v < 0 || v > 5) r.fail(`LeaveGroupRequest has no version ${v}`)
   const groupId: string = r.flexString(v >= 4)
   const memberId: string = v <= 2 ? r.string() : ""
-  let members: Array<LeaveGroupRequestMemberIdentity> = []
+  let members: Array<LeaveGroupRequestMemberIdentity>
   if (v >= 3) {
     const n = r.flexArrayLength(v >= 4, 3)
     if (n < 0) r.fail("LeaveGroupRequest.members is null but not nullable in this version")
@@ -82,7 +82,7 @@ function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
       for (let i = 0; i < n; i++) a[i] = readLeaveGroupRequestMemberIdentity(r, v)
       members = a
     }
-  }
+  } else members = []
   if (v >= 4) r.skipTaggedFields()
   return { groupId, memberId, members }
 }
@@ -118,7 +118,7 @@ function readLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
   if (v < 0 || v > 5) r.fail(`LeaveGroupResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 1 ? r.int32() : 0
   const errorCode: number = r.int16()
-  let members: Array<LeaveGroupResponseMemberResponse> = []
+  let members: Array<LeaveGroupResponseMemberResponse>
   if (v >= 3) {
     const n = r.flexArrayLength(v >= 4, 5)
     if (n < 0) r.fail("LeaveGroupResponse.members is null but not nullable in this version")
@@ -127,7 +127,7 @@ function readLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
       for (let i = 0; i < n; i++) a[i] = readLeaveGroupResponseMemberResponse(r, v)
       members = a
     }
-  }
+  } else members = []
   if (v >= 4) r.skipTaggedFields()
   return { throttleTimeMs, errorCode, members }
 }

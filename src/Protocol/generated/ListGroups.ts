@@ -54,7 +54,7 @@ function writeListGroupsRequest(w: Writer, v: number, x: ListGroupsRequest): voi
 
 function readListGroupsRequest(r: Reader, v: number): ListGroupsRequest {
   if (v < 0 || v > 5) r.fail(`ListGroupsRequest has no version ${v}`)
-  let statesFilter: Array<string> = []
+  let statesFilter: Array<string>
   if (v >= 4) {
     const n = r.compactArrayLength(1)
     if (n < 0) r.fail("ListGroupsRequest.statesFilter is null but not nullable in this version")
@@ -63,8 +63,8 @@ function readListGroupsRequest(r: Reader, v: number): ListGroupsRequest {
       for (let i = 0; i < n; i++) a[i] = r.compactString()
       statesFilter = a
     }
-  }
-  let typesFilter: Array<string> = []
+  } else statesFilter = []
+  let typesFilter: Array<string>
   if (v >= 5) {
     const n = r.compactArrayLength(1)
     if (n < 0) r.fail("ListGroupsRequest.typesFilter is null but not nullable in this version")
@@ -73,7 +73,7 @@ function readListGroupsRequest(r: Reader, v: number): ListGroupsRequest {
       for (let i = 0; i < n; i++) a[i] = r.compactString()
       typesFilter = a
     }
-  }
+  } else typesFilter = []
   if (v >= 3) r.skipTaggedFields()
   return { statesFilter, typesFilter }
 }

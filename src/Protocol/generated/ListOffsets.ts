@@ -153,7 +153,7 @@ function writeListOffsetsResponsePartitionResponse(w: Writer, v: number, x: List
 function readListOffsetsResponsePartitionResponse(r: Reader, v: number): ListOffsetsResponsePartitionResponse {
   const partitionIndex: number = r.int32()
   const errorCode: number = r.int16()
-  let oldStyleOffsets: Array<bigint> = []
+  let oldStyleOffsets: Array<bigint>
   if (v <= 0) {
     const n = r.arrayLength(8)
     if (n < 0) r.fail("ListOffsetsResponsePartitionResponse.oldStyleOffsets is null but not nullable in this version")
@@ -162,7 +162,7 @@ function readListOffsetsResponsePartitionResponse(r: Reader, v: number): ListOff
       for (let i = 0; i < n; i++) a[i] = r.int64()
       oldStyleOffsets = a
     }
-  }
+  } else oldStyleOffsets = []
   const timestamp: bigint = v >= 1 ? r.int64() : -1n
   const offset: bigint = v >= 1 ? r.int64() : -1n
   const leaderEpoch: number = v >= 4 ? r.int32() : -1

@@ -56,13 +56,9 @@ function readListPartitionReassignmentsRequestTopics(r: Reader, v: number): List
   const name: string = r.compactString()
   let partitionIndexes: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("ListPartitionReassignmentsRequestTopics.partitionIndexes is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitionIndexes = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("ListPartitionReassignmentsRequestTopics.partitionIndexes is null but not nullable in this version")
+    partitionIndexes = a
   }
   r.skipTaggedFields()
   return { name, partitionIndexes }
@@ -125,33 +121,21 @@ function readListPartitionReassignmentsResponseOngoingPartitionReassignment(r: R
   const partitionIndex: number = r.int32()
   let replicas: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment.replicas is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      replicas = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment.replicas is null but not nullable in this version")
+    replicas = a
   }
   let addingReplicas: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment.addingReplicas is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      addingReplicas = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment.addingReplicas is null but not nullable in this version")
+    addingReplicas = a
   }
   let removingReplicas: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment.removingReplicas is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      removingReplicas = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment.removingReplicas is null but not nullable in this version")
+    removingReplicas = a
   }
   r.skipTaggedFields()
   return { partitionIndex, replicas, addingReplicas, removingReplicas }

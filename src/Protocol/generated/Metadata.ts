@@ -167,34 +167,22 @@ function readMetadataResponsePartition(r: Reader, v: number): MetadataResponsePa
   const leaderEpoch: number = v >= 7 ? r.int32() : -1
   let replicaNodes: Array<number>
   {
-    const n = r.flexArrayLength(v >= 9, 4)
-    if (n < 0) r.fail("MetadataResponsePartition.replicaNodes is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      replicaNodes = a
-    }
+    const a = r.int32Array(v >= 9)
+    if (a === null) r.fail("MetadataResponsePartition.replicaNodes is null but not nullable in this version")
+    replicaNodes = a
   }
   let isrNodes: Array<number>
   {
-    const n = r.flexArrayLength(v >= 9, 4)
-    if (n < 0) r.fail("MetadataResponsePartition.isrNodes is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      isrNodes = a
-    }
+    const a = r.int32Array(v >= 9)
+    if (a === null) r.fail("MetadataResponsePartition.isrNodes is null but not nullable in this version")
+    isrNodes = a
   }
-  let offlineReplicas: Array<number> = []
+  let offlineReplicas: Array<number>
   if (v >= 5) {
-    const n = r.flexArrayLength(v >= 9, 4)
-    if (n < 0) r.fail("MetadataResponsePartition.offlineReplicas is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      offlineReplicas = a
-    }
-  }
+    const a = r.int32Array(v >= 9)
+    if (a === null) r.fail("MetadataResponsePartition.offlineReplicas is null but not nullable in this version")
+    offlineReplicas = a
+  } else offlineReplicas = []
   if (v >= 9) r.skipTaggedFields()
   return { errorCode, partitionIndex, leaderId, leaderEpoch, replicaNodes, isrNodes, offlineReplicas }
 }

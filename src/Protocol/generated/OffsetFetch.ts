@@ -90,13 +90,9 @@ function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestTo
   const name: string = r.flexString(v >= 6)
   let partitionIndexes: Array<number>
   {
-    const n = r.flexArrayLength(v >= 6, 4)
-    if (n < 0) r.fail("OffsetFetchRequestTopic.partitionIndexes is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitionIndexes = a
-    }
+    const a = r.int32Array(v >= 6)
+    if (a === null) r.fail("OffsetFetchRequestTopic.partitionIndexes is null but not nullable in this version")
+    partitionIndexes = a
   }
   if (v >= 6) r.skipTaggedFields()
   return { name, partitionIndexes }
@@ -116,13 +112,9 @@ function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestT
   const name: string = r.compactString()
   let partitionIndexes: Array<number>
   {
-    const n = r.compactArrayLength(4)
-    if (n < 0) r.fail("OffsetFetchRequestTopics.partitionIndexes is null but not nullable in this version")
-    else {
-      const a: Array<number> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int32()
-      partitionIndexes = a
-    }
+    const a = r.int32Array(true)
+    if (a === null) r.fail("OffsetFetchRequestTopics.partitionIndexes is null but not nullable in this version")
+    partitionIndexes = a
   }
   r.skipTaggedFields()
   return { name, partitionIndexes }
@@ -197,7 +189,7 @@ function writeOffsetFetchRequest(w: Writer, v: number, x: OffsetFetchRequest): v
 function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
   if (v < 0 || v > 9) r.fail(`OffsetFetchRequest has no version ${v}`)
   const groupId: string = v <= 7 ? r.flexString(v >= 6) : ""
-  let topics: Array<OffsetFetchRequestTopic> | null = []
+  let topics: Array<OffsetFetchRequestTopic> | null
   if (v <= 7) {
     const n = r.flexArrayLength(v >= 6, 3)
     if (n < 0) {
@@ -209,8 +201,8 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
       for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestTopic(r, v)
       topics = a
     }
-  }
-  let groups: Array<OffsetFetchRequestGroup> = []
+  } else topics = []
+  let groups: Array<OffsetFetchRequestGroup>
   if (v >= 8) {
     const n = r.compactArrayLength(3)
     if (n < 0) r.fail("OffsetFetchRequest.groups is null but not nullable in this version")
@@ -219,7 +211,7 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
       for (let i = 0; i < n; i++) a[i] = readOffsetFetchRequestGroup(r, v)
       groups = a
     }
-  }
+  } else groups = []
   const requireStable: boolean = v >= 7 ? r.bool() : false
   if (v >= 6) r.skipTaggedFields()
   return { groupId, topics, groups, requireStable }
@@ -363,7 +355,7 @@ function writeOffsetFetchResponse(w: Writer, v: number, x: OffsetFetchResponse):
 function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
   if (v < 0 || v > 9) r.fail(`OffsetFetchResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 3 ? r.int32() : 0
-  let topics: Array<OffsetFetchResponseTopic> = []
+  let topics: Array<OffsetFetchResponseTopic>
   if (v <= 7) {
     const n = r.flexArrayLength(v >= 6, 3)
     if (n < 0) r.fail("OffsetFetchResponse.topics is null but not nullable in this version")
@@ -372,9 +364,9 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
       for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseTopic(r, v)
       topics = a
     }
-  }
+  } else topics = []
   const errorCode: number = (v >= 2 && v <= 7) ? r.int16() : 0
-  let groups: Array<OffsetFetchResponseGroup> = []
+  let groups: Array<OffsetFetchResponseGroup>
   if (v >= 8) {
     const n = r.compactArrayLength(5)
     if (n < 0) r.fail("OffsetFetchResponse.groups is null but not nullable in this version")
@@ -383,7 +375,7 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
       for (let i = 0; i < n; i++) a[i] = readOffsetFetchResponseGroup(r, v)
       groups = a
     }
-  }
+  } else groups = []
   if (v >= 6) r.skipTaggedFields()
   return { throttleTimeMs, topics, errorCode, groups }
 }

@@ -210,7 +210,7 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
   const baseOffset: bigint = r.int64()
   const logAppendTimeMs: bigint = v >= 2 ? r.int64() : -1n
   const logStartOffset: bigint = v >= 5 ? r.int64() : -1n
-  let recordErrors: Array<ProduceResponseBatchIndexAndErrorMessage> = []
+  let recordErrors: Array<ProduceResponseBatchIndexAndErrorMessage>
   if (v >= 8) {
     const n = r.flexArrayLength(v >= 9, 6)
     if (n < 0) r.fail("ProduceResponsePartitionProduceResponse.recordErrors is null but not nullable in this version")
@@ -219,7 +219,7 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
       for (let i = 0; i < n; i++) a[i] = readProduceResponseBatchIndexAndErrorMessage(r, v)
       recordErrors = a
     }
-  }
+  } else recordErrors = []
   const errorMessage: string | null = v >= 8 ? r.flexNullableString(v >= 9) : null
   let currentLeader: ProduceResponseLeaderIdAndEpoch = ProduceResponseLeaderIdAndEpochDefault
   if (v >= 9) {

@@ -125,7 +125,7 @@ function readUpdateFeaturesResponse(r: Reader, v: number): UpdateFeaturesRespons
   const throttleTimeMs: number = r.int32()
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.compactNullableString()
-  let results: Array<UpdateFeaturesResponseUpdatableFeatureResult> = []
+  let results: Array<UpdateFeaturesResponseUpdatableFeatureResult>
   if (v <= 1) {
     const n = r.compactArrayLength(5)
     if (n < 0) r.fail("UpdateFeaturesResponse.results is null but not nullable in this version")
@@ -134,7 +134,7 @@ function readUpdateFeaturesResponse(r: Reader, v: number): UpdateFeaturesRespons
       for (let i = 0; i < n; i++) a[i] = readUpdateFeaturesResponseUpdatableFeatureResult(r, v)
       results = a
     }
-  }
+  } else results = []
   r.skipTaggedFields()
   return { throttleTimeMs, errorCode, errorMessage, results }
 }

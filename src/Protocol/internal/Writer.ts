@@ -89,6 +89,11 @@ export class Writer {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, end - start)
   }
 
+  /** Bytes the Writer can hold before it has to grow. */
+  get capacity(): number {
+    return this.buf.length
+  }
+
   /**
    * The written bytes as a `Uint8Array` view (no copy). The Writer starts over with a fresh
    * buffer afterwards, so the returned bytes are never overwritten by later use.
@@ -99,6 +104,27 @@ export class Writer {
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
     this.pos = 0
     return out
+  }
+
+  /**
+   * The written bytes copied out at their exact size, then the Writer rewinds to offset 0 and
+   * keeps its buffer for the next use (a scratch Writer). The result owns its bytes: later writes
+   * never touch them. (Small results are slices of Node's shared `Buffer` pool, as
+   * `Buffer.allocUnsafe` makes them: the bytes are theirs, the `ArrayBuffer` may not be.)
+   *
+   * @example
+   * ```ts
+   * const w = new Writer(64 * 1024) // kept and reused
+   * const a = w.int32(1).takeCopy()
+   * const b = w.int32(2).takeCopy() // a still holds 00 00 00 01
+   * ```
+   */
+  takeCopy(): Uint8Array {
+    const n = this.pos
+    const out = Buffer.allocUnsafe(n)
+    out.set(n === this.buf.length ? this.buf : this.buf.subarray(0, n))
+    this.pos = 0
+    return new Uint8Array(out.buffer, out.byteOffset, n)
   }
 
   // ---- fixed-width integers -------------------------------------------------------------
@@ -226,8 +252,36 @@ export class Writer {
 
   // ---- strings --------------------------------------------------------------------------
 
+  /**
+   * Writes `s` at `at` if it is ASCII and short (UTF-8 length = `s.length`, room already
+   * ensured): a `charCodeAt` loop costs less than `Buffer.byteLength` + `Buffer#write` (two
+   * native calls) for the short names Kafka requests are made of. Returns false, having written
+   * garbage past `at` (the caller rewrites it), when `s` has a non-ASCII character.
+   */
+  private asciiAt(s: string, at: number): boolean {
+    const b = this.buf
+    const len = s.length
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) return false
+      b[at + i] = c
+    }
+    return true
+  }
+
   /** STRING: int16 length + UTF-8. */
   string(s: string): this {
+    const len = s.length
+    if (len <= SHORT_STRING) {
+      this.ensure(2 + len)
+      const p = this.pos
+      if (this.asciiAt(s, p + 2)) {
+        this.buf[p] = 0
+        this.buf[p + 1] = len
+        this.pos = p + 2 + len
+        return this
+      }
+    }
     const n = Buffer.byteLength(s, "utf8")
     if (n > 0x7fff) throw new EncodeFailure(`string of ${n} bytes exceeds int16 length`)
     this.ensure(2 + n)
@@ -244,6 +298,16 @@ export class Writer {
 
   /** COMPACT_STRING: uvarint(length + 1) + UTF-8. */
   compactString(s: string): this {
+    const len = s.length
+    if (len <= SHORT_STRING) {
+      this.ensure(1 + len)
+      const p = this.pos
+      if (this.asciiAt(s, p + 1)) {
+        this.buf[p] = len + 1
+        this.pos = p + 1 + len
+        return this
+      }
+    }
     const n = Buffer.byteLength(s, "utf8")
     if (n > 0x7fff) throw new EncodeFailure(`string of ${n} bytes exceeds int16 length`)
     this.ensure(3 + n)
@@ -300,13 +364,44 @@ export class Writer {
 
   // ---- uuid -----------------------------------------------------------------------------
 
-  /** UUID: 16 bytes, given as Kafka's 22-char unpadded base64url text form. */
+  /**
+   * UUID: 16 bytes, given as Kafka's 22-char unpadded base64url text form (the last character
+   * carries 2 bits, so it is one of `A`, `Q`, `g`, `w`; anything else would lose bits and is
+   * rejected, as is any character outside the base64url alphabet). The zero uuid, which
+   * requests carry per topic when they name topics, is 16 zero bytes without decoding.
+   */
   uuid(s: string): this {
-    if (s.length !== 22) throw new EncodeFailure(`uuid must be 22 base64url characters: ${JSON.stringify(s)}`)
     this.ensure(16)
-    const n = this.buf.write(s, this.pos, 16, "base64url")
-    if (n !== 16) throw new EncodeFailure(`invalid uuid: ${JSON.stringify(s)}`)
-    this.pos += 16
+    const b = this.buf
+    const p = this.pos
+    if (s === ZERO_UUID_TEXT) {
+      for (let i = 0; i < 16; i++) b[p + i] = 0
+      this.pos = p + 16
+      return this
+    }
+    if (s.length !== 22) throw new EncodeFailure(`uuid must be 22 base64url characters: ${JSON.stringify(s)}`)
+    // 5 groups of 4 characters (24 bits -> 3 bytes), then 2 characters carrying the last byte
+    // in their top 8 of 12 bits. An invalid character maps to -1, which `bad` accumulates.
+    let bad = 0
+    let q = p
+    for (let i = 0; i < 20; i += 4) {
+      const c0 = sextet(s.charCodeAt(i))
+      const c1 = sextet(s.charCodeAt(i + 1))
+      const c2 = sextet(s.charCodeAt(i + 2))
+      const c3 = sextet(s.charCodeAt(i + 3))
+      bad |= c0 | c1 | c2 | c3
+      const v = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3
+      b[q] = v >> 16
+      b[q + 1] = v >> 8
+      b[q + 2] = v
+      q += 3
+    }
+    const c20 = sextet(s.charCodeAt(20))
+    const c21 = sextet(s.charCodeAt(21))
+    bad |= c20 | c21
+    if (bad < 0 || (c21 & 0x0f) !== 0) throw new EncodeFailure(`invalid uuid: ${JSON.stringify(s)}`)
+    b[q] = (c20 << 2) | (c21 >> 4)
+    this.pos = p + 16
     return this
   }
 
@@ -383,6 +478,25 @@ export class Writer {
     return this
   }
 }
+
+/**
+ * Strings up to this many UTF-16 units are tried as ASCII by a JS loop first (their length
+ * prefix then fits in one byte as a compact length: `SHORT_STRING + 1 < 0x80`).
+ */
+const SHORT_STRING = 64
+
+/** Kafka's zero uuid in its text form (also `Primitives.ZERO_UUID`, which imports this module). */
+const ZERO_UUID_TEXT = "AAAAAAAAAAAAAAAAAAAAAA"
+
+/** base64url character code -> its 6-bit value, -1 for anything else (codes >= 128 included). */
+const SEXTETS: Int8Array = (() => {
+  const t = new Int8Array(128).fill(-1)
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+  for (let i = 0; i < 64; i++) t[alphabet.charCodeAt(i)] = i
+  return t
+})()
+
+const sextet = (c: number): number => (c < 128 ? SEXTETS[c] : -1)
 
 /**
  * Thrown by the Writer and by generated encoders for a value the wire format cannot carry
