@@ -46,20 +46,13 @@ export class FetchedRecord implements ConsumerRecord {
     return this.#record.headers
   }
   toJSON(): unknown {
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      offset: String(this.offset),
-      timestamp: this.timestamp,
-      timestampType: this.timestampType,
-      key: this.key,
-      value: this.value,
-      headers: this.headers,
-      leaderEpoch: this.leaderEpoch
-    }
+    return { ...this.#fields(), offset: String(this.offset) }
   }
   /** What `console.log` / `util.inspect` show: every field of the record. */
   [Symbol.for("nodejs.util.inspect.custom")](): object {
+    return this.#fields()
+  }
+  #fields() {
     return {
       topic: this.topic,
       partition: this.partition,
