@@ -1,8 +1,10 @@
 /**
  * Prototype for the producer owners (issue 8): a Kafka-compatible LZ4 frame assembled in
  * TypeScript around lz4-napi's *block* compressor, against lz4-napi's `compressFrameSync` (what
- * kpax's Compression.ts uses). Checks the frame round-trips through lz4-napi's frame decoder and
- * kpax's own `decompressSync`, then times both on the bench's 1 KiB payload.
+ * kpax's Compression.ts uses) and the all-TypeScript compressor of ./lz4-compress-proto.ts
+ * (a prototype, not kpax code). Checks the frames round-trip through lz4-napi's frame decoder and
+ * kpax's own `decompressSync`, then times them (CPU time: user + system, since most of
+ * lz4-napi's cost is system time) on the bench's 1 KiB payload and on JSON text.
  *
  *   npx node bench/producer/lz4-frame-proto.ts
  *
@@ -13,9 +15,11 @@
  */
 import { createRequire } from "node:module"
 import { decompressSync } from "../../src/Protocol/Compression.ts"
+import { lz4CompressFrame } from "./lz4-compress-proto.ts"
 import { payloads } from "../lib/payloads.ts"
 
 const lz4 = createRequire(import.meta.url)("lz4-napi") as {
+  compressFrame: (b: Buffer) => Promise<Buffer>
   compressSync: (b: Buffer) => Buffer
   compressFrameSync: (b: Buffer) => Buffer
   decompressFrameSync: (b: Buffer) => Buffer
@@ -70,13 +74,26 @@ export const compressKafkaLz4 = (data: Buffer): Buffer => {
 const time = (name: string, bytes: number, f: () => unknown) => {
   for (let i = 0; i < 20; i++) f()
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
   let n = 0
   while (performance.now() - t0 < 1000) {
     f()
     n++
   }
-  const mbps = (n * bytes) / 1e6 / ((performance.now() - t0) / 1000)
-  console.log(`${name.padEnd(44)} ${mbps.toFixed(0).padStart(5)} MB/s`)
+  const c = process.cpuUsage(c0)
+  const mbps = (n * bytes) / (c.user + c.system)
+  console.log(`${name.padEnd(44)} ${mbps.toFixed(0).padStart(5)} MB/s of CPU (user ${(c.user / n).toFixed(0)} µs, system ${(c.system / n).toFixed(0)} µs per call)`)
+  return mbps
+}
+
+/** CPU time of `n` calls of lz4-napi's thread-pool form, one at a time (the producer's path for sections ≥ 32 KiB). */
+const timeAsync = async (name: string, bytes: number, f: () => Promise<unknown>, n = 200) => {
+  for (let i = 0; i < 20; i++) await f()
+  const c0 = process.cpuUsage()
+  for (let i = 0; i < n; i++) await f()
+  const c = process.cpuUsage(c0)
+  const mbps = (n * bytes) / (c.user + c.system)
+  console.log(`${name.padEnd(44)} ${mbps.toFixed(0).padStart(5)} MB/s of CPU (user ${(c.user / n).toFixed(0)} µs, system ${(c.system / n).toFixed(0)} µs per call)`)
   return mbps
 }
 
@@ -85,11 +102,16 @@ if (import.meta.main) {
   const text = Buffer.from(Array.from({ length: 6000 }, (_, i) => `{"id":${i},"user":"u${i % 97}","event":"click","ok":true}`).join("\n")).subarray(0, 256 * 1024)
   for (const [label, data] of [["random A–Z (the bench payload)", az], ["JSON-ish text", text]] as const) {
     const mine = compressKafkaLz4(data)
-    if (!lz4.decompressFrameSync(mine).equals(data)) throw new Error("lz4-napi cannot read the frame")
-    if (!Buffer.from(decompressSync(3, mine)).equals(data)) throw new Error("kpax cannot read the frame")
-    console.log(`${label}: ${data.length} B → frame ${lz4.compressFrameSync(data).length} B (compressFrameSync), ${mine.length} B (block-based); both decode ✓`)
+    const ts = lz4CompressFrame(data)
+    for (const frame of [mine, ts]) {
+      if (!lz4.decompressFrameSync(frame).equals(data)) throw new Error("lz4-napi cannot read the frame")
+      if (!Buffer.from(decompressSync(3, frame)).equals(data)) throw new Error("kpax cannot read the frame")
+    }
+    console.log(`${label}: ${data.length} B → frame ${lz4.compressFrameSync(data).length} B (compressFrameSync), ${mine.length} B (block-based), ${ts.length} B (TypeScript); all decode ✓`)
     const a = time("  lz4-napi compressFrameSync", data.length, () => lz4.compressFrameSync(data))
     const b = time("  block-based Kafka frame (this prototype)", data.length, () => compressKafkaLz4(data))
-    console.log(`  → ${(b / a).toFixed(2)}×`)
+    const c = time("  TypeScript compressor (prototype)   ", data.length, () => lz4CompressFrame(data))
+    await timeAsync("  lz4-napi compressFrame (thread pool)", data.length, () => lz4.compressFrame(data))
+    console.log(`  → block-based ${(b / a).toFixed(2)}×, TypeScript ${(c / a).toFixed(2)}× lz4-napi's frame`)
   }
 }
