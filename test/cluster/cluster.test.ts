@@ -14,6 +14,12 @@ const LIST_OFFSETS = 2
 
 const twoBrokers = [{ nodeId: 1, port: 9001 }, { nodeId: 2, port: 9002 }]
 
+/** A FindCoordinator (v4+) response naming `nodeId` as the coordinator of every requested key. */
+const coordinatorsAt = (keys: ReadonlyArray<string>, nodeId: number) => ({
+  throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: "", port: -1,
+  coordinators: keys.map((key) => ({ key, nodeId, host: "127.0.0.1", port: 9000 + nodeId, errorCode: 0, errorMessage: null }))
+})
+
 const clusterWith = (handlers: Record<number, Handler>, extra: Partial<Cluster.ClusterOptions> = {}) => {
   const fake = makeFakeCluster(handlers)
   const make = Cluster.make({ bootstrap: ["127.0.0.1:9000"], connect: fake.connect, ...extra })
@@ -186,12 +192,7 @@ describe("Cluster (scripted brokers)", () => {
         [FIND_COORDINATOR]: (_n, req) =>
           Effect.sync(() => {
             finds.push(req)
-            return {
-              throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: "", port: -1,
-              coordinators: req.coordinatorKeys.map((key: string) => ({
-                key, nodeId: coordinatorNode, host: "127.0.0.1", port: 9000 + coordinatorNode, errorCode: 0, errorMessage: null
-              }))
-            }
+            return coordinatorsAt(req.coordinatorKeys, coordinatorNode)
           })
       })
       const cluster = yield* make
@@ -215,12 +216,7 @@ describe("Cluster (scripted brokers)", () => {
       const { fake, make } = clusterWith({
         [METADATA]: () => Effect.succeed(metadataResponse(twoBrokers, [])),
         [FIND_COORDINATOR]: (_n, req) =>
-          Effect.sync(() => ({
-            throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: "", port: -1,
-            coordinators: req.coordinatorKeys.map((key: string) => ({
-              key, nodeId: coordinatorNode, host: "127.0.0.1", port: 9000 + coordinatorNode, errorCode: 0, errorMessage: null
-            }))
-          }))
+          Effect.sync(() => coordinatorsAt(req.coordinatorKeys, coordinatorNode))
       })
       const cluster = yield* make
       const key = { type: "group", key: "g" } as const
@@ -306,12 +302,7 @@ describe("Cluster (scripted brokers)", () => {
       const { make } = clusterWith({
         [METADATA]: () => Effect.succeed(metadataResponse(twoBrokers, [])),
         [FIND_COORDINATOR]: (_n, req) =>
-          Effect.sync(() => ({
-            throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: -1, host: "", port: -1,
-            coordinators: req.coordinatorKeys.map((key: string) => ({
-              key, nodeId: coordinatorNode, host: "127.0.0.1", port: 9000 + coordinatorNode, errorCode: 0, errorMessage: null
-            }))
-          }))
+          Effect.sync(() => coordinatorsAt(req.coordinatorKeys, coordinatorNode))
       })
       const cluster = yield* make
       const seen: Array<number> = []
