@@ -1,5 +1,6 @@
 /**
- * Generates `src/Protocol/Errors.ts` from Kafka's error table (`../shared/kafka-protocol/errors.json`).
+ * Generates `src/Protocol/Errors.ts` from Kafka's error table (`protocol/kafka-<version>/errors.json`, taken from the
+ * version's kafka-clients jar by `npm run codegen:extract`).
  *
  * Codes, names and the `retriable` / `invalidMetadata` flags come from the table; the one-line
  * descriptions are the project's own (below) — Kafka's message strings are not copied. The run fails
@@ -11,10 +12,11 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { PROTOCOL_DIR } from "./version.ts"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, "../..")
-const source = resolve(root, "../shared/kafka-protocol/errors.json")
+const source = resolve(PROTOCOL_DIR, "errors.json")
 const target = resolve(root, "src/Protocol/Errors.ts")
 
 interface Entry {
@@ -154,7 +156,16 @@ const descriptions: Record<string, string> = {
   INVALID_VOTER_KEY: "The voter key does not match the receiver's replica key.",
   DUPLICATE_VOTER: "The voter is already in the voter set.",
   VOTER_NOT_FOUND: "The voter is not in the voter set.",
-  INVALID_REGULAR_EXPRESSION: "The regular expression in the subscription is not valid."
+  INVALID_REGULAR_EXPRESSION: "The regular expression in the subscription is not valid.",
+  POSITION_OUT_OF_RANGE: "The requested position is outside the range the broker holds.",
+  REBOOTSTRAP_REQUIRED: "The client must bootstrap again: its view of the cluster is no longer usable.",
+  STREAMS_INVALID_TOPOLOGY: "The streams group member sent a topology the coordinator cannot accept.",
+  STREAMS_INVALID_TOPOLOGY_EPOCH: "The streams topology epoch does not match the group's.",
+  STREAMS_TOPOLOGY_FENCED: "The member's streams topology was replaced by a newer one.",
+  SHARE_SESSION_LIMIT_REACHED: "The broker has as many share sessions as it allows; try again later.",
+  GROUP_DELETION_FAILED: "The group could not be deleted.",
+  STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED: "The streams group's topology description could not be updated.",
+  CONTROLLER_ID_NOT_REGISTERED: "The controller id is not registered with the quorum."
 }
 
 const entries: ReadonlyArray<Entry> = (JSON.parse(readFileSync(source, "utf8")) as Array<Entry>)

@@ -1,6 +1,7 @@
 // Protocol code generator: Kafka's JSON message definitions → src/Protocol/generated/*.ts
 //
-//   npm run codegen [-- <definitions folder>]   (default: ../shared/kafka-protocol/messages)
+//   npm run codegen [-- <definitions folder>]   (default: protocol/kafka-<KAFKA_VERSION>/message,
+//                                                 extracted from the kafka-clients jar by npm run codegen:extract)
 //
 // One file per API (request + response) and per embedded data structure, an index, and
 // `definitions.ts` (the definitions without Kafka's prose, for tests and tooling).
@@ -25,11 +26,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Emitter } from "./emit.ts"
+import { PROTOCOL_DIR } from "./version.ts"
 import { type Field, isEmpty, type Message, parseMessage, readDefinition, type Type } from "./model.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "../..")
-const defsDir = path.resolve(process.argv[2] ?? path.resolve(root, "../shared/kafka-protocol/messages"))
+const defsDir = path.resolve(process.argv[2] ?? path.join(PROTOCOL_DIR, "message"))
 const outDir = path.resolve(root, "src/Protocol/generated")
 
 /** APIs a client sends: the consumer, producer and admin surface. Broker-internal APIs are left out. */
@@ -48,7 +50,11 @@ const APIS = [
   "DescribeDelegationToken", "ElectLeaders", "AlterPartitionReassignments",
   "ListPartitionReassignments", "DescribeClientQuotas", "AlterClientQuotas",
   "DescribeUserScramCredentials", "AlterUserScramCredentials", "DescribeQuorum", "UpdateFeatures",
-  "UnregisterBroker", "ListClientMetricsResources"
+  "UnregisterBroker", "ListConfigResources",
+  // share groups (KIP-932), streams groups (KIP-1071), KRaft voters (KIP-853)
+  "ShareGroupHeartbeat", "ShareGroupDescribe", "ShareFetch", "ShareAcknowledge",
+  "DescribeShareGroupOffsets", "AlterShareGroupOffsets", "DeleteShareGroupOffsets",
+  "StreamsGroupHeartbeat", "StreamsGroupDescribe", "AddRaftVoter", "RemoveRaftVoter"
 ]
 
 /** Versioned structures carried inside other messages' bytes fields (no header). */
@@ -163,7 +169,8 @@ const generateApi = (api: string): { file: string; text: string; req: Message; r
   const flexible = isEmpty(req.flexible) ? 32767 : req.flexible.lo
   o.push(`/**`)
   o.push(` * The ${api} API (key ${req.apiKey}), versions ${req.valid.lo}-${req.valid.hi}` +
-    (isEmpty(req.flexible) ? ", none flexible." : `, flexible from ${flexible}.`))
+    (isEmpty(req.flexible) ? ", none flexible." : `, flexible from ${flexible}.`) +
+    (req.latestVersionUnstable ? ` Version ${req.valid.hi} is unstable in Kafka: not offered to brokers.` : ""))
   o.push(` *`)
   o.push(` * @example`)
   o.push(` * \`\`\`ts`)
@@ -175,7 +182,9 @@ const generateApi = (api: string): { file: string; text: string; req: Message; r
   o.push(`  key: ${req.apiKey},`)
   o.push(`  name: ${JSON.stringify(api)},`)
   o.push(`  minVersion: ${req.valid.lo},`)
-  o.push(`  maxVersion: ${req.valid.hi},`)
+  // A version still marked unstable is encoded and decoded (tests cover it) but never offered.
+  const offered = req.latestVersionUnstable ? req.valid.hi - 1 : req.valid.hi
+  o.push(`  maxVersion: ${offered},`)
   o.push(`  flexibleVersion: ${flexible},`)
   o.push(`  get Request() {`)
   o.push(`    return ${api}Schemas().${req.name}`)

@@ -109,6 +109,8 @@ export interface Message {
   /** `MetadataRequest`, `ConsumerProtocolSubscription`, ... */
   readonly name: string
   readonly apiKey: number | undefined
+  /** The highest valid version is still being defined (`latestVersionUnstable`): never offered to brokers. */
+  readonly latestVersionUnstable: boolean
   readonly type: "request" | "response" | "data" | "header"
   readonly valid: Range
   readonly flexible: Range
@@ -301,6 +303,7 @@ export const parseMessage = (json: any): Message => {
   return {
     name,
     apiKey: json.apiKey,
+    latestVersionUnstable: json.latestVersionUnstable === true,
     type,
     valid,
     flexible,

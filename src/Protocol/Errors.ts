@@ -133,6 +133,7 @@ export const ErrorCode = {
   FEATURE_UPDATE_FAILED: 96,
   PRINCIPAL_DESERIALIZATION_FAILURE: 97,
   SNAPSHOT_NOT_FOUND: 98,
+  POSITION_OUT_OF_RANGE: 99,
   UNKNOWN_TOPIC_ID: 100,
   DUPLICATE_BROKER_REGISTRATION: 101,
   BROKER_ID_NOT_REGISTERED: 102,
@@ -161,7 +162,15 @@ export const ErrorCode = {
   INVALID_VOTER_KEY: 125,
   DUPLICATE_VOTER: 126,
   VOTER_NOT_FOUND: 127,
-  INVALID_REGULAR_EXPRESSION: 128
+  INVALID_REGULAR_EXPRESSION: 128,
+  REBOOTSTRAP_REQUIRED: 129,
+  STREAMS_INVALID_TOPOLOGY: 130,
+  STREAMS_INVALID_TOPOLOGY_EPOCH: 131,
+  STREAMS_TOPOLOGY_FENCED: 132,
+  SHARE_SESSION_LIMIT_REACHED: 133,
+  GROUP_DELETION_FAILED: 134,
+  STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED: 135,
+  CONTROLLER_ID_NOT_REGISTERED: 136
 } as const
 
 /** The name of every error code except `NONE`. */
@@ -306,6 +315,7 @@ export const Errors: { readonly [N in ErrorName]: ErrorInfo<N> } = {
   FEATURE_UPDATE_FAILED: info("FEATURE_UPDATE_FAILED", false, false, "The feature update could not be applied."),
   PRINCIPAL_DESERIALIZATION_FAILURE: info("PRINCIPAL_DESERIALIZATION_FAILURE", false, false, "The broker could not deserialize the forwarded principal."),
   SNAPSHOT_NOT_FOUND: info("SNAPSHOT_NOT_FOUND", false, false, "The requested metadata snapshot does not exist."),
+  POSITION_OUT_OF_RANGE: info("POSITION_OUT_OF_RANGE", false, false, "The requested position is outside the range the broker holds."),
   UNKNOWN_TOPIC_ID: info("UNKNOWN_TOPIC_ID", true, true, "This broker does not know the topic id; refresh metadata."),
   DUPLICATE_BROKER_REGISTRATION: info("DUPLICATE_BROKER_REGISTRATION", false, false, "Another broker is already registered with this id."),
   BROKER_ID_NOT_REGISTERED: info("BROKER_ID_NOT_REGISTERED", false, false, "The broker id is not registered with the controller."),
@@ -334,7 +344,15 @@ export const Errors: { readonly [N in ErrorName]: ErrorInfo<N> } = {
   INVALID_VOTER_KEY: info("INVALID_VOTER_KEY", false, false, "The voter key does not match the receiver's replica key."),
   DUPLICATE_VOTER: info("DUPLICATE_VOTER", false, false, "The voter is already in the voter set."),
   VOTER_NOT_FOUND: info("VOTER_NOT_FOUND", false, false, "The voter is not in the voter set."),
-  INVALID_REGULAR_EXPRESSION: info("INVALID_REGULAR_EXPRESSION", false, false, "The regular expression in the subscription is not valid.")
+  INVALID_REGULAR_EXPRESSION: info("INVALID_REGULAR_EXPRESSION", false, false, "The regular expression in the subscription is not valid."),
+  REBOOTSTRAP_REQUIRED: info("REBOOTSTRAP_REQUIRED", false, false, "The client must bootstrap again: its view of the cluster is no longer usable."),
+  STREAMS_INVALID_TOPOLOGY: info("STREAMS_INVALID_TOPOLOGY", false, false, "The streams group member sent a topology the coordinator cannot accept."),
+  STREAMS_INVALID_TOPOLOGY_EPOCH: info("STREAMS_INVALID_TOPOLOGY_EPOCH", false, false, "The streams topology epoch does not match the group's."),
+  STREAMS_TOPOLOGY_FENCED: info("STREAMS_TOPOLOGY_FENCED", false, false, "The member's streams topology was replaced by a newer one."),
+  SHARE_SESSION_LIMIT_REACHED: info("SHARE_SESSION_LIMIT_REACHED", true, false, "The broker has as many share sessions as it allows; try again later."),
+  GROUP_DELETION_FAILED: info("GROUP_DELETION_FAILED", false, false, "The group could not be deleted."),
+  STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED: info("STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED", false, false, "The streams group's topology description could not be updated."),
+  CONTROLLER_ID_NOT_REGISTERED: info("CONTROLLER_ID_NOT_REGISTERED", false, false, "The controller id is not registered with the quorum.")
 }
 
 const byCode = new Map<number, ErrorReason>()

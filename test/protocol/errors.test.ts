@@ -5,17 +5,17 @@ import { execFileSync } from "node:child_process"
 import { ErrorCode, Errors, KafkaError, errorForCode, errorInfo, kafkaError } from "../../src/Protocol/Errors.ts"
 import type { ErrorName } from "../../src/Protocol/Errors.ts"
 
-const tablePath = new URL("../../../shared/kafka-protocol/errors.json", import.meta.url)
-let table: Array<{ code: number; name: string; retriable: boolean; invalidMetadata: boolean; message: string | null }> | undefined
-try {
-  table = JSON.parse(readFileSync(tablePath, "utf8"))
-} catch {
-  table = undefined // a clone without ../shared: the generated file is checked on its own below
-}
+import { join } from "node:path"
+import { PROTOCOL_DIR } from "../../scripts/codegen/version.ts"
+
+// The table taken from the kafka-clients jar of the version the project runs (committed).
+const table: Array<{ code: number; name: string; retriable: boolean; invalidMetadata: boolean }> = JSON.parse(
+  readFileSync(join(PROTOCOL_DIR, "errors.json"), "utf8")
+)
 
 describe("Errors", () => {
-  it.runIf(table !== undefined)("has every code of errors.json with its name and flags", () => {
-    for (const e of table!) {
+  it("has every code of errors.json with its name and flags", () => {
+    for (const e of table) {
       assert.strictEqual((ErrorCode as Record<string, number>)[e.name], e.code, e.name)
       if (e.code === 0) {
         assert.isUndefined(errorForCode(0))
@@ -29,7 +29,6 @@ describe("Errors", () => {
       assert.strictEqual(info.invalidMetadata, e.invalidMetadata, `${e.name}.invalidMetadata`)
       // our own words, never Kafka's message string
       assert.isAbove(info.description.length, 8)
-      assert.notStrictEqual(info.description, e.message)
       const err = errorForCode(e.code)!
       assert.instanceOf(err, KafkaError)
       assert.strictEqual(err._tag, "KafkaError")
@@ -38,10 +37,10 @@ describe("Errors", () => {
       assert.strictEqual(err.retriable, e.retriable)
       assert.strictEqual(err.invalidMetadata, e.invalidMetadata)
     }
-    assert.strictEqual(Object.keys(Errors).length, table!.length - 1)
+    assert.strictEqual(Object.keys(Errors).length, table.length - 1)
   })
 
-  it.runIf(table !== undefined)("the generated file is up to date", () => {
+  it("the generated file is up to date", () => {
     execFileSync(process.execPath, ["scripts/codegen/errors.ts", "--check"], { cwd: new URL("../..", import.meta.url) })
   })
 

@@ -19,6 +19,7 @@ export const AlterPartitionReassignmentsSchemas = P.lazy(() => {
   })
   const AlterPartitionReassignmentsRequest = Schema.Struct({
     timeoutMs: Schema.optionalKey(P.Int32),
+    allowReplicationFactorChange: Schema.optionalKey(P.Bool),
     topics: Schema.Array(AlterPartitionReassignmentsRequestReassignableTopic),
   })
   const AlterPartitionReassignmentsResponseReassignablePartitionResponse = Schema.Struct({
@@ -32,6 +33,7 @@ export const AlterPartitionReassignmentsSchemas = P.lazy(() => {
   })
   const AlterPartitionReassignmentsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
+    allowReplicationFactorChange: P.Bool,
     errorCode: P.Int16,
     errorMessage: Schema.NullOr(P.KafkaString),
     responses: Schema.Array(AlterPartitionReassignmentsResponseReassignableTopicResponse),
@@ -99,8 +101,11 @@ function readAlterPartitionReassignmentsRequestReassignableTopic(r: Reader, v: n
 }
 
 function writeAlterPartitionReassignmentsRequest(w: Writer, v: number, x: AlterPartitionReassignmentsRequest): void {
-  if (v < 0 || v > 0) P.badVersion("AlterPartitionReassignmentsRequest", v)
+  if (v < 0 || v > 1) P.badVersion("AlterPartitionReassignmentsRequest", v)
   w.int32(x.timeoutMs === undefined ? 60000 : x.timeoutMs)
+  if (v >= 1) {
+    w.bool(x.allowReplicationFactorChange === undefined ? true : x.allowReplicationFactorChange)
+  } else if (x.allowReplicationFactorChange !== undefined && x.allowReplicationFactorChange !== true) P.notInVersion("AlterPartitionReassignmentsRequest.allowReplicationFactorChange", v)
   {
     const a = x.topics
     w.compactArrayLength(a.length)
@@ -110,8 +115,9 @@ function writeAlterPartitionReassignmentsRequest(w: Writer, v: number, x: AlterP
 }
 
 function readAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPartitionReassignmentsRequest {
-  if (v < 0 || v > 0) r.fail(`AlterPartitionReassignmentsRequest has no version ${v}`)
+  if (v < 0 || v > 1) r.fail(`AlterPartitionReassignmentsRequest has no version ${v}`)
   const timeoutMs: number = r.int32()
+  const allowReplicationFactorChange: boolean = v >= 1 ? r.bool() : true
   let topics: Array<AlterPartitionReassignmentsRequestReassignableTopic>
   {
     const n = r.compactArrayLength(3)
@@ -123,7 +129,7 @@ function readAlterPartitionReassignmentsRequest(r: Reader, v: number): AlterPart
     }
   }
   r.skipTaggedFields()
-  return { timeoutMs, topics }
+  return { timeoutMs, allowReplicationFactorChange, topics }
 }
 
 function writeAlterPartitionReassignmentsResponseReassignablePartitionResponse(w: Writer, v: number, x: AlterPartitionReassignmentsResponseReassignablePartitionResponse): void {
@@ -168,8 +174,9 @@ function readAlterPartitionReassignmentsResponseReassignableTopicResponse(r: Rea
 }
 
 function writeAlterPartitionReassignmentsResponse(w: Writer, v: number, x: AlterPartitionReassignmentsResponse): void {
-  if (v < 0 || v > 0) P.badVersion("AlterPartitionReassignmentsResponse", v)
+  if (v < 0 || v > 1) P.badVersion("AlterPartitionReassignmentsResponse", v)
   w.int32(x.throttleTimeMs)
+  if (v >= 1) w.bool(x.allowReplicationFactorChange)
   w.int16(x.errorCode)
   w.compactNullableString(x.errorMessage)
   {
@@ -181,8 +188,9 @@ function writeAlterPartitionReassignmentsResponse(w: Writer, v: number, x: Alter
 }
 
 function readAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterPartitionReassignmentsResponse {
-  if (v < 0 || v > 0) r.fail(`AlterPartitionReassignmentsResponse has no version ${v}`)
+  if (v < 0 || v > 1) r.fail(`AlterPartitionReassignmentsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
+  const allowReplicationFactorChange: boolean = v >= 1 ? r.bool() : true
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.compactNullableString()
   let responses: Array<AlterPartitionReassignmentsResponseReassignableTopicResponse>
@@ -196,23 +204,23 @@ function readAlterPartitionReassignmentsResponse(r: Reader, v: number): AlterPar
     }
   }
   r.skipTaggedFields()
-  return { throttleTimeMs, errorCode, errorMessage, responses }
+  return { throttleTimeMs, allowReplicationFactorChange, errorCode, errorMessage, responses }
 }
 
 /**
- * The AlterPartitionReassignments API (key 45), versions 0-0, flexible from 0.
+ * The AlterPartitionReassignments API (key 45), versions 0-1, flexible from 0.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * AlterPartitionReassignments.encodeRequest(w, 0, request)
+ * AlterPartitionReassignments.encodeRequest(w, 1, request)
  * ```
  */
 export const AlterPartitionReassignments: Api<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
   key: 45,
   name: "AlterPartitionReassignments",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleVersion: 0,
   get Request() {
     return AlterPartitionReassignmentsSchemas().AlterPartitionReassignmentsRequest

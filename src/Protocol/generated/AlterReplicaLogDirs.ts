@@ -91,7 +91,7 @@ function readAlterReplicaLogDirsRequestAlterReplicaLogDir(r: Reader, v: number):
 }
 
 function writeAlterReplicaLogDirsRequest(w: Writer, v: number, x: AlterReplicaLogDirsRequest): void {
-  if (v < 0 || v > 2) P.badVersion("AlterReplicaLogDirsRequest", v)
+  if (v < 1 || v > 2) P.badVersion("AlterReplicaLogDirsRequest", v)
   {
     const a = x.dirs
     w.flexArrayLength(v >= 2, a.length)
@@ -101,7 +101,7 @@ function writeAlterReplicaLogDirsRequest(w: Writer, v: number, x: AlterReplicaLo
 }
 
 function readAlterReplicaLogDirsRequest(r: Reader, v: number): AlterReplicaLogDirsRequest {
-  if (v < 0 || v > 2) r.fail(`AlterReplicaLogDirsRequest has no version ${v}`)
+  if (v < 1 || v > 2) r.fail(`AlterReplicaLogDirsRequest has no version ${v}`)
   let dirs: Array<AlterReplicaLogDirsRequestAlterReplicaLogDir>
   {
     const n = r.flexArrayLength(v >= 2, 3)
@@ -156,7 +156,7 @@ function readAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(r: Reader,
 }
 
 function writeAlterReplicaLogDirsResponse(w: Writer, v: number, x: AlterReplicaLogDirsResponse): void {
-  if (v < 0 || v > 2) P.badVersion("AlterReplicaLogDirsResponse", v)
+  if (v < 1 || v > 2) P.badVersion("AlterReplicaLogDirsResponse", v)
   w.int32(x.throttleTimeMs)
   {
     const a = x.results
@@ -167,7 +167,7 @@ function writeAlterReplicaLogDirsResponse(w: Writer, v: number, x: AlterReplicaL
 }
 
 function readAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogDirsResponse {
-  if (v < 0 || v > 2) r.fail(`AlterReplicaLogDirsResponse has no version ${v}`)
+  if (v < 1 || v > 2) r.fail(`AlterReplicaLogDirsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   let results: Array<AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult>
   {
@@ -184,7 +184,7 @@ function readAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogD
 }
 
 /**
- * The AlterReplicaLogDirs API (key 34), versions 0-2, flexible from 2.
+ * The AlterReplicaLogDirs API (key 34), versions 1-2, flexible from 2.
  *
  * @example
  * ```ts
@@ -195,7 +195,7 @@ function readAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogD
 export const AlterReplicaLogDirs: Api<AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse> = {
   key: 34,
   name: "AlterReplicaLogDirs",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleVersion: 2,
   get Request() {

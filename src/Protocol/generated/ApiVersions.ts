@@ -12,6 +12,8 @@ export const ApiVersionsSchemas = P.lazy(() => {
   const ApiVersionsRequest = Schema.Struct({
     clientSoftwareName: Schema.optionalKey(P.KafkaString),
     clientSoftwareVersion: Schema.optionalKey(P.KafkaString),
+    clusterId: Schema.optionalKey(Schema.NullOr(P.KafkaString)),
+    nodeId: Schema.optionalKey(P.Int32),
   })
   const ApiVersionsResponseApiVersion = Schema.Struct({
     apiKey: P.Int16,
@@ -47,18 +49,22 @@ export type ApiVersionsResponseFinalizedFeatureKey = ReturnType<typeof ApiVersio
 export type ApiVersionsResponse = ReturnType<typeof ApiVersionsSchemas>["ApiVersionsResponse"]["Type"]
 
 function writeApiVersionsRequest(w: Writer, v: number, x: ApiVersionsRequest): void {
-  if (v < 0 || v > 4) P.badVersion("ApiVersionsRequest", v)
+  if (v < 0 || v > 5) P.badVersion("ApiVersionsRequest", v)
   if (v >= 3) w.compactString(x.clientSoftwareName === undefined ? "" : x.clientSoftwareName)
   if (v >= 3) w.compactString(x.clientSoftwareVersion === undefined ? "" : x.clientSoftwareVersion)
+  if (v >= 5) w.compactNullableString(x.clusterId === undefined ? null : x.clusterId)
+  if (v >= 5) w.int32(x.nodeId === undefined ? -1 : x.nodeId)
   if (v >= 3) w.emptyTaggedFields()
 }
 
 function readApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
-  if (v < 0 || v > 4) r.fail(`ApiVersionsRequest has no version ${v}`)
+  if (v < 0 || v > 5) r.fail(`ApiVersionsRequest has no version ${v}`)
   const clientSoftwareName: string = v >= 3 ? r.compactString() : ""
   const clientSoftwareVersion: string = v >= 3 ? r.compactString() : ""
+  const clusterId: string | null = v >= 5 ? r.compactNullableString() : null
+  const nodeId: number = v >= 5 ? r.int32() : -1
   if (v >= 3) r.skipTaggedFields()
-  return { clientSoftwareName, clientSoftwareVersion }
+  return { clientSoftwareName, clientSoftwareVersion, clusterId, nodeId }
 }
 
 function writeApiVersionsResponseApiVersion(w: Writer, v: number, x: ApiVersionsResponseApiVersion): void {
@@ -107,7 +113,7 @@ function readApiVersionsResponseFinalizedFeatureKey(r: Reader, v: number): ApiVe
 }
 
 function writeApiVersionsResponse(w: Writer, v: number, x: ApiVersionsResponse): void {
-  if (v < 0 || v > 4) P.badVersion("ApiVersionsResponse", v)
+  if (v < 0 || v > 5) P.badVersion("ApiVersionsResponse", v)
   w.int16(x.errorCode)
   {
     const a = x.apiKeys
@@ -162,7 +168,7 @@ function writeApiVersionsResponse(w: Writer, v: number, x: ApiVersionsResponse):
 }
 
 function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
-  if (v < 0 || v > 4) r.fail(`ApiVersionsResponse has no version ${v}`)
+  if (v < 0 || v > 5) r.fail(`ApiVersionsResponse has no version ${v}`)
   const errorCode: number = r.int16()
   let apiKeys: Array<ApiVersionsResponseApiVersion>
   {
@@ -214,19 +220,19 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
 }
 
 /**
- * The ApiVersions API (key 18), versions 0-4, flexible from 3.
+ * The ApiVersions API (key 18), versions 0-5, flexible from 3.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * ApiVersions.encodeRequest(w, 4, request)
+ * ApiVersions.encodeRequest(w, 5, request)
  * ```
  */
 export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
   key: 18,
   name: "ApiVersions",
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   flexibleVersion: 3,
   get Request() {
     return ApiVersionsSchemas().ApiVersionsRequest

@@ -32,6 +32,7 @@ export const ConsumerGroupDescribeSchemas = P.lazy(() => {
     subscribedTopicRegex: Schema.NullOr(P.KafkaString),
     assignment: ConsumerGroupDescribeResponseAssignment,
     targetAssignment: ConsumerGroupDescribeResponseAssignment,
+    memberType: P.Int8,
   })
   const ConsumerGroupDescribeResponseDescribedGroup = Schema.Struct({
     errorCode: P.Int16,
@@ -59,7 +60,7 @@ export type ConsumerGroupDescribeResponseDescribedGroup = ReturnType<typeof Cons
 export type ConsumerGroupDescribeResponse = ReturnType<typeof ConsumerGroupDescribeSchemas>["ConsumerGroupDescribeResponse"]["Type"]
 
 function writeConsumerGroupDescribeRequest(w: Writer, v: number, x: ConsumerGroupDescribeRequest): void {
-  if (v < 0 || v > 0) P.badVersion("ConsumerGroupDescribeRequest", v)
+  if (v < 0 || v > 1) P.badVersion("ConsumerGroupDescribeRequest", v)
   {
     const a = x.groupIds
     w.compactArrayLength(a.length)
@@ -70,7 +71,7 @@ function writeConsumerGroupDescribeRequest(w: Writer, v: number, x: ConsumerGrou
 }
 
 function readConsumerGroupDescribeRequest(r: Reader, v: number): ConsumerGroupDescribeRequest {
-  if (v < 0 || v > 0) r.fail(`ConsumerGroupDescribeRequest has no version ${v}`)
+  if (v < 0 || v > 1) r.fail(`ConsumerGroupDescribeRequest has no version ${v}`)
   let groupIds: Array<string>
   {
     const n = r.compactArrayLength(1)
@@ -149,6 +150,7 @@ function writeConsumerGroupDescribeResponseMember(w: Writer, v: number, x: Consu
   w.compactNullableString(x.subscribedTopicRegex)
   writeConsumerGroupDescribeResponseAssignment(w, v, x.assignment)
   writeConsumerGroupDescribeResponseAssignment(w, v, x.targetAssignment)
+  if (v >= 1) w.int8(x.memberType)
   w.emptyTaggedFields()
 }
 
@@ -172,8 +174,9 @@ function readConsumerGroupDescribeResponseMember(r: Reader, v: number): Consumer
   const subscribedTopicRegex: string | null = r.compactNullableString()
   const assignment: ConsumerGroupDescribeResponseAssignment = readConsumerGroupDescribeResponseAssignment(r, v)
   const targetAssignment: ConsumerGroupDescribeResponseAssignment = readConsumerGroupDescribeResponseAssignment(r, v)
+  const memberType: number = v >= 1 ? r.int8() : -1
   r.skipTaggedFields()
-  return { memberId, instanceId, rackId, memberEpoch, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, assignment, targetAssignment }
+  return { memberId, instanceId, rackId, memberEpoch, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, assignment, targetAssignment, memberType }
 }
 
 function writeConsumerGroupDescribeResponseDescribedGroup(w: Writer, v: number, x: ConsumerGroupDescribeResponseDescribedGroup): void {
@@ -217,7 +220,7 @@ function readConsumerGroupDescribeResponseDescribedGroup(r: Reader, v: number): 
 }
 
 function writeConsumerGroupDescribeResponse(w: Writer, v: number, x: ConsumerGroupDescribeResponse): void {
-  if (v < 0 || v > 0) P.badVersion("ConsumerGroupDescribeResponse", v)
+  if (v < 0 || v > 1) P.badVersion("ConsumerGroupDescribeResponse", v)
   w.int32(x.throttleTimeMs)
   {
     const a = x.groups
@@ -228,7 +231,7 @@ function writeConsumerGroupDescribeResponse(w: Writer, v: number, x: ConsumerGro
 }
 
 function readConsumerGroupDescribeResponse(r: Reader, v: number): ConsumerGroupDescribeResponse {
-  if (v < 0 || v > 0) r.fail(`ConsumerGroupDescribeResponse has no version ${v}`)
+  if (v < 0 || v > 1) r.fail(`ConsumerGroupDescribeResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   let groups: Array<ConsumerGroupDescribeResponseDescribedGroup>
   {
@@ -245,19 +248,19 @@ function readConsumerGroupDescribeResponse(r: Reader, v: number): ConsumerGroupD
 }
 
 /**
- * The ConsumerGroupDescribe API (key 69), versions 0-0, flexible from 0.
+ * The ConsumerGroupDescribe API (key 69), versions 0-1, flexible from 0.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * ConsumerGroupDescribe.encodeRequest(w, 0, request)
+ * ConsumerGroupDescribe.encodeRequest(w, 1, request)
  * ```
  */
 export const ConsumerGroupDescribe: Api<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = {
   key: 69,
   name: "ConsumerGroupDescribe",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleVersion: 0,
   get Request() {
     return ConsumerGroupDescribeSchemas().ConsumerGroupDescribeRequest

@@ -40,9 +40,7 @@ export type CreateAclsResponse = ReturnType<typeof CreateAclsSchemas>["CreateAcl
 function writeCreateAclsRequestAclCreation(w: Writer, v: number, x: CreateAclsRequestAclCreation): void {
   w.int8(x.resourceType)
   w.flexString(v >= 2, x.resourceName)
-  if (v >= 1) {
-    w.int8(x.resourcePatternType === undefined ? 3 : x.resourcePatternType)
-  } else if (x.resourcePatternType !== undefined && x.resourcePatternType !== 3) P.notInVersion("CreateAclsRequestAclCreation.resourcePatternType", v)
+  w.int8(x.resourcePatternType === undefined ? 3 : x.resourcePatternType)
   w.flexString(v >= 2, x.principal)
   w.flexString(v >= 2, x.host)
   w.int8(x.operation)
@@ -53,7 +51,7 @@ function writeCreateAclsRequestAclCreation(w: Writer, v: number, x: CreateAclsRe
 function readCreateAclsRequestAclCreation(r: Reader, v: number): CreateAclsRequestAclCreation {
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 2)
-  const resourcePatternType: number = v >= 1 ? r.int8() : 3
+  const resourcePatternType: number = r.int8()
   const principal: string = r.flexString(v >= 2)
   const host: string = r.flexString(v >= 2)
   const operation: number = r.int8()
@@ -63,7 +61,7 @@ function readCreateAclsRequestAclCreation(r: Reader, v: number): CreateAclsReque
 }
 
 function writeCreateAclsRequest(w: Writer, v: number, x: CreateAclsRequest): void {
-  if (v < 0 || v > 3) P.badVersion("CreateAclsRequest", v)
+  if (v < 1 || v > 3) P.badVersion("CreateAclsRequest", v)
   {
     const a = x.creations
     w.flexArrayLength(v >= 2, a.length)
@@ -73,7 +71,7 @@ function writeCreateAclsRequest(w: Writer, v: number, x: CreateAclsRequest): voi
 }
 
 function readCreateAclsRequest(r: Reader, v: number): CreateAclsRequest {
-  if (v < 0 || v > 3) r.fail(`CreateAclsRequest has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`CreateAclsRequest has no version ${v}`)
   let creations: Array<CreateAclsRequestAclCreation>
   {
     const n = r.flexArrayLength(v >= 2, 8)
@@ -102,7 +100,7 @@ function readCreateAclsResponseAclCreationResult(r: Reader, v: number): CreateAc
 }
 
 function writeCreateAclsResponse(w: Writer, v: number, x: CreateAclsResponse): void {
-  if (v < 0 || v > 3) P.badVersion("CreateAclsResponse", v)
+  if (v < 1 || v > 3) P.badVersion("CreateAclsResponse", v)
   w.int32(x.throttleTimeMs)
   {
     const a = x.results
@@ -113,7 +111,7 @@ function writeCreateAclsResponse(w: Writer, v: number, x: CreateAclsResponse): v
 }
 
 function readCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
-  if (v < 0 || v > 3) r.fail(`CreateAclsResponse has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`CreateAclsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   let results: Array<CreateAclsResponseAclCreationResult>
   {
@@ -130,7 +128,7 @@ function readCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
 }
 
 /**
- * The CreateAcls API (key 30), versions 0-3, flexible from 2.
+ * The CreateAcls API (key 30), versions 1-3, flexible from 2.
  *
  * @example
  * ```ts
@@ -141,7 +139,7 @@ function readCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
 export const CreateAcls: Api<CreateAclsRequest, CreateAclsResponse> = {
   key: 30,
   name: "CreateAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleVersion: 2,
   get Request() {

@@ -53,7 +53,7 @@ function readCreateDelegationTokenRequestCreatableRenewers(r: Reader, v: number)
 }
 
 function writeCreateDelegationTokenRequest(w: Writer, v: number, x: CreateDelegationTokenRequest): void {
-  if (v < 0 || v > 3) P.badVersion("CreateDelegationTokenRequest", v)
+  if (v < 1 || v > 3) P.badVersion("CreateDelegationTokenRequest", v)
   if (v >= 3) {
     w.compactNullableString(x.ownerPrincipalType === undefined ? "" : x.ownerPrincipalType)
   } else if (x.ownerPrincipalType !== undefined && x.ownerPrincipalType !== "") P.notInVersion("CreateDelegationTokenRequest.ownerPrincipalType", v)
@@ -70,7 +70,7 @@ function writeCreateDelegationTokenRequest(w: Writer, v: number, x: CreateDelega
 }
 
 function readCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegationTokenRequest {
-  if (v < 0 || v > 3) r.fail(`CreateDelegationTokenRequest has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`CreateDelegationTokenRequest has no version ${v}`)
   const ownerPrincipalType: string | null = v >= 3 ? r.compactNullableString() : ""
   const ownerPrincipalName: string | null = v >= 3 ? r.compactNullableString() : ""
   let renewers: Array<CreateDelegationTokenRequestCreatableRenewers>
@@ -89,7 +89,7 @@ function readCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegatio
 }
 
 function writeCreateDelegationTokenResponse(w: Writer, v: number, x: CreateDelegationTokenResponse): void {
-  if (v < 0 || v > 3) P.badVersion("CreateDelegationTokenResponse", v)
+  if (v < 1 || v > 3) P.badVersion("CreateDelegationTokenResponse", v)
   w.int16(x.errorCode)
   w.flexString(v >= 2, x.principalType)
   w.flexString(v >= 2, x.principalName)
@@ -109,7 +109,7 @@ function writeCreateDelegationTokenResponse(w: Writer, v: number, x: CreateDeleg
 }
 
 function readCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegationTokenResponse {
-  if (v < 0 || v > 3) r.fail(`CreateDelegationTokenResponse has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`CreateDelegationTokenResponse has no version ${v}`)
   const errorCode: number = r.int16()
   const principalType: string = r.flexString(v >= 2)
   const principalName: string = r.flexString(v >= 2)
@@ -126,7 +126,7 @@ function readCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegati
 }
 
 /**
- * The CreateDelegationToken API (key 38), versions 0-3, flexible from 2.
+ * The CreateDelegationToken API (key 38), versions 1-3, flexible from 2.
  *
  * @example
  * ```ts
@@ -137,7 +137,7 @@ function readCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegati
 export const CreateDelegationToken: Api<CreateDelegationTokenRequest, CreateDelegationTokenResponse> = {
   key: 38,
   name: "CreateDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleVersion: 2,
   get Request() {

@@ -142,21 +142,19 @@ function readCreateTopicsRequestCreatableTopic(r: Reader, v: number): CreateTopi
 }
 
 function writeCreateTopicsRequest(w: Writer, v: number, x: CreateTopicsRequest): void {
-  if (v < 0 || v > 7) P.badVersion("CreateTopicsRequest", v)
+  if (v < 2 || v > 7) P.badVersion("CreateTopicsRequest", v)
   {
     const a = x.topics
     w.flexArrayLength(v >= 5, a.length)
     for (let i = 0; i < a.length; i++) writeCreateTopicsRequestCreatableTopic(w, v, a[i])
   }
   w.int32(x.timeoutMs === undefined ? 60000 : x.timeoutMs)
-  if (v >= 1) {
-    w.bool(x.validateOnly === undefined ? false : x.validateOnly)
-  } else if (x.validateOnly !== undefined && x.validateOnly !== false) P.notInVersion("CreateTopicsRequest.validateOnly", v)
+  w.bool(x.validateOnly === undefined ? false : x.validateOnly)
   if (v >= 5) w.emptyTaggedFields()
 }
 
 function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
-  if (v < 0 || v > 7) r.fail(`CreateTopicsRequest has no version ${v}`)
+  if (v < 2 || v > 7) r.fail(`CreateTopicsRequest has no version ${v}`)
   let topics: Array<CreateTopicsRequestCreatableTopic>
   {
     const n = r.flexArrayLength(v >= 5, 10)
@@ -168,7 +166,7 @@ function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
     }
   }
   const timeoutMs: number = r.int32()
-  const validateOnly: boolean = v >= 1 ? r.bool() : false
+  const validateOnly: boolean = r.bool()
   if (v >= 5) r.skipTaggedFields()
   return { topics, timeoutMs, validateOnly }
 }
@@ -196,7 +194,7 @@ function writeCreateTopicsResponseCreatableTopicResult(w: Writer, v: number, x: 
   w.flexString(v >= 5, x.name)
   if (v >= 7) w.uuid(x.topicId)
   w.int16(x.errorCode)
-  if (v >= 1) w.flexNullableString(v >= 5, x.errorMessage)
+  w.flexNullableString(v >= 5, x.errorMessage)
   if (v >= 5) w.int32(x.numPartitions)
   if (v >= 5) w.int16(x.replicationFactor)
   if (v >= 5) {
@@ -226,7 +224,7 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
   const name: string = r.flexString(v >= 5)
   const topicId: string = v >= 7 ? r.uuid() : P.ZERO_UUID
   const errorCode: number = r.int16()
-  const errorMessage: string | null = v >= 1 ? r.flexNullableString(v >= 5) : ""
+  const errorMessage: string | null = r.flexNullableString(v >= 5)
   let topicConfigErrorCode: number = 0
   const numPartitions: number = v >= 5 ? r.int32() : -1
   const replicationFactor: number = v >= 5 ? r.int16() : -1
@@ -256,8 +254,8 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
 }
 
 function writeCreateTopicsResponse(w: Writer, v: number, x: CreateTopicsResponse): void {
-  if (v < 0 || v > 7) P.badVersion("CreateTopicsResponse", v)
-  if (v >= 2) w.int32(x.throttleTimeMs)
+  if (v < 2 || v > 7) P.badVersion("CreateTopicsResponse", v)
+  w.int32(x.throttleTimeMs)
   {
     const a = x.topics
     w.flexArrayLength(v >= 5, a.length)
@@ -267,11 +265,11 @@ function writeCreateTopicsResponse(w: Writer, v: number, x: CreateTopicsResponse
 }
 
 function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
-  if (v < 0 || v > 7) r.fail(`CreateTopicsResponse has no version ${v}`)
-  const throttleTimeMs: number = v >= 2 ? r.int32() : 0
+  if (v < 2 || v > 7) r.fail(`CreateTopicsResponse has no version ${v}`)
+  const throttleTimeMs: number = r.int32()
   let topics: Array<CreateTopicsResponseCreatableTopicResult>
   {
-    const n = r.flexArrayLength(v >= 5, 4)
+    const n = r.flexArrayLength(v >= 5, 6)
     if (n < 0) r.fail("CreateTopicsResponse.topics is null but not nullable in this version")
     else {
       const a: Array<CreateTopicsResponseCreatableTopicResult> = new Array(n)
@@ -284,7 +282,7 @@ function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
 }
 
 /**
- * The CreateTopics API (key 19), versions 0-7, flexible from 5.
+ * The CreateTopics API (key 19), versions 2-7, flexible from 5.
  *
  * @example
  * ```ts
@@ -295,7 +293,7 @@ function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
 export const CreateTopics: Api<CreateTopicsRequest, CreateTopicsResponse> = {
   key: 19,
   name: "CreateTopics",
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 7,
   flexibleVersion: 5,
   get Request() {

@@ -53,9 +53,7 @@ export type DeleteAclsResponse = ReturnType<typeof DeleteAclsSchemas>["DeleteAcl
 function writeDeleteAclsRequestFilter(w: Writer, v: number, x: DeleteAclsRequestFilter): void {
   w.int8(x.resourceTypeFilter)
   w.flexNullableString(v >= 2, x.resourceNameFilter)
-  if (v >= 1) {
-    w.int8(x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter)
-  } else if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) P.notInVersion("DeleteAclsRequestFilter.patternTypeFilter", v)
+  w.int8(x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter)
   w.flexNullableString(v >= 2, x.principalFilter)
   w.flexNullableString(v >= 2, x.hostFilter)
   w.int8(x.operation)
@@ -66,7 +64,7 @@ function writeDeleteAclsRequestFilter(w: Writer, v: number, x: DeleteAclsRequest
 function readDeleteAclsRequestFilter(r: Reader, v: number): DeleteAclsRequestFilter {
   const resourceTypeFilter: number = r.int8()
   const resourceNameFilter: string | null = r.flexNullableString(v >= 2)
-  const patternTypeFilter: number = v >= 1 ? r.int8() : 3
+  const patternTypeFilter: number = r.int8()
   const principalFilter: string | null = r.flexNullableString(v >= 2)
   const hostFilter: string | null = r.flexNullableString(v >= 2)
   const operation: number = r.int8()
@@ -76,7 +74,7 @@ function readDeleteAclsRequestFilter(r: Reader, v: number): DeleteAclsRequestFil
 }
 
 function writeDeleteAclsRequest(w: Writer, v: number, x: DeleteAclsRequest): void {
-  if (v < 0 || v > 3) P.badVersion("DeleteAclsRequest", v)
+  if (v < 1 || v > 3) P.badVersion("DeleteAclsRequest", v)
   {
     const a = x.filters
     w.flexArrayLength(v >= 2, a.length)
@@ -86,7 +84,7 @@ function writeDeleteAclsRequest(w: Writer, v: number, x: DeleteAclsRequest): voi
 }
 
 function readDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
-  if (v < 0 || v > 3) r.fail(`DeleteAclsRequest has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`DeleteAclsRequest has no version ${v}`)
   let filters: Array<DeleteAclsRequestFilter>
   {
     const n = r.flexArrayLength(v >= 2, 8)
@@ -106,9 +104,7 @@ function writeDeleteAclsResponseMatchingAcl(w: Writer, v: number, x: DeleteAclsR
   w.flexNullableString(v >= 2, x.errorMessage)
   w.int8(x.resourceType)
   w.flexString(v >= 2, x.resourceName)
-  if (v >= 1) {
-    w.int8(x.patternType)
-  } else if (x.patternType !== 3) P.notInVersion("DeleteAclsResponseMatchingAcl.patternType", v)
+  w.int8(x.patternType)
   w.flexString(v >= 2, x.principal)
   w.flexString(v >= 2, x.host)
   w.int8(x.operation)
@@ -121,7 +117,7 @@ function readDeleteAclsResponseMatchingAcl(r: Reader, v: number): DeleteAclsResp
   const errorMessage: string | null = r.flexNullableString(v >= 2)
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 2)
-  const patternType: number = v >= 1 ? r.int8() : 3
+  const patternType: number = r.int8()
   const principal: string = r.flexString(v >= 2)
   const host: string = r.flexString(v >= 2)
   const operation: number = r.int8()
@@ -159,7 +155,7 @@ function readDeleteAclsResponseFilterResult(r: Reader, v: number): DeleteAclsRes
 }
 
 function writeDeleteAclsResponse(w: Writer, v: number, x: DeleteAclsResponse): void {
-  if (v < 0 || v > 3) P.badVersion("DeleteAclsResponse", v)
+  if (v < 1 || v > 3) P.badVersion("DeleteAclsResponse", v)
   w.int32(x.throttleTimeMs)
   {
     const a = x.filterResults
@@ -170,7 +166,7 @@ function writeDeleteAclsResponse(w: Writer, v: number, x: DeleteAclsResponse): v
 }
 
 function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
-  if (v < 0 || v > 3) r.fail(`DeleteAclsResponse has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`DeleteAclsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   let filterResults: Array<DeleteAclsResponseFilterResult>
   {
@@ -187,7 +183,7 @@ function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
 }
 
 /**
- * The DeleteAcls API (key 31), versions 0-3, flexible from 2.
+ * The DeleteAcls API (key 31), versions 1-3, flexible from 2.
  *
  * @example
  * ```ts
@@ -198,7 +194,7 @@ function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
 export const DeleteAcls: Api<DeleteAclsRequest, DeleteAclsResponse> = {
   key: 31,
   name: "DeleteAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleVersion: 2,
   get Request() {

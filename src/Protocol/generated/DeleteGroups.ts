@@ -15,6 +15,7 @@ export const DeleteGroupsSchemas = P.lazy(() => {
   const DeleteGroupsResponseDeletableGroupResult = Schema.Struct({
     groupId: P.KafkaString,
     errorCode: P.Int16,
+    errorMessage: Schema.NullOr(P.KafkaString),
   })
   const DeleteGroupsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
@@ -28,7 +29,7 @@ export type DeleteGroupsResponseDeletableGroupResult = ReturnType<typeof DeleteG
 export type DeleteGroupsResponse = ReturnType<typeof DeleteGroupsSchemas>["DeleteGroupsResponse"]["Type"]
 
 function writeDeleteGroupsRequest(w: Writer, v: number, x: DeleteGroupsRequest): void {
-  if (v < 0 || v > 2) P.badVersion("DeleteGroupsRequest", v)
+  if (v < 0 || v > 3) P.badVersion("DeleteGroupsRequest", v)
   {
     const a = x.groupsNames
     w.flexArrayLength(v >= 2, a.length)
@@ -38,7 +39,7 @@ function writeDeleteGroupsRequest(w: Writer, v: number, x: DeleteGroupsRequest):
 }
 
 function readDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
-  if (v < 0 || v > 2) r.fail(`DeleteGroupsRequest has no version ${v}`)
+  if (v < 0 || v > 3) r.fail(`DeleteGroupsRequest has no version ${v}`)
   let groupsNames: Array<string>
   {
     const n = r.flexArrayLength(v >= 2, 1)
@@ -56,18 +57,20 @@ function readDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
 function writeDeleteGroupsResponseDeletableGroupResult(w: Writer, v: number, x: DeleteGroupsResponseDeletableGroupResult): void {
   w.flexString(v >= 2, x.groupId)
   w.int16(x.errorCode)
+  if (v >= 3) w.compactNullableString(x.errorMessage)
   if (v >= 2) w.emptyTaggedFields()
 }
 
 function readDeleteGroupsResponseDeletableGroupResult(r: Reader, v: number): DeleteGroupsResponseDeletableGroupResult {
   const groupId: string = r.flexString(v >= 2)
   const errorCode: number = r.int16()
+  const errorMessage: string | null = v >= 3 ? r.compactNullableString() : null
   if (v >= 2) r.skipTaggedFields()
-  return { groupId, errorCode }
+  return { groupId, errorCode, errorMessage }
 }
 
 function writeDeleteGroupsResponse(w: Writer, v: number, x: DeleteGroupsResponse): void {
-  if (v < 0 || v > 2) P.badVersion("DeleteGroupsResponse", v)
+  if (v < 0 || v > 3) P.badVersion("DeleteGroupsResponse", v)
   w.int32(x.throttleTimeMs)
   {
     const a = x.results
@@ -78,7 +81,7 @@ function writeDeleteGroupsResponse(w: Writer, v: number, x: DeleteGroupsResponse
 }
 
 function readDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
-  if (v < 0 || v > 2) r.fail(`DeleteGroupsResponse has no version ${v}`)
+  if (v < 0 || v > 3) r.fail(`DeleteGroupsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   let results: Array<DeleteGroupsResponseDeletableGroupResult>
   {
@@ -95,19 +98,19 @@ function readDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
 }
 
 /**
- * The DeleteGroups API (key 42), versions 0-2, flexible from 2.
+ * The DeleteGroups API (key 42), versions 0-3, flexible from 2.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * DeleteGroups.encodeRequest(w, 2, request)
+ * DeleteGroups.encodeRequest(w, 3, request)
  * ```
  */
 export const DeleteGroups: Api<DeleteGroupsRequest, DeleteGroupsResponse> = {
   key: 42,
   name: "DeleteGroups",
   minVersion: 0,
-  maxVersion: 2,
+  maxVersion: 3,
   flexibleVersion: 2,
   get Request() {
     return DeleteGroupsSchemas().DeleteGroupsRequest

@@ -50,7 +50,7 @@ function readDeleteTopicsRequestDeleteTopicState(r: Reader, v: number): DeleteTo
 }
 
 function writeDeleteTopicsRequest(w: Writer, v: number, x: DeleteTopicsRequest): void {
-  if (v < 0 || v > 6) P.badVersion("DeleteTopicsRequest", v)
+  if (v < 1 || v > 6) P.badVersion("DeleteTopicsRequest", v)
   if (v >= 6) {
     const topics = x.topics === undefined ? [] : x.topics
     {
@@ -72,7 +72,7 @@ function writeDeleteTopicsRequest(w: Writer, v: number, x: DeleteTopicsRequest):
 }
 
 function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
-  if (v < 0 || v > 6) r.fail(`DeleteTopicsRequest has no version ${v}`)
+  if (v < 1 || v > 6) r.fail(`DeleteTopicsRequest has no version ${v}`)
   let topics: Array<DeleteTopicsRequestDeleteTopicState>
   if (v >= 6) {
     const n = r.compactArrayLength(18)
@@ -117,8 +117,8 @@ function readDeleteTopicsResponseDeletableTopicResult(r: Reader, v: number): Del
 }
 
 function writeDeleteTopicsResponse(w: Writer, v: number, x: DeleteTopicsResponse): void {
-  if (v < 0 || v > 6) P.badVersion("DeleteTopicsResponse", v)
-  if (v >= 1) w.int32(x.throttleTimeMs)
+  if (v < 1 || v > 6) P.badVersion("DeleteTopicsResponse", v)
+  w.int32(x.throttleTimeMs)
   {
     const a = x.responses
     w.flexArrayLength(v >= 4, a.length)
@@ -128,8 +128,8 @@ function writeDeleteTopicsResponse(w: Writer, v: number, x: DeleteTopicsResponse
 }
 
 function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
-  if (v < 0 || v > 6) r.fail(`DeleteTopicsResponse has no version ${v}`)
-  const throttleTimeMs: number = v >= 1 ? r.int32() : 0
+  if (v < 1 || v > 6) r.fail(`DeleteTopicsResponse has no version ${v}`)
+  const throttleTimeMs: number = r.int32()
   let responses: Array<DeleteTopicsResponseDeletableTopicResult>
   {
     const n = r.flexArrayLength(v >= 4, 4)
@@ -145,7 +145,7 @@ function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
 }
 
 /**
- * The DeleteTopics API (key 20), versions 0-6, flexible from 4.
+ * The DeleteTopics API (key 20), versions 1-6, flexible from 4.
  *
  * @example
  * ```ts
@@ -156,7 +156,7 @@ function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
 export const DeleteTopics: Api<DeleteTopicsRequest, DeleteTopicsResponse> = {
   key: 20,
   name: "DeleteTopics",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 6,
   flexibleVersion: 4,
   get Request() {

@@ -45,12 +45,10 @@ export type DescribeAclsResponseResource = ReturnType<typeof DescribeAclsSchemas
 export type DescribeAclsResponse = ReturnType<typeof DescribeAclsSchemas>["DescribeAclsResponse"]["Type"]
 
 function writeDescribeAclsRequest(w: Writer, v: number, x: DescribeAclsRequest): void {
-  if (v < 0 || v > 3) P.badVersion("DescribeAclsRequest", v)
+  if (v < 1 || v > 3) P.badVersion("DescribeAclsRequest", v)
   w.int8(x.resourceTypeFilter)
   w.flexNullableString(v >= 2, x.resourceNameFilter)
-  if (v >= 1) {
-    w.int8(x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter)
-  } else if (x.patternTypeFilter !== undefined && x.patternTypeFilter !== 3) P.notInVersion("DescribeAclsRequest.patternTypeFilter", v)
+  w.int8(x.patternTypeFilter === undefined ? 3 : x.patternTypeFilter)
   w.flexNullableString(v >= 2, x.principalFilter)
   w.flexNullableString(v >= 2, x.hostFilter)
   w.int8(x.operation)
@@ -59,10 +57,10 @@ function writeDescribeAclsRequest(w: Writer, v: number, x: DescribeAclsRequest):
 }
 
 function readDescribeAclsRequest(r: Reader, v: number): DescribeAclsRequest {
-  if (v < 0 || v > 3) r.fail(`DescribeAclsRequest has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`DescribeAclsRequest has no version ${v}`)
   const resourceTypeFilter: number = r.int8()
   const resourceNameFilter: string | null = r.flexNullableString(v >= 2)
-  const patternTypeFilter: number = v >= 1 ? r.int8() : 3
+  const patternTypeFilter: number = r.int8()
   const principalFilter: string | null = r.flexNullableString(v >= 2)
   const hostFilter: string | null = r.flexNullableString(v >= 2)
   const operation: number = r.int8()
@@ -91,9 +89,7 @@ function readDescribeAclsResponseAclDescription(r: Reader, v: number): DescribeA
 function writeDescribeAclsResponseResource(w: Writer, v: number, x: DescribeAclsResponseResource): void {
   w.int8(x.resourceType)
   w.flexString(v >= 2, x.resourceName)
-  if (v >= 1) {
-    w.int8(x.patternType)
-  } else if (x.patternType !== 3) P.notInVersion("DescribeAclsResponseResource.patternType", v)
+  w.int8(x.patternType)
   {
     const a = x.acls
     w.flexArrayLength(v >= 2, a.length)
@@ -105,7 +101,7 @@ function writeDescribeAclsResponseResource(w: Writer, v: number, x: DescribeAcls
 function readDescribeAclsResponseResource(r: Reader, v: number): DescribeAclsResponseResource {
   const resourceType: number = r.int8()
   const resourceName: string = r.flexString(v >= 2)
-  const patternType: number = v >= 1 ? r.int8() : 3
+  const patternType: number = r.int8()
   let acls: Array<DescribeAclsResponseAclDescription>
   {
     const n = r.flexArrayLength(v >= 2, 5)
@@ -121,7 +117,7 @@ function readDescribeAclsResponseResource(r: Reader, v: number): DescribeAclsRes
 }
 
 function writeDescribeAclsResponse(w: Writer, v: number, x: DescribeAclsResponse): void {
-  if (v < 0 || v > 3) P.badVersion("DescribeAclsResponse", v)
+  if (v < 1 || v > 3) P.badVersion("DescribeAclsResponse", v)
   w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
   w.flexNullableString(v >= 2, x.errorMessage)
@@ -134,7 +130,7 @@ function writeDescribeAclsResponse(w: Writer, v: number, x: DescribeAclsResponse
 }
 
 function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
-  if (v < 0 || v > 3) r.fail(`DescribeAclsResponse has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`DescribeAclsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.flexNullableString(v >= 2)
@@ -153,7 +149,7 @@ function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
 }
 
 /**
- * The DescribeAcls API (key 29), versions 0-3, flexible from 2.
+ * The DescribeAcls API (key 29), versions 1-3, flexible from 2.
  *
  * @example
  * ```ts
@@ -164,7 +160,7 @@ function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
 export const DescribeAcls: Api<DescribeAclsRequest, DescribeAclsResponse> = {
   key: 29,
   name: "DescribeAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleVersion: 2,
   get Request() {

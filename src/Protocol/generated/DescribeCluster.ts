@@ -12,12 +12,14 @@ export const DescribeClusterSchemas = P.lazy(() => {
   const DescribeClusterRequest = Schema.Struct({
     includeClusterAuthorizedOperations: P.Bool,
     endpointType: Schema.optionalKey(P.Int8),
+    includeFencedBrokers: Schema.optionalKey(P.Bool),
   })
   const DescribeClusterResponseBroker = Schema.Struct({
     brokerId: P.Int32,
     host: P.KafkaString,
     port: P.Int32,
     rack: Schema.NullOr(P.KafkaString),
+    isFenced: P.Bool,
   })
   const DescribeClusterResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
@@ -37,20 +39,24 @@ export type DescribeClusterResponseBroker = ReturnType<typeof DescribeClusterSch
 export type DescribeClusterResponse = ReturnType<typeof DescribeClusterSchemas>["DescribeClusterResponse"]["Type"]
 
 function writeDescribeClusterRequest(w: Writer, v: number, x: DescribeClusterRequest): void {
-  if (v < 0 || v > 1) P.badVersion("DescribeClusterRequest", v)
+  if (v < 0 || v > 2) P.badVersion("DescribeClusterRequest", v)
   w.bool(x.includeClusterAuthorizedOperations)
   if (v >= 1) {
     w.int8(x.endpointType === undefined ? 1 : x.endpointType)
   } else if (x.endpointType !== undefined && x.endpointType !== 1) P.notInVersion("DescribeClusterRequest.endpointType", v)
+  if (v >= 2) {
+    w.bool(x.includeFencedBrokers === undefined ? false : x.includeFencedBrokers)
+  } else if (x.includeFencedBrokers !== undefined && x.includeFencedBrokers !== false) P.notInVersion("DescribeClusterRequest.includeFencedBrokers", v)
   w.emptyTaggedFields()
 }
 
 function readDescribeClusterRequest(r: Reader, v: number): DescribeClusterRequest {
-  if (v < 0 || v > 1) r.fail(`DescribeClusterRequest has no version ${v}`)
+  if (v < 0 || v > 2) r.fail(`DescribeClusterRequest has no version ${v}`)
   const includeClusterAuthorizedOperations: boolean = r.bool()
   const endpointType: number = v >= 1 ? r.int8() : 1
+  const includeFencedBrokers: boolean = v >= 2 ? r.bool() : false
   r.skipTaggedFields()
-  return { includeClusterAuthorizedOperations, endpointType }
+  return { includeClusterAuthorizedOperations, endpointType, includeFencedBrokers }
 }
 
 function writeDescribeClusterResponseBroker(w: Writer, v: number, x: DescribeClusterResponseBroker): void {
@@ -58,6 +64,9 @@ function writeDescribeClusterResponseBroker(w: Writer, v: number, x: DescribeClu
   w.compactString(x.host)
   w.int32(x.port)
   w.compactNullableString(x.rack)
+  if (v >= 2) {
+    w.bool(x.isFenced)
+  } else if (x.isFenced !== false) P.notInVersion("DescribeClusterResponseBroker.isFenced", v)
   w.emptyTaggedFields()
 }
 
@@ -66,12 +75,13 @@ function readDescribeClusterResponseBroker(r: Reader, v: number): DescribeCluste
   const host: string = r.compactString()
   const port: number = r.int32()
   const rack: string | null = r.compactNullableString()
+  const isFenced: boolean = v >= 2 ? r.bool() : false
   r.skipTaggedFields()
-  return { brokerId, host, port, rack }
+  return { brokerId, host, port, rack, isFenced }
 }
 
 function writeDescribeClusterResponse(w: Writer, v: number, x: DescribeClusterResponse): void {
-  if (v < 0 || v > 1) P.badVersion("DescribeClusterResponse", v)
+  if (v < 0 || v > 2) P.badVersion("DescribeClusterResponse", v)
   w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
   w.compactNullableString(x.errorMessage)
@@ -90,7 +100,7 @@ function writeDescribeClusterResponse(w: Writer, v: number, x: DescribeClusterRe
 }
 
 function readDescribeClusterResponse(r: Reader, v: number): DescribeClusterResponse {
-  if (v < 0 || v > 1) r.fail(`DescribeClusterResponse has no version ${v}`)
+  if (v < 0 || v > 2) r.fail(`DescribeClusterResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = r.int16()
   const errorMessage: string | null = r.compactNullableString()
@@ -113,19 +123,19 @@ function readDescribeClusterResponse(r: Reader, v: number): DescribeClusterRespo
 }
 
 /**
- * The DescribeCluster API (key 60), versions 0-1, flexible from 0.
+ * The DescribeCluster API (key 60), versions 0-2, flexible from 0.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * DescribeCluster.encodeRequest(w, 1, request)
+ * DescribeCluster.encodeRequest(w, 2, request)
  * ```
  */
 export const DescribeCluster: Api<DescribeClusterRequest, DescribeClusterResponse> = {
   key: 60,
   name: "DescribeCluster",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleVersion: 0,
   get Request() {
     return DescribeClusterSchemas().DescribeClusterRequest

@@ -28,7 +28,6 @@ export const DescribeConfigsSchemas = P.lazy(() => {
     name: P.KafkaString,
     value: Schema.NullOr(P.KafkaString),
     readOnly: P.Bool,
-    isDefault: P.Bool,
     configSource: P.Int8,
     isSensitive: P.Bool,
     synonyms: Schema.Array(DescribeConfigsResponseSynonym),
@@ -89,15 +88,13 @@ function readDescribeConfigsRequestResource(r: Reader, v: number): DescribeConfi
 }
 
 function writeDescribeConfigsRequest(w: Writer, v: number, x: DescribeConfigsRequest): void {
-  if (v < 0 || v > 4) P.badVersion("DescribeConfigsRequest", v)
+  if (v < 1 || v > 4) P.badVersion("DescribeConfigsRequest", v)
   {
     const a = x.resources
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeConfigsRequestResource(w, v, a[i])
   }
-  if (v >= 1) {
-    w.bool(x.includeSynonyms === undefined ? false : x.includeSynonyms)
-  } else if (x.includeSynonyms !== undefined && x.includeSynonyms !== false) P.notInVersion("DescribeConfigsRequest.includeSynonyms", v)
+  w.bool(x.includeSynonyms === undefined ? false : x.includeSynonyms)
   if (v >= 3) {
     w.bool(x.includeDocumentation === undefined ? false : x.includeDocumentation)
   } else if (x.includeDocumentation !== undefined && x.includeDocumentation !== false) P.notInVersion("DescribeConfigsRequest.includeDocumentation", v)
@@ -105,7 +102,7 @@ function writeDescribeConfigsRequest(w: Writer, v: number, x: DescribeConfigsReq
 }
 
 function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsRequest {
-  if (v < 0 || v > 4) r.fail(`DescribeConfigsRequest has no version ${v}`)
+  if (v < 1 || v > 4) r.fail(`DescribeConfigsRequest has no version ${v}`)
   let resources: Array<DescribeConfigsRequestResource>
   {
     const n = r.flexArrayLength(v >= 4, 4)
@@ -116,7 +113,7 @@ function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsReques
       resources = a
     }
   }
-  const includeSynonyms: boolean = v >= 1 ? r.bool() : false
+  const includeSynonyms: boolean = r.bool()
   const includeDocumentation: boolean = v >= 3 ? r.bool() : false
   if (v >= 4) r.skipTaggedFields()
   return { resources, includeSynonyms, includeDocumentation }
@@ -141,12 +138,9 @@ function writeDescribeConfigsResponseResourceResult(w: Writer, v: number, x: Des
   w.flexString(v >= 4, x.name)
   w.flexNullableString(v >= 4, x.value)
   w.bool(x.readOnly)
-  if (v <= 0) {
-    w.bool(x.isDefault)
-  } else if (x.isDefault !== false) P.notInVersion("DescribeConfigsResponseResourceResult.isDefault", v)
-  if (v >= 1) w.int8(x.configSource)
+  w.int8(x.configSource)
   w.bool(x.isSensitive)
-  if (v >= 1) {
+  {
     const a = x.synonyms
     w.flexArrayLength(v >= 4, a.length)
     for (let i = 0; i < a.length; i++) writeDescribeConfigsResponseSynonym(w, v, a[i])
@@ -160,11 +154,10 @@ function readDescribeConfigsResponseResourceResult(r: Reader, v: number): Descri
   const name: string = r.flexString(v >= 4)
   const value: string | null = r.flexNullableString(v >= 4)
   const readOnly: boolean = r.bool()
-  const isDefault: boolean = v <= 0 ? r.bool() : false
-  const configSource: number = v >= 1 ? r.int8() : -1
+  const configSource: number = r.int8()
   const isSensitive: boolean = r.bool()
   let synonyms: Array<DescribeConfigsResponseSynonym>
-  if (v >= 1) {
+  {
     const n = r.flexArrayLength(v >= 4, 4)
     if (n < 0) r.fail("DescribeConfigsResponseResourceResult.synonyms is null but not nullable in this version")
     else {
@@ -172,11 +165,11 @@ function readDescribeConfigsResponseResourceResult(r: Reader, v: number): Descri
       for (let i = 0; i < n; i++) a[i] = readDescribeConfigsResponseSynonym(r, v)
       synonyms = a
     }
-  } else synonyms = []
+  }
   const configType: number = v >= 3 ? r.int8() : 0
   const documentation: string | null = v >= 3 ? r.flexNullableString(v >= 4) : ""
   if (v >= 4) r.skipTaggedFields()
-  return { name, value, readOnly, isDefault, configSource, isSensitive, synonyms, configType, documentation }
+  return { name, value, readOnly, configSource, isSensitive, synonyms, configType, documentation }
 }
 
 function writeDescribeConfigsResponseResult(w: Writer, v: number, x: DescribeConfigsResponseResult): void {
@@ -199,7 +192,7 @@ function readDescribeConfigsResponseResult(r: Reader, v: number): DescribeConfig
   const resourceName: string = r.flexString(v >= 4)
   let configs: Array<DescribeConfigsResponseResourceResult>
   {
-    const n = r.flexArrayLength(v >= 4, 7)
+    const n = r.flexArrayLength(v >= 4, 9)
     if (n < 0) r.fail("DescribeConfigsResponseResult.configs is null but not nullable in this version")
     else {
       const a: Array<DescribeConfigsResponseResourceResult> = new Array(n)
@@ -212,7 +205,7 @@ function readDescribeConfigsResponseResult(r: Reader, v: number): DescribeConfig
 }
 
 function writeDescribeConfigsResponse(w: Writer, v: number, x: DescribeConfigsResponse): void {
-  if (v < 0 || v > 4) P.badVersion("DescribeConfigsResponse", v)
+  if (v < 1 || v > 4) P.badVersion("DescribeConfigsResponse", v)
   w.int32(x.throttleTimeMs)
   {
     const a = x.results
@@ -223,7 +216,7 @@ function writeDescribeConfigsResponse(w: Writer, v: number, x: DescribeConfigsRe
 }
 
 function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsResponse {
-  if (v < 0 || v > 4) r.fail(`DescribeConfigsResponse has no version ${v}`)
+  if (v < 1 || v > 4) r.fail(`DescribeConfigsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   let results: Array<DescribeConfigsResponseResult>
   {
@@ -240,7 +233,7 @@ function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsRespo
 }
 
 /**
- * The DescribeConfigs API (key 32), versions 0-4, flexible from 4.
+ * The DescribeConfigs API (key 32), versions 1-4, flexible from 4.
  *
  * @example
  * ```ts
@@ -251,7 +244,7 @@ function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsRespo
 export const DescribeConfigs: Api<DescribeConfigsRequest, DescribeConfigsResponse> = {
   key: 32,
   name: "DescribeConfigs",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 4,
   flexibleVersion: 4,
   get Request() {

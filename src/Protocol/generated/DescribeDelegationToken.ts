@@ -60,7 +60,7 @@ function readDescribeDelegationTokenRequestOwner(r: Reader, v: number): Describe
 }
 
 function writeDescribeDelegationTokenRequest(w: Writer, v: number, x: DescribeDelegationTokenRequest): void {
-  if (v < 0 || v > 3) P.badVersion("DescribeDelegationTokenRequest", v)
+  if (v < 1 || v > 3) P.badVersion("DescribeDelegationTokenRequest", v)
   {
     const a = x.owners
     if (a === null) {
@@ -74,7 +74,7 @@ function writeDescribeDelegationTokenRequest(w: Writer, v: number, x: DescribeDe
 }
 
 function readDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDelegationTokenRequest {
-  if (v < 0 || v > 3) r.fail(`DescribeDelegationTokenRequest has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`DescribeDelegationTokenRequest has no version ${v}`)
   let owners: Array<DescribeDelegationTokenRequestOwner> | null
   {
     const n = r.flexArrayLength(v >= 2, 3)
@@ -149,7 +149,7 @@ function readDescribeDelegationTokenResponseDescribedDelegationToken(r: Reader, 
 }
 
 function writeDescribeDelegationTokenResponse(w: Writer, v: number, x: DescribeDelegationTokenResponse): void {
-  if (v < 0 || v > 3) P.badVersion("DescribeDelegationTokenResponse", v)
+  if (v < 1 || v > 3) P.badVersion("DescribeDelegationTokenResponse", v)
   w.int16(x.errorCode)
   {
     const a = x.tokens
@@ -161,7 +161,7 @@ function writeDescribeDelegationTokenResponse(w: Writer, v: number, x: DescribeD
 }
 
 function readDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDelegationTokenResponse {
-  if (v < 0 || v > 3) r.fail(`DescribeDelegationTokenResponse has no version ${v}`)
+  if (v < 1 || v > 3) r.fail(`DescribeDelegationTokenResponse has no version ${v}`)
   const errorCode: number = r.int16()
   let tokens: Array<DescribeDelegationTokenResponseDescribedDelegationToken>
   {
@@ -179,7 +179,7 @@ function readDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDele
 }
 
 /**
- * The DescribeDelegationToken API (key 41), versions 0-3, flexible from 2.
+ * The DescribeDelegationToken API (key 41), versions 1-3, flexible from 2.
  *
  * @example
  * ```ts
@@ -190,7 +190,7 @@ function readDescribeDelegationTokenResponse(r: Reader, v: number): DescribeDele
 export const DescribeDelegationToken: Api<DescribeDelegationTokenRequest, DescribeDelegationTokenResponse> = {
   key: 41,
   name: "DescribeDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleVersion: 2,
   get Request() {

@@ -23,6 +23,7 @@ export const DescribeGroupsSchemas = P.lazy(() => {
   })
   const DescribeGroupsResponseDescribedGroup = Schema.Struct({
     errorCode: P.Int16,
+    errorMessage: Schema.NullOr(P.KafkaString),
     groupId: P.KafkaString,
     groupState: P.KafkaString,
     protocolType: P.KafkaString,
@@ -43,7 +44,7 @@ export type DescribeGroupsResponseDescribedGroup = ReturnType<typeof DescribeGro
 export type DescribeGroupsResponse = ReturnType<typeof DescribeGroupsSchemas>["DescribeGroupsResponse"]["Type"]
 
 function writeDescribeGroupsRequest(w: Writer, v: number, x: DescribeGroupsRequest): void {
-  if (v < 0 || v > 5) P.badVersion("DescribeGroupsRequest", v)
+  if (v < 0 || v > 6) P.badVersion("DescribeGroupsRequest", v)
   {
     const a = x.groups
     w.flexArrayLength(v >= 5, a.length)
@@ -56,7 +57,7 @@ function writeDescribeGroupsRequest(w: Writer, v: number, x: DescribeGroupsReque
 }
 
 function readDescribeGroupsRequest(r: Reader, v: number): DescribeGroupsRequest {
-  if (v < 0 || v > 5) r.fail(`DescribeGroupsRequest has no version ${v}`)
+  if (v < 0 || v > 6) r.fail(`DescribeGroupsRequest has no version ${v}`)
   let groups: Array<string>
   {
     const n = r.flexArrayLength(v >= 5, 1)
@@ -95,6 +96,9 @@ function readDescribeGroupsResponseDescribedGroupMember(r: Reader, v: number): D
 
 function writeDescribeGroupsResponseDescribedGroup(w: Writer, v: number, x: DescribeGroupsResponseDescribedGroup): void {
   w.int16(x.errorCode)
+  if (v >= 6) {
+    w.compactNullableString(x.errorMessage)
+  } else if (x.errorMessage !== null) P.notInVersion("DescribeGroupsResponseDescribedGroup.errorMessage", v)
   w.flexString(v >= 5, x.groupId)
   w.flexString(v >= 5, x.groupState)
   w.flexString(v >= 5, x.protocolType)
@@ -112,6 +116,7 @@ function writeDescribeGroupsResponseDescribedGroup(w: Writer, v: number, x: Desc
 
 function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): DescribeGroupsResponseDescribedGroup {
   const errorCode: number = r.int16()
+  const errorMessage: string | null = v >= 6 ? r.compactNullableString() : null
   const groupId: string = r.flexString(v >= 5)
   const groupState: string = r.flexString(v >= 5)
   const protocolType: string = r.flexString(v >= 5)
@@ -128,11 +133,11 @@ function readDescribeGroupsResponseDescribedGroup(r: Reader, v: number): Describ
   }
   const authorizedOperations: number = v >= 3 ? r.int32() : -2147483648
   if (v >= 5) r.skipTaggedFields()
-  return { errorCode, groupId, groupState, protocolType, protocolData, members, authorizedOperations }
+  return { errorCode, errorMessage, groupId, groupState, protocolType, protocolData, members, authorizedOperations }
 }
 
 function writeDescribeGroupsResponse(w: Writer, v: number, x: DescribeGroupsResponse): void {
-  if (v < 0 || v > 5) P.badVersion("DescribeGroupsResponse", v)
+  if (v < 0 || v > 6) P.badVersion("DescribeGroupsResponse", v)
   if (v >= 1) w.int32(x.throttleTimeMs)
   {
     const a = x.groups
@@ -143,7 +148,7 @@ function writeDescribeGroupsResponse(w: Writer, v: number, x: DescribeGroupsResp
 }
 
 function readDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsResponse {
-  if (v < 0 || v > 5) r.fail(`DescribeGroupsResponse has no version ${v}`)
+  if (v < 0 || v > 6) r.fail(`DescribeGroupsResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 1 ? r.int32() : 0
   let groups: Array<DescribeGroupsResponseDescribedGroup>
   {
@@ -160,19 +165,19 @@ function readDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsRespons
 }
 
 /**
- * The DescribeGroups API (key 15), versions 0-5, flexible from 5.
+ * The DescribeGroups API (key 15), versions 0-6, flexible from 5.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * DescribeGroups.encodeRequest(w, 5, request)
+ * DescribeGroups.encodeRequest(w, 6, request)
  * ```
  */
 export const DescribeGroups: Api<DescribeGroupsRequest, DescribeGroupsResponse> = {
   key: 15,
   name: "DescribeGroups",
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleVersion: 5,
   get Request() {
     return DescribeGroupsSchemas().DescribeGroupsRequest

@@ -32,6 +32,7 @@ export const DescribeLogDirsSchemas = P.lazy(() => {
     topics: Schema.Array(DescribeLogDirsResponseTopic),
     totalBytes: P.Int64,
     usableBytes: P.Int64,
+    isCordoned: P.Bool,
   })
   const DescribeLogDirsResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
@@ -71,7 +72,7 @@ function readDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, v: number):
 }
 
 function writeDescribeLogDirsRequest(w: Writer, v: number, x: DescribeLogDirsRequest): void {
-  if (v < 0 || v > 4) P.badVersion("DescribeLogDirsRequest", v)
+  if (v < 1 || v > 5) P.badVersion("DescribeLogDirsRequest", v)
   {
     const a = x.topics
     if (a === null) {
@@ -85,7 +86,7 @@ function writeDescribeLogDirsRequest(w: Writer, v: number, x: DescribeLogDirsReq
 }
 
 function readDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsRequest {
-  if (v < 0 || v > 4) r.fail(`DescribeLogDirsRequest has no version ${v}`)
+  if (v < 1 || v > 5) r.fail(`DescribeLogDirsRequest has no version ${v}`)
   let topics: Array<DescribeLogDirsRequestDescribableLogDirTopic> | null
   {
     const n = r.flexArrayLength(v >= 2, 3)
@@ -153,6 +154,7 @@ function writeDescribeLogDirsResponseResult(w: Writer, v: number, x: DescribeLog
   }
   if (v >= 4) w.int64(x.totalBytes)
   if (v >= 4) w.int64(x.usableBytes)
+  if (v >= 5) w.bool(x.isCordoned)
   if (v >= 2) w.emptyTaggedFields()
 }
 
@@ -171,12 +173,13 @@ function readDescribeLogDirsResponseResult(r: Reader, v: number): DescribeLogDir
   }
   const totalBytes: bigint = v >= 4 ? r.int64() : -1n
   const usableBytes: bigint = v >= 4 ? r.int64() : -1n
+  const isCordoned: boolean = v >= 5 ? r.bool() : false
   if (v >= 2) r.skipTaggedFields()
-  return { errorCode, logDir, topics, totalBytes, usableBytes }
+  return { errorCode, logDir, topics, totalBytes, usableBytes, isCordoned }
 }
 
 function writeDescribeLogDirsResponse(w: Writer, v: number, x: DescribeLogDirsResponse): void {
-  if (v < 0 || v > 4) P.badVersion("DescribeLogDirsResponse", v)
+  if (v < 1 || v > 5) P.badVersion("DescribeLogDirsResponse", v)
   w.int32(x.throttleTimeMs)
   if (v >= 3) w.int16(x.errorCode)
   {
@@ -188,7 +191,7 @@ function writeDescribeLogDirsResponse(w: Writer, v: number, x: DescribeLogDirsRe
 }
 
 function readDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsResponse {
-  if (v < 0 || v > 4) r.fail(`DescribeLogDirsResponse has no version ${v}`)
+  if (v < 1 || v > 5) r.fail(`DescribeLogDirsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = v >= 3 ? r.int16() : 0
   let results: Array<DescribeLogDirsResponseResult>
@@ -206,19 +209,19 @@ function readDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsRespo
 }
 
 /**
- * The DescribeLogDirs API (key 35), versions 0-4, flexible from 2.
+ * The DescribeLogDirs API (key 35), versions 1-5, flexible from 2.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * DescribeLogDirs.encodeRequest(w, 4, request)
+ * DescribeLogDirs.encodeRequest(w, 5, request)
  * ```
  */
 export const DescribeLogDirs: Api<DescribeLogDirsRequest, DescribeLogDirsResponse> = {
   key: 35,
   name: "DescribeLogDirs",
-  minVersion: 0,
-  maxVersion: 4,
+  minVersion: 1,
+  maxVersion: 5,
   flexibleVersion: 2,
   get Request() {
     return DescribeLogDirsSchemas().DescribeLogDirsRequest

@@ -25,14 +25,14 @@ export type ExpireDelegationTokenRequest = ReturnType<typeof ExpireDelegationTok
 export type ExpireDelegationTokenResponse = ReturnType<typeof ExpireDelegationTokenSchemas>["ExpireDelegationTokenResponse"]["Type"]
 
 function writeExpireDelegationTokenRequest(w: Writer, v: number, x: ExpireDelegationTokenRequest): void {
-  if (v < 0 || v > 2) P.badVersion("ExpireDelegationTokenRequest", v)
+  if (v < 1 || v > 2) P.badVersion("ExpireDelegationTokenRequest", v)
   w.flexBytes(v >= 2, x.hmac)
   w.int64(x.expiryTimePeriodMs)
   if (v >= 2) w.emptyTaggedFields()
 }
 
 function readExpireDelegationTokenRequest(r: Reader, v: number): ExpireDelegationTokenRequest {
-  if (v < 0 || v > 2) r.fail(`ExpireDelegationTokenRequest has no version ${v}`)
+  if (v < 1 || v > 2) r.fail(`ExpireDelegationTokenRequest has no version ${v}`)
   const hmac: Uint8Array = r.flexBytes(v >= 2)
   const expiryTimePeriodMs: bigint = r.int64()
   if (v >= 2) r.skipTaggedFields()
@@ -40,7 +40,7 @@ function readExpireDelegationTokenRequest(r: Reader, v: number): ExpireDelegatio
 }
 
 function writeExpireDelegationTokenResponse(w: Writer, v: number, x: ExpireDelegationTokenResponse): void {
-  if (v < 0 || v > 2) P.badVersion("ExpireDelegationTokenResponse", v)
+  if (v < 1 || v > 2) P.badVersion("ExpireDelegationTokenResponse", v)
   w.int16(x.errorCode)
   w.int64(x.expiryTimestampMs)
   w.int32(x.throttleTimeMs)
@@ -48,7 +48,7 @@ function writeExpireDelegationTokenResponse(w: Writer, v: number, x: ExpireDeleg
 }
 
 function readExpireDelegationTokenResponse(r: Reader, v: number): ExpireDelegationTokenResponse {
-  if (v < 0 || v > 2) r.fail(`ExpireDelegationTokenResponse has no version ${v}`)
+  if (v < 1 || v > 2) r.fail(`ExpireDelegationTokenResponse has no version ${v}`)
   const errorCode: number = r.int16()
   const expiryTimestampMs: bigint = r.int64()
   const throttleTimeMs: number = r.int32()
@@ -57,7 +57,7 @@ function readExpireDelegationTokenResponse(r: Reader, v: number): ExpireDelegati
 }
 
 /**
- * The ExpireDelegationToken API (key 40), versions 0-2, flexible from 2.
+ * The ExpireDelegationToken API (key 40), versions 1-2, flexible from 2.
  *
  * @example
  * ```ts
@@ -68,7 +68,7 @@ function readExpireDelegationTokenResponse(r: Reader, v: number): ExpireDelegati
 export const ExpireDelegationToken: Api<ExpireDelegationTokenRequest, ExpireDelegationTokenResponse> = {
   key: 40,
   name: "ExpireDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleVersion: 2,
   get Request() {

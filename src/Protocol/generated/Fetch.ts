@@ -21,6 +21,7 @@ export const FetchSchemas = P.lazy(() => {
     logStartOffset: Schema.optionalKey(P.Int64),
     partitionMaxBytes: P.Int32,
     replicaDirectoryId: Schema.optionalKey(P.Uuid),
+    highWatermark: Schema.optionalKey(P.Int64),
   })
   const FetchRequestTopic = Schema.Struct({
     topic: Schema.optionalKey(P.KafkaString),
@@ -144,10 +145,18 @@ function writeFetchRequestPartition(w: Writer, v: number, x: FetchRequestPartiti
     const t0 = x.replicaDirectoryId === undefined ? P.ZERO_UUID : x.replicaDirectoryId
     const has0 = v >= 17 && t0 !== P.ZERO_UUID
     if (has0) nt++
+    const t1 = x.highWatermark === undefined ? 9223372036854775808n : x.highWatermark
+    const has1 = v >= 18 && t1 !== 9223372036854775808n
+    if (has1) nt++
     w.uvarint(nt)
     if (has0) {
       const start = w.taggedFieldStart(0)
       w.uuid(t0)
+      w.taggedFieldEnd(start)
+    }
+    if (has1) {
+      const start = w.taggedFieldStart(1)
+      w.int64(t1)
       w.taggedFieldEnd(start)
     }
   }
@@ -161,11 +170,13 @@ function readFetchRequestPartition(r: Reader, v: number): FetchRequestPartition 
   const logStartOffset: bigint = v >= 5 ? r.int64() : -1n
   const partitionMaxBytes: number = r.int32()
   let replicaDirectoryId: string = P.ZERO_UUID
+  let highWatermark: bigint = 9223372036854775808n
   if (v >= 12) {
     for (let nt = r.uvarint(); nt > 0; nt--) {
       const tag = r.uvarint()
       const end = r.taggedFieldEnd()
       if (tag === 0 && v >= 17) replicaDirectoryId = r.uuid()
+      else if (tag === 1 && v >= 18) highWatermark = r.int64()
       else {
         r.offset = end
         continue
@@ -173,7 +184,7 @@ function readFetchRequestPartition(r: Reader, v: number): FetchRequestPartition 
       if (r.offset !== end) r.fail(`tagged field ${tag} of FetchRequest has the wrong size`)
     }
   }
-  return { partition, currentLeaderEpoch, fetchOffset, lastFetchedEpoch, logStartOffset, partitionMaxBytes, replicaDirectoryId }
+  return { partition, currentLeaderEpoch, fetchOffset, lastFetchedEpoch, logStartOffset, partitionMaxBytes, replicaDirectoryId, highWatermark }
 }
 
 function writeFetchRequestTopic(w: Writer, v: number, x: FetchRequestTopic): void {
@@ -229,14 +240,14 @@ function readFetchRequestForgottenTopic(r: Reader, v: number): FetchRequestForgo
 }
 
 function writeFetchRequest(w: Writer, v: number, x: FetchRequest): void {
-  if (v < 0 || v > 17) P.badVersion("FetchRequest", v)
+  if (v < 4 || v > 18) P.badVersion("FetchRequest", v)
   if (v <= 14) {
     w.int32(x.replicaId === undefined ? -1 : x.replicaId)
   } else if (x.replicaId !== undefined && x.replicaId !== -1) P.notInVersion("FetchRequest.replicaId", v)
   w.int32(x.maxWaitMs)
   w.int32(x.minBytes)
-  if (v >= 3) w.int32(x.maxBytes === undefined ? 2147483647 : x.maxBytes)
-  if (v >= 4) w.int8(x.isolationLevel === undefined ? 0 : x.isolationLevel)
+  w.int32(x.maxBytes === undefined ? 2147483647 : x.maxBytes)
+  w.int8(x.isolationLevel === undefined ? 0 : x.isolationLevel)
   if (v >= 7) w.int32(x.sessionId === undefined ? 0 : x.sessionId)
   if (v >= 7) w.int32(x.sessionEpoch === undefined ? -1 : x.sessionEpoch)
   {
@@ -279,14 +290,14 @@ function writeFetchRequest(w: Writer, v: number, x: FetchRequest): void {
 }
 
 function readFetchRequest(r: Reader, v: number): FetchRequest {
-  if (v < 0 || v > 17) r.fail(`FetchRequest has no version ${v}`)
+  if (v < 4 || v > 18) r.fail(`FetchRequest has no version ${v}`)
   let clusterId: string | null = null
   const replicaId: number = v <= 14 ? r.int32() : -1
   let replicaState: FetchRequestReplicaState = FetchRequestReplicaStateDefault
   const maxWaitMs: number = r.int32()
   const minBytes: number = r.int32()
-  const maxBytes: number = v >= 3 ? r.int32() : 2147483647
-  const isolationLevel: number = v >= 4 ? r.int8() : 0
+  const maxBytes: number = r.int32()
+  const isolationLevel: number = r.int8()
   const sessionId: number = v >= 7 ? r.int32() : 0
   const sessionEpoch: number = v >= 7 ? r.int32() : -1
   let topics: Array<FetchRequestTopic>
@@ -403,9 +414,9 @@ function writeFetchResponsePartitionData(w: Writer, v: number, x: FetchResponseP
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
   w.int64(x.highWatermark)
-  if (v >= 4) w.int64(x.lastStableOffset)
+  w.int64(x.lastStableOffset)
   if (v >= 5) w.int64(x.logStartOffset)
-  if (v >= 4) {
+  {
     const a = x.abortedTransactions
     if (a === null) {
       w.flexArrayLength(v >= 12, -1)
@@ -461,13 +472,13 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
   const partitionIndex: number = r.int32()
   const errorCode: number = r.int16()
   const highWatermark: bigint = r.int64()
-  const lastStableOffset: bigint = v >= 4 ? r.int64() : -1n
+  const lastStableOffset: bigint = r.int64()
   const logStartOffset: bigint = v >= 5 ? r.int64() : -1n
   let divergingEpoch: FetchResponseEpochEndOffset = FetchResponseEpochEndOffsetDefault
   let currentLeader: FetchResponseLeaderIdAndEpoch = FetchResponseLeaderIdAndEpochDefault
   let snapshotId: FetchResponseSnapshotId = FetchResponseSnapshotIdDefault
   let abortedTransactions: Array<FetchResponseAbortedTransaction> | null
-  if (v >= 4) {
+  {
     const n = r.flexArrayLength(v >= 12, 16)
     if (n < 0) abortedTransactions = null
     else {
@@ -475,7 +486,7 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
       for (let i = 0; i < n; i++) a[i] = readFetchResponseAbortedTransaction(r, v)
       abortedTransactions = a
     }
-  } else abortedTransactions = []
+  }
   const preferredReadReplica: number = v >= 11 ? r.int32() : -1
   const records: Uint8Array | null = r.flexNullableBytes(v >= 12)
   if (v >= 12) {
@@ -511,7 +522,7 @@ function readFetchResponseableTopicResponse(r: Reader, v: number): FetchResponse
   const topicId: string = v >= 13 ? r.uuid() : P.ZERO_UUID
   let partitions: Array<FetchResponsePartitionData>
   {
-    const n = r.flexArrayLength(v >= 12, 18)
+    const n = r.flexArrayLength(v >= 12, 30)
     if (n < 0) r.fail("FetchResponseableTopicResponse.partitions is null but not nullable in this version")
     else {
       const a: Array<FetchResponsePartitionData> = new Array(n)
@@ -541,8 +552,8 @@ function readFetchResponseNodeEndpoint(r: Reader, v: number): FetchResponseNodeE
 }
 
 function writeFetchResponse(w: Writer, v: number, x: FetchResponse): void {
-  if (v < 0 || v > 17) P.badVersion("FetchResponse", v)
-  if (v >= 1) w.int32(x.throttleTimeMs)
+  if (v < 4 || v > 18) P.badVersion("FetchResponse", v)
+  w.int32(x.throttleTimeMs)
   if (v >= 7) w.int16(x.errorCode)
   if (v >= 7) {
     w.int32(x.sessionId)
@@ -574,8 +585,8 @@ function writeFetchResponse(w: Writer, v: number, x: FetchResponse): void {
 }
 
 function readFetchResponse(r: Reader, v: number): FetchResponse {
-  if (v < 0 || v > 17) r.fail(`FetchResponse has no version ${v}`)
-  const throttleTimeMs: number = v >= 1 ? r.int32() : 0
+  if (v < 4 || v > 18) r.fail(`FetchResponse has no version ${v}`)
+  const throttleTimeMs: number = r.int32()
   const errorCode: number = v >= 7 ? r.int16() : 0
   const sessionId: number = v >= 7 ? r.int32() : 0
   let responses: Array<FetchResponseableTopicResponse>
@@ -613,19 +624,19 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
 }
 
 /**
- * The Fetch API (key 1), versions 0-17, flexible from 12.
+ * The Fetch API (key 1), versions 4-18, flexible from 12.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * Fetch.encodeRequest(w, 17, request)
+ * Fetch.encodeRequest(w, 18, request)
  * ```
  */
 export const Fetch: Api<FetchRequest, FetchResponse> = {
   key: 1,
   name: "Fetch",
-  minVersion: 0,
-  maxVersion: 17,
+  minVersion: 4,
+  maxVersion: 18,
   flexibleVersion: 12,
   get Request() {
     return FetchSchemas().FetchRequest

@@ -14,12 +14,16 @@ export const InitProducerIdSchemas = P.lazy(() => {
     transactionTimeoutMs: P.Int32,
     producerId: Schema.optionalKey(P.Int64),
     producerEpoch: Schema.optionalKey(P.Int16),
+    enable2Pc: Schema.optionalKey(P.Bool),
+    keepPreparedTxn: Schema.optionalKey(P.Bool),
   })
   const InitProducerIdResponse = Schema.Struct({
     throttleTimeMs: P.Int32,
     errorCode: P.Int16,
     producerId: P.Int64,
     producerEpoch: P.Int16,
+    ongoingTxnProducerId: P.Int64,
+    ongoingTxnProducerEpoch: P.Int16,
   })
   return { InitProducerIdRequest, InitProducerIdResponse }
 })
@@ -28,7 +32,7 @@ export type InitProducerIdRequest = ReturnType<typeof InitProducerIdSchemas>["In
 export type InitProducerIdResponse = ReturnType<typeof InitProducerIdSchemas>["InitProducerIdResponse"]["Type"]
 
 function writeInitProducerIdRequest(w: Writer, v: number, x: InitProducerIdRequest): void {
-  if (v < 0 || v > 5) P.badVersion("InitProducerIdRequest", v)
+  if (v < 0 || v > 6) P.badVersion("InitProducerIdRequest", v)
   w.flexNullableString(v >= 2, x.transactionalId)
   w.int32(x.transactionTimeoutMs)
   if (v >= 3) {
@@ -37,45 +41,61 @@ function writeInitProducerIdRequest(w: Writer, v: number, x: InitProducerIdReque
   if (v >= 3) {
     w.int16(x.producerEpoch === undefined ? -1 : x.producerEpoch)
   } else if (x.producerEpoch !== undefined && x.producerEpoch !== -1) P.notInVersion("InitProducerIdRequest.producerEpoch", v)
+  if (v >= 6) {
+    w.bool(x.enable2Pc === undefined ? false : x.enable2Pc)
+  } else if (x.enable2Pc !== undefined && x.enable2Pc !== false) P.notInVersion("InitProducerIdRequest.enable2Pc", v)
+  if (v >= 6) {
+    w.bool(x.keepPreparedTxn === undefined ? false : x.keepPreparedTxn)
+  } else if (x.keepPreparedTxn !== undefined && x.keepPreparedTxn !== false) P.notInVersion("InitProducerIdRequest.keepPreparedTxn", v)
   if (v >= 2) w.emptyTaggedFields()
 }
 
 function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest {
-  if (v < 0 || v > 5) r.fail(`InitProducerIdRequest has no version ${v}`)
+  if (v < 0 || v > 6) r.fail(`InitProducerIdRequest has no version ${v}`)
   const transactionalId: string | null = r.flexNullableString(v >= 2)
   const transactionTimeoutMs: number = r.int32()
   const producerId: bigint = v >= 3 ? r.int64() : -1n
   const producerEpoch: number = v >= 3 ? r.int16() : -1
+  const enable2Pc: boolean = v >= 6 ? r.bool() : false
+  const keepPreparedTxn: boolean = v >= 6 ? r.bool() : false
   if (v >= 2) r.skipTaggedFields()
-  return { transactionalId, transactionTimeoutMs, producerId, producerEpoch }
+  return { transactionalId, transactionTimeoutMs, producerId, producerEpoch, enable2Pc, keepPreparedTxn }
 }
 
 function writeInitProducerIdResponse(w: Writer, v: number, x: InitProducerIdResponse): void {
-  if (v < 0 || v > 5) P.badVersion("InitProducerIdResponse", v)
+  if (v < 0 || v > 6) P.badVersion("InitProducerIdResponse", v)
   w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
   w.int64(x.producerId)
   w.int16(x.producerEpoch)
+  if (v >= 6) {
+    w.int64(x.ongoingTxnProducerId)
+  } else if (x.ongoingTxnProducerId !== -1n) P.notInVersion("InitProducerIdResponse.ongoingTxnProducerId", v)
+  if (v >= 6) {
+    w.int16(x.ongoingTxnProducerEpoch)
+  } else if (x.ongoingTxnProducerEpoch !== -1) P.notInVersion("InitProducerIdResponse.ongoingTxnProducerEpoch", v)
   if (v >= 2) w.emptyTaggedFields()
 }
 
 function readInitProducerIdResponse(r: Reader, v: number): InitProducerIdResponse {
-  if (v < 0 || v > 5) r.fail(`InitProducerIdResponse has no version ${v}`)
+  if (v < 0 || v > 6) r.fail(`InitProducerIdResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = r.int16()
   const producerId: bigint = r.int64()
   const producerEpoch: number = r.int16()
+  const ongoingTxnProducerId: bigint = v >= 6 ? r.int64() : -1n
+  const ongoingTxnProducerEpoch: number = v >= 6 ? r.int16() : -1
   if (v >= 2) r.skipTaggedFields()
-  return { throttleTimeMs, errorCode, producerId, producerEpoch }
+  return { throttleTimeMs, errorCode, producerId, producerEpoch, ongoingTxnProducerId, ongoingTxnProducerEpoch }
 }
 
 /**
- * The InitProducerId API (key 22), versions 0-5, flexible from 2.
+ * The InitProducerId API (key 22), versions 0-6, flexible from 2. Version 6 is unstable in Kafka: not offered to brokers.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * InitProducerId.encodeRequest(w, 5, request)
+ * InitProducerId.encodeRequest(w, 6, request)
  * ```
  */
 export const InitProducerId: Api<InitProducerIdRequest, InitProducerIdResponse> = {

@@ -13,7 +13,6 @@ export const ListOffsetsSchemas = P.lazy(() => {
     partitionIndex: P.Int32,
     currentLeaderEpoch: Schema.optionalKey(P.Int32),
     timestamp: P.Int64,
-    maxNumOffsets: Schema.optionalKey(P.Int32),
   })
   const ListOffsetsRequestTopic = Schema.Struct({
     name: P.KafkaString,
@@ -28,7 +27,6 @@ export const ListOffsetsSchemas = P.lazy(() => {
   const ListOffsetsResponsePartitionResponse = Schema.Struct({
     partitionIndex: P.Int32,
     errorCode: P.Int16,
-    oldStyleOffsets: Schema.Array(P.Int64),
     timestamp: P.Int64,
     offset: P.Int64,
     leaderEpoch: P.Int32,
@@ -55,9 +53,6 @@ function writeListOffsetsRequestPartition(w: Writer, v: number, x: ListOffsetsRe
   w.int32(x.partitionIndex)
   if (v >= 4) w.int32(x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch)
   w.int64(x.timestamp)
-  if (v <= 0) {
-    w.int32(x.maxNumOffsets === undefined ? 1 : x.maxNumOffsets)
-  } else if (x.maxNumOffsets !== undefined && x.maxNumOffsets !== 1) P.notInVersion("ListOffsetsRequestPartition.maxNumOffsets", v)
   if (v >= 6) w.emptyTaggedFields()
 }
 
@@ -65,9 +60,8 @@ function readListOffsetsRequestPartition(r: Reader, v: number): ListOffsetsReque
   const partitionIndex: number = r.int32()
   const currentLeaderEpoch: number = v >= 4 ? r.int32() : -1
   const timestamp: bigint = r.int64()
-  const maxNumOffsets: number = v <= 0 ? r.int32() : 1
   if (v >= 6) r.skipTaggedFields()
-  return { partitionIndex, currentLeaderEpoch, timestamp, maxNumOffsets }
+  return { partitionIndex, currentLeaderEpoch, timestamp }
 }
 
 function writeListOffsetsRequestTopic(w: Writer, v: number, x: ListOffsetsRequestTopic): void {
@@ -97,7 +91,7 @@ function readListOffsetsRequestTopic(r: Reader, v: number): ListOffsetsRequestTo
 }
 
 function writeListOffsetsRequest(w: Writer, v: number, x: ListOffsetsRequest): void {
-  if (v < 0 || v > 10) P.badVersion("ListOffsetsRequest", v)
+  if (v < 1 || v > 11) P.badVersion("ListOffsetsRequest", v)
   w.int32(x.replicaId)
   if (v >= 2) {
     w.int8(x.isolationLevel === undefined ? 0 : x.isolationLevel)
@@ -112,7 +106,7 @@ function writeListOffsetsRequest(w: Writer, v: number, x: ListOffsetsRequest): v
 }
 
 function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
-  if (v < 0 || v > 10) r.fail(`ListOffsetsRequest has no version ${v}`)
+  if (v < 1 || v > 11) r.fail(`ListOffsetsRequest has no version ${v}`)
   const replicaId: number = r.int32()
   const isolationLevel: number = v >= 2 ? r.int8() : 0
   let topics: Array<ListOffsetsRequestTopic>
@@ -133,17 +127,8 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
 function writeListOffsetsResponsePartitionResponse(w: Writer, v: number, x: ListOffsetsResponsePartitionResponse): void {
   w.int32(x.partitionIndex)
   w.int16(x.errorCode)
-  if (v <= 0) {
-    const a = x.oldStyleOffsets
-    w.arrayLength(a.length)
-    for (let i = 0; i < a.length; i++) w.int64(a[i])
-  } else if (x.oldStyleOffsets.length !== 0) P.notInVersion("ListOffsetsResponsePartitionResponse.oldStyleOffsets", v)
-  if (v >= 1) {
-    w.int64(x.timestamp)
-  } else if (x.timestamp !== -1n) P.notInVersion("ListOffsetsResponsePartitionResponse.timestamp", v)
-  if (v >= 1) {
-    w.int64(x.offset)
-  } else if (x.offset !== -1n) P.notInVersion("ListOffsetsResponsePartitionResponse.offset", v)
+  w.int64(x.timestamp)
+  w.int64(x.offset)
   if (v >= 4) {
     w.int32(x.leaderEpoch)
   } else if (x.leaderEpoch !== -1) P.notInVersion("ListOffsetsResponsePartitionResponse.leaderEpoch", v)
@@ -153,21 +138,11 @@ function writeListOffsetsResponsePartitionResponse(w: Writer, v: number, x: List
 function readListOffsetsResponsePartitionResponse(r: Reader, v: number): ListOffsetsResponsePartitionResponse {
   const partitionIndex: number = r.int32()
   const errorCode: number = r.int16()
-  let oldStyleOffsets: Array<bigint>
-  if (v <= 0) {
-    const n = r.arrayLength(8)
-    if (n < 0) r.fail("ListOffsetsResponsePartitionResponse.oldStyleOffsets is null but not nullable in this version")
-    else {
-      const a: Array<bigint> = new Array(n)
-      for (let i = 0; i < n; i++) a[i] = r.int64()
-      oldStyleOffsets = a
-    }
-  } else oldStyleOffsets = []
-  const timestamp: bigint = v >= 1 ? r.int64() : -1n
-  const offset: bigint = v >= 1 ? r.int64() : -1n
+  const timestamp: bigint = r.int64()
+  const offset: bigint = r.int64()
   const leaderEpoch: number = v >= 4 ? r.int32() : -1
   if (v >= 6) r.skipTaggedFields()
-  return { partitionIndex, errorCode, oldStyleOffsets, timestamp, offset, leaderEpoch }
+  return { partitionIndex, errorCode, timestamp, offset, leaderEpoch }
 }
 
 function writeListOffsetsResponseTopicResponse(w: Writer, v: number, x: ListOffsetsResponseTopicResponse): void {
@@ -184,7 +159,7 @@ function readListOffsetsResponseTopicResponse(r: Reader, v: number): ListOffsets
   const name: string = r.flexString(v >= 6)
   let partitions: Array<ListOffsetsResponsePartitionResponse>
   {
-    const n = r.flexArrayLength(v >= 6, 10)
+    const n = r.flexArrayLength(v >= 6, 22)
     if (n < 0) r.fail("ListOffsetsResponseTopicResponse.partitions is null but not nullable in this version")
     else {
       const a: Array<ListOffsetsResponsePartitionResponse> = new Array(n)
@@ -197,7 +172,7 @@ function readListOffsetsResponseTopicResponse(r: Reader, v: number): ListOffsets
 }
 
 function writeListOffsetsResponse(w: Writer, v: number, x: ListOffsetsResponse): void {
-  if (v < 0 || v > 10) P.badVersion("ListOffsetsResponse", v)
+  if (v < 1 || v > 11) P.badVersion("ListOffsetsResponse", v)
   if (v >= 2) w.int32(x.throttleTimeMs)
   {
     const a = x.topics
@@ -208,7 +183,7 @@ function writeListOffsetsResponse(w: Writer, v: number, x: ListOffsetsResponse):
 }
 
 function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
-  if (v < 0 || v > 10) r.fail(`ListOffsetsResponse has no version ${v}`)
+  if (v < 1 || v > 11) r.fail(`ListOffsetsResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 2 ? r.int32() : 0
   let topics: Array<ListOffsetsResponseTopicResponse>
   {
@@ -225,19 +200,19 @@ function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
 }
 
 /**
- * The ListOffsets API (key 2), versions 0-10, flexible from 6.
+ * The ListOffsets API (key 2), versions 1-11, flexible from 6.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * ListOffsets.encodeRequest(w, 10, request)
+ * ListOffsets.encodeRequest(w, 11, request)
  * ```
  */
 export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
   key: 2,
   name: "ListOffsets",
-  minVersion: 0,
-  maxVersion: 10,
+  minVersion: 1,
+  maxVersion: 11,
   flexibleVersion: 6,
   get Request() {
     return ListOffsetsSchemas().ListOffsetsRequest

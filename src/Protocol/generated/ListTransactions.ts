@@ -13,6 +13,7 @@ export const ListTransactionsSchemas = P.lazy(() => {
     stateFilters: Schema.Array(P.KafkaString),
     producerIdFilters: Schema.Array(P.Int64),
     durationFilter: Schema.optionalKey(P.Int64),
+    transactionalIdPattern: Schema.optionalKey(Schema.NullOr(P.KafkaString)),
   })
   const ListTransactionsResponseTransactionState = Schema.Struct({
     transactionalId: P.KafkaString,
@@ -33,7 +34,7 @@ export type ListTransactionsResponseTransactionState = ReturnType<typeof ListTra
 export type ListTransactionsResponse = ReturnType<typeof ListTransactionsSchemas>["ListTransactionsResponse"]["Type"]
 
 function writeListTransactionsRequest(w: Writer, v: number, x: ListTransactionsRequest): void {
-  if (v < 0 || v > 1) P.badVersion("ListTransactionsRequest", v)
+  if (v < 0 || v > 2) P.badVersion("ListTransactionsRequest", v)
   {
     const a = x.stateFilters
     w.compactArrayLength(a.length)
@@ -47,11 +48,14 @@ function writeListTransactionsRequest(w: Writer, v: number, x: ListTransactionsR
   if (v >= 1) {
     w.int64(x.durationFilter === undefined ? -1n : x.durationFilter)
   } else if (x.durationFilter !== undefined && x.durationFilter !== -1n) P.notInVersion("ListTransactionsRequest.durationFilter", v)
+  if (v >= 2) {
+    w.compactNullableString(x.transactionalIdPattern === undefined ? null : x.transactionalIdPattern)
+  } else if (x.transactionalIdPattern !== undefined && x.transactionalIdPattern !== null) P.notInVersion("ListTransactionsRequest.transactionalIdPattern", v)
   w.emptyTaggedFields()
 }
 
 function readListTransactionsRequest(r: Reader, v: number): ListTransactionsRequest {
-  if (v < 0 || v > 1) r.fail(`ListTransactionsRequest has no version ${v}`)
+  if (v < 0 || v > 2) r.fail(`ListTransactionsRequest has no version ${v}`)
   let stateFilters: Array<string>
   {
     const n = r.compactArrayLength(1)
@@ -73,8 +77,9 @@ function readListTransactionsRequest(r: Reader, v: number): ListTransactionsRequ
     }
   }
   const durationFilter: bigint = v >= 1 ? r.int64() : -1n
+  const transactionalIdPattern: string | null = v >= 2 ? r.compactNullableString() : null
   r.skipTaggedFields()
-  return { stateFilters, producerIdFilters, durationFilter }
+  return { stateFilters, producerIdFilters, durationFilter, transactionalIdPattern }
 }
 
 function writeListTransactionsResponseTransactionState(w: Writer, v: number, x: ListTransactionsResponseTransactionState): void {
@@ -93,7 +98,7 @@ function readListTransactionsResponseTransactionState(r: Reader, v: number): Lis
 }
 
 function writeListTransactionsResponse(w: Writer, v: number, x: ListTransactionsResponse): void {
-  if (v < 0 || v > 1) P.badVersion("ListTransactionsResponse", v)
+  if (v < 0 || v > 2) P.badVersion("ListTransactionsResponse", v)
   w.int32(x.throttleTimeMs)
   w.int16(x.errorCode)
   {
@@ -110,7 +115,7 @@ function writeListTransactionsResponse(w: Writer, v: number, x: ListTransactions
 }
 
 function readListTransactionsResponse(r: Reader, v: number): ListTransactionsResponse {
-  if (v < 0 || v > 1) r.fail(`ListTransactionsResponse has no version ${v}`)
+  if (v < 0 || v > 2) r.fail(`ListTransactionsResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   const errorCode: number = r.int16()
   let unknownStateFilters: Array<string>
@@ -138,19 +143,19 @@ function readListTransactionsResponse(r: Reader, v: number): ListTransactionsRes
 }
 
 /**
- * The ListTransactions API (key 66), versions 0-1, flexible from 0.
+ * The ListTransactions API (key 66), versions 0-2, flexible from 0.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * ListTransactions.encodeRequest(w, 1, request)
+ * ListTransactions.encodeRequest(w, 2, request)
  * ```
  */
 export const ListTransactions: Api<ListTransactionsRequest, ListTransactionsResponse> = {
   key: 66,
   name: "ListTransactions",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleVersion: 0,
   get Request() {
     return ListTransactionsSchemas().ListTransactionsRequest

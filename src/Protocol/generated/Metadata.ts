@@ -49,6 +49,7 @@ export const MetadataSchemas = P.lazy(() => {
     controllerId: P.Int32,
     topics: Schema.Array(MetadataResponseTopic),
     clusterAuthorizedOperations: P.Int32,
+    errorCode: P.Int16,
   })
   return { MetadataRequestTopic, MetadataRequest, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic, MetadataResponse }
 })
@@ -75,7 +76,7 @@ function readMetadataRequestTopic(r: Reader, v: number): MetadataRequestTopic {
 }
 
 function writeMetadataRequest(w: Writer, v: number, x: MetadataRequest): void {
-  if (v < 0 || v > 12) P.badVersion("MetadataRequest", v)
+  if (v < 0 || v > 13) P.badVersion("MetadataRequest", v)
   {
     const a = x.topics
     if (a === null) {
@@ -99,7 +100,7 @@ function writeMetadataRequest(w: Writer, v: number, x: MetadataRequest): void {
 }
 
 function readMetadataRequest(r: Reader, v: number): MetadataRequest {
-  if (v < 0 || v > 12) r.fail(`MetadataRequest has no version ${v}`)
+  if (v < 0 || v > 13) r.fail(`MetadataRequest has no version ${v}`)
   let topics: Array<MetadataRequestTopic> | null
   {
     const n = r.flexArrayLength(v >= 9, 2)
@@ -225,7 +226,7 @@ function readMetadataResponseTopic(r: Reader, v: number): MetadataResponseTopic 
 }
 
 function writeMetadataResponse(w: Writer, v: number, x: MetadataResponse): void {
-  if (v < 0 || v > 12) P.badVersion("MetadataResponse", v)
+  if (v < 0 || v > 13) P.badVersion("MetadataResponse", v)
   if (v >= 3) w.int32(x.throttleTimeMs)
   {
     const a = x.brokers
@@ -242,11 +243,12 @@ function writeMetadataResponse(w: Writer, v: number, x: MetadataResponse): void 
   if (v >= 8 && v <= 10) {
     w.int32(x.clusterAuthorizedOperations)
   } else if (x.clusterAuthorizedOperations !== -2147483648) P.notInVersion("MetadataResponse.clusterAuthorizedOperations", v)
+  if (v >= 13) w.int16(x.errorCode)
   if (v >= 9) w.emptyTaggedFields()
 }
 
 function readMetadataResponse(r: Reader, v: number): MetadataResponse {
-  if (v < 0 || v > 12) r.fail(`MetadataResponse has no version ${v}`)
+  if (v < 0 || v > 13) r.fail(`MetadataResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 3 ? r.int32() : 0
   let brokers: Array<MetadataResponseBroker>
   {
@@ -271,24 +273,25 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
     }
   }
   const clusterAuthorizedOperations: number = (v >= 8 && v <= 10) ? r.int32() : -2147483648
+  const errorCode: number = v >= 13 ? r.int16() : 0
   if (v >= 9) r.skipTaggedFields()
-  return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations }
+  return { throttleTimeMs, brokers, clusterId, controllerId, topics, clusterAuthorizedOperations, errorCode }
 }
 
 /**
- * The Metadata API (key 3), versions 0-12, flexible from 9.
+ * The Metadata API (key 3), versions 0-13, flexible from 9.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * Metadata.encodeRequest(w, 12, request)
+ * Metadata.encodeRequest(w, 13, request)
  * ```
  */
 export const Metadata: Api<MetadataRequest, MetadataResponse> = {
   key: 3,
   name: "Metadata",
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   flexibleVersion: 9,
   get Request() {
     return MetadataSchemas().MetadataRequest

@@ -13,17 +13,17 @@ export const OffsetCommitSchemas = P.lazy(() => {
     partitionIndex: P.Int32,
     committedOffset: P.Int64,
     committedLeaderEpoch: Schema.optionalKey(P.Int32),
-    commitTimestamp: Schema.optionalKey(P.Int64),
     committedMetadata: Schema.NullOr(P.KafkaString),
   })
   const OffsetCommitRequestTopic = Schema.Struct({
-    name: P.KafkaString,
+    name: Schema.optionalKey(P.KafkaString),
+    topicId: Schema.optionalKey(P.Uuid),
     partitions: Schema.Array(OffsetCommitRequestPartition),
   })
   const OffsetCommitRequest = Schema.Struct({
     groupId: P.KafkaString,
     generationIdOrMemberEpoch: Schema.optionalKey(P.Int32),
-    memberId: Schema.optionalKey(P.KafkaString),
+    memberId: P.KafkaString,
     groupInstanceId: Schema.optionalKey(Schema.NullOr(P.KafkaString)),
     retentionTimeMs: Schema.optionalKey(P.Int64),
     topics: Schema.Array(OffsetCommitRequestTopic),
@@ -34,6 +34,7 @@ export const OffsetCommitSchemas = P.lazy(() => {
   })
   const OffsetCommitResponseTopic = Schema.Struct({
     name: P.KafkaString,
+    topicId: P.Uuid,
     partitions: Schema.Array(OffsetCommitResponsePartition),
   })
   const OffsetCommitResponse = Schema.Struct({
@@ -54,9 +55,6 @@ function writeOffsetCommitRequestPartition(w: Writer, v: number, x: OffsetCommit
   w.int32(x.partitionIndex)
   w.int64(x.committedOffset)
   if (v >= 6) w.int32(x.committedLeaderEpoch === undefined ? -1 : x.committedLeaderEpoch)
-  if (v >= 1 && v <= 1) {
-    w.int64(x.commitTimestamp === undefined ? -1n : x.commitTimestamp)
-  } else if (x.commitTimestamp !== undefined && x.commitTimestamp !== -1n) P.notInVersion("OffsetCommitRequestPartition.commitTimestamp", v)
   w.flexNullableString(v >= 8, x.committedMetadata)
   if (v >= 8) w.emptyTaggedFields()
 }
@@ -65,14 +63,14 @@ function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitReq
   const partitionIndex: number = r.int32()
   const committedOffset: bigint = r.int64()
   const committedLeaderEpoch: number = v >= 6 ? r.int32() : -1
-  const commitTimestamp: bigint = (v >= 1 && v <= 1) ? r.int64() : -1n
   const committedMetadata: string | null = r.flexNullableString(v >= 8)
   if (v >= 8) r.skipTaggedFields()
-  return { partitionIndex, committedOffset, committedLeaderEpoch, commitTimestamp, committedMetadata }
+  return { partitionIndex, committedOffset, committedLeaderEpoch, committedMetadata }
 }
 
 function writeOffsetCommitRequestTopic(w: Writer, v: number, x: OffsetCommitRequestTopic): void {
-  w.flexString(v >= 8, x.name)
+  if (v <= 9) w.flexString(v >= 8, x.name === undefined ? "" : x.name)
+  if (v >= 10) w.uuid(x.topicId === undefined ? P.ZERO_UUID : x.topicId)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 8, a.length)
@@ -82,7 +80,8 @@ function writeOffsetCommitRequestTopic(w: Writer, v: number, x: OffsetCommitRequ
 }
 
 function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequestTopic {
-  const name: string = r.flexString(v >= 8)
+  const name: string = v <= 9 ? r.flexString(v >= 8) : ""
+  const topicId: string = v >= 10 ? r.uuid() : P.ZERO_UUID
   let partitions: Array<OffsetCommitRequestPartition>
   {
     const n = r.flexArrayLength(v >= 8, 14)
@@ -94,18 +93,18 @@ function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequest
     }
   }
   if (v >= 8) r.skipTaggedFields()
-  return { name, partitions }
+  return { name, topicId, partitions }
 }
 
 function writeOffsetCommitRequest(w: Writer, v: number, x: OffsetCommitRequest): void {
-  if (v < 0 || v > 9) P.badVersion("OffsetCommitRequest", v)
+  if (v < 2 || v > 10) P.badVersion("OffsetCommitRequest", v)
   w.flexString(v >= 8, x.groupId)
-  if (v >= 1) w.int32(x.generationIdOrMemberEpoch === undefined ? -1 : x.generationIdOrMemberEpoch)
-  if (v >= 1) w.flexString(v >= 8, x.memberId === undefined ? "" : x.memberId)
+  w.int32(x.generationIdOrMemberEpoch === undefined ? -1 : x.generationIdOrMemberEpoch)
+  w.flexString(v >= 8, x.memberId)
   if (v >= 7) {
     w.flexNullableString(v >= 8, x.groupInstanceId === undefined ? null : x.groupInstanceId)
   } else if (x.groupInstanceId !== undefined && x.groupInstanceId !== null) P.notInVersion("OffsetCommitRequest.groupInstanceId", v)
-  if (v >= 2 && v <= 4) w.int64(x.retentionTimeMs === undefined ? -1n : x.retentionTimeMs)
+  if (v <= 4) w.int64(x.retentionTimeMs === undefined ? -1n : x.retentionTimeMs)
   {
     const a = x.topics
     w.flexArrayLength(v >= 8, a.length)
@@ -115,12 +114,12 @@ function writeOffsetCommitRequest(w: Writer, v: number, x: OffsetCommitRequest):
 }
 
 function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
-  if (v < 0 || v > 9) r.fail(`OffsetCommitRequest has no version ${v}`)
+  if (v < 2 || v > 10) r.fail(`OffsetCommitRequest has no version ${v}`)
   const groupId: string = r.flexString(v >= 8)
-  const generationIdOrMemberEpoch: number = v >= 1 ? r.int32() : -1
-  const memberId: string = v >= 1 ? r.flexString(v >= 8) : ""
+  const generationIdOrMemberEpoch: number = r.int32()
+  const memberId: string = r.flexString(v >= 8)
   const groupInstanceId: string | null = v >= 7 ? r.flexNullableString(v >= 8) : null
-  const retentionTimeMs: bigint = (v >= 2 && v <= 4) ? r.int64() : -1n
+  const retentionTimeMs: bigint = v <= 4 ? r.int64() : -1n
   let topics: Array<OffsetCommitRequestTopic>
   {
     const n = r.flexArrayLength(v >= 8, 3)
@@ -149,7 +148,8 @@ function readOffsetCommitResponsePartition(r: Reader, v: number): OffsetCommitRe
 }
 
 function writeOffsetCommitResponseTopic(w: Writer, v: number, x: OffsetCommitResponseTopic): void {
-  w.flexString(v >= 8, x.name)
+  if (v <= 9) w.flexString(v >= 8, x.name)
+  if (v >= 10) w.uuid(x.topicId)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 8, a.length)
@@ -159,7 +159,8 @@ function writeOffsetCommitResponseTopic(w: Writer, v: number, x: OffsetCommitRes
 }
 
 function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitResponseTopic {
-  const name: string = r.flexString(v >= 8)
+  const name: string = v <= 9 ? r.flexString(v >= 8) : ""
+  const topicId: string = v >= 10 ? r.uuid() : P.ZERO_UUID
   let partitions: Array<OffsetCommitResponsePartition>
   {
     const n = r.flexArrayLength(v >= 8, 6)
@@ -171,11 +172,11 @@ function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitRespon
     }
   }
   if (v >= 8) r.skipTaggedFields()
-  return { name, partitions }
+  return { name, topicId, partitions }
 }
 
 function writeOffsetCommitResponse(w: Writer, v: number, x: OffsetCommitResponse): void {
-  if (v < 0 || v > 9) P.badVersion("OffsetCommitResponse", v)
+  if (v < 2 || v > 10) P.badVersion("OffsetCommitResponse", v)
   if (v >= 3) w.int32(x.throttleTimeMs)
   {
     const a = x.topics
@@ -186,7 +187,7 @@ function writeOffsetCommitResponse(w: Writer, v: number, x: OffsetCommitResponse
 }
 
 function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
-  if (v < 0 || v > 9) r.fail(`OffsetCommitResponse has no version ${v}`)
+  if (v < 2 || v > 10) r.fail(`OffsetCommitResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 3 ? r.int32() : 0
   let topics: Array<OffsetCommitResponseTopic>
   {
@@ -203,19 +204,19 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
 }
 
 /**
- * The OffsetCommit API (key 8), versions 0-9, flexible from 8.
+ * The OffsetCommit API (key 8), versions 2-10, flexible from 8.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * OffsetCommit.encodeRequest(w, 9, request)
+ * OffsetCommit.encodeRequest(w, 10, request)
  * ```
  */
 export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
   key: 8,
   name: "OffsetCommit",
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 2,
+  maxVersion: 10,
   flexibleVersion: 8,
   get Request() {
     return OffsetCommitSchemas().OffsetCommitRequest

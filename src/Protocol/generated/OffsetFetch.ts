@@ -14,7 +14,8 @@ export const OffsetFetchSchemas = P.lazy(() => {
     partitionIndexes: Schema.Array(P.Int32),
   })
   const OffsetFetchRequestTopics = Schema.Struct({
-    name: P.KafkaString,
+    name: Schema.optionalKey(P.KafkaString),
+    topicId: Schema.optionalKey(P.Uuid),
     partitionIndexes: Schema.Array(P.Int32),
   })
   const OffsetFetchRequestGroup = Schema.Struct({
@@ -49,6 +50,7 @@ export const OffsetFetchSchemas = P.lazy(() => {
   })
   const OffsetFetchResponseTopics = Schema.Struct({
     name: P.KafkaString,
+    topicId: P.Uuid,
     partitions: Schema.Array(OffsetFetchResponsePartitions),
   })
   const OffsetFetchResponseGroup = Schema.Struct({
@@ -99,7 +101,8 @@ function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestTo
 }
 
 function writeOffsetFetchRequestTopics(w: Writer, v: number, x: OffsetFetchRequestTopics): void {
-  w.compactString(x.name)
+  if (v <= 9) w.compactString(x.name === undefined ? "" : x.name)
+  if (v >= 10) w.uuid(x.topicId === undefined ? P.ZERO_UUID : x.topicId)
   {
     const a = x.partitionIndexes
     w.compactArrayLength(a.length)
@@ -109,7 +112,8 @@ function writeOffsetFetchRequestTopics(w: Writer, v: number, x: OffsetFetchReque
 }
 
 function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestTopics {
-  const name: string = r.compactString()
+  const name: string = v <= 9 ? r.compactString() : ""
+  const topicId: string = v >= 10 ? r.uuid() : P.ZERO_UUID
   let partitionIndexes: Array<number>
   {
     const a = r.int32Array(true)
@@ -117,7 +121,7 @@ function readOffsetFetchRequestTopics(r: Reader, v: number): OffsetFetchRequestT
     partitionIndexes = a
   }
   r.skipTaggedFields()
-  return { name, partitionIndexes }
+  return { name, topicId, partitionIndexes }
 }
 
 function writeOffsetFetchRequestGroup(w: Writer, v: number, x: OffsetFetchRequestGroup): void {
@@ -155,7 +159,7 @@ function readOffsetFetchRequestGroup(r: Reader, v: number): OffsetFetchRequestGr
 }
 
 function writeOffsetFetchRequest(w: Writer, v: number, x: OffsetFetchRequest): void {
-  if (v < 0 || v > 9) P.badVersion("OffsetFetchRequest", v)
+  if (v < 1 || v > 10) P.badVersion("OffsetFetchRequest", v)
   if (v <= 7) {
     w.flexString(v >= 6, x.groupId === undefined ? "" : x.groupId)
   } else if (x.groupId !== undefined && x.groupId !== "") P.notInVersion("OffsetFetchRequest.groupId", v)
@@ -187,7 +191,7 @@ function writeOffsetFetchRequest(w: Writer, v: number, x: OffsetFetchRequest): v
 }
 
 function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
-  if (v < 0 || v > 9) r.fail(`OffsetFetchRequest has no version ${v}`)
+  if (v < 1 || v > 10) r.fail(`OffsetFetchRequest has no version ${v}`)
   const groupId: string = v <= 7 ? r.flexString(v >= 6) : ""
   let topics: Array<OffsetFetchRequestTopic> | null
   if (v <= 7) {
@@ -282,7 +286,8 @@ function readOffsetFetchResponsePartitions(r: Reader, v: number): OffsetFetchRes
 }
 
 function writeOffsetFetchResponseTopics(w: Writer, v: number, x: OffsetFetchResponseTopics): void {
-  w.compactString(x.name)
+  if (v <= 9) w.compactString(x.name)
+  if (v >= 10) w.uuid(x.topicId)
   {
     const a = x.partitions
     w.compactArrayLength(a.length)
@@ -292,7 +297,8 @@ function writeOffsetFetchResponseTopics(w: Writer, v: number, x: OffsetFetchResp
 }
 
 function readOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchResponseTopics {
-  const name: string = r.compactString()
+  const name: string = v <= 9 ? r.compactString() : ""
+  const topicId: string = v >= 10 ? r.uuid() : P.ZERO_UUID
   let partitions: Array<OffsetFetchResponsePartitions>
   {
     const n = r.compactArrayLength(20)
@@ -304,7 +310,7 @@ function readOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchRespons
     }
   }
   r.skipTaggedFields()
-  return { name, partitions }
+  return { name, topicId, partitions }
 }
 
 function writeOffsetFetchResponseGroup(w: Writer, v: number, x: OffsetFetchResponseGroup): void {
@@ -336,7 +342,7 @@ function readOffsetFetchResponseGroup(r: Reader, v: number): OffsetFetchResponse
 }
 
 function writeOffsetFetchResponse(w: Writer, v: number, x: OffsetFetchResponse): void {
-  if (v < 0 || v > 9) P.badVersion("OffsetFetchResponse", v)
+  if (v < 1 || v > 10) P.badVersion("OffsetFetchResponse", v)
   if (v >= 3) w.int32(x.throttleTimeMs)
   if (v <= 7) {
     const a = x.topics
@@ -353,7 +359,7 @@ function writeOffsetFetchResponse(w: Writer, v: number, x: OffsetFetchResponse):
 }
 
 function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
-  if (v < 0 || v > 9) r.fail(`OffsetFetchResponse has no version ${v}`)
+  if (v < 1 || v > 10) r.fail(`OffsetFetchResponse has no version ${v}`)
   const throttleTimeMs: number = v >= 3 ? r.int32() : 0
   let topics: Array<OffsetFetchResponseTopic>
   if (v <= 7) {
@@ -381,19 +387,19 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
 }
 
 /**
- * The OffsetFetch API (key 9), versions 0-9, flexible from 6.
+ * The OffsetFetch API (key 9), versions 1-10, flexible from 6.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * OffsetFetch.encodeRequest(w, 9, request)
+ * OffsetFetch.encodeRequest(w, 10, request)
  * ```
  */
 export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
   key: 9,
   name: "OffsetFetch",
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 1,
+  maxVersion: 10,
   flexibleVersion: 6,
   get Request() {
     return OffsetFetchSchemas().OffsetFetchRequest

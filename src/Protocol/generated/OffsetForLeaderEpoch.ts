@@ -48,14 +48,14 @@ export type OffsetForLeaderEpochResponse = ReturnType<typeof OffsetForLeaderEpoc
 
 function writeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, v: number, x: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
   w.int32(x.partition)
-  if (v >= 2) w.int32(x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch)
+  w.int32(x.currentLeaderEpoch === undefined ? -1 : x.currentLeaderEpoch)
   w.int32(x.leaderEpoch)
   if (v >= 4) w.emptyTaggedFields()
 }
 
 function readOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, v: number): OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   const partition: number = r.int32()
-  const currentLeaderEpoch: number = v >= 2 ? r.int32() : -1
+  const currentLeaderEpoch: number = r.int32()
   const leaderEpoch: number = r.int32()
   if (v >= 4) r.skipTaggedFields()
   return { partition, currentLeaderEpoch, leaderEpoch }
@@ -75,7 +75,7 @@ function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v: numbe
   const topic: string = r.flexString(v >= 4)
   let partitions: Array<OffsetForLeaderEpochRequestOffsetForLeaderPartition>
   {
-    const n = r.flexArrayLength(v >= 4, 8)
+    const n = r.flexArrayLength(v >= 4, 12)
     if (n < 0) r.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic.partitions is null but not nullable in this version")
     else {
       const a: Array<OffsetForLeaderEpochRequestOffsetForLeaderPartition> = new Array(n)
@@ -88,7 +88,7 @@ function readOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader, v: numbe
 }
 
 function writeOffsetForLeaderEpochRequest(w: Writer, v: number, x: OffsetForLeaderEpochRequest): void {
-  if (v < 0 || v > 4) P.badVersion("OffsetForLeaderEpochRequest", v)
+  if (v < 2 || v > 4) P.badVersion("OffsetForLeaderEpochRequest", v)
   if (v >= 3) w.int32(x.replicaId === undefined ? -2 : x.replicaId)
   {
     const a = x.topics
@@ -99,7 +99,7 @@ function writeOffsetForLeaderEpochRequest(w: Writer, v: number, x: OffsetForLead
 }
 
 function readOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderEpochRequest {
-  if (v < 0 || v > 4) r.fail(`OffsetForLeaderEpochRequest has no version ${v}`)
+  if (v < 2 || v > 4) r.fail(`OffsetForLeaderEpochRequest has no version ${v}`)
   const replicaId: number = v >= 3 ? r.int32() : -2
   let topics: Array<OffsetForLeaderEpochRequestOffsetForLeaderTopic>
   {
@@ -118,7 +118,7 @@ function readOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderE
 function writeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, v: number, x: OffsetForLeaderEpochResponseEpochEndOffset): void {
   w.int16(x.errorCode)
   w.int32(x.partition)
-  if (v >= 1) w.int32(x.leaderEpoch)
+  w.int32(x.leaderEpoch)
   w.int64(x.endOffset)
   if (v >= 4) w.emptyTaggedFields()
 }
@@ -126,7 +126,7 @@ function writeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, v: number, x
 function readOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, v: number): OffsetForLeaderEpochResponseEpochEndOffset {
   const errorCode: number = r.int16()
   const partition: number = r.int32()
-  const leaderEpoch: number = v >= 1 ? r.int32() : -1
+  const leaderEpoch: number = r.int32()
   const endOffset: bigint = r.int64()
   if (v >= 4) r.skipTaggedFields()
   return { errorCode, partition, leaderEpoch, endOffset }
@@ -146,7 +146,7 @@ function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, v
   const topic: string = r.flexString(v >= 4)
   let partitions: Array<OffsetForLeaderEpochResponseEpochEndOffset>
   {
-    const n = r.flexArrayLength(v >= 4, 14)
+    const n = r.flexArrayLength(v >= 4, 18)
     if (n < 0) r.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.partitions is null but not nullable in this version")
     else {
       const a: Array<OffsetForLeaderEpochResponseEpochEndOffset> = new Array(n)
@@ -159,8 +159,8 @@ function readOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: Reader, v
 }
 
 function writeOffsetForLeaderEpochResponse(w: Writer, v: number, x: OffsetForLeaderEpochResponse): void {
-  if (v < 0 || v > 4) P.badVersion("OffsetForLeaderEpochResponse", v)
-  if (v >= 2) w.int32(x.throttleTimeMs)
+  if (v < 2 || v > 4) P.badVersion("OffsetForLeaderEpochResponse", v)
+  w.int32(x.throttleTimeMs)
   {
     const a = x.topics
     w.flexArrayLength(v >= 4, a.length)
@@ -170,8 +170,8 @@ function writeOffsetForLeaderEpochResponse(w: Writer, v: number, x: OffsetForLea
 }
 
 function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeaderEpochResponse {
-  if (v < 0 || v > 4) r.fail(`OffsetForLeaderEpochResponse has no version ${v}`)
-  const throttleTimeMs: number = v >= 2 ? r.int32() : 0
+  if (v < 2 || v > 4) r.fail(`OffsetForLeaderEpochResponse has no version ${v}`)
+  const throttleTimeMs: number = r.int32()
   let topics: Array<OffsetForLeaderEpochResponseOffsetForLeaderTopicResult>
   {
     const n = r.flexArrayLength(v >= 4, 3)
@@ -187,7 +187,7 @@ function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeader
 }
 
 /**
- * The OffsetForLeaderEpoch API (key 23), versions 0-4, flexible from 4.
+ * The OffsetForLeaderEpoch API (key 23), versions 2-4, flexible from 4.
  *
  * @example
  * ```ts
@@ -198,7 +198,7 @@ function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeader
 export const OffsetForLeaderEpoch: Api<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = {
   key: 23,
   name: "OffsetForLeaderEpoch",
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 4,
   flexibleVersion: 4,
   get Request() {

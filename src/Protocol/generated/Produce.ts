@@ -14,7 +14,8 @@ export const ProduceSchemas = P.lazy(() => {
     records: Schema.NullOr(P.Bytes),
   })
   const ProduceRequestTopicProduceData = Schema.Struct({
-    name: P.KafkaString,
+    name: Schema.optionalKey(P.KafkaString),
+    topicId: Schema.optionalKey(P.Uuid),
     partitionData: Schema.Array(ProduceRequestPartitionProduceData),
   })
   const ProduceRequest = Schema.Struct({
@@ -43,6 +44,7 @@ export const ProduceSchemas = P.lazy(() => {
   })
   const ProduceResponseTopicProduceResponse = Schema.Struct({
     name: P.KafkaString,
+    topicId: P.Uuid,
     partitionResponses: Schema.Array(ProduceResponsePartitionProduceResponse),
   })
   const ProduceResponseNodeEndpoint = Schema.Struct({
@@ -83,7 +85,8 @@ function readProduceRequestPartitionProduceData(r: Reader, v: number): ProduceRe
 }
 
 function writeProduceRequestTopicProduceData(w: Writer, v: number, x: ProduceRequestTopicProduceData): void {
-  w.flexString(v >= 9, x.name)
+  if (v <= 12) w.flexString(v >= 9, x.name === undefined ? "" : x.name)
+  if (v >= 13) w.uuid(x.topicId === undefined ? P.ZERO_UUID : x.topicId)
   {
     const a = x.partitionData
     w.flexArrayLength(v >= 9, a.length)
@@ -93,7 +96,8 @@ function writeProduceRequestTopicProduceData(w: Writer, v: number, x: ProduceReq
 }
 
 function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceRequestTopicProduceData {
-  const name: string = r.flexString(v >= 9)
+  const name: string = v <= 12 ? r.flexString(v >= 9) : ""
+  const topicId: string = v >= 13 ? r.uuid() : P.ZERO_UUID
   let partitionData: Array<ProduceRequestPartitionProduceData>
   {
     const n = r.flexArrayLength(v >= 9, 6)
@@ -105,14 +109,12 @@ function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceReques
     }
   }
   if (v >= 9) r.skipTaggedFields()
-  return { name, partitionData }
+  return { name, topicId, partitionData }
 }
 
 function writeProduceRequest(w: Writer, v: number, x: ProduceRequest): void {
-  if (v < 0 || v > 11) P.badVersion("ProduceRequest", v)
-  if (v >= 3) {
-    w.flexNullableString(v >= 9, x.transactionalId === undefined ? null : x.transactionalId)
-  } else if (x.transactionalId !== undefined && x.transactionalId !== null) P.notInVersion("ProduceRequest.transactionalId", v)
+  if (v < 3 || v > 13) P.badVersion("ProduceRequest", v)
+  w.flexNullableString(v >= 9, x.transactionalId === undefined ? null : x.transactionalId)
   w.int16(x.acks)
   w.int32(x.timeoutMs)
   {
@@ -124,8 +126,8 @@ function writeProduceRequest(w: Writer, v: number, x: ProduceRequest): void {
 }
 
 function readProduceRequest(r: Reader, v: number): ProduceRequest {
-  if (v < 0 || v > 11) r.fail(`ProduceRequest has no version ${v}`)
-  const transactionalId: string | null = v >= 3 ? r.flexNullableString(v >= 9) : null
+  if (v < 3 || v > 13) r.fail(`ProduceRequest has no version ${v}`)
+  const transactionalId: string | null = r.flexNullableString(v >= 9)
   const acks: number = r.int16()
   const timeoutMs: number = r.int32()
   let topicData: Array<ProduceRequestTopicProduceData>
@@ -179,7 +181,7 @@ function writeProduceResponsePartitionProduceResponse(w: Writer, v: number, x: P
   w.int32(x.index)
   w.int16(x.errorCode)
   w.int64(x.baseOffset)
-  if (v >= 2) w.int64(x.logAppendTimeMs)
+  w.int64(x.logAppendTimeMs)
   if (v >= 5) w.int64(x.logStartOffset)
   if (v >= 8) {
     const a = x.recordErrors
@@ -208,7 +210,7 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
   const index: number = r.int32()
   const errorCode: number = r.int16()
   const baseOffset: bigint = r.int64()
-  const logAppendTimeMs: bigint = v >= 2 ? r.int64() : -1n
+  const logAppendTimeMs: bigint = r.int64()
   const logStartOffset: bigint = v >= 5 ? r.int64() : -1n
   let recordErrors: Array<ProduceResponseBatchIndexAndErrorMessage>
   if (v >= 8) {
@@ -238,7 +240,8 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
 }
 
 function writeProduceResponseTopicProduceResponse(w: Writer, v: number, x: ProduceResponseTopicProduceResponse): void {
-  w.flexString(v >= 9, x.name)
+  if (v <= 12) w.flexString(v >= 9, x.name)
+  if (v >= 13) w.uuid(x.topicId)
   {
     const a = x.partitionResponses
     w.flexArrayLength(v >= 9, a.length)
@@ -248,10 +251,11 @@ function writeProduceResponseTopicProduceResponse(w: Writer, v: number, x: Produ
 }
 
 function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceResponseTopicProduceResponse {
-  const name: string = r.flexString(v >= 9)
+  const name: string = v <= 12 ? r.flexString(v >= 9) : ""
+  const topicId: string = v >= 13 ? r.uuid() : P.ZERO_UUID
   let partitionResponses: Array<ProduceResponsePartitionProduceResponse>
   {
-    const n = r.flexArrayLength(v >= 9, 14)
+    const n = r.flexArrayLength(v >= 9, 22)
     if (n < 0) r.fail("ProduceResponseTopicProduceResponse.partitionResponses is null but not nullable in this version")
     else {
       const a: Array<ProduceResponsePartitionProduceResponse> = new Array(n)
@@ -260,7 +264,7 @@ function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceR
     }
   }
   if (v >= 9) r.skipTaggedFields()
-  return { name, partitionResponses }
+  return { name, topicId, partitionResponses }
 }
 
 function writeProduceResponseNodeEndpoint(w: Writer, v: number, x: ProduceResponseNodeEndpoint): void {
@@ -281,13 +285,13 @@ function readProduceResponseNodeEndpoint(r: Reader, v: number): ProduceResponseN
 }
 
 function writeProduceResponse(w: Writer, v: number, x: ProduceResponse): void {
-  if (v < 0 || v > 11) P.badVersion("ProduceResponse", v)
+  if (v < 3 || v > 13) P.badVersion("ProduceResponse", v)
   {
     const a = x.responses
     w.flexArrayLength(v >= 9, a.length)
     for (let i = 0; i < a.length; i++) writeProduceResponseTopicProduceResponse(w, v, a[i])
   }
-  if (v >= 1) w.int32(x.throttleTimeMs)
+  w.int32(x.throttleTimeMs)
   if (!(v >= 9 && v >= 10)) {
     if (x.nodeEndpoints.length !== 0) P.notInVersion("ProduceResponse.nodeEndpoints", v)
   }
@@ -310,7 +314,7 @@ function writeProduceResponse(w: Writer, v: number, x: ProduceResponse): void {
 }
 
 function readProduceResponse(r: Reader, v: number): ProduceResponse {
-  if (v < 0 || v > 11) r.fail(`ProduceResponse has no version ${v}`)
+  if (v < 3 || v > 13) r.fail(`ProduceResponse has no version ${v}`)
   let responses: Array<ProduceResponseTopicProduceResponse>
   {
     const n = r.flexArrayLength(v >= 9, 3)
@@ -321,7 +325,7 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
       responses = a
     }
   }
-  const throttleTimeMs: number = v >= 1 ? r.int32() : 0
+  const throttleTimeMs: number = r.int32()
   let nodeEndpoints: Array<ProduceResponseNodeEndpoint> = []
   if (v >= 9) {
     for (let nt = r.uvarint(); nt > 0; nt--) {
@@ -347,19 +351,19 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
 }
 
 /**
- * The Produce API (key 0), versions 0-11, flexible from 9.
+ * The Produce API (key 0), versions 3-13, flexible from 9.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * Produce.encodeRequest(w, 11, request)
+ * Produce.encodeRequest(w, 13, request)
  * ```
  */
 export const Produce: Api<ProduceRequest, ProduceResponse> = {
   key: 0,
   name: "Produce",
-  minVersion: 0,
-  maxVersion: 11,
+  minVersion: 3,
+  maxVersion: 13,
   flexibleVersion: 9,
   get Request() {
     return ProduceSchemas().ProduceRequest

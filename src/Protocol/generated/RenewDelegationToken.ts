@@ -25,14 +25,14 @@ export type RenewDelegationTokenRequest = ReturnType<typeof RenewDelegationToken
 export type RenewDelegationTokenResponse = ReturnType<typeof RenewDelegationTokenSchemas>["RenewDelegationTokenResponse"]["Type"]
 
 function writeRenewDelegationTokenRequest(w: Writer, v: number, x: RenewDelegationTokenRequest): void {
-  if (v < 0 || v > 2) P.badVersion("RenewDelegationTokenRequest", v)
+  if (v < 1 || v > 2) P.badVersion("RenewDelegationTokenRequest", v)
   w.flexBytes(v >= 2, x.hmac)
   w.int64(x.renewPeriodMs)
   if (v >= 2) w.emptyTaggedFields()
 }
 
 function readRenewDelegationTokenRequest(r: Reader, v: number): RenewDelegationTokenRequest {
-  if (v < 0 || v > 2) r.fail(`RenewDelegationTokenRequest has no version ${v}`)
+  if (v < 1 || v > 2) r.fail(`RenewDelegationTokenRequest has no version ${v}`)
   const hmac: Uint8Array = r.flexBytes(v >= 2)
   const renewPeriodMs: bigint = r.int64()
   if (v >= 2) r.skipTaggedFields()
@@ -40,7 +40,7 @@ function readRenewDelegationTokenRequest(r: Reader, v: number): RenewDelegationT
 }
 
 function writeRenewDelegationTokenResponse(w: Writer, v: number, x: RenewDelegationTokenResponse): void {
-  if (v < 0 || v > 2) P.badVersion("RenewDelegationTokenResponse", v)
+  if (v < 1 || v > 2) P.badVersion("RenewDelegationTokenResponse", v)
   w.int16(x.errorCode)
   w.int64(x.expiryTimestampMs)
   w.int32(x.throttleTimeMs)
@@ -48,7 +48,7 @@ function writeRenewDelegationTokenResponse(w: Writer, v: number, x: RenewDelegat
 }
 
 function readRenewDelegationTokenResponse(r: Reader, v: number): RenewDelegationTokenResponse {
-  if (v < 0 || v > 2) r.fail(`RenewDelegationTokenResponse has no version ${v}`)
+  if (v < 1 || v > 2) r.fail(`RenewDelegationTokenResponse has no version ${v}`)
   const errorCode: number = r.int16()
   const expiryTimestampMs: bigint = r.int64()
   const throttleTimeMs: number = r.int32()
@@ -57,7 +57,7 @@ function readRenewDelegationTokenResponse(r: Reader, v: number): RenewDelegation
 }
 
 /**
- * The RenewDelegationToken API (key 39), versions 0-2, flexible from 2.
+ * The RenewDelegationToken API (key 39), versions 1-2, flexible from 2.
  *
  * @example
  * ```ts
@@ -68,7 +68,7 @@ function readRenewDelegationTokenResponse(r: Reader, v: number): RenewDelegation
 export const RenewDelegationToken: Api<RenewDelegationTokenRequest, RenewDelegationTokenResponse> = {
   key: 39,
   name: "RenewDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleVersion: 2,
   get Request() {

@@ -16,7 +16,8 @@ export const TxnOffsetCommitSchemas = P.lazy(() => {
     committedMetadata: Schema.NullOr(P.KafkaString),
   })
   const TxnOffsetCommitRequestTopic = Schema.Struct({
-    name: P.KafkaString,
+    name: Schema.optionalKey(P.KafkaString),
+    topicId: Schema.optionalKey(P.Uuid),
     partitions: Schema.Array(TxnOffsetCommitRequestPartition),
   })
   const TxnOffsetCommitRequest = Schema.Struct({
@@ -24,7 +25,7 @@ export const TxnOffsetCommitSchemas = P.lazy(() => {
     groupId: P.KafkaString,
     producerId: P.Int64,
     producerEpoch: P.Int16,
-    generationId: Schema.optionalKey(P.Int32),
+    generationIdOrMemberEpoch: Schema.optionalKey(P.Int32),
     memberId: Schema.optionalKey(P.KafkaString),
     groupInstanceId: Schema.optionalKey(Schema.NullOr(P.KafkaString)),
     topics: Schema.Array(TxnOffsetCommitRequestTopic),
@@ -35,6 +36,7 @@ export const TxnOffsetCommitSchemas = P.lazy(() => {
   })
   const TxnOffsetCommitResponseTopic = Schema.Struct({
     name: P.KafkaString,
+    topicId: P.Uuid,
     partitions: Schema.Array(TxnOffsetCommitResponsePartition),
   })
   const TxnOffsetCommitResponse = Schema.Struct({
@@ -69,7 +71,8 @@ function readTxnOffsetCommitRequestPartition(r: Reader, v: number): TxnOffsetCom
 }
 
 function writeTxnOffsetCommitRequestTopic(w: Writer, v: number, x: TxnOffsetCommitRequestTopic): void {
-  w.flexString(v >= 3, x.name)
+  if (v <= 5) w.flexString(v >= 3, x.name === undefined ? "" : x.name)
+  if (v >= 6) w.uuid(x.topicId === undefined ? P.ZERO_UUID : x.topicId)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 3, a.length)
@@ -79,7 +82,8 @@ function writeTxnOffsetCommitRequestTopic(w: Writer, v: number, x: TxnOffsetComm
 }
 
 function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitRequestTopic {
-  const name: string = r.flexString(v >= 3)
+  const name: string = v <= 5 ? r.flexString(v >= 3) : ""
+  const topicId: string = v >= 6 ? r.uuid() : P.ZERO_UUID
   let partitions: Array<TxnOffsetCommitRequestPartition>
   {
     const n = r.flexArrayLength(v >= 3, 14)
@@ -91,18 +95,18 @@ function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitR
     }
   }
   if (v >= 3) r.skipTaggedFields()
-  return { name, partitions }
+  return { name, topicId, partitions }
 }
 
 function writeTxnOffsetCommitRequest(w: Writer, v: number, x: TxnOffsetCommitRequest): void {
-  if (v < 0 || v > 4) P.badVersion("TxnOffsetCommitRequest", v)
+  if (v < 0 || v > 6) P.badVersion("TxnOffsetCommitRequest", v)
   w.flexString(v >= 3, x.transactionalId)
   w.flexString(v >= 3, x.groupId)
   w.int64(x.producerId)
   w.int16(x.producerEpoch)
   if (v >= 3) {
-    w.int32(x.generationId === undefined ? -1 : x.generationId)
-  } else if (x.generationId !== undefined && x.generationId !== -1) P.notInVersion("TxnOffsetCommitRequest.generationId", v)
+    w.int32(x.generationIdOrMemberEpoch === undefined ? -1 : x.generationIdOrMemberEpoch)
+  } else if (x.generationIdOrMemberEpoch !== undefined && x.generationIdOrMemberEpoch !== -1) P.notInVersion("TxnOffsetCommitRequest.generationIdOrMemberEpoch", v)
   if (v >= 3) {
     w.compactString(x.memberId === undefined ? "" : x.memberId)
   } else if (x.memberId !== undefined && x.memberId !== "") P.notInVersion("TxnOffsetCommitRequest.memberId", v)
@@ -118,12 +122,12 @@ function writeTxnOffsetCommitRequest(w: Writer, v: number, x: TxnOffsetCommitReq
 }
 
 function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitRequest {
-  if (v < 0 || v > 4) r.fail(`TxnOffsetCommitRequest has no version ${v}`)
+  if (v < 0 || v > 6) r.fail(`TxnOffsetCommitRequest has no version ${v}`)
   const transactionalId: string = r.flexString(v >= 3)
   const groupId: string = r.flexString(v >= 3)
   const producerId: bigint = r.int64()
   const producerEpoch: number = r.int16()
-  const generationId: number = v >= 3 ? r.int32() : -1
+  const generationIdOrMemberEpoch: number = v >= 3 ? r.int32() : -1
   const memberId: string = v >= 3 ? r.compactString() : ""
   const groupInstanceId: string | null = v >= 3 ? r.compactNullableString() : null
   let topics: Array<TxnOffsetCommitRequestTopic>
@@ -137,7 +141,7 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
     }
   }
   if (v >= 3) r.skipTaggedFields()
-  return { transactionalId, groupId, producerId, producerEpoch, generationId, memberId, groupInstanceId, topics }
+  return { transactionalId, groupId, producerId, producerEpoch, generationIdOrMemberEpoch, memberId, groupInstanceId, topics }
 }
 
 function writeTxnOffsetCommitResponsePartition(w: Writer, v: number, x: TxnOffsetCommitResponsePartition): void {
@@ -154,7 +158,8 @@ function readTxnOffsetCommitResponsePartition(r: Reader, v: number): TxnOffsetCo
 }
 
 function writeTxnOffsetCommitResponseTopic(w: Writer, v: number, x: TxnOffsetCommitResponseTopic): void {
-  w.flexString(v >= 3, x.name)
+  if (v <= 5) w.flexString(v >= 3, x.name)
+  if (v >= 6) w.uuid(x.topicId)
   {
     const a = x.partitions
     w.flexArrayLength(v >= 3, a.length)
@@ -164,7 +169,8 @@ function writeTxnOffsetCommitResponseTopic(w: Writer, v: number, x: TxnOffsetCom
 }
 
 function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommitResponseTopic {
-  const name: string = r.flexString(v >= 3)
+  const name: string = v <= 5 ? r.flexString(v >= 3) : ""
+  const topicId: string = v >= 6 ? r.uuid() : P.ZERO_UUID
   let partitions: Array<TxnOffsetCommitResponsePartition>
   {
     const n = r.flexArrayLength(v >= 3, 6)
@@ -176,11 +182,11 @@ function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommit
     }
   }
   if (v >= 3) r.skipTaggedFields()
-  return { name, partitions }
+  return { name, topicId, partitions }
 }
 
 function writeTxnOffsetCommitResponse(w: Writer, v: number, x: TxnOffsetCommitResponse): void {
-  if (v < 0 || v > 4) P.badVersion("TxnOffsetCommitResponse", v)
+  if (v < 0 || v > 6) P.badVersion("TxnOffsetCommitResponse", v)
   w.int32(x.throttleTimeMs)
   {
     const a = x.topics
@@ -191,7 +197,7 @@ function writeTxnOffsetCommitResponse(w: Writer, v: number, x: TxnOffsetCommitRe
 }
 
 function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitResponse {
-  if (v < 0 || v > 4) r.fail(`TxnOffsetCommitResponse has no version ${v}`)
+  if (v < 0 || v > 6) r.fail(`TxnOffsetCommitResponse has no version ${v}`)
   const throttleTimeMs: number = r.int32()
   let topics: Array<TxnOffsetCommitResponseTopic>
   {
@@ -208,19 +214,19 @@ function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRespo
 }
 
 /**
- * The TxnOffsetCommit API (key 28), versions 0-4, flexible from 3.
+ * The TxnOffsetCommit API (key 28), versions 0-6, flexible from 3.
  *
  * @example
  * ```ts
  * const w = new Writer()
- * TxnOffsetCommit.encodeRequest(w, 4, request)
+ * TxnOffsetCommit.encodeRequest(w, 6, request)
  * ```
  */
 export const TxnOffsetCommit: Api<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
   key: 28,
   name: "TxnOffsetCommit",
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 6,
   flexibleVersion: 3,
   get Request() {
     return TxnOffsetCommitSchemas().TxnOffsetCommitRequest

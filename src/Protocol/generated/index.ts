@@ -60,8 +60,19 @@ import { ConsumerGroupHeartbeat } from "./ConsumerGroupHeartbeat.ts"
 import { ConsumerGroupDescribe } from "./ConsumerGroupDescribe.ts"
 import { GetTelemetrySubscriptions } from "./GetTelemetrySubscriptions.ts"
 import { PushTelemetry } from "./PushTelemetry.ts"
-import { ListClientMetricsResources } from "./ListClientMetricsResources.ts"
+import { ListConfigResources } from "./ListConfigResources.ts"
 import { DescribeTopicPartitions } from "./DescribeTopicPartitions.ts"
+import { ShareGroupHeartbeat } from "./ShareGroupHeartbeat.ts"
+import { ShareGroupDescribe } from "./ShareGroupDescribe.ts"
+import { ShareFetch } from "./ShareFetch.ts"
+import { ShareAcknowledge } from "./ShareAcknowledge.ts"
+import { AddRaftVoter } from "./AddRaftVoter.ts"
+import { RemoveRaftVoter } from "./RemoveRaftVoter.ts"
+import { StreamsGroupHeartbeat } from "./StreamsGroupHeartbeat.ts"
+import { StreamsGroupDescribe } from "./StreamsGroupDescribe.ts"
+import { DescribeShareGroupOffsets } from "./DescribeShareGroupOffsets.ts"
+import { AlterShareGroupOffsets } from "./AlterShareGroupOffsets.ts"
+import { DeleteShareGroupOffsets } from "./DeleteShareGroupOffsets.ts"
 import { ConsumerProtocolSubscription } from "./ConsumerProtocolSubscription.ts"
 import { ConsumerProtocolAssignment } from "./ConsumerProtocolAssignment.ts"
 
@@ -123,8 +134,19 @@ export * from "./ConsumerGroupHeartbeat.ts"
 export * from "./ConsumerGroupDescribe.ts"
 export * from "./GetTelemetrySubscriptions.ts"
 export * from "./PushTelemetry.ts"
-export * from "./ListClientMetricsResources.ts"
+export * from "./ListConfigResources.ts"
 export * from "./DescribeTopicPartitions.ts"
+export * from "./ShareGroupHeartbeat.ts"
+export * from "./ShareGroupDescribe.ts"
+export * from "./ShareFetch.ts"
+export * from "./ShareAcknowledge.ts"
+export * from "./AddRaftVoter.ts"
+export * from "./RemoveRaftVoter.ts"
+export * from "./StreamsGroupHeartbeat.ts"
+export * from "./StreamsGroupDescribe.ts"
+export * from "./DescribeShareGroupOffsets.ts"
+export * from "./AlterShareGroupOffsets.ts"
+export * from "./DeleteShareGroupOffsets.ts"
 export * from "./ConsumerProtocolSubscription.ts"
 export * from "./ConsumerProtocolAssignment.ts"
 
@@ -188,8 +210,19 @@ export const apis: ReadonlyArray<Api<any, any>> = [
   ConsumerGroupDescribe,
   GetTelemetrySubscriptions,
   PushTelemetry,
-  ListClientMetricsResources,
-  DescribeTopicPartitions
+  ListConfigResources,
+  DescribeTopicPartitions,
+  ShareGroupHeartbeat,
+  ShareGroupDescribe,
+  ShareFetch,
+  ShareAcknowledge,
+  AddRaftVoter,
+  RemoveRaftVoter,
+  StreamsGroupHeartbeat,
+  StreamsGroupDescribe,
+  DescribeShareGroupOffsets,
+  AlterShareGroupOffsets,
+  DeleteShareGroupOffsets
 ]
 
 /** Every generated versioned data structure. */

@@ -23,8 +23,13 @@ function isProduceRequestTopicProduceDataValid(x: unknown): boolean {
   if (!C.struct(x)) return false
   {
     const name: any = x.name
-    if (name === undefined) return false
+    if (name === undefined) { if (Object.hasOwn(x, "name")) return false }
     else if (!(C.kafkaString(name))) return false
+  }
+  {
+    const topicId: any = x.topicId
+    if (topicId === undefined) { if (Object.hasOwn(x, "topicId")) return false }
+    else if (!(C.uuid(topicId))) return false
   }
   {
     const partitionData: any = x.partitionData
@@ -119,6 +124,11 @@ function isFetchRequestPartitionValid(x: unknown): boolean {
     const replicaDirectoryId: any = x.replicaDirectoryId
     if (replicaDirectoryId === undefined) { if (Object.hasOwn(x, "replicaDirectoryId")) return false }
     else if (!(C.uuid(replicaDirectoryId))) return false
+  }
+  {
+    const highWatermark: any = x.highWatermark
+    if (highWatermark === undefined) { if (Object.hasOwn(x, "highWatermark")) return false }
+    else if (!(typeof highWatermark === "bigint" && BigInt.asIntN(64, highWatermark) === highWatermark)) return false
   }
   return true
 }
@@ -262,11 +272,6 @@ function isListOffsetsRequestPartitionValid(x: unknown): boolean {
     if (timestamp === undefined) return false
     else if (!(typeof timestamp === "bigint" && BigInt.asIntN(64, timestamp) === timestamp)) return false
   }
-  {
-    const maxNumOffsets: any = x.maxNumOffsets
-    if (maxNumOffsets === undefined) { if (Object.hasOwn(x, "maxNumOffsets")) return false }
-    else if (!(typeof maxNumOffsets === "number" && (maxNumOffsets | 0) === maxNumOffsets)) return false
-  }
   return true
 }
 
@@ -382,11 +387,6 @@ function isOffsetCommitRequestPartitionValid(x: unknown): boolean {
     else if (!(typeof committedLeaderEpoch === "number" && (committedLeaderEpoch | 0) === committedLeaderEpoch)) return false
   }
   {
-    const commitTimestamp: any = x.commitTimestamp
-    if (commitTimestamp === undefined) { if (Object.hasOwn(x, "commitTimestamp")) return false }
-    else if (!(typeof commitTimestamp === "bigint" && BigInt.asIntN(64, commitTimestamp) === commitTimestamp)) return false
-  }
-  {
     const committedMetadata: any = x.committedMetadata
     if (committedMetadata === undefined) return false
     else if (committedMetadata === null) {}
@@ -399,8 +399,13 @@ function isOffsetCommitRequestTopicValid(x: unknown): boolean {
   if (!C.struct(x)) return false
   {
     const name: any = x.name
-    if (name === undefined) return false
+    if (name === undefined) { if (Object.hasOwn(x, "name")) return false }
     else if (!(C.kafkaString(name))) return false
+  }
+  {
+    const topicId: any = x.topicId
+    if (topicId === undefined) { if (Object.hasOwn(x, "topicId")) return false }
+    else if (!(C.uuid(topicId))) return false
   }
   {
     const partitions: any = x.partitions
@@ -428,7 +433,7 @@ function isOffsetCommitRequestValid(x: unknown): boolean {
   }
   {
     const memberId: any = x.memberId
-    if (memberId === undefined) { if (Object.hasOwn(x, "memberId")) return false }
+    if (memberId === undefined) return false
     else if (!(C.kafkaString(memberId))) return false
   }
   {
@@ -477,8 +482,13 @@ function isOffsetFetchRequestTopicsValid(x: unknown): boolean {
   if (!C.struct(x)) return false
   {
     const name: any = x.name
-    if (name === undefined) return false
+    if (name === undefined) { if (Object.hasOwn(x, "name")) return false }
     else if (!(C.kafkaString(name))) return false
+  }
+  {
+    const topicId: any = x.topicId
+    if (topicId === undefined) { if (Object.hasOwn(x, "topicId")) return false }
+    else if (!(C.uuid(topicId))) return false
   }
   {
     const partitionIndexes: any = x.partitionIndexes
@@ -845,6 +855,17 @@ function isApiVersionsRequestValid(x: unknown): boolean {
     if (clientSoftwareVersion === undefined) { if (Object.hasOwn(x, "clientSoftwareVersion")) return false }
     else if (!(C.kafkaString(clientSoftwareVersion))) return false
   }
+  {
+    const clusterId: any = x.clusterId
+    if (clusterId === undefined) { if (Object.hasOwn(x, "clusterId")) return false }
+    else if (clusterId === null) {}
+    else if (!(C.kafkaString(clusterId))) return false
+  }
+  {
+    const nodeId: any = x.nodeId
+    if (nodeId === undefined) { if (Object.hasOwn(x, "nodeId")) return false }
+    else if (!(typeof nodeId === "number" && (nodeId | 0) === nodeId)) return false
+  }
   return true
 }
 
@@ -1064,6 +1085,16 @@ function isInitProducerIdRequestValid(x: unknown): boolean {
     const producerEpoch: any = x.producerEpoch
     if (producerEpoch === undefined) { if (Object.hasOwn(x, "producerEpoch")) return false }
     else if (!(typeof producerEpoch === "number" && ((producerEpoch << 16) >> 16) === producerEpoch)) return false
+  }
+  {
+    const enable2Pc: any = x.enable2Pc
+    if (enable2Pc === undefined) { if (Object.hasOwn(x, "enable2Pc")) return false }
+    else if (!(typeof enable2Pc === "boolean")) return false
+  }
+  {
+    const keepPreparedTxn: any = x.keepPreparedTxn
+    if (keepPreparedTxn === undefined) { if (Object.hasOwn(x, "keepPreparedTxn")) return false }
+    else if (!(typeof keepPreparedTxn === "boolean")) return false
   }
   return true
 }
@@ -1297,8 +1328,13 @@ function isTxnOffsetCommitRequestTopicValid(x: unknown): boolean {
   if (!C.struct(x)) return false
   {
     const name: any = x.name
-    if (name === undefined) return false
+    if (name === undefined) { if (Object.hasOwn(x, "name")) return false }
     else if (!(C.kafkaString(name))) return false
+  }
+  {
+    const topicId: any = x.topicId
+    if (topicId === undefined) { if (Object.hasOwn(x, "topicId")) return false }
+    else if (!(C.uuid(topicId))) return false
   }
   {
     const partitions: any = x.partitions
@@ -1335,9 +1371,9 @@ function isTxnOffsetCommitRequestValid(x: unknown): boolean {
     else if (!(typeof producerEpoch === "number" && ((producerEpoch << 16) >> 16) === producerEpoch)) return false
   }
   {
-    const generationId: any = x.generationId
-    if (generationId === undefined) { if (Object.hasOwn(x, "generationId")) return false }
-    else if (!(typeof generationId === "number" && (generationId | 0) === generationId)) return false
+    const generationIdOrMemberEpoch: any = x.generationIdOrMemberEpoch
+    if (generationIdOrMemberEpoch === undefined) { if (Object.hasOwn(x, "generationIdOrMemberEpoch")) return false }
+    else if (!(typeof generationIdOrMemberEpoch === "number" && (generationIdOrMemberEpoch | 0) === generationIdOrMemberEpoch)) return false
   }
   {
     const memberId: any = x.memberId
@@ -2058,6 +2094,11 @@ function isAlterPartitionReassignmentsRequestValid(x: unknown): boolean {
     else if (!(typeof timeoutMs === "number" && (timeoutMs | 0) === timeoutMs)) return false
   }
   {
+    const allowReplicationFactorChange: any = x.allowReplicationFactorChange
+    if (allowReplicationFactorChange === undefined) { if (Object.hasOwn(x, "allowReplicationFactorChange")) return false }
+    else if (!(typeof allowReplicationFactorChange === "boolean")) return false
+  }
+  {
     const topics: any = x.topics
     if (topics === undefined) return false
     else if (!Array.isArray(topics)) return false
@@ -2471,6 +2512,11 @@ function isDescribeClusterRequestValid(x: unknown): boolean {
     if (endpointType === undefined) { if (Object.hasOwn(x, "endpointType")) return false }
     else if (!(typeof endpointType === "number" && ((endpointType << 24) >> 24) === endpointType)) return false
   }
+  {
+    const includeFencedBrokers: any = x.includeFencedBrokers
+    if (includeFencedBrokers === undefined) { if (Object.hasOwn(x, "includeFencedBrokers")) return false }
+    else if (!(typeof includeFencedBrokers === "boolean")) return false
+  }
   return true
 }
 
@@ -2555,6 +2601,12 @@ function isListTransactionsRequestValid(x: unknown): boolean {
     const durationFilter: any = x.durationFilter
     if (durationFilter === undefined) { if (Object.hasOwn(x, "durationFilter")) return false }
     else if (!(typeof durationFilter === "bigint" && BigInt.asIntN(64, durationFilter) === durationFilter)) return false
+  }
+  {
+    const transactionalIdPattern: any = x.transactionalIdPattern
+    if (transactionalIdPattern === undefined) { if (Object.hasOwn(x, "transactionalIdPattern")) return false }
+    else if (transactionalIdPattern === null) {}
+    else if (!(C.kafkaString(transactionalIdPattern))) return false
   }
   return true
 }
@@ -2706,8 +2758,17 @@ function isPushTelemetryRequestValid(x: unknown): boolean {
   return true
 }
 
-function isListClientMetricsResourcesRequestValid(x: unknown): boolean {
+function isListConfigResourcesRequestValid(x: unknown): boolean {
   if (!C.struct(x)) return false
+  {
+    const resourceTypes: any = x.resourceTypes
+    if (resourceTypes === undefined) { if (Object.hasOwn(x, "resourceTypes")) return false }
+    else if (!Array.isArray(resourceTypes)) return false
+    else for (let i = 0; i < resourceTypes.length; i++) {
+      const $e: any = resourceTypes[i]
+      if (!(typeof $e === "number" && (($e << 24) >> 24) === $e)) return false
+    }
+  }
   return true
 }
 
@@ -2757,6 +2818,898 @@ function isDescribeTopicPartitionsRequestValid(x: unknown): boolean {
     if (cursor === undefined) { if (Object.hasOwn(x, "cursor")) return false }
     else if (cursor === null) {}
     else if (!(isDescribeTopicPartitionsRequestCursorValid(cursor))) return false
+  }
+  return true
+}
+
+function isShareGroupHeartbeatRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupId: any = x.groupId
+    if (groupId === undefined) return false
+    else if (!(C.kafkaString(groupId))) return false
+  }
+  {
+    const memberId: any = x.memberId
+    if (memberId === undefined) return false
+    else if (!(C.kafkaString(memberId))) return false
+  }
+  {
+    const memberEpoch: any = x.memberEpoch
+    if (memberEpoch === undefined) return false
+    else if (!(typeof memberEpoch === "number" && (memberEpoch | 0) === memberEpoch)) return false
+  }
+  {
+    const rackId: any = x.rackId
+    if (rackId === undefined) { if (Object.hasOwn(x, "rackId")) return false }
+    else if (rackId === null) {}
+    else if (!(C.kafkaString(rackId))) return false
+  }
+  {
+    const subscribedTopicNames: any = x.subscribedTopicNames
+    if (subscribedTopicNames === undefined) { if (Object.hasOwn(x, "subscribedTopicNames")) return false }
+    else if (subscribedTopicNames === null) {}
+    else if (!Array.isArray(subscribedTopicNames)) return false
+    else for (let i = 0; i < subscribedTopicNames.length; i++) {
+      const $e: any = subscribedTopicNames[i]
+      if (!(C.kafkaString($e))) return false
+    }
+  }
+  return true
+}
+
+function isShareGroupDescribeRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupIds: any = x.groupIds
+    if (groupIds === undefined) return false
+    else if (!Array.isArray(groupIds)) return false
+    else for (let i = 0; i < groupIds.length; i++) {
+      const $e: any = groupIds[i]
+      if (!(C.kafkaString($e))) return false
+    }
+  }
+  {
+    const includeAuthorizedOperations: any = x.includeAuthorizedOperations
+    if (includeAuthorizedOperations === undefined) return false
+    else if (!(typeof includeAuthorizedOperations === "boolean")) return false
+  }
+  return true
+}
+
+function isShareFetchRequestAcknowledgementBatchValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const firstOffset: any = x.firstOffset
+    if (firstOffset === undefined) return false
+    else if (!(typeof firstOffset === "bigint" && BigInt.asIntN(64, firstOffset) === firstOffset)) return false
+  }
+  {
+    const lastOffset: any = x.lastOffset
+    if (lastOffset === undefined) return false
+    else if (!(typeof lastOffset === "bigint" && BigInt.asIntN(64, lastOffset) === lastOffset)) return false
+  }
+  {
+    const acknowledgeTypes: any = x.acknowledgeTypes
+    if (acknowledgeTypes === undefined) return false
+    else if (!Array.isArray(acknowledgeTypes)) return false
+    else for (let i = 0; i < acknowledgeTypes.length; i++) {
+      const $e: any = acknowledgeTypes[i]
+      if (!(typeof $e === "number" && (($e << 24) >> 24) === $e)) return false
+    }
+  }
+  return true
+}
+
+function isShareFetchRequestFetchPartitionValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const partitionIndex: any = x.partitionIndex
+    if (partitionIndex === undefined) return false
+    else if (!(typeof partitionIndex === "number" && (partitionIndex | 0) === partitionIndex)) return false
+  }
+  {
+    const partitionMaxBytes: any = x.partitionMaxBytes
+    if (partitionMaxBytes === undefined) { if (Object.hasOwn(x, "partitionMaxBytes")) return false }
+    else if (!(typeof partitionMaxBytes === "number" && (partitionMaxBytes | 0) === partitionMaxBytes)) return false
+  }
+  {
+    const acknowledgementBatches: any = x.acknowledgementBatches
+    if (acknowledgementBatches === undefined) return false
+    else if (!Array.isArray(acknowledgementBatches)) return false
+    else for (let i = 0; i < acknowledgementBatches.length; i++) {
+      const $e: any = acknowledgementBatches[i]
+      if (!(isShareFetchRequestAcknowledgementBatchValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isShareFetchRequestFetchTopicValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const topicId: any = x.topicId
+    if (topicId === undefined) return false
+    else if (!(C.uuid(topicId))) return false
+  }
+  {
+    const partitions: any = x.partitions
+    if (partitions === undefined) return false
+    else if (!Array.isArray(partitions)) return false
+    else for (let i = 0; i < partitions.length; i++) {
+      const $e: any = partitions[i]
+      if (!(isShareFetchRequestFetchPartitionValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isShareFetchRequestForgottenTopicValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const topicId: any = x.topicId
+    if (topicId === undefined) return false
+    else if (!(C.uuid(topicId))) return false
+  }
+  {
+    const partitions: any = x.partitions
+    if (partitions === undefined) return false
+    else if (!Array.isArray(partitions)) return false
+    else for (let i = 0; i < partitions.length; i++) {
+      const $e: any = partitions[i]
+      if (!(typeof $e === "number" && ($e | 0) === $e)) return false
+    }
+  }
+  return true
+}
+
+function isShareFetchRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupId: any = x.groupId
+    if (groupId === undefined) { if (Object.hasOwn(x, "groupId")) return false }
+    else if (groupId === null) {}
+    else if (!(C.kafkaString(groupId))) return false
+  }
+  {
+    const memberId: any = x.memberId
+    if (memberId === undefined) return false
+    else if (memberId === null) {}
+    else if (!(C.kafkaString(memberId))) return false
+  }
+  {
+    const shareSessionEpoch: any = x.shareSessionEpoch
+    if (shareSessionEpoch === undefined) return false
+    else if (!(typeof shareSessionEpoch === "number" && (shareSessionEpoch | 0) === shareSessionEpoch)) return false
+  }
+  {
+    const maxWaitMs: any = x.maxWaitMs
+    if (maxWaitMs === undefined) return false
+    else if (!(typeof maxWaitMs === "number" && (maxWaitMs | 0) === maxWaitMs)) return false
+  }
+  {
+    const minBytes: any = x.minBytes
+    if (minBytes === undefined) return false
+    else if (!(typeof minBytes === "number" && (minBytes | 0) === minBytes)) return false
+  }
+  {
+    const maxBytes: any = x.maxBytes
+    if (maxBytes === undefined) { if (Object.hasOwn(x, "maxBytes")) return false }
+    else if (!(typeof maxBytes === "number" && (maxBytes | 0) === maxBytes)) return false
+  }
+  {
+    const maxRecords: any = x.maxRecords
+    if (maxRecords === undefined) return false
+    else if (!(typeof maxRecords === "number" && (maxRecords | 0) === maxRecords)) return false
+  }
+  {
+    const batchSize: any = x.batchSize
+    if (batchSize === undefined) return false
+    else if (!(typeof batchSize === "number" && (batchSize | 0) === batchSize)) return false
+  }
+  {
+    const shareAcquireMode: any = x.shareAcquireMode
+    if (shareAcquireMode === undefined) { if (Object.hasOwn(x, "shareAcquireMode")) return false }
+    else if (!(typeof shareAcquireMode === "number" && ((shareAcquireMode << 24) >> 24) === shareAcquireMode)) return false
+  }
+  {
+    const isRenewAck: any = x.isRenewAck
+    if (isRenewAck === undefined) { if (Object.hasOwn(x, "isRenewAck")) return false }
+    else if (!(typeof isRenewAck === "boolean")) return false
+  }
+  {
+    const topics: any = x.topics
+    if (topics === undefined) return false
+    else if (!Array.isArray(topics)) return false
+    else for (let i = 0; i < topics.length; i++) {
+      const $e: any = topics[i]
+      if (!(isShareFetchRequestFetchTopicValid($e))) return false
+    }
+  }
+  {
+    const forgottenTopicsData: any = x.forgottenTopicsData
+    if (forgottenTopicsData === undefined) return false
+    else if (!Array.isArray(forgottenTopicsData)) return false
+    else for (let i = 0; i < forgottenTopicsData.length; i++) {
+      const $e: any = forgottenTopicsData[i]
+      if (!(isShareFetchRequestForgottenTopicValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isShareAcknowledgeRequestAcknowledgementBatchValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const firstOffset: any = x.firstOffset
+    if (firstOffset === undefined) return false
+    else if (!(typeof firstOffset === "bigint" && BigInt.asIntN(64, firstOffset) === firstOffset)) return false
+  }
+  {
+    const lastOffset: any = x.lastOffset
+    if (lastOffset === undefined) return false
+    else if (!(typeof lastOffset === "bigint" && BigInt.asIntN(64, lastOffset) === lastOffset)) return false
+  }
+  {
+    const acknowledgeTypes: any = x.acknowledgeTypes
+    if (acknowledgeTypes === undefined) return false
+    else if (!Array.isArray(acknowledgeTypes)) return false
+    else for (let i = 0; i < acknowledgeTypes.length; i++) {
+      const $e: any = acknowledgeTypes[i]
+      if (!(typeof $e === "number" && (($e << 24) >> 24) === $e)) return false
+    }
+  }
+  return true
+}
+
+function isShareAcknowledgeRequestAcknowledgePartitionValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const partitionIndex: any = x.partitionIndex
+    if (partitionIndex === undefined) return false
+    else if (!(typeof partitionIndex === "number" && (partitionIndex | 0) === partitionIndex)) return false
+  }
+  {
+    const acknowledgementBatches: any = x.acknowledgementBatches
+    if (acknowledgementBatches === undefined) return false
+    else if (!Array.isArray(acknowledgementBatches)) return false
+    else for (let i = 0; i < acknowledgementBatches.length; i++) {
+      const $e: any = acknowledgementBatches[i]
+      if (!(isShareAcknowledgeRequestAcknowledgementBatchValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isShareAcknowledgeRequestAcknowledgeTopicValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const topicId: any = x.topicId
+    if (topicId === undefined) return false
+    else if (!(C.uuid(topicId))) return false
+  }
+  {
+    const partitions: any = x.partitions
+    if (partitions === undefined) return false
+    else if (!Array.isArray(partitions)) return false
+    else for (let i = 0; i < partitions.length; i++) {
+      const $e: any = partitions[i]
+      if (!(isShareAcknowledgeRequestAcknowledgePartitionValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isShareAcknowledgeRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupId: any = x.groupId
+    if (groupId === undefined) { if (Object.hasOwn(x, "groupId")) return false }
+    else if (groupId === null) {}
+    else if (!(C.kafkaString(groupId))) return false
+  }
+  {
+    const memberId: any = x.memberId
+    if (memberId === undefined) return false
+    else if (memberId === null) {}
+    else if (!(C.kafkaString(memberId))) return false
+  }
+  {
+    const shareSessionEpoch: any = x.shareSessionEpoch
+    if (shareSessionEpoch === undefined) return false
+    else if (!(typeof shareSessionEpoch === "number" && (shareSessionEpoch | 0) === shareSessionEpoch)) return false
+  }
+  {
+    const isRenewAck: any = x.isRenewAck
+    if (isRenewAck === undefined) { if (Object.hasOwn(x, "isRenewAck")) return false }
+    else if (!(typeof isRenewAck === "boolean")) return false
+  }
+  {
+    const topics: any = x.topics
+    if (topics === undefined) return false
+    else if (!Array.isArray(topics)) return false
+    else for (let i = 0; i < topics.length; i++) {
+      const $e: any = topics[i]
+      if (!(isShareAcknowledgeRequestAcknowledgeTopicValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isAddRaftVoterRequestListenerValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const name: any = x.name
+    if (name === undefined) return false
+    else if (!(C.kafkaString(name))) return false
+  }
+  {
+    const host: any = x.host
+    if (host === undefined) return false
+    else if (!(C.kafkaString(host))) return false
+  }
+  {
+    const port: any = x.port
+    if (port === undefined) return false
+    else if (!(typeof port === "number" && (port & 0xffff) === port)) return false
+  }
+  return true
+}
+
+function isAddRaftVoterRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const clusterId: any = x.clusterId
+    if (clusterId === undefined) return false
+    else if (clusterId === null) {}
+    else if (!(C.kafkaString(clusterId))) return false
+  }
+  {
+    const timeoutMs: any = x.timeoutMs
+    if (timeoutMs === undefined) return false
+    else if (!(typeof timeoutMs === "number" && (timeoutMs | 0) === timeoutMs)) return false
+  }
+  {
+    const voterId: any = x.voterId
+    if (voterId === undefined) return false
+    else if (!(typeof voterId === "number" && (voterId | 0) === voterId)) return false
+  }
+  {
+    const voterDirectoryId: any = x.voterDirectoryId
+    if (voterDirectoryId === undefined) return false
+    else if (!(C.uuid(voterDirectoryId))) return false
+  }
+  {
+    const listeners: any = x.listeners
+    if (listeners === undefined) return false
+    else if (!Array.isArray(listeners)) return false
+    else for (let i = 0; i < listeners.length; i++) {
+      const $e: any = listeners[i]
+      if (!(isAddRaftVoterRequestListenerValid($e))) return false
+    }
+  }
+  {
+    const ackWhenCommitted: any = x.ackWhenCommitted
+    if (ackWhenCommitted === undefined) { if (Object.hasOwn(x, "ackWhenCommitted")) return false }
+    else if (!(typeof ackWhenCommitted === "boolean")) return false
+  }
+  return true
+}
+
+function isRemoveRaftVoterRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const clusterId: any = x.clusterId
+    if (clusterId === undefined) return false
+    else if (clusterId === null) {}
+    else if (!(C.kafkaString(clusterId))) return false
+  }
+  {
+    const voterId: any = x.voterId
+    if (voterId === undefined) return false
+    else if (!(typeof voterId === "number" && (voterId | 0) === voterId)) return false
+  }
+  {
+    const voterDirectoryId: any = x.voterDirectoryId
+    if (voterDirectoryId === undefined) return false
+    else if (!(C.uuid(voterDirectoryId))) return false
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestKeyValueValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const key: any = x.key
+    if (key === undefined) return false
+    else if (!(C.kafkaString(key))) return false
+  }
+  {
+    const value: any = x.value
+    if (value === undefined) return false
+    else if (!(C.kafkaString(value))) return false
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestTopicInfoValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const name: any = x.name
+    if (name === undefined) return false
+    else if (!(C.kafkaString(name))) return false
+  }
+  {
+    const partitions: any = x.partitions
+    if (partitions === undefined) return false
+    else if (!(typeof partitions === "number" && (partitions | 0) === partitions)) return false
+  }
+  {
+    const replicationFactor: any = x.replicationFactor
+    if (replicationFactor === undefined) return false
+    else if (!(typeof replicationFactor === "number" && ((replicationFactor << 16) >> 16) === replicationFactor)) return false
+  }
+  {
+    const topicConfigs: any = x.topicConfigs
+    if (topicConfigs === undefined) return false
+    else if (!Array.isArray(topicConfigs)) return false
+    else for (let i = 0; i < topicConfigs.length; i++) {
+      const $e: any = topicConfigs[i]
+      if (!(isStreamsGroupHeartbeatRequestKeyValueValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestCopartitionGroupValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const sourceTopics: any = x.sourceTopics
+    if (sourceTopics === undefined) return false
+    else if (!Array.isArray(sourceTopics)) return false
+    else for (let i = 0; i < sourceTopics.length; i++) {
+      const $e: any = sourceTopics[i]
+      if (!(typeof $e === "number" && (($e << 16) >> 16) === $e)) return false
+    }
+  }
+  {
+    const sourceTopicRegex: any = x.sourceTopicRegex
+    if (sourceTopicRegex === undefined) return false
+    else if (!Array.isArray(sourceTopicRegex)) return false
+    else for (let i = 0; i < sourceTopicRegex.length; i++) {
+      const $e: any = sourceTopicRegex[i]
+      if (!(typeof $e === "number" && (($e << 16) >> 16) === $e)) return false
+    }
+  }
+  {
+    const repartitionSourceTopics: any = x.repartitionSourceTopics
+    if (repartitionSourceTopics === undefined) return false
+    else if (!Array.isArray(repartitionSourceTopics)) return false
+    else for (let i = 0; i < repartitionSourceTopics.length; i++) {
+      const $e: any = repartitionSourceTopics[i]
+      if (!(typeof $e === "number" && (($e << 16) >> 16) === $e)) return false
+    }
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestSubtopologyValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const subtopologyId: any = x.subtopologyId
+    if (subtopologyId === undefined) return false
+    else if (!(C.kafkaString(subtopologyId))) return false
+  }
+  {
+    const sourceTopics: any = x.sourceTopics
+    if (sourceTopics === undefined) return false
+    else if (!Array.isArray(sourceTopics)) return false
+    else for (let i = 0; i < sourceTopics.length; i++) {
+      const $e: any = sourceTopics[i]
+      if (!(C.kafkaString($e))) return false
+    }
+  }
+  {
+    const sourceTopicRegex: any = x.sourceTopicRegex
+    if (sourceTopicRegex === undefined) return false
+    else if (!Array.isArray(sourceTopicRegex)) return false
+    else for (let i = 0; i < sourceTopicRegex.length; i++) {
+      const $e: any = sourceTopicRegex[i]
+      if (!(C.kafkaString($e))) return false
+    }
+  }
+  {
+    const stateChangelogTopics: any = x.stateChangelogTopics
+    if (stateChangelogTopics === undefined) return false
+    else if (!Array.isArray(stateChangelogTopics)) return false
+    else for (let i = 0; i < stateChangelogTopics.length; i++) {
+      const $e: any = stateChangelogTopics[i]
+      if (!(isStreamsGroupHeartbeatRequestTopicInfoValid($e))) return false
+    }
+  }
+  {
+    const repartitionSinkTopics: any = x.repartitionSinkTopics
+    if (repartitionSinkTopics === undefined) return false
+    else if (!Array.isArray(repartitionSinkTopics)) return false
+    else for (let i = 0; i < repartitionSinkTopics.length; i++) {
+      const $e: any = repartitionSinkTopics[i]
+      if (!(C.kafkaString($e))) return false
+    }
+  }
+  {
+    const repartitionSourceTopics: any = x.repartitionSourceTopics
+    if (repartitionSourceTopics === undefined) return false
+    else if (!Array.isArray(repartitionSourceTopics)) return false
+    else for (let i = 0; i < repartitionSourceTopics.length; i++) {
+      const $e: any = repartitionSourceTopics[i]
+      if (!(isStreamsGroupHeartbeatRequestTopicInfoValid($e))) return false
+    }
+  }
+  {
+    const copartitionGroups: any = x.copartitionGroups
+    if (copartitionGroups === undefined) return false
+    else if (!Array.isArray(copartitionGroups)) return false
+    else for (let i = 0; i < copartitionGroups.length; i++) {
+      const $e: any = copartitionGroups[i]
+      if (!(isStreamsGroupHeartbeatRequestCopartitionGroupValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestTopologyValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const epoch: any = x.epoch
+    if (epoch === undefined) return false
+    else if (!(typeof epoch === "number" && (epoch | 0) === epoch)) return false
+  }
+  {
+    const subtopologies: any = x.subtopologies
+    if (subtopologies === undefined) return false
+    else if (!Array.isArray(subtopologies)) return false
+    else for (let i = 0; i < subtopologies.length; i++) {
+      const $e: any = subtopologies[i]
+      if (!(isStreamsGroupHeartbeatRequestSubtopologyValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestTaskIdsValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const subtopologyId: any = x.subtopologyId
+    if (subtopologyId === undefined) return false
+    else if (!(C.kafkaString(subtopologyId))) return false
+  }
+  {
+    const partitions: any = x.partitions
+    if (partitions === undefined) return false
+    else if (!Array.isArray(partitions)) return false
+    else for (let i = 0; i < partitions.length; i++) {
+      const $e: any = partitions[i]
+      if (!(typeof $e === "number" && ($e | 0) === $e)) return false
+    }
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestEndpointValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const host: any = x.host
+    if (host === undefined) return false
+    else if (!(C.kafkaString(host))) return false
+  }
+  {
+    const port: any = x.port
+    if (port === undefined) return false
+    else if (!(typeof port === "number" && (port & 0xffff) === port)) return false
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestTaskOffsetValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const subtopologyId: any = x.subtopologyId
+    if (subtopologyId === undefined) return false
+    else if (!(C.kafkaString(subtopologyId))) return false
+  }
+  {
+    const partition: any = x.partition
+    if (partition === undefined) return false
+    else if (!(typeof partition === "number" && (partition | 0) === partition)) return false
+  }
+  {
+    const offset: any = x.offset
+    if (offset === undefined) return false
+    else if (!(typeof offset === "bigint" && BigInt.asIntN(64, offset) === offset)) return false
+  }
+  return true
+}
+
+function isStreamsGroupHeartbeatRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupId: any = x.groupId
+    if (groupId === undefined) return false
+    else if (!(C.kafkaString(groupId))) return false
+  }
+  {
+    const memberId: any = x.memberId
+    if (memberId === undefined) return false
+    else if (!(C.kafkaString(memberId))) return false
+  }
+  {
+    const memberEpoch: any = x.memberEpoch
+    if (memberEpoch === undefined) return false
+    else if (!(typeof memberEpoch === "number" && (memberEpoch | 0) === memberEpoch)) return false
+  }
+  {
+    const endpointInformationEpoch: any = x.endpointInformationEpoch
+    if (endpointInformationEpoch === undefined) return false
+    else if (!(typeof endpointInformationEpoch === "number" && (endpointInformationEpoch | 0) === endpointInformationEpoch)) return false
+  }
+  {
+    const instanceId: any = x.instanceId
+    if (instanceId === undefined) { if (Object.hasOwn(x, "instanceId")) return false }
+    else if (instanceId === null) {}
+    else if (!(C.kafkaString(instanceId))) return false
+  }
+  {
+    const rackId: any = x.rackId
+    if (rackId === undefined) { if (Object.hasOwn(x, "rackId")) return false }
+    else if (rackId === null) {}
+    else if (!(C.kafkaString(rackId))) return false
+  }
+  {
+    const rebalanceTimeoutMs: any = x.rebalanceTimeoutMs
+    if (rebalanceTimeoutMs === undefined) { if (Object.hasOwn(x, "rebalanceTimeoutMs")) return false }
+    else if (!(typeof rebalanceTimeoutMs === "number" && (rebalanceTimeoutMs | 0) === rebalanceTimeoutMs)) return false
+  }
+  {
+    const topology: any = x.topology
+    if (topology === undefined) { if (Object.hasOwn(x, "topology")) return false }
+    else if (topology === null) {}
+    else if (!(isStreamsGroupHeartbeatRequestTopologyValid(topology))) return false
+  }
+  {
+    const activeTasks: any = x.activeTasks
+    if (activeTasks === undefined) { if (Object.hasOwn(x, "activeTasks")) return false }
+    else if (activeTasks === null) {}
+    else if (!Array.isArray(activeTasks)) return false
+    else for (let i = 0; i < activeTasks.length; i++) {
+      const $e: any = activeTasks[i]
+      if (!(isStreamsGroupHeartbeatRequestTaskIdsValid($e))) return false
+    }
+  }
+  {
+    const standbyTasks: any = x.standbyTasks
+    if (standbyTasks === undefined) { if (Object.hasOwn(x, "standbyTasks")) return false }
+    else if (standbyTasks === null) {}
+    else if (!Array.isArray(standbyTasks)) return false
+    else for (let i = 0; i < standbyTasks.length; i++) {
+      const $e: any = standbyTasks[i]
+      if (!(isStreamsGroupHeartbeatRequestTaskIdsValid($e))) return false
+    }
+  }
+  {
+    const warmupTasks: any = x.warmupTasks
+    if (warmupTasks === undefined) { if (Object.hasOwn(x, "warmupTasks")) return false }
+    else if (warmupTasks === null) {}
+    else if (!Array.isArray(warmupTasks)) return false
+    else for (let i = 0; i < warmupTasks.length; i++) {
+      const $e: any = warmupTasks[i]
+      if (!(isStreamsGroupHeartbeatRequestTaskIdsValid($e))) return false
+    }
+  }
+  {
+    const processId: any = x.processId
+    if (processId === undefined) { if (Object.hasOwn(x, "processId")) return false }
+    else if (processId === null) {}
+    else if (!(C.kafkaString(processId))) return false
+  }
+  {
+    const userEndpoint: any = x.userEndpoint
+    if (userEndpoint === undefined) { if (Object.hasOwn(x, "userEndpoint")) return false }
+    else if (userEndpoint === null) {}
+    else if (!(isStreamsGroupHeartbeatRequestEndpointValid(userEndpoint))) return false
+  }
+  {
+    const clientTags: any = x.clientTags
+    if (clientTags === undefined) { if (Object.hasOwn(x, "clientTags")) return false }
+    else if (clientTags === null) {}
+    else if (!Array.isArray(clientTags)) return false
+    else for (let i = 0; i < clientTags.length; i++) {
+      const $e: any = clientTags[i]
+      if (!(isStreamsGroupHeartbeatRequestKeyValueValid($e))) return false
+    }
+  }
+  {
+    const taskOffsets: any = x.taskOffsets
+    if (taskOffsets === undefined) { if (Object.hasOwn(x, "taskOffsets")) return false }
+    else if (taskOffsets === null) {}
+    else if (!Array.isArray(taskOffsets)) return false
+    else for (let i = 0; i < taskOffsets.length; i++) {
+      const $e: any = taskOffsets[i]
+      if (!(isStreamsGroupHeartbeatRequestTaskOffsetValid($e))) return false
+    }
+  }
+  {
+    const taskEndOffsets: any = x.taskEndOffsets
+    if (taskEndOffsets === undefined) { if (Object.hasOwn(x, "taskEndOffsets")) return false }
+    else if (taskEndOffsets === null) {}
+    else if (!Array.isArray(taskEndOffsets)) return false
+    else for (let i = 0; i < taskEndOffsets.length; i++) {
+      const $e: any = taskEndOffsets[i]
+      if (!(isStreamsGroupHeartbeatRequestTaskOffsetValid($e))) return false
+    }
+  }
+  {
+    const shutdownApplication: any = x.shutdownApplication
+    if (shutdownApplication === undefined) { if (Object.hasOwn(x, "shutdownApplication")) return false }
+    else if (!(typeof shutdownApplication === "boolean")) return false
+  }
+  return true
+}
+
+function isStreamsGroupDescribeRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupIds: any = x.groupIds
+    if (groupIds === undefined) return false
+    else if (!Array.isArray(groupIds)) return false
+    else for (let i = 0; i < groupIds.length; i++) {
+      const $e: any = groupIds[i]
+      if (!(C.kafkaString($e))) return false
+    }
+  }
+  {
+    const includeAuthorizedOperations: any = x.includeAuthorizedOperations
+    if (includeAuthorizedOperations === undefined) return false
+    else if (!(typeof includeAuthorizedOperations === "boolean")) return false
+  }
+  {
+    const includeTopologyDescription: any = x.includeTopologyDescription
+    if (includeTopologyDescription === undefined) { if (Object.hasOwn(x, "includeTopologyDescription")) return false }
+    else if (!(typeof includeTopologyDescription === "boolean")) return false
+  }
+  return true
+}
+
+function isDescribeShareGroupOffsetsRequestTopicValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const topicName: any = x.topicName
+    if (topicName === undefined) return false
+    else if (!(C.kafkaString(topicName))) return false
+  }
+  {
+    const partitions: any = x.partitions
+    if (partitions === undefined) return false
+    else if (!Array.isArray(partitions)) return false
+    else for (let i = 0; i < partitions.length; i++) {
+      const $e: any = partitions[i]
+      if (!(typeof $e === "number" && ($e | 0) === $e)) return false
+    }
+  }
+  return true
+}
+
+function isDescribeShareGroupOffsetsRequestGroupValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupId: any = x.groupId
+    if (groupId === undefined) return false
+    else if (!(C.kafkaString(groupId))) return false
+  }
+  {
+    const topics: any = x.topics
+    if (topics === undefined) return false
+    else if (topics === null) {}
+    else if (!Array.isArray(topics)) return false
+    else for (let i = 0; i < topics.length; i++) {
+      const $e: any = topics[i]
+      if (!(isDescribeShareGroupOffsetsRequestTopicValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isDescribeShareGroupOffsetsRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groups: any = x.groups
+    if (groups === undefined) return false
+    else if (!Array.isArray(groups)) return false
+    else for (let i = 0; i < groups.length; i++) {
+      const $e: any = groups[i]
+      if (!(isDescribeShareGroupOffsetsRequestGroupValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isAlterShareGroupOffsetsRequestPartitionValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const partitionIndex: any = x.partitionIndex
+    if (partitionIndex === undefined) return false
+    else if (!(typeof partitionIndex === "number" && (partitionIndex | 0) === partitionIndex)) return false
+  }
+  {
+    const startOffset: any = x.startOffset
+    if (startOffset === undefined) return false
+    else if (!(typeof startOffset === "bigint" && BigInt.asIntN(64, startOffset) === startOffset)) return false
+  }
+  return true
+}
+
+function isAlterShareGroupOffsetsRequestTopicValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const topicName: any = x.topicName
+    if (topicName === undefined) return false
+    else if (!(C.kafkaString(topicName))) return false
+  }
+  {
+    const partitions: any = x.partitions
+    if (partitions === undefined) return false
+    else if (!Array.isArray(partitions)) return false
+    else for (let i = 0; i < partitions.length; i++) {
+      const $e: any = partitions[i]
+      if (!(isAlterShareGroupOffsetsRequestPartitionValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isAlterShareGroupOffsetsRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupId: any = x.groupId
+    if (groupId === undefined) return false
+    else if (!(C.kafkaString(groupId))) return false
+  }
+  {
+    const topics: any = x.topics
+    if (topics === undefined) return false
+    else if (!Array.isArray(topics)) return false
+    else for (let i = 0; i < topics.length; i++) {
+      const $e: any = topics[i]
+      if (!(isAlterShareGroupOffsetsRequestTopicValid($e))) return false
+    }
+  }
+  return true
+}
+
+function isDeleteShareGroupOffsetsRequestTopicValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const topicName: any = x.topicName
+    if (topicName === undefined) return false
+    else if (!(C.kafkaString(topicName))) return false
+  }
+  return true
+}
+
+function isDeleteShareGroupOffsetsRequestValid(x: unknown): boolean {
+  if (!C.struct(x)) return false
+  {
+    const groupId: any = x.groupId
+    if (groupId === undefined) return false
+    else if (!(C.kafkaString(groupId))) return false
+  }
+  {
+    const topics: any = x.topics
+    if (topics === undefined) return false
+    else if (!Array.isArray(topics)) return false
+    else for (let i = 0; i < topics.length; i++) {
+      const $e: any = topics[i]
+      if (!(isDeleteShareGroupOffsetsRequestTopicValid($e))) return false
+    }
   }
   return true
 }
@@ -2829,6 +3782,17 @@ export const requestPrechecks: { readonly [apiKey: number]: (x: unknown) => bool
   69: isConsumerGroupDescribeRequestValid,
   71: isGetTelemetrySubscriptionsRequestValid,
   72: isPushTelemetryRequestValid,
-  74: isListClientMetricsResourcesRequestValid,
-  75: isDescribeTopicPartitionsRequestValid
+  74: isListConfigResourcesRequestValid,
+  75: isDescribeTopicPartitionsRequestValid,
+  76: isShareGroupHeartbeatRequestValid,
+  77: isShareGroupDescribeRequestValid,
+  78: isShareFetchRequestValid,
+  79: isShareAcknowledgeRequestValid,
+  80: isAddRaftVoterRequestValid,
+  81: isRemoveRaftVoterRequestValid,
+  88: isStreamsGroupHeartbeatRequestValid,
+  89: isStreamsGroupDescribeRequestValid,
+  90: isDescribeShareGroupOffsetsRequestValid,
+  91: isAlterShareGroupOffsetsRequestValid,
+  92: isDeleteShareGroupOffsetsRequestValid
 }
