@@ -90,8 +90,8 @@ const key = (type: number, name: string) => `${type}:${name}`
 const toEntry = (c: DescribeConfigsResponseResourceResult, version: number): ConfigEntry => ({
   name: c.name,
   value: c.value,
-  source: version === 0 ? (c.isDefault ? "default" : "unknown") : sourceOf(c.configSource),
-  isDefault: version === 0 ? c.isDefault : c.configSource === 5,
+  source: sourceOf(c.configSource),
+  isDefault: c.configSource === 5,
   isSensitive: c.isSensitive,
   isReadOnly: c.readOnly,
   type: typeOf(c.configType),

@@ -148,7 +148,7 @@ export const lookupOffsets = (
         answerOf(p.errorCode, {
           topic: "",
           partition: p.partitionIndex,
-          offset: p.offset >= 0n ? p.offset : (p.oldStyleOffsets.length > 0 ? p.oldStyleOffsets[0] : null),
+          offset: p.offset >= 0n ? p.offset : null,
           timestamp: (typeof spec !== "string" || spec === "maxTimestamp") && p.timestamp >= 0n ? Number(p.timestamp) : null,
           leaderEpoch: p.leaderEpoch >= 0 ? p.leaderEpoch : null
         }))))

@@ -61,7 +61,7 @@ export const resolveOffsets = (f: Fetcher, node: number, ps: ReadonlyArray<Parti
         const p = x.p
         if (!p.assigned || p.generation !== x.generation) continue
         if (r.errorCode === 0) {
-          const offset = r.offset >= 0n ? r.offset : (r.oldStyleOffsets[0] ?? -1n)
+          const offset = r.offset
           if (offset < 0n) {
             // no record at or after that timestamp: start at the end
             p.reset = "latest"

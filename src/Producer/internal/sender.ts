@@ -19,6 +19,7 @@ import type { ProducerError } from "../Errors.ts"
 import { Accumulator, Batch } from "./accumulator.ts"
 import type { AckPart, PartitionQueue } from "./accumulator.ts"
 import { encodeBatch, startSection } from "./encode.ts"
+import { ZERO_UUID } from "../../Protocol/internal/Primitives.ts"
 
 export interface SenderSettings {
   readonly acks: -1 | 0 | 1
@@ -339,11 +340,18 @@ export class Sender {
         }
         list.push({ index: b.partition, records: b.encoded! })
       }
+      // Produce v13+ addresses topics by id (the encoder writes the name below v13, the id from v13)
+      const meta = this.cluster.snapshot().topics
+      const nameOfId = new Map<string, string>()
       const req = {
         transactionalId: s.transactionalId,
         acks: s.acks,
         timeoutMs: s.requestTimeoutMs,
-        topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData }))
+        topicData: [...topics].map(([name, partitionData]) => {
+          const topicId = meta.get(name)?.topicId ?? ZERO_UUID
+          nameOfId.set(topicId, name)
+          return { name, topicId, partitionData }
+        })
       }
       for (const b of batches) b.attempts++
       if (s.acks === 0) {
@@ -353,7 +361,10 @@ export class Sender {
       }
       const res = yield* broker.request(Produce, req, { timeout: s.requestTimeoutMs + 5_000 })
       const byKey = new Map<string, ProduceResponsePartitionProduceResponse>()
-      for (const t of res.responses) for (const p of t.partitionResponses) byKey.set(t.name + "\u0000" + p.index, p)
+      for (const t of res.responses) {
+        const name = t.name !== "" ? t.name : nameOfId.get(t.topicId) ?? ""
+        for (const p of t.partitionResponses) byKey.set(name + "\u0000" + p.index, p)
+      }
       for (const b of batches) {
         const pr = byKey.get(b.topic + "\u0000" + b.partition)
         if (pr === undefined) this.retryOrFail(b, kafkaError("UNKNOWN_SERVER_ERROR", `no response for ${b.topic}-${b.partition}`))

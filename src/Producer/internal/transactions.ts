@@ -203,7 +203,7 @@ export class Transactions {
             groupId: group.groupId,
             producerId: this.identity.producerId,
             producerEpoch: this.identity.producerEpoch,
-            generationId: group.generationId ?? -1,
+            generationIdOrMemberEpoch: group.generationId ?? -1,
             memberId: group.memberId ?? "",
             groupInstanceId: group.groupInstanceId ?? null,
             topics: [...byTopic].map(([name, list]) => ({

@@ -12,6 +12,7 @@ import type { EncodeError } from "../DecodeError.ts"
 import { encodeRequestFrameResult } from "../Frame.ts"
 import { Produce } from "../generated/Produce.ts"
 import type { ProduceRequest } from "../generated/Produce.ts"
+import { ZERO_UUID } from "./Primitives.ts"
 import { Writer } from "./Writer.ts"
 
 /**
@@ -52,7 +53,7 @@ export const concatFrame = (frame: FrameBytes): Uint8Array => {
 }
 
 /**
- * Encodes a Produce request frame (versions 3–11) as parts; any other version, or a request the
+ * Encodes a Produce request frame (versions 3–13; v13 addresses topics by id) as parts; any other version, or a request the
  * fast path does not handle, goes through `encodeRequestFrameResult` (one buffer, its typed errors).
  */
 export const encodeProduceFrame = (
@@ -80,7 +81,8 @@ export const encodeProduceFrame = (
     w.flexArrayLength(flex, topics.length)
     for (let t = 0; t < topics.length; t++) {
       const topic = topics[t]
-      w.flexString(flex, topic.name)
+      if (version >= 13) w.uuid(topic.topicId === undefined ? ZERO_UUID : topic.topicId)
+      else w.flexString(flex, topic.name === undefined ? "" : topic.name)
       const parts = topic.partitionData
       w.flexArrayLength(flex, parts.length)
       for (let i = 0; i < parts.length; i++) {

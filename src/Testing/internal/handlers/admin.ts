@@ -135,12 +135,11 @@ const brokerConfigs = (kafka: Kafka): ReadonlyArray<readonly [string, string]> =
 
 const describeConfigs = (kafka: Kafka, ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfigsResponse => {
   const v = ctx.version
-  const entry = (name: string, value: string, source: number, isDefault: boolean): DescribeConfigsResponseResourceResult => ({
+  const entry = (name: string, value: string, source: number, _isDefault: boolean): DescribeConfigsResponseResourceResult => ({
     name,
     value,
     readOnly: source === STATIC_BROKER_CONFIG,
-    isDefault: v === 0 ? isDefault : false,
-    configSource: v >= 1 ? source : -1,
+    configSource: source,
     isSensitive: false,
     synonyms: [],
     configType: v >= 3 ? configType(name, value) : 0,

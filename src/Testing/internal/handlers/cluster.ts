@@ -102,7 +102,8 @@ const metadata = (kafka: Kafka, ctx: RequestContext, req: MetadataRequest): Meta
     clusterId: v >= 2 ? s.clusterId : null,
     controllerId: v >= 1 ? s.controllerId() : -1,
     topics,
-    clusterAuthorizedOperations: NO_OPS
+    clusterAuthorizedOperations: NO_OPS,
+    errorCode: 0
   }
 }
 
@@ -117,7 +118,7 @@ const describeCluster = (kafka: Kafka, ctx: RequestContext, req: DescribeCluster
     endpointType: ctx.version >= 1 ? endpointType : 1,
     clusterId: s.clusterId,
     controllerId: s.controllerId(),
-    brokers: code !== 0 ? [] : s.liveBrokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+    brokers: code !== 0 ? [] : s.liveBrokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
     clusterAuthorizedOperations: NO_OPS
   }
 }

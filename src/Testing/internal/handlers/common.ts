@@ -6,7 +6,8 @@
 import type { Effect } from "effect"
 import type { AnyApi } from "../../../Protocol/Api.ts"
 import type { Kafka, RequestContext } from "../kafka.ts"
-import type { BrokerNode, PartitionState } from "../state.ts"
+import { ErrorCode } from "../../../Protocol/Errors.ts"
+import type { BrokerNode, PartitionState, TopicState } from "../state.ts"
 
 /** Answers one request: synchronously, or as an Effect when it waits (Fetch, JoinGroup, SyncGroup). */
 export type Handler<Req, Res> = (kafka: Kafka, ctx: RequestContext, req: Req) => Res | Effect.Effect<Res>
@@ -44,3 +45,22 @@ export const epochError = (p: PartitionState, currentLeaderEpoch: number | undef
 }
 
 export const endpoint = (b: BrokerNode) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })
+
+/**
+ * A request's topic, addressed by name (older versions) or by id (Produce v13, OffsetCommit and
+ * OffsetFetch v10, …): the topic if it exists, its name and id as the response echoes them (the
+ * id-addressed versions answer with the id and an empty name), and the error for a missing one.
+ */
+export const resolveTopic = (
+  kafka: Kafka,
+  byId: boolean,
+  t: { readonly name?: string | null | undefined; readonly topicId?: string | undefined }
+): { readonly topic: TopicState | undefined; readonly name: string; readonly topicId: string; readonly missing: number } => {
+  if (byId) {
+    const topicId = t.topicId ?? ZERO_UUID
+    const topic = kafka.state.topicsById.get(topicId)
+    return { topic, name: "", topicId, missing: ErrorCode.UNKNOWN_TOPIC_ID }
+  }
+  const name = t.name ?? ""
+  return { topic: kafka.state.topics.get(name), name, topicId: ZERO_UUID, missing: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }
+}

@@ -66,7 +66,8 @@ const consumerGroupDescribe = (kafka: Kafka, ctx: RequestContext, req: ConsumerG
         subscribedTopicNames: [...m.subscribedTopicNames],
         subscribedTopicRegex: m.subscribedTopicRegex,
         assignment: wire(m.assigned),
-        targetAssignment: wire(g.target.get(m.memberId) ?? new Map())
+        targetAssignment: wire(g.target.get(m.memberId) ?? new Map()),
+        memberType: ctx.version >= 1 ? 1 : -1
       }))
     }
   })
@@ -74,5 +75,5 @@ const consumerGroupDescribe = (kafka: Kafka, ctx: RequestContext, req: ConsumerG
 
 export const consumerGroupRoutes: ReadonlyArray<Route> = [
   route(ConsumerGroupHeartbeat, 0, 1, consumerGroupHeartbeat),
-  route(ConsumerGroupDescribe, 0, 0, consumerGroupDescribe)
+  route(ConsumerGroupDescribe, 0, 1, consumerGroupDescribe)
 ]

@@ -178,7 +178,6 @@ const listOffsets = (kafka: Kafka, ctx: RequestContext, req: ListOffsetsRequest)
           const result = (errorCode: number, offset = -1n, timestamp = -1n, leaderEpoch = -1): ListOffsetsResponsePartitionResponse => ({
             partitionIndex: rp.partitionIndex,
             errorCode,
-            oldStyleOffsets: [],
             timestamp,
             offset,
             leaderEpoch: v >= 4 ? leaderEpoch : -1

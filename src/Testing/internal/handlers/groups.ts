@@ -125,14 +125,20 @@ const listGroups = (kafka: Kafka, ctx: RequestContext, req: ListGroupsRequest): 
 const describeGroups = (kafka: Kafka, ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroupsResponse => ({
   throttleTimeMs: 0,
   groups: req.groups.map((groupId): DescribeGroupsResponseDescribedGroup => {
-    const dead = { groupId, groupState: "Dead", protocolType: "", protocolData: "", members: [], authorizedOperations: NO_OPS }
+    const dead = { groupId, groupState: "Dead", protocolType: "", protocolData: "", members: [], authorizedOperations: NO_OPS, errorMessage: null }
     const error = coordinatorError(kafka, ctx, groupId)
     if (error !== 0) return { ...dead, errorCode: error, groupState: "" }
     const g = kafka.groups.get(groupId)
-    if (g === undefined || g.type !== "classic") return { ...dead, errorCode: 0 }
+    if (g === undefined || g.type !== "classic") {
+      // v6 (KIP-1043): a missing group, or one of another type, is GROUP_ID_NOT_FOUND
+      if (ctx.version < 6) return { ...dead, errorCode: 0 }
+      const errorMessage = g === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a classic group.`
+      return { ...dead, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage }
+    }
     const stable = g.state === "Stable"
     return {
       errorCode: 0,
+      errorMessage: null,
       groupId,
       groupState: g.state,
       protocolType: g.protocolType ?? "",
@@ -154,15 +160,15 @@ const deleteGroups = (kafka: Kafka, ctx: RequestContext, req: DeleteGroupsReques
   throttleTimeMs: 0,
   results: req.groupsNames.map((groupId) => {
     const error = coordinatorError(kafka, ctx, groupId)
-    if (error !== 0) return { groupId, errorCode: error }
+    if (error !== 0) return { groupId, errorCode: error, errorMessage: null }
     const g = kafka.groups.get(groupId)
-    if (g === undefined && !kafka.offsets.hasOffsets(groupId)) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND }
+    if (g === undefined && !kafka.offsets.hasOffsets(groupId)) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: ctx.version >= 3 ? `Group ${groupId} not found.` : null }
     if (g !== undefined && (g.members.size > 0 || (g.type === "classic" && g.state !== "Empty" && g.state !== "Dead"))) {
-      return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP }
+      return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP, errorMessage: ctx.version >= 3 ? `Group ${groupId} is not empty.` : null }
     }
     kafka.groups.delete(groupId)
     kafka.offsets.delete(groupId)
-    return { groupId, errorCode: 0 }
+    return { groupId, errorCode: 0, errorMessage: null }
   })
 })
 
@@ -172,6 +178,6 @@ export const groupRoutes: ReadonlyArray<Route> = [
   route(Heartbeat, 0, 4, heartbeat),
   route(LeaveGroup, 0, 5, leaveGroup),
   route(ListGroups, 0, 5, listGroups),
-  route(DescribeGroups, 0, 5, describeGroups),
-  route(DeleteGroups, 0, 2, deleteGroups)
+  route(DescribeGroups, 0, 6, describeGroups),
+  route(DeleteGroups, 0, 3, deleteGroups)
 ]

@@ -16,7 +16,7 @@ import { OffsetFetch } from "../../../Protocol/generated/OffsetFetch.ts"
 import type { OffsetFetchRequest, OffsetFetchResponse, OffsetFetchResponsePartition } from "../../../Protocol/generated/OffsetFetch.ts"
 import { newClassicGroup } from "../groups.ts"
 import type { AnyGroup, Kafka, RequestContext } from "../kafka.ts"
-import { route } from "./common.ts"
+import { resolveTopic, route, ZERO_UUID } from "./common.ts"
 import type { Route } from "./common.ts"
 import { coordinatorError } from "./groupCommon.ts"
 
@@ -43,19 +43,23 @@ const offsetCommit = (kafka: Kafka, ctx: RequestContext, req: OffsetCommitReques
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => {
-      const topic = kafka.state.topics.get(t.name)
+      // v10+ addresses topics by id (KIP-848) and answers with the id and an empty name
+      const { topic, name, topicId, missing } = resolveTopic(kafka, ctx.version >= 10, t)
       return {
-        name: t.name,
+        name,
+        topicId,
         partitions: t.partitions.map((p) => {
           const code = memberError !== 0
             ? memberError
-            : topic === undefined || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length
+            : topic === undefined
+            ? missing
+            : p.partitionIndex < 0 || p.partitionIndex >= topic.partitions.length
             ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             : (p.committedMetadata?.length ?? 0) > MAX_METADATA
             ? ErrorCode.OFFSET_METADATA_TOO_LARGE
             : 0
           if (code === 0) {
-            kafka.offsets.commit(req.groupId, t.name, p.partitionIndex, {
+            kafka.offsets.commit(req.groupId, topic!.name, p.partitionIndex, {
               offset: p.committedOffset,
               leaderEpoch: p.committedLeaderEpoch ?? -1,
               metadata: p.committedMetadata,
@@ -73,10 +77,10 @@ interface FetchGroup {
   readonly groupId: string
   readonly memberId: string | null
   readonly memberEpoch: number
-  readonly topics: ReadonlyArray<{ readonly name: string; readonly partitionIndexes: ReadonlyArray<number> }> | null
+  readonly topics: ReadonlyArray<{ readonly name?: string; readonly topicId?: string; readonly partitionIndexes: ReadonlyArray<number> }> | null
 }
 
-const fetchGroupOffsets = (kafka: Kafka, ctx: RequestContext, q: FetchGroup, requireStable: boolean): { errorCode: number; topics: Array<{ name: string; partitions: Array<OffsetFetchResponsePartition> }> } => {
+const fetchGroupOffsets = (kafka: Kafka, ctx: RequestContext, q: FetchGroup, requireStable: boolean): { errorCode: number; topics: Array<{ name: string; topicId: string; partitions: Array<OffsetFetchResponsePartition> }> } => {
   const error = coordinatorError(kafka, ctx, q.groupId)
   if (error !== 0) return { errorCode: error, topics: [] }
   const g = kafka.groups.get(q.groupId)
@@ -84,29 +88,44 @@ const fetchGroupOffsets = (kafka: Kafka, ctx: RequestContext, q: FetchGroup, req
     const code = kafka.consumer.validateCommit(g, q.memberId, q.memberEpoch)
     if (code !== 0) return { errorCode: code, topics: [] }
   }
-  const wanted = q.topics ?? groupTopics(kafka, q.groupId)
+  // v10+ addresses topics by id (KIP-848) and answers with the id and an empty name
+  const byId = ctx.version >= 10
+  const wanted = q.topics ?? groupTopics(kafka, q.groupId, byId)
   return {
     errorCode: 0,
-    topics: wanted.map((t) => ({
-      name: t.name,
+    topics: wanted.map((t) => {
+      const { topic, name, topicId, missing } = resolveTopic(kafka, byId, t)
+      const topicName = byId ? topic?.name : name
+      return {
+      name,
+      topicId,
       partitions: t.partitionIndexes.map((partitionIndex) => {
-        if (requireStable && kafka.txns.hasPendingOffset(q.groupId, t.name, partitionIndex)) {
+        if (topicName === undefined) return { partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: missing }
+        if (requireStable && kafka.txns.hasPendingOffset(q.groupId, topicName, partitionIndex)) {
           return { partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
         }
-        const o = kafka.offsets.get(q.groupId, t.name, partitionIndex)
+        const o = kafka.offsets.get(q.groupId, topicName, partitionIndex)
         return o === undefined
           ? { partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: 0 }
           : { partitionIndex, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata ?? "", errorCode: 0 }
       })
-    }))
+    }
+    })
   }
 }
 
 /** Every partition a group has offsets for, by topic. */
-const groupTopics = (kafka: Kafka, groupId: string) => {
+const groupTopics = (kafka: Kafka, groupId: string, byId: boolean) => {
   const byTopic = new Map<string, Array<number>>()
   for (const [topic, partition] of kafka.offsets.all(groupId)) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition])
-  return [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes: partitionIndexes.sort((a, b) => a - b) }))
+  const out: Array<{ name: string; topicId: string; partitionIndexes: Array<number> }> = []
+  for (const [name, partitionIndexes] of byTopic) {
+    // by id, a topic that no longer exists has no id to answer with: left out, as the broker does
+    const topicId = kafka.state.topics.get(name)?.id ?? ZERO_UUID
+    if (byId && topicId === ZERO_UUID) continue
+    out.push({ name, topicId, partitionIndexes: partitionIndexes.sort((a, b) => a - b) })
+  }
+  return out
 }
 
 const offsetFetch = (kafka: Kafka, ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchResponse => {
@@ -177,7 +196,7 @@ const offsetDelete = (kafka: Kafka, ctx: RequestContext, req: OffsetDeleteReques
 }
 
 export const offsetRoutes: ReadonlyArray<Route> = [
-  route(OffsetCommit, 2, 9, offsetCommit),
-  route(OffsetFetch, 1, 9, offsetFetch),
+  route(OffsetCommit, 2, 10, offsetCommit),
+  route(OffsetFetch, 1, 10, offsetFetch),
   route(OffsetDelete, 0, 0, offsetDelete)
 ]

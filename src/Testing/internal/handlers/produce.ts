@@ -11,7 +11,7 @@ import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceRe
 import type { Kafka, RequestContext } from "../kafka.ts"
 import { TOPIC_CONFIG_DEFAULTS } from "../state.ts"
 import type { PartitionState, TopicState } from "../state.ts"
-import { endpoint, leaderError, route } from "./common.ts"
+import { endpoint, leaderError, resolveTopic, route } from "./common.ts"
 import type { Route } from "./common.ts"
 
 export const topicConfig = (t: TopicState, name: string): string => t.configs.get(name) ?? TOPIC_CONFIG_DEFAULTS.get(name) ?? ""
@@ -39,17 +39,21 @@ const produce = (kafka: Kafka, ctx: RequestContext, req: ProduceRequest): Produc
     }
   }
   const responses = req.topicData.map((td) => {
-    const topic = kafka.state.topics.get(td.name)
+    // v13+ addresses topics by id (KIP-516) and answers with the id and an empty name
+    const { topic, name, topicId, missing } = resolveTopic(kafka, v >= 13, td)
+    const topicName = topic?.name ?? name
     return {
-      name: td.name,
+      name,
+      topicId,
       partitionResponses: td.partitionData.map((pd): ProduceResponsePartitionProduceResponse => {
-        const injected = ctx.fault.code(td.name, pd.index)
+        const injected = ctx.fault.code(topicName, pd.index)
         const p = topic?.partitions[pd.index]
         if (injected !== 0) return failed(pd.index, injected, "injected", p)
         if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) return failed(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks ${req.acks} is not -1, 0 or 1`)
+        if (topic === undefined && missing === ErrorCode.UNKNOWN_TOPIC_ID) return failed(pd.index, missing, `no topic with id ${topicId}`)
         const notLeader = leaderError(p, ctx.nodeId)
         if (notLeader !== 0) {
-          return failed(pd.index, notLeader, notLeader === ErrorCode.NOT_LEADER_OR_FOLLOWER ? `broker ${ctx.nodeId} is not the leader of ${td.name}-${pd.index}` : `${td.name}-${pd.index} does not exist`, p)
+          return failed(pd.index, notLeader, notLeader === ErrorCode.NOT_LEADER_OR_FOLLOWER ? `broker ${ctx.nodeId} is not the leader of ${topicName}-${pd.index}` : `${topicName}-${pd.index} does not exist`, p)
         }
         const t = topic!
         const minIsr = Number(topicConfig(t, "min.insync.replicas"))
@@ -85,4 +89,4 @@ const produce = (kafka: Kafka, ctx: RequestContext, req: ProduceRequest): Produc
   return { responses, throttleTimeMs: 0, nodeEndpoints: [...endpoints.values()] }
 }
 
-export const produceRoutes: ReadonlyArray<Route> = [route(Produce, 3, 11, produce)]
+export const produceRoutes: ReadonlyArray<Route> = [route(Produce, 3, 13, produce)]

@@ -25,7 +25,7 @@ import { TxnOffsetCommit } from "../../../Protocol/generated/TxnOffsetCommit.ts"
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from "../../../Protocol/generated/TxnOffsetCommit.ts"
 import type { Kafka, RequestContext } from "../kafka.ts"
 import type { Transaction } from "../transactions.ts"
-import { leaderError, route } from "./common.ts"
+import { leaderError, resolveTopic, route } from "./common.ts"
 import type { Route } from "./common.ts"
 
 const txnCoordinatorError = (kafka: Kafka, ctx: RequestContext, transactionalId: string): number => {
@@ -35,17 +35,20 @@ const txnCoordinatorError = (kafka: Kafka, ctx: RequestContext, transactionalId:
   return kafka.isCoordinator(ctx.nodeId, "transaction", transactionalId) ? 0 : ErrorCode.NOT_COORDINATOR
 }
 
+/** InitProducerId v6's ongoing-transaction fields (KIP-939 two-phase commit, not served). */
+const NO_ONGOING = { ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 }
+
 const initProducerId = (kafka: Kafka, ctx: RequestContext, req: InitProducerIdRequest): InitProducerIdResponse => {
-  const failed = (errorCode: number): InitProducerIdResponse => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 })
+  const failed = (errorCode: number): InitProducerIdResponse => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1, ...NO_ONGOING })
   if (req.transactionalId === null) {
     const injected = ctx.fault.code()
     if (injected !== 0) return failed(injected)
-    return { throttleTimeMs: 0, errorCode: 0, producerId: kafka.state.allocateProducerId(), producerEpoch: 0 }
+    return { throttleTimeMs: 0, errorCode: 0, producerId: kafka.state.allocateProducerId(), producerEpoch: 0, ...NO_ONGOING }
   }
   const error = txnCoordinatorError(kafka, ctx, req.transactionalId)
   if (error !== 0) return failed(error)
   const r = kafka.txns.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId ?? -1n, req.producerEpoch ?? -1)
-  return { throttleTimeMs: 0, errorCode: r.code, producerId: r.producerId, producerEpoch: r.epoch }
+  return { throttleTimeMs: 0, errorCode: r.code, producerId: r.producerId, producerEpoch: r.epoch, ...NO_ONGOING }
 }
 
 const addPartitionsFor = (
@@ -101,25 +104,28 @@ const addOffsetsToTxn = (kafka: Kafka, ctx: RequestContext, req: AddOffsetsToTxn
 }
 
 const txnOffsetCommit = (kafka: Kafka, ctx: RequestContext, req: TxnOffsetCommitRequest): TxnOffsetCommitResponse => {
-  const flat = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, p })))
+  // v6+ addresses topics by id and answers with the id and an empty name
+  const resolved = req.topics.map((t) => resolveTopic(kafka, ctx.version >= 6, t))
+  const flat = req.topics.flatMap((t, i) => t.partitions.map((p) => ({ topic: resolved[i].topic?.name ?? resolved[i].name, missing: resolved[i].missing, p })))
   let groupError = 0
   const injected = flat.map(({ topic, p }) => ctx.fault.code(topic, p.partitionIndex))
   if (req.groupId === "") groupError = ErrorCode.INVALID_GROUP_ID
   else if (!kafka.isCoordinator(ctx.nodeId, "group", req.groupId)) groupError = ErrorCode.NOT_COORDINATOR
-  else if ((req.generationId ?? -1) >= 0 || (req.memberId ?? "") !== "") {
+  else if ((req.generationIdOrMemberEpoch ?? -1) >= 0 || (req.memberId ?? "") !== "") {
     const g = kafka.groups.get(req.groupId)
     groupError = g === undefined
       ? ErrorCode.ILLEGAL_GENERATION
       : g.type === "classic"
-      ? kafka.classic.validateCommit(g, req.memberId ?? "", req.generationId ?? -1, req.groupInstanceId ?? null)
-      : kafka.consumer.validateCommit(g, req.memberId ?? "", req.generationId ?? -1)
+      ? kafka.classic.validateCommit(g, req.memberId ?? "", req.generationIdOrMemberEpoch ?? -1, req.groupInstanceId ?? null)
+      : kafka.consumer.validateCommit(g, req.memberId ?? "", req.generationIdOrMemberEpoch ?? -1)
   }
   const valid: Array<{ topic: string; partition: number; offset: { offset: bigint; leaderEpoch: number; metadata: string | null; commitTimestamp: number } }> = []
-  const codes = flat.map(({ topic, p }, i) => {
+  const codes = flat.map(({ topic, missing, p }, i) => {
     if (injected[i] !== 0) return injected[i]
     if (groupError !== 0) return groupError
     const t = kafka.state.topics.get(topic)
-    if (t === undefined || p.partitionIndex < 0 || p.partitionIndex >= t.partitions.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    if (t === undefined) return missing
+    if (p.partitionIndex < 0 || p.partitionIndex >= t.partitions.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     valid.push({ topic, partition: p.partitionIndex, offset: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata, commitTimestamp: ctx.now } })
     return -1
   })
@@ -130,7 +136,7 @@ const txnOffsetCommit = (kafka: Kafka, ctx: RequestContext, req: TxnOffsetCommit
   let i = 0
   return {
     throttleTimeMs: 0,
-    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes[i++] })) }))
+    topics: req.topics.map((t, n) => ({ name: resolved[n].name, topicId: resolved[n].topicId, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes[i++] })) }))
   }
 }
 
@@ -215,7 +221,7 @@ export const transactionRoutes: ReadonlyArray<Route> = [
   route(InitProducerId, 0, 5, initProducerId),
   route(AddPartitionsToTxn, 0, 5, addPartitionsToTxn),
   route(AddOffsetsToTxn, 0, 4, addOffsetsToTxn),
-  route(TxnOffsetCommit, 0, 4, txnOffsetCommit),
+  route(TxnOffsetCommit, 0, 6, txnOffsetCommit),
   route(EndTxn, 0, 5, endTxn),
   route(DescribeProducers, 0, 0, describeProducers),
   route(ListTransactions, 0, 1, listTransactions),
