@@ -22,6 +22,7 @@ import { partitionItem, partitionKey } from "./perLeader.ts"
 import type { TopicPartition } from "./perLeader.ts"
 import { checkTopics, codeError, collect, failed, ok, refuse, send, single } from "./request.ts"
 import type { Outcome } from "./request.ts"
+import { responseTopicName, topicIdVersion } from "../../Consumer/internal/groupOffsets.ts"
 
 /**
  * A group's position in one partition. `committedOffset` is `null` when the group has committed
@@ -94,6 +95,13 @@ interface Committed {
   readonly metadata: string | null
 }
 
+/** The name of the topic with this id in the cluster's metadata, or "". */
+const nameOfId = (cluster: ClusterService, topicId: string | undefined): string => {
+  if (topicId === undefined) return ""
+  for (const t of cluster.snapshot().topics.values()) if (t.topicId === topicId) return t.name
+  return ""
+}
+
 /** A group's committed offsets for `partitions` (every committed partition for `null`). */
 const fetchCommitted = (
   cluster: ClusterService,
@@ -101,23 +109,34 @@ const fetchCommitted = (
   group: string,
   partitions: ReadonlyArray<TopicPartition> | null
 ): Effect.Effect<Array<Outcome<Committed>>, ClusterError | AdminItemError> => {
-  const topics = partitions === null ? null : byTopic(partitions).map(([name, ps]) => ({ name, partitionIndexes: ps.map((p) => p.partition) }))
+  const grouped = partitions === null ? null : byTopic(partitions)
   return cluster.withCoordinator({ type: "group", key: group }, (c: Located) =>
-    send(c.broker, OffsetFetch, (v) =>
-      v >= 8
+    // v10+ addresses topics by id
+    topicIdVersion(c, OffsetFetch, 10, grouped === null ? [] : grouped.map(([name]) => name)).pipe(Effect.flatMap(({ ids, version }) => {
+      const topics = grouped === null ? null : grouped.map(([name, ps]) => ({ name, ...(ids.has(name) ? { topicId: ids.get(name)! } : {}), partitionIndexes: ps.map((p) => p.partition) }))
+      // every committed partition (topics null) comes back by id at v10+: their names from the cluster's metadata
+      const names = (t: { readonly name: string; readonly topicId?: string }) => t.name !== "" ? t.name : responseTopicName(t, ids) || nameOfId(cluster, t.topicId)
+      return c.broker.request(OffsetFetch, version >= 8
         ? { groups: [{ groupId: group, topics }], requireStable: false }
-        : { groupId: group, topics, ...(v >= 7 ? { requireStable: false } : {}) }).pipe(
+        : { groupId: group, topics, ...(version >= 7 ? { requireStable: false } : {}) }, { version }).pipe(
+          Effect.flatMap((res) => {
+            // topics answered by id only: their names from metadata (refreshed if one is not known)
+            const unnamed = res.groups.flatMap((g) => g.topics).filter((t) => t.name === "" && responseTopicName(t, ids) === "")
+            if (unnamed.every((t) => nameOfId(cluster, t.topicId) !== "")) return Effect.succeed(res)
+            return Effect.as(Effect.ignore(cluster.refresh()), res)
+          }),
           Effect.flatMap((res): Effect.Effect<Array<Outcome<Committed>>, KafkaError> => {
             const g = res.groups.length > 0 ? (res.groups.find((g) => g.groupId === group) ?? res.groups[0]) : undefined
             const error = codeError(g !== undefined ? g.errorCode : res.errorCode)
             if (error !== undefined) return Effect.fail(error)
             const out: Array<Outcome<Committed>> = []
             for (const t of g !== undefined ? g.topics : res.topics) {
+              const name = names(t)
               for (const p of t.partitions) {
-                const item = partitionItem({ topic: t.name, partition: p.partitionIndex })
+                const item = partitionItem({ topic: name, partition: p.partitionIndex })
                 const e = codeError(p.errorCode, p.metadata)
                 out.push(e !== undefined ? failed(operation, item, e) : ok(item, {
-                  topic: t.name,
+                  topic: name,
                   partition: p.partitionIndex,
                   offset: p.committedOffset >= 0n ? p.committedOffset : null,
                   leaderEpoch: p.committedLeaderEpoch >= 0 ? p.committedLeaderEpoch : null,
@@ -127,7 +146,8 @@ const fetchCommitted = (
             }
             return Effect.succeed(out)
           })
-        )).pipe(Effect.catchTag("KafkaError", (e) => Effect.fail(itemError(operation, `group ${group}`, e))))
+        )
+    }))).pipe(Effect.catchTag("KafkaError", (e) => Effect.fail(itemError(operation, `group ${group}`, e))))
 }
 
 export const listGroupOffsets = (
@@ -197,19 +217,22 @@ const targets = (cluster: ClusterService, operation: string, group: string, rese
 /** Commits offsets as a non-member (generation -1), as `kafka-consumer-groups --reset-offsets` does. */
 const commit = (cluster: ClusterService, operation: string, group: string, offsets: ReadonlyArray<PartitionOffset>) =>
   cluster.withCoordinator({ type: "group", key: group }, (c: Located) =>
-    send(c.broker, OffsetCommit, {
+    // v10+ addresses topics by id
+    topicIdVersion(c, OffsetCommit, 10, byTopic(offsets).map(([name]) => name)).pipe(Effect.flatMap(({ ids, version }) =>
+    c.broker.request(OffsetCommit, {
       groupId: group,
       generationIdOrMemberEpoch: -1,
       memberId: "",
       groupInstanceId: null,
       topics: byTopic(offsets).map(([name, os]) => ({
         name,
+        ...(ids.has(name) ? { topicId: ids.get(name)! } : {}),
         partitions: os.map((o) => ({ partitionIndex: o.partition, committedOffset: o.offset, committedMetadata: null }))
       }))
-    }).pipe(
+    }, { version }).pipe(
       Effect.flatMap((res): Effect.Effect<Array<Outcome<PartitionOffset>>, KafkaError> => {
         const answers = new Map<string, number>()
-        for (const t of res.topics) for (const p of t.partitions) answers.set(partitionKey(t.name, p.partitionIndex), p.errorCode)
+        for (const t of res.topics) for (const p of t.partitions) answers.set(partitionKey(responseTopicName(t, ids), p.partitionIndex), p.errorCode)
         const out: Array<Outcome<PartitionOffset>> = []
         for (const o of offsets) {
           const code = answers.get(partitionKey(o.topic, o.partition)) ?? -1
@@ -220,7 +243,7 @@ const commit = (cluster: ClusterService, operation: string, group: string, offse
         }
         return Effect.succeed(out)
       })
-    ))
+    ))))
 
 export const resetGroupOffsets = (
   cluster: ClusterService,

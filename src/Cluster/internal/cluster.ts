@@ -39,7 +39,15 @@ export interface CoordinatorKey {
 export interface Located {
   readonly nodeId: number
   readonly broker: BrokerService
+  /**
+   * The ids of these topics (from metadata, refreshed for those not known yet; a topic without
+   * one is left out): what requests addressing topics by id (OffsetCommit/OffsetFetch v10+,
+   * TxnOffsetCommit v6+) send. Coordinators found through the cluster have it.
+   */
+  readonly topicIds?: ((topics: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, string>>) | undefined
 }
+
+const ZERO_TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAA"
 
 export interface Leader extends Located {
   readonly leaderEpoch: number
@@ -285,15 +293,21 @@ export const makeCluster = (options: ClusterImplOptions) =>
           includeTopicAuthorizedOperations: false
         })
       ).pipe(
-        Effect.flatMap((res) =>
-          Clock.currentTimeMillis.pipe(
+        Effect.flatMap((res) => {
+          // v13+: a top-level error (REBOOTSTRAP_REQUIRED, KIP-1102): the whole answer is refused,
+          // as a typed KafkaError; after REBOOTSTRAP_REQUIRED the next request goes to the bootstrap servers
+          if (res.errorCode !== 0) {
+            if (res.errorCode === ErrorCode.REBOOTSTRAP_REQUIRED) bootstrapped = false
+            return Effect.fail(errorForCode(res.errorCode, "Metadata") ?? kafkaError("UNKNOWN_SERVER_ERROR", `Metadata error ${res.errorCode}`))
+          }
+          return Clock.currentTimeMillis.pipe(
             Effect.map((now) => {
               snapshot = applyMetadataResponse(snapshot, res, now)
               bootstrapped = true
               return snapshot
             })
           )
-        ),
+        }),
         Effect.tap(() => pruneConnections)
       )
 
@@ -463,9 +477,23 @@ export const makeCluster = (options: ClusterImplOptions) =>
         })
       })
 
+    const topicIds = (topics: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, string>> => {
+      const known = () => {
+        const out = new Map<string, string>()
+        for (const name of topics) {
+          const id = snapshot.topics.get(name)?.topicId
+          if (id !== undefined && id !== ZERO_TOPIC_ID) out.set(name, id)
+        }
+        return out
+      }
+      const first = known()
+      if (first.size === new Set(topics).size) return Effect.succeed(first)
+      return refresh(topics.filter((t) => !first.has(t))).pipe(Effect.ignore, Effect.map(known))
+    }
+
     const coordinator = (key: CoordinatorKey): Effect.Effect<Located, ClusterError> =>
       Effect.flatMap(locateCoordinator(key), (node) =>
-        Effect.map(connectionTo(node, coordinatorConnections), (broker): Located => ({ nodeId: node.nodeId, broker })))
+        Effect.map(connectionTo(node, coordinatorConnections), (broker): Located => ({ nodeId: node.nodeId, broker, topicIds })))
 
     const coordinatorIsDown = (key: CoordinatorKey): Effect.Effect<void> =>
       Effect.sync(() => {
@@ -523,7 +551,7 @@ export const makeCluster = (options: ClusterImplOptions) =>
         const located: Effect.Effect<Located, ClusterError> = Effect.flatMap(locateCoordinator(key), (node) =>
           closeAll(own.connections, node.nodeId).pipe( // the coordinator moved: let go of the previous one
             Effect.andThen(own.to(node, connectionTo(node, coordinatorConnections))),
-            Effect.map((broker): Located => ({ nodeId: node.nodeId, broker }))
+            Effect.map((broker): Located => ({ nodeId: node.nodeId, broker, topicIds }))
           ))
         return {
           key,

@@ -11,6 +11,8 @@ import { Effect } from "effect"
 import type { ClusterService, CoordinatorSession, Located } from "../../Cluster/Cluster.ts"
 import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
+import type { AnyApi } from "../../Protocol/Api.ts"
+import type { BrokerError } from "../../Connection/Errors.ts"
 import { OffsetCommit } from "../../Protocol/generated/OffsetCommit.ts"
 import { OffsetFetch } from "../../Protocol/generated/OffsetFetch.ts"
 import type { TopicPartition } from "../Record.ts"
@@ -46,6 +48,30 @@ export type WithCoordinator = CoordinatorSession["withCoordinator"]
 /** The cluster's shared connection to `groupId`'s coordinator, for clients that are not members. */
 export const sharedCoordinator = (cluster: ClusterService, groupId: string): WithCoordinator => (f) =>
   cluster.withCoordinator({ type: "group", key: groupId }, f)
+
+/**
+ * The version to send an API at whose requests address topics by id from `byIdFrom` on, and the
+ * topics' ids: the highest version both sides support, or the last name-addressed one when an id
+ * is not known (an older broker, or a coordinator found without the cluster's metadata).
+ */
+export const topicIdVersion = (
+  c: Located,
+  api: AnyApi,
+  byIdFrom: number,
+  topics: ReadonlyArray<string>
+): Effect.Effect<{ readonly version: number; readonly ids: ReadonlyMap<string, string> }, BrokerError> =>
+  Effect.flatMap(c.broker.versionFor(api), (version) => {
+    if (version < byIdFrom) return Effect.succeed({ version, ids: new Map<string, string>() })
+    if (c.topicIds === undefined) return Effect.succeed({ version: byIdFrom - 1, ids: new Map<string, string>() })
+    return Effect.map(c.topicIds(topics), (ids) => ({ version: topics.every((t) => ids.has(t)) ? version : byIdFrom - 1, ids }))
+  })
+
+/** The name of a topic in a response: the name, or (id-addressed versions) the topic of its id. */
+export const responseTopicName = (t: { readonly name: string; readonly topicId?: string }, ids: ReadonlyMap<string, string>): string => {
+  if (t.name !== "") return t.name
+  for (const [name, id] of ids) if (id === t.topicId) return name
+  return ""
+}
 
 /** The key of a partition in the maps offsets come in: `"<topic>-<partition>"`. */
 export const topicPartitionKey = (tp: TopicPartition): string => `${tp.topic}-${tp.partition}`
@@ -106,8 +132,10 @@ export const commitOffsets = (
   member?: MemberIdentity
 ): Effect.Effect<void, OffsetsError> => {
   if (offsets.length === 0) return Effect.void
-  const topics = byTopic(offsets).map(([name, ps]) => ({
+  const grouped = byTopic(offsets)
+  const topicsWith = (ids: ReadonlyMap<string, string>) => grouped.map(([name, ps]) => ({
     name,
+    ...(ids.has(name) ? { topicId: ids.get(name)! } : {}),
     partitions: ps.map((p) => ({
       partitionIndex: p.partition,
       committedOffset: p.offset,
@@ -117,15 +145,16 @@ export const commitOffsets = (
   }))
   return withCoordinator((c: Located) =>
     Effect.gen(function*() {
-      const version = yield* c.broker.versionFor(OffsetCommit)
+      // v10+ addresses topics by id
+      const { ids, version } = yield* topicIdVersion(c, OffsetCommit, 10, grouped.map(([name]) => name))
       const res = yield* c.broker.request(OffsetCommit, {
         groupId,
         generationIdOrMemberEpoch: member?.generationId ?? -1,
         memberId: member?.memberId ?? "",
         ...(version >= 7 ? { groupInstanceId: member?.groupInstanceId ?? null } : {}),
-        topics
+        topics: topicsWith(ids)
       }, { version })
-      yield* judge(groupId, "OffsetCommit", res.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, code: p.errorCode }))))
+      yield* judge(groupId, "OffsetCommit", res.topics.flatMap((t) => t.partitions.map((p) => ({ topic: responseTopicName(t, ids), partition: p.partitionIndex, code: p.errorCode }))))
     }))
 }
 
@@ -141,11 +170,13 @@ export const fetchOffsets = (
 ): Effect.Effect<ReadonlyMap<string, CommittedOffset | undefined>, OffsetsError> => {
   const out = new Map<string, CommittedOffset | undefined>()
   if (partitions.length === 0) return Effect.succeed(out)
-  const topics = byTopic(partitions).map(([name, ps]) => ({ name, partitionIndexes: ps.map((p) => p.partition) }))
+  const grouped = byTopic(partitions)
   const requireStable = options.requireStable ?? true
   return withCoordinator((c: Located) =>
     Effect.gen(function*() {
-      const version = yield* c.broker.versionFor(OffsetFetch)
+      // v10+ addresses topics by id
+      const { ids, version } = yield* topicIdVersion(c, OffsetFetch, 10, grouped.map(([name]) => name))
+      const topics = grouped.map(([name, ps]) => ({ name, ...(ids.has(name) ? { topicId: ids.get(name)! } : {}), partitionIndexes: ps.map((p) => p.partition) }))
       const res = yield* c.broker.request(
         OffsetFetch,
         version >= 8
@@ -167,11 +198,12 @@ export const fetchOffsets = (
       const codes: Array<{ topic: string; partition: number; code: number }> = []
       if (groupCode !== 0) codes.push({ topic: "", partition: -1, code: groupCode })
       for (const t of resTopics) {
+        const name = responseTopicName(t, ids)
         for (const p of t.partitions) {
-          codes.push({ topic: t.name, partition: p.partitionIndex, code: p.errorCode })
+          codes.push({ topic: name, partition: p.partitionIndex, code: p.errorCode })
           if (p.errorCode === 0) {
             out.set(
-              topicPartitionKey({ topic: t.name, partition: p.partitionIndex }),
+              topicPartitionKey({ topic: name, partition: p.partitionIndex }),
               p.committedOffset < 0n ? undefined : {
                 offset: p.committedOffset,
                 leaderEpoch: p.committedLeaderEpoch >= 0 ? p.committedLeaderEpoch : null,

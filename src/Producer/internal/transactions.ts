@@ -11,6 +11,7 @@ import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
 import { AddOffsetsToTxn } from "../../Protocol/generated/AddOffsetsToTxn.ts"
 import { AddPartitionsToTxn } from "../../Protocol/generated/AddPartitionsToTxn.ts"
+import { responseTopicName, topicIdVersion } from "../../Consumer/internal/groupOffsets.ts"
 import { EndTxn } from "../../Protocol/generated/EndTxn.ts"
 import { InitProducerId } from "../../Protocol/generated/InitProducerId.ts"
 import { TxnOffsetCommit } from "../../Protocol/generated/TxnOffsetCommit.ts"
@@ -198,6 +199,8 @@ export class Transactions {
       for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o])
       yield* this.cluster.withCoordinator({ type: "group", key: group.groupId }, (c) =>
         Effect.gen({ self: this }, function*() {
+          // v6+ addresses topics by id
+          const { ids, version } = yield* topicIdVersion(c, TxnOffsetCommit, 6, [...byTopic.keys()])
           const res = yield* c.broker.request(TxnOffsetCommit, {
             transactionalId: id,
             groupId: group.groupId,
@@ -208,6 +211,7 @@ export class Transactions {
             groupInstanceId: group.groupInstanceId ?? null,
             topics: [...byTopic].map(([name, list]) => ({
               name,
+              ...(ids.has(name) ? { topicId: ids.get(name)! } : {}),
               partitions: list.map((o) => ({
                 partitionIndex: o.partition,
                 committedOffset: o.offset,
@@ -215,8 +219,8 @@ export class Transactions {
                 committedMetadata: o.metadata ?? null
               }))
             }))
-          })
-          for (const t of res.topics) for (const p of t.partitions) yield* check(p.errorCode, `${t.name}-${p.partitionIndex}`)
+          }, { version })
+          for (const t of res.topics) for (const p of t.partitions) yield* check(p.errorCode, `${responseTopicName(t, ids)}-${p.partitionIndex}`)
         }))
     }).pipe(Effect.catch(this.mapError))
 }
