@@ -116,6 +116,7 @@ export const makeMetadataResponse = (s: MetadataShape, v: number, seed = 7): Met
   })
   return {
     throttleTimeMs: 0,
+    errorCode: 0,
     brokers,
     clusterId: v >= 2 ? "5L6g3nShT-eMCtK--X86sw" : null,
     controllerId: v >= 1 ? 1 : -1,

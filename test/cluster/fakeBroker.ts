@@ -63,6 +63,7 @@ export const metadataResponse = (
   topics: ReadonlyArray<FakeTopic>
 ): MetadataResponse => ({
   throttleTimeMs: 0,
+  errorCode: 0,
   brokers: brokers.map((b) => ({ nodeId: b.nodeId, host: b.host ?? "127.0.0.1", port: b.port, rack: null })),
   clusterId: "fake-cluster",
   controllerId: brokers[0]?.nodeId ?? -1,

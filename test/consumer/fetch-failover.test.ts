@@ -74,6 +74,7 @@ const fakeCluster = (options: {
   let fetchCount = 0
   const metadata = (): MetadataResponse => ({
     throttleTimeMs: 0,
+    errorCode: 0,
     brokers: [1, 2, 3].map((nodeId) => ({ nodeId, host: "fake", port: 9000 + nodeId, rack: `rack-${"abc"[nodeId - 1]}` })),
     clusterId: "fake",
     controllerId: 1,

@@ -127,7 +127,7 @@ describe("request bytes equal @platformatic/kafka's (flexible versions)", () => 
       transactionalId: "tx",
       acks: -1,
       timeoutMs: 30000,
-      topicData: decoded.topicData.map((t) => ({ name: t.name, partitionData: t.partitionData.map((p) => ({ index: p.index, records: p.records })) }))
+      topicData: decoded.topicData.map((t) => ({ ...(t.name === undefined ? {} : { name: t.name }), partitionData: t.partitionData.map((p) => ({ index: p.index, records: p.records })) }))
     }
     expect(ours(Produce, v, req)).toBe(theirs)
   })
@@ -316,6 +316,7 @@ describe("request bytes equal kafkajs's (older versions)", () => {
 describe("our response bytes decode with the other clients' parsers", () => {
   const metadataResponse = (v: number) => ({
     throttleTimeMs: 0,
+    errorCode: 0,
     brokers: [{ nodeId: 1, host: "b1", port: 9092, rack: v >= 1 ? "r1" : null }, { nodeId: 2, host: "b2", port: 9093, rack: null }],
     clusterId: v >= 2 ? "cluster" : null,
     controllerId: v >= 1 ? 2 : -1,

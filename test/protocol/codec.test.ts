@@ -268,6 +268,7 @@ describe("known-answer vectors", () => {
     00`)
   const metadataV12Value = {
     throttleTimeMs: 0,
+    errorCode: 0,
     brokers: [{ nodeId: 1, host: "localhost", port: 9092, rack: null }],
     clusterId: "abc",
     controllerId: 1,
@@ -575,6 +576,7 @@ describe("frame encoders (scratch Writer)", () => {
 
 const metadataV12ValueForFrames = {
   throttleTimeMs: 0,
+  errorCode: 0,
   brokers: [{ nodeId: 1, host: "localhost", port: 9092, rack: null }],
   clusterId: "abc",
   controllerId: 1,
