@@ -31,7 +31,10 @@ import { type Field, isEmpty, type Message, parseMessage, readDefinition, type T
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "../..")
-const defsDir = path.resolve(process.argv[2] ?? path.join(PROTOCOL_DIR, "message"))
+// `--check`: generate into memory and compare with the committed files (exit 1 on any difference)
+const check = process.argv.includes("--check")
+const defsArg = process.argv.slice(2).find((a) => !a.startsWith("--"))
+const defsDir = path.resolve(defsArg ?? path.join(PROTOCOL_DIR, "message"))
 const outDir = path.resolve(root, "src/Protocol/generated")
 
 /** APIs a client sends: the consumer, producer and admin surface. Broker-internal APIs are left out. */
@@ -305,14 +308,12 @@ export interface MessageDefinition {
 
 const main = () => {
   if (!fs.existsSync(defsDir)) throw new Error(`definitions folder not found: ${defsDir}`)
-  fs.mkdirSync(outDir, { recursive: true })
-  for (const f of fs.readdirSync(outDir)) if (f.endsWith(".ts")) fs.rmSync(path.join(outDir, f))
-
+  const output = new Map<string, string>()
   const written: Array<string> = []
   const messages: Array<Message> = []
   let total = 0
   const write = (file: string, text: string) => {
-    fs.writeFileSync(path.join(outDir, file), text)
+    output.set(file, text)
     written.push(file)
     total += text.length
   }
@@ -375,6 +376,26 @@ const main = () => {
   idx.push(`export const datas: ReadonlyArray<Data<any>> = [${datas.map((g) => g.file.slice(0, -3)).join(", ")}]`)
   idx.push(``)
   write("index.ts", idx.join("\n"))
+
+  if (check) {
+    const committed = fs.existsSync(outDir) ? fs.readdirSync(outDir).filter((f) => f.endsWith(".ts")) : []
+    const differ: Array<string> = []
+    for (const [file, text] of output) {
+      const p = path.join(outDir, file)
+      if (!fs.existsSync(p)) differ.push(`${file}: not committed`)
+      else if (fs.readFileSync(p, "utf8") !== text) differ.push(`${file}: differs`)
+    }
+    for (const f of committed) if (!output.has(f)) differ.push(`${f}: committed but not generated`)
+    if (differ.length > 0) {
+      console.error(`codegen --check: ${differ.length} of ${output.size} files differ from ${path.relative(root, outDir)}:\n  ${differ.join("\n  ")}`)
+      process.exit(1)
+    }
+    console.log(`codegen --check: ${output.size} files identical to ${path.relative(root, outDir)}, from ${defsDir}`)
+    return
+  }
+  fs.mkdirSync(outDir, { recursive: true })
+  for (const f of fs.readdirSync(outDir)) if (f.endsWith(".ts")) fs.rmSync(path.join(outDir, f))
+  for (const [file, text] of output) fs.writeFileSync(path.join(outDir, file), text)
 
   console.log(`codegen: ${written.length} files, ${(total / 1024).toFixed(0)} KiB, from ${defsDir}`)
 }

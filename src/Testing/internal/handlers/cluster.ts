@@ -164,7 +164,7 @@ const findCoordinator = (kafka: Kafka, ctx: RequestContext, req: FindCoordinator
 
 export const clusterRoutes: ReadonlyArray<Route> = [
   route(ApiVersions, 0, 4, apiVersions),
-  route(Metadata, 0, 12, metadata),
-  route(DescribeCluster, 0, 1, describeCluster),
+  route(Metadata, 0, 13, metadata),
+  route(DescribeCluster, 0, 2, describeCluster),
   route(FindCoordinator, 0, 6, findCoordinator)
 ]

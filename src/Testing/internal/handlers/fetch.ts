@@ -260,8 +260,8 @@ const deleteRecords = (kafka: Kafka, ctx: RequestContext, req: DeleteRecordsRequ
 })
 
 export const fetchRoutes: ReadonlyArray<Route> = [
-  route(Fetch, 4, 17, fetch),
-  route(ListOffsets, 1, 10, listOffsets),
+  route(Fetch, 4, 18, fetch),
+  route(ListOffsets, 1, 11, listOffsets),
   route(OffsetForLeaderEpoch, 2, 4, offsetForLeaderEpoch),
   route(DeleteRecords, 0, 2, deleteRecords)
 ]

@@ -224,6 +224,6 @@ export const transactionRoutes: ReadonlyArray<Route> = [
   route(TxnOffsetCommit, 0, 6, txnOffsetCommit),
   route(EndTxn, 0, 5, endTxn),
   route(DescribeProducers, 0, 0, describeProducers),
-  route(ListTransactions, 0, 1, listTransactions),
+  route(ListTransactions, 0, 2, listTransactions),
   route(DescribeTransactions, 0, 0, describeTransactions)
 ]
