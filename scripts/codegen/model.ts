@@ -181,7 +181,11 @@ const parseDefault = (raw: unknown, type: Type, what: string): Default => {
     case "float64":
       return { kind: "number", value: raw === undefined ? 0 : parseIntDefault(raw, what) }
     case "int64":
-      return { kind: "bigint", value: raw === undefined ? 0n : BigInt(parseIntDefault(raw, what)) }
+      // decimal int64 defaults exactly (Long.MAX_VALUE does not survive a trip through a double)
+      return {
+        kind: "bigint",
+        value: raw === undefined ? 0n : /^-?[0-9]+$/.test(String(raw).trim()) ? BigInt(String(raw).trim()) : BigInt(parseIntDefault(raw, what))
+      }
     case "string":
       return { kind: "string", value: raw === undefined ? "" : String(raw) }
     case "bytes":

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Metric, Redacted, Schedule, Scope, Tracer } from "effect"
+import { ApiVersions } from "../../src/Protocol/generated/ApiVersions.ts"
 import { make } from "../../src/Connection/Broker.ts"
 import type { BrokerError, BrokerOptions } from "../../src/Connection/Broker.ts"
 import { Echo, ECHO_KEY, fakeKafka } from "./fakeKafka.ts"
@@ -36,7 +37,7 @@ describe("Broker against a fake Kafka", () => {
       const echoes = server.requests.filter((r) => r.apiKey === ECHO_KEY)
       assert.isTrue(echoes.every((r) => r.version === 5 && r.clientId === "kpax"))
       assert.strictEqual(server.requests[0]!.apiKey, 18)
-      assert.strictEqual(server.requests[0]!.version, 4)
+      assert.strictEqual(server.requests[0]!.version, ApiVersions.maxVersion)
       assert.strictEqual(server.connections(), 1, "concurrent first requests share one connect")
       assert.strictEqual((yield* broker.stats).connects, 1)
     }))
@@ -47,7 +48,7 @@ describe("Broker against a fake Kafka", () => {
       const res = yield* broker.request(Echo, echo("x"))
       assert.strictEqual(res.payload, "x")
       const av = server.requests.filter((r) => r.apiKey === 18).map((r) => r.version)
-      assert.deepStrictEqual(av, [4, 2])
+      assert.deepStrictEqual(av, [ApiVersions.maxVersion, 2])
     }))
 
   it.live("version choice: intersection, forced version, typed UnsupportedVersionError", () =>

@@ -163,6 +163,7 @@ describe("request bytes equal @platformatic/kafka's (flexible versions)", () => 
   })
 })
 
+// versions Kafka 4.0 removed (KIP-896: ListOffsets v0, OffsetCommit v0-1, Fetch v0-3, Produce v0-2, CreateTopics v0-1, DescribeConfigs v0) are no longer generated
 describe("request bytes equal kafkajs's (older versions)", () => {
   it.each(range(0, 6))("Metadata v%i", async (v) => {
     const theirs = await kjsBytes(kafkajs(`metadata/v${v}/request`)({ topics: ["orders", "payments"], allowAutoTopicCreation: false }))
@@ -170,7 +171,7 @@ describe("request bytes equal kafkajs's (older versions)", () => {
     expect(ours(Metadata, v, req)).toBe(theirs)
   })
 
-  it.each(range(0, 3))("ListOffsets v%i", async (v) => {
+  it.each(range(1, 3))("ListOffsets v%i", async (v) => {
     const theirs = await kjsBytes(kafkajs(`listOffsets/v${v}/request`)({
       replicaId: -1,
       isolationLevel: 1,
@@ -211,7 +212,7 @@ describe("request bytes equal kafkajs's (older versions)", () => {
     expect(ours(JoinGroup, v, req)).toBe(theirs)
   })
 
-  it.each(range(0, 5))("OffsetCommit v%i", async (v) => {
+  it.each(range(2, 5))("OffsetCommit v%i", async (v) => {
     const theirs = await kjsBytes(kafkajs(`offsetCommit/v${v}/request`)({
       groupId: "g",
       groupGenerationId: 4,
@@ -228,7 +229,7 @@ describe("request bytes equal kafkajs's (older versions)", () => {
     expect(ours(OffsetCommit, v, req)).toBe(theirs)
   })
 
-  it.each(range(0, 11))("Fetch v%i", async (v) => {
+  it.each(range(4, 11))("Fetch v%i", async (v) => {
     const theirs = await kjsBytes(kafkajs(`fetch/v${v}/request`)({
       replicaId: -1,
       maxWaitTime: 500,
@@ -254,7 +255,7 @@ describe("request bytes equal kafkajs's (older versions)", () => {
     expect(ours(Fetch, v, req)).toBe(theirs)
   })
 
-  it.each(range(0, 7))("Produce v%i (their message set / record batch, carried verbatim)", async (v) => {
+  it.each(range(3, 7))("Produce v%i (their message set / record batch, carried verbatim)", async (v) => {
     const theirs = await kjsBytes(kafkajs(`produce/v${v}/request`)({
       acks: 1,
       timeout: 30000,
@@ -287,7 +288,7 @@ describe("request bytes equal kafkajs's (older versions)", () => {
     expect(ours(OffsetFetch, v, { groupId: "g", topics: [{ name: "t", partitionIndexes: [0, 3] }] })).toBe(theirs)
   })
 
-  it.each(range(0, 3))("CreateTopics v%i", async (v) => {
+  it.each(range(2, 3))("CreateTopics v%i", async (v) => {
     const theirs = await kjsBytes(kafkajs(`createTopics/v${v}/request`)({
       topics: [{ topic: "t", numPartitions: 3, replicationFactor: 1, replicaAssignment: [], configEntries: [{ name: "cleanup.policy", value: "compact" }] }],
       validateOnly: false,
@@ -301,7 +302,7 @@ describe("request bytes equal kafkajs's (older versions)", () => {
     expect(ours(CreateTopics, v, req)).toBe(theirs)
   })
 
-  it.each(range(0, 2))("DescribeConfigs v%i", async (v) => {
+  it.each(range(1, 2))("DescribeConfigs v%i", async (v) => {
     const theirs = await kjsBytes(kafkajs(`describeConfigs/v${v}/request`)({ resources: [{ type: 2, name: "t", configNames: ["retention.ms"] }], includeSynonyms: true }))
     const req = { resources: [{ resourceType: 2, resourceName: "t", configurationKeys: ["retention.ms"] }], ...(v >= 1 ? { includeSynonyms: true } : {}) }
     expect(ours(DescribeConfigs, v, req)).toBe(theirs)

@@ -145,8 +145,8 @@ function writeFetchRequestPartition(w: Writer, v: number, x: FetchRequestPartiti
     const t0 = x.replicaDirectoryId === undefined ? P.ZERO_UUID : x.replicaDirectoryId
     const has0 = v >= 17 && t0 !== P.ZERO_UUID
     if (has0) nt++
-    const t1 = x.highWatermark === undefined ? 9223372036854775808n : x.highWatermark
-    const has1 = v >= 18 && t1 !== 9223372036854775808n
+    const t1 = x.highWatermark === undefined ? 9223372036854775807n : x.highWatermark
+    const has1 = v >= 18 && t1 !== 9223372036854775807n
     if (has1) nt++
     w.uvarint(nt)
     if (has0) {
@@ -170,7 +170,7 @@ function readFetchRequestPartition(r: Reader, v: number): FetchRequestPartition 
   const logStartOffset: bigint = v >= 5 ? r.int64() : -1n
   const partitionMaxBytes: number = r.int32()
   let replicaDirectoryId: string = P.ZERO_UUID
-  let highWatermark: bigint = 9223372036854775808n
+  let highWatermark: bigint = 9223372036854775807n
   if (v >= 12) {
     for (let nt = r.uvarint(); nt > 0; nt--) {
       const tag = r.uvarint()
