@@ -64,13 +64,25 @@ const zero = (f: FieldDefinition): unknown => {
   }
 }
 
+/** A field's zero in a version that cannot carry null (a null default nullable only in other versions: empty). */
+const nonNullZero = (f: FieldDefinition): unknown => {
+  const z = zero(f)
+  if (z !== null) return z
+  if (f.type === "records" || f.type === "bytes") return new Uint8Array(0)
+  if (f.type === "string") return ""
+  if (f.type.startsWith("[]")) return []
+  if (f.type === "struct") return Object.fromEntries(f.fields!.map((g) => [g.name, nonNullZero(g)]))
+  return z
+}
+
 /** Makes a drawn value encodable at version v (fields v lacks at their defaults, nulls only where allowed). */
 const fit = (x: any, fields: ReadonlyArray<FieldDefinition>, v: number, md: MessageDefinition): any => {
   const out: Record<string, unknown> = {}
   for (const f of fields) {
     const raw = x[f.name]
     const on = inRange(f.versions, v) && (f.tag === undefined || inRange(md.flexible, v))
-    if (!on || raw === undefined || (raw === null && !inRange(f.nullable, v))) out[f.name] = zero(f)
+    if (!on || raw === undefined) out[f.name] = zero(f)
+    else if (raw === null && !inRange(f.nullable, v)) out[f.name] = nonNullZero(f)
     else if (raw !== null && f.type === "struct") out[f.name] = fit(raw, f.fields!, v, md)
     else if (raw !== null && f.type === "[]struct") out[f.name] = raw.map((e: any) => fit(e, f.fields!, v, md))
     else out[f.name] = raw
