@@ -29,7 +29,7 @@ const batch = (values: ReadonlyArray<string>, o: { producerId?: bigint; producer
 
 const produce = (broker: BrokerService, topic: string, partition: number, records: Uint8Array, acks = -1, transactionalId: string | null = null) =>
   Effect.map(
-    broker.request(Produce, { transactionalId, acks, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] }),
+    broker.request(Produce, { transactionalId, acks, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] }, { version: 12 }), // by name (v13 by id: inMemory.topicIds.test.ts)
     (r) => r.responses[0].partitionResponses[0]
   )
 
@@ -103,7 +103,7 @@ describe("in-memory broker: Produce", () => {
         const follower = [1, 2, 3].find((n) => n !== leader)!
         const res = yield* (yield* cluster.broker(follower)).request(Produce, {
           transactionalId: null, acks: -1, timeoutMs: 1000, topicData: [{ name: "t", partitionData: [{ index: 0, records: batch(["x"]) }] }]
-        })
+        }, { version: 12 })
         const p = res.responses[0].partitionResponses[0]
         assert.strictEqual(p.errorCode, 6)
         assert.strictEqual(p.currentLeader.leaderId, leader)

@@ -174,14 +174,14 @@ describe("in-memory classic groups", () => {
             x.broker.request(OffsetCommit, {
               groupId: G, generationIdOrMemberEpoch: generation, memberId, groupInstanceId: null,
               topics: [{ name: "t", partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: "m" }] }]
-            })), (r) => r.topics[0].partitions[0].errorCode)
+            }, { version: 9 })), (r) => r.topics[0].partitions[0].errorCode) // v9: by name (v10+ by id: inMemory.topicIds.test.ts)
         assert.strictEqual(yield* commit("", -1, 5n), 0)
         const j = yield* joinNew(a)
         yield* sync(a, j.memberId, 1)
         assert.strictEqual(yield* commit("", -1, 6n), 25)
         assert.strictEqual(yield* commit(j.memberId, 0, 6n), 22)
         assert.strictEqual(yield* commit(j.memberId, 1, 7n), 0)
-        const fetched = yield* a.withCoordinator(coord, (x) => x.broker.request(OffsetFetch, { groups: [{ groupId: G, topics: null }], requireStable: true }))
+        const fetched = yield* a.withCoordinator(coord, (x) => x.broker.request(OffsetFetch, { groups: [{ groupId: G, topics: null }], requireStable: true }, { version: 9 }))
         assert.deepStrictEqual(fetched.groups[0].topics.map((t) => [t.name, t.partitions.map((p) => [p.committedOffset, p.metadata])]), [["t", [[7n, "m"]]]])
         assert.strictEqual(yield* kafka.committed(G, "t", 0), 7n)
         // a group with members cannot be deleted; listed and described at its coordinator only
