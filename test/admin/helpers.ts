@@ -63,6 +63,8 @@ export const commitOffsets = (
   group: string,
   offsets: ReadonlyArray<{ readonly topic: string; readonly partition: number; readonly offset: bigint }>
 ) =>
+  // OffsetCommit v10+ addresses topics by id: the ids from metadata
+  Effect.andThen(cluster.refresh([...new Set(offsets.map((o) => o.topic))]), (md) =>
   cluster.withCoordinator({ type: "group", key: group }, ({ broker }) =>
     broker.request(OffsetCommit, {
       groupId: group,
@@ -71,6 +73,7 @@ export const commitOffsets = (
       groupInstanceId: null,
       topics: [...new Set(offsets.map((o) => o.topic))].map((name) => ({
         name,
+        topicId: md.topics.get(name)!.topicId,
         partitions: offsets.filter((o) => o.topic === name).map((o) => ({
           partitionIndex: o.partition,
           committedOffset: o.offset,
@@ -82,7 +85,7 @@ export const commitOffsets = (
         for (const t of res.topics) for (const p of t.partitions) if (p.errorCode !== 0) return kafkaFailure(p.errorCode)
         return Effect.void
       })
-    ))
+    )))
 
 const encodeData = <T>(data: Data<T>, version: number, value: T): Uint8Array => {
   const w = new Writer()

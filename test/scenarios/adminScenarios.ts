@@ -115,7 +115,8 @@ export const adminScenarios: ReadonlyArray<Scenario> = [
     yield* cluster.withCoordinator({ type: "group", key: group }, (c) =>
       c.broker.request(OffsetCommit, {
         groupId: group, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null,
-        topics: [{ name, partitions: [{ partitionIndex: 0, committedOffset: 2n, committedLeaderEpoch: -1, committedMetadata: "m" }] }]
+        // v10+ by topic id
+        topics: [{ name, topicId: cluster.snapshot().topics.get(name)?.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA", partitions: [{ partitionIndex: 0, committedOffset: 2n, committedLeaderEpoch: -1, committedMetadata: "m" }] }]
       }))
     const offsets = yield* admin.listGroupOffsets(group)
     assert.deepStrictEqual(offsets.map((o) => [o.partition, o.committedOffset, o.endOffset, o.lag]), [[0, 2n, 5n, 3n]])

@@ -12,6 +12,7 @@ import type { KafkaError } from "../../Protocol/Errors.ts"
 import { OffsetCommit } from "../../Protocol/generated/OffsetCommit.ts"
 import { OffsetDelete } from "../../Protocol/generated/OffsetDelete.ts"
 import { OffsetFetch } from "../../Protocol/generated/OffsetFetch.ts"
+import { Metadata } from "../../Protocol/generated/Metadata.ts"
 import type { InvalidTopicName } from "../../Topic.ts"
 import { GroupHasActiveMembers, itemError } from "../Errors.ts"
 import type { AdminItemError, AdminPartialFailure, InvalidAdminRequest } from "../Errors.ts"
@@ -115,15 +116,22 @@ const fetchCommitted = (
     topicIdVersion(c, OffsetFetch, 10, grouped === null ? [] : grouped.map(([name]) => name)).pipe(Effect.flatMap(({ ids, version }) => {
       const topics = grouped === null ? null : grouped.map(([name, ps]) => ({ name, ...(ids.has(name) ? { topicId: ids.get(name)! } : {}), partitionIndexes: ps.map((p) => p.partition) }))
       // every committed partition (topics null) comes back by id at v10+: their names from the cluster's metadata
-      const names = (t: { readonly name: string; readonly topicId?: string }) => t.name !== "" ? t.name : responseTopicName(t, ids) || nameOfId(cluster, t.topicId)
+      const byId = new Map<string, string>()
+      const names = (t: { readonly name: string; readonly topicId?: string }) =>
+        t.name !== "" ? t.name : responseTopicName(t, ids) || nameOfId(cluster, t.topicId) || byId.get(t.topicId ?? "") || ""
       return c.broker.request(OffsetFetch, version >= 8
         ? { groups: [{ groupId: group, topics }], requireStable: false }
         : { groupId: group, topics, ...(version >= 7 ? { requireStable: false } : {}) }, { version }).pipe(
           Effect.flatMap((res) => {
-            // topics answered by id only: their names from metadata (refreshed if one is not known)
-            const unnamed = res.groups.flatMap((g) => g.topics).filter((t) => t.name === "" && responseTopicName(t, ids) === "")
-            if (unnamed.every((t) => nameOfId(cluster, t.topicId) !== "")) return Effect.succeed(res)
-            return Effect.as(Effect.ignore(cluster.refresh()), res)
+            // topics answered by id only (every committed partition at v10+): their names by a Metadata request by id
+            const unnamed = [...new Set(res.groups.flatMap((g) => g.topics).filter((t) => t.name === "" && responseTopicName(t, ids) === "" && nameOfId(cluster, t.topicId) === "").map((t) => t.topicId))]
+            if (unnamed.length === 0) return Effect.succeed(res)
+            return c.broker.request(Metadata, { topics: unnamed.map((topicId) => ({ topicId, name: null })), allowAutoTopicCreation: false }).pipe(
+              Effect.map((md) => {
+                for (const t of md.topics) if (t.errorCode === 0 && t.name !== null) byId.set(t.topicId, t.name)
+                return res
+              })
+            )
           }),
           Effect.flatMap((res): Effect.Effect<Array<Outcome<Committed>>, KafkaError> => {
             const g = res.groups.length > 0 ? (res.groups.find((g) => g.groupId === group) ?? res.groups[0]) : undefined
