@@ -8,6 +8,7 @@
 import { Effect } from "effect"
 import type { ClusterService, Located } from "../../Cluster/Cluster.ts"
 import type { ClusterError } from "../../Cluster/Errors.ts"
+import { ErrorCode } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
 import { OffsetCommit } from "../../Protocol/generated/OffsetCommit.ts"
 import { OffsetDelete } from "../../Protocol/generated/OffsetDelete.ts"
@@ -135,7 +136,9 @@ const fetchCommitted = (
           }),
           Effect.flatMap((res): Effect.Effect<Array<Outcome<Committed>>, KafkaError> => {
             const g = res.groups.length > 0 ? (res.groups.find((g) => g.groupId === group) ?? res.groups[0]) : undefined
-            const error = codeError(g !== undefined ? g.errorCode : res.errorCode)
+            // a group that does not exist has no committed offsets (OffsetFetch v10+ says GROUP_ID_NOT_FOUND)
+            const groupCode = g !== undefined ? g.errorCode : res.errorCode
+            const error = groupCode === ErrorCode.GROUP_ID_NOT_FOUND ? undefined : codeError(groupCode)
             if (error !== undefined) return Effect.fail(error)
             const out: Array<Outcome<Committed>> = []
             for (const t of g !== undefined ? g.topics : res.topics) {

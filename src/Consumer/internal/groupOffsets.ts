@@ -196,7 +196,8 @@ export const fetchOffsets = (
       const groupCode = group !== undefined ? group.errorCode : res.errorCode
       const resTopics = group !== undefined ? group.topics : res.topics
       const codes: Array<{ topic: string; partition: number; code: number }> = []
-      if (groupCode !== 0) codes.push({ topic: "", partition: -1, code: groupCode })
+      // a group that does not exist has no committed offsets (OffsetFetch v10+ says GROUP_ID_NOT_FOUND)
+      if (groupCode !== 0 && groupCode !== ErrorCode.GROUP_ID_NOT_FOUND) codes.push({ topic: "", partition: -1, code: groupCode })
       for (const t of resTopics) {
         const name = responseTopicName(t, ids)
         for (const p of t.partitions) {
