@@ -71,13 +71,15 @@ describe("Produce frames in parts", () => {
 
   it("other versions and unencodable requests take the one-buffer encoder and its typed error", () => {
     const req: ProduceRequest = { transactionalId: "t", acks: 1, timeoutMs: 1000, topicData: [{ name: "a", partitionData: [{ index: 0, records: new Uint8Array(2000) }] }] }
-    // a transactional id cannot be carried before v3
-    const v2 = encodeProduceFrame(2, 1, "c", req)
-    assert.isTrue(Result.isFailure(v2))
-    const plain = encodeProduceFrame(2, 1, "c", { ...req, transactionalId: null })
-    assert.isTrue(Result.isSuccess(plain))
-    assert.instanceOf(Result.getOrThrow(plain), Uint8Array)
-    assert.deepStrictEqual(Buffer.from(Result.getOrThrow(plain) as Uint8Array), Buffer.from(encodeRequestFrame(Produce, 2, 1, "c", { ...req, transactionalId: null })))
+    // Kafka 4.0 removed Produce v0-2 (KIP-896): no version below 3 encodes
+    assert.isTrue(Result.isFailure(encodeProduceFrame(2, 1, "c", req)))
+    assert.isTrue(Result.isFailure(encodeProduceFrame(2, 1, "c", { ...req, transactionalId: null })))
+    assert.isTrue(Result.isFailure(encodeProduceFrame(Produce.maxVersion + 1, 1, "c", req)))
+    // v13 addresses the topic by id: the parts carry the same bytes as the one-buffer encoder
+    const byId = { ...req, topicData: [{ ...req.topicData[0], topicId: "AQIDBAUGBwgJCgsMDQ4PEA" }] }
+    const v13 = encodeProduceFrame(13, 1, "c", byId)
+    assert.isTrue(Result.isSuccess(v13))
+    assert.deepStrictEqual(Buffer.from(concatFrame(Result.getOrThrow(v13))), Buffer.from(encodeRequestFrame(Produce, 13, 1, "c", byId)))
   })
 })
 
