@@ -76,6 +76,13 @@ export interface ConsumerOptions extends PartitionConsumerOptions, Omit<Group.Gr
   readonly autoCommit?: boolean | undefined
   /** How often (default 5 seconds, as `auto.commit.interval.ms`). */
   readonly autoCommitInterval?: Duration.Input | undefined
+  /**
+   * Most records per chunk the streams emit (default 500, as Java's `max.poll.records`). A
+   * partition's fetched records are handed out in turns with the other partitions', at most this
+   * many at a time; with `onPull` a chunk counts as processed at the next pull, so this bounds
+   * what a revocation waits for and what is read again after a crash.
+   */
+  readonly maxPollRecords?: number | undefined
   /** Runs after the consumer started reading newly assigned partitions. */
   readonly onAssigned?: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, unknown>) | undefined
   /** Runs after revoked partitions stopped and their processed offsets were committed. */
@@ -147,6 +154,15 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
     if (ackMode !== "onPull" && ackMode !== "manual") {
       return yield* Effect.fail(new InvalidConsumerConfig({ message: `ackMode must be "onPull" or "manual", not ${String(ackMode)}` }))
     }
+    const maxPollRecords = options.maxPollRecords ?? 500
+    if (!Number.isSafeInteger(maxPollRecords) || maxPollRecords < 1) {
+      return yield* Effect.fail(new InvalidConsumerConfig({ message: `maxPollRecords must be a positive integer, not ${String(options.maxPollRecords)}` }))
+    }
+    // a revocation waits for the streams at most this long (the coordinator's rebalance timeout
+    // bounds the whole hook: leave room for the commit)
+    const rebalance = Duration.fromInput(options.rebalanceTimeout ?? "5 minutes")
+    const rebalanceMs = rebalance._tag === "Some" ? Duration.toMillis(rebalance.value) : 300_000
+    const revokeTimeoutMs = Math.max(0, rebalanceMs - Math.min(5000, rebalanceMs / 5))
     let autoCommitMs = 0
     if (options.autoCommit ?? true) {
       const d = Duration.fromInput(options.autoCommitInterval ?? "5 seconds")
@@ -171,7 +187,7 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
               partitions.map((tp) => ({ ...tp, offset: m.get(Group.topicPartitionKey(tp))?.offset ?? -1n })))
         )
     }
-    const engine = yield* makeEngine(fetcher, membership, { ackMode, autoCommitMs, offsetReset: fetchSettings.offsetReset })
+    const engine = yield* makeEngine(fetcher, membership, { ackMode, autoCommitMs, offsetReset: fetchSettings.offsetReset, maxPollRecords, revokeTimeoutMs })
     const hook = (
       handle: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void>,
       user: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, unknown>) | undefined
@@ -180,7 +196,7 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
       group = m
       return user === undefined ? handle(partitions) : Effect.andThen(handle(partitions), user(partitions))
     }
-    const { ackMode: _a, autoCommit: _c, autoCommitInterval: _i, onAssigned, onRevoked, onLost, ...rest } = options
+    const { ackMode: _a, autoCommit: _c, autoCommitInterval: _i, maxPollRecords: _m, onAssigned, onRevoked, onLost, ...rest } = options
     group = yield* Group.join({
       ...rest,
       rackId: options.rack ?? null,

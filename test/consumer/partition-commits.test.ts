@@ -36,7 +36,7 @@ const setup = (settings: Partial<EngineSettings> = {}) =>
     }
     const fetcherSettings = yield* resolveOptions({ maxWait: "100 millis" })
     const fetcher = yield* startFetcher(cluster, fetcherSettings)
-    const engine = yield* makeEngine(fetcher, membership, { ackMode: "onPull", autoCommitMs: 0, offsetReset: "earliest", ...settings })
+    const engine = yield* makeEngine(fetcher, membership, { ackMode: "onPull", autoCommitMs: 0, offsetReset: "earliest", maxPollRecords: 500, revokeTimeoutMs: 10_000, ...settings })
     /** What the membership's hooks do: the change, then the confirmation. */
     const change = (tag: "Assigned" | "Revoked" | "Lost", partitions: ReadonlyArray<TopicPartition>) =>
       (tag === "Assigned" ? engine.assigned(partitions) : tag === "Revoked" ? engine.revoked(partitions) : engine.lost(partitions)).pipe(
