@@ -1,0 +1,148 @@
+/**
+ * Issue 20: no record is processed twice on a graceful rebalance. Group members (each with its own
+ * Cluster, as separate processes would have) read a preloaded 6-partition topic with the default
+ * `ackMode: "onPull"` and `Stream.runForEach`, processing slowly (a sleep per record); members
+ * join (scale-out), leave gracefully (scale-in) and are replaced (rolling restart) while the
+ * backlog is read — with the classic protocol (eager and cooperative assignors) and KIP-848.
+ * Every (partition, offset) must be processed exactly once.
+ *
+ * And on a backlog, one member commits as it goes (within 2 × autoCommitInterval) and reads every
+ * partition from the start, not one partition's backlog after another's.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import * as Assignor from "../../src/Consumer/Assignor.ts"
+import * as Cluster from "../../src/Cluster/Cluster.ts"
+import * as Consumer from "../../src/Consumer/Consumer.ts"
+import * as Producer from "../../src/Producer/Producer.ts"
+import { brokers } from "../kafka/env.ts"
+import { createTopic, uniqueTopic } from "../util/kafka.ts"
+
+const PARTITIONS = 6
+
+const waitFor = (cond: () => boolean, what: string, timeout = 60_000) =>
+  Effect.gen(function*() {
+    while (!cond()) yield* Effect.sleep("20 millis")
+  }).pipe(Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.die(new Error(`timed out waiting for ${what}`)) }))
+
+/** A topic of `PARTITIONS` partitions with `perPartition` records in each. */
+const preload = (name: string, perPartition: number) =>
+  Effect.gen(function*() {
+    const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: `kpax-${name}-producer` })
+    const topic = uniqueTopic(name)
+    yield* createTopic(cluster, topic, { partitions: PARTITIONS })
+    const producer = yield* Producer.make({ linger: "5 millis", batchSize: 65536 }).pipe(Effect.provideService(Cluster.Cluster, cluster))
+    const te = new TextEncoder()
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      yield* producer.sendAll(Array.from({ length: perPartition }, (_, j) => ({ topic, partition, value: te.encode(`${partition}:${j}`) })))
+    }
+    return topic
+  })
+
+type Protocol = "eager" | "cooperative" | "consumer"
+
+const groupOptions = (protocol: Protocol): Partial<Consumer.ConsumerOptions> =>
+  protocol === "consumer"
+    ? { groupProtocol: "consumer" as const }
+    : { groupProtocol: "classic", assignors: [protocol === "eager" ? Assignor.range : Assignor.cooperativeSticky], heartbeatInterval: "300 millis", sessionTimeout: "10 seconds" }
+
+const rebalances = (protocol: Protocol) =>
+  it.live(`${protocol}: scale-out, scale-in and a rolling restart over a backlog process no record twice`, () =>
+    Effect.scoped(Effect.gen(function*() {
+      const perPartition = 2500
+      const total = perPartition * PARTITIONS
+      const topic = yield* preload(`dupes-${protocol}`, perPartition)
+      const groupId = uniqueTopic(`dupes-${protocol}-g`)
+      const seen = new Map<string, number>()
+      const byMember: Array<number> = []
+      let duplicated = 0
+
+      const member = (i: number) =>
+        Effect.gen(function*() {
+          byMember[i] = 0
+          const own = yield* Cluster.make({ bootstrap: brokers(), clientId: `kpax-dupes-${protocol}-${i}` })
+          const consumer = yield* Consumer.make({
+            groupId,
+            topics: [topic],
+            offsetReset: "earliest",
+            autoCommitInterval: "1 second",
+            maxWait: "100 millis",
+            rebalanceTimeout: "30 seconds",
+            ...groupOptions(protocol)
+          }).pipe(Effect.provideService(Cluster.Cluster, own))
+          const fiber = yield* consumer.records.pipe(
+            Stream.runForEach((r) =>
+              Effect.andThen(Effect.sleep("1 millis"), Effect.sync(() => {
+                const k = `${r.partition}@${r.offset}`
+                const n = (seen.get(k) ?? 0) + 1
+                seen.set(k, n)
+                if (n > 1) duplicated++
+                byMember[i]++
+              }))
+            ),
+            Effect.forkChild
+          )
+          /** Graceful close: leave while the stream runs (it finishes what it was handed), then stop it. */
+          const leave = Effect.andThen(consumer.membership.leave, Fiber.interrupt(fiber))
+          return { consumer, fiber, leave }
+        })
+
+      // A alone, then B joins (scale-out)
+      const a = yield* member(0)
+      yield* waitFor(() => seen.size >= 1500, "A's first records")
+      const b = yield* member(1)
+      yield* waitFor(() => byMember[1] >= 1000, "B processing")
+      // B leaves (scale-in)
+      yield* b.leave
+      const atLeave = byMember[0]
+      yield* waitFor(() => a.consumer.assignment().length === PARTITIONS && byMember[0] >= atLeave + 1000, "A taking B's partitions back")
+      // rolling restart: C replaces A
+      const c = yield* member(2)
+      yield* waitFor(() => byMember[2] >= 500, "C processing")
+      yield* a.leave
+      yield* waitFor(() => seen.size >= total || duplicated > 0, `all ${total} records (have ${seen.size})`, 90_000)
+      console.log(`[rebalance-dupes ${protocol}] processed=${seen.size} by member=${byMember.join("/")} duplicated=${duplicated}`)
+      yield* c.leave
+      assert.strictEqual(duplicated, 0)
+      assert.strictEqual(seen.size, total)
+    })), 150_000)
+
+describe("issue 20: graceful rebalances process no record twice", () => {
+  rebalances("eager")
+  rebalances("cooperative")
+  rebalances("consumer")
+
+  it.live("one member on a 6-partition backlog commits within 2 × autoCommitInterval and reads every partition from the start", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const topic = yield* preload("backlog", 2000)
+      const groupId = uniqueTopic("backlog-g")
+      const own = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-backlog" })
+      const consumer = yield* Consumer.make({ groupId, topics: [topic], offsetReset: "earliest", autoCommitInterval: "1 second" }).pipe(
+        Effect.provideService(Cluster.Cluster, own)
+      )
+      const firstPartitions = new Set<number>()
+      let processed = 0
+      let firstAt = 0
+      const fiber = yield* consumer.records.pipe(
+        Stream.runForEach((r) =>
+          Effect.andThen(Effect.sleep("1 millis"), Effect.sync(() => {
+            if (processed === 0) firstAt = Date.now()
+            if (processed < 3000) firstPartitions.add(r.partition)
+            processed++
+          }))
+        ),
+        Effect.forkChild
+      )
+      yield* waitFor(() => processed > 0, "the first record")
+      yield* Effect.sleep(Math.max(0, firstAt + 2000 - Date.now()))
+      const partitions = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }))
+      const committed = yield* consumer.membership.committed(partitions)
+      const sum = [...committed.values()].reduce((s, c) => s + (c === undefined ? 0n : c.offset > 0n ? c.offset : 0n), 0n)
+      console.log(`[rebalance-dupes backlog] processed=${processed} committed after 2 s=${sum} first 3,000 from partitions ${[...firstPartitions].sort().join(",")}`)
+      assert.isTrue(processed < 12_000, "still on the backlog")
+      assert.isTrue(sum > 0n, "committed offsets advanced within 2 × autoCommitInterval")
+      yield* waitFor(() => processed >= 3000, "3,000 records")
+      assert.strictEqual(firstPartitions.size, PARTITIONS)
+      yield* Fiber.interrupt(fiber)
+    })), 60_000)
+})
