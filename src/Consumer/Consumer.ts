@@ -17,7 +17,17 @@
  * - `ackMode: "manual"`: only records given to `ack` count (ack in offset order per partition).
  * Processed offsets are committed every `autoCommitInterval` (default 5 s; `autoCommit: false`
  * to only commit on `commit`), before a revoked partition is released (the membership waits for
- * it), and when the consumer closes. Partitions that were lost are not committed. A stream that
+ * it), and when the consumer closes. Partitions that were lost are not committed.
+ *
+ * **Rebalances.** Streams emit chunks of at most `maxPollRecords` (500) records, the partitions'
+ * in turn. When partitions are revoked (classic eager or cooperative, KIP-848, or closing), the
+ * streams get nothing more of them (fetched records not yet handed out are dropped) and the
+ * revocation waits until what was handed out is processed (`onPull`: the next pull; `manual`: the
+ * acks), at most the rebalance timeout less a margin; then it commits and releases them. So a
+ * graceful rebalance processes no record twice. Released on the timeout, a partition's late acks
+ * fail with `PartitionRevoked` and are never committed (commits carry the member's generation or
+ * epoch, so the coordinator refuses stale ones too). A `partitioned` stream of a revoked
+ * partition ends after its last records were processed. A stream that
  * ends (failure, interruption, `take`) puts the partitions it read back at their processed
  * offsets: what it did not finish is read again by the next stream, or by the next owner.
  *
@@ -45,7 +55,7 @@ import { Context, Duration, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
 import { Cluster } from "../Cluster/Cluster.ts"
 import { InvalidConsumerConfig } from "./Errors.ts"
-import type { ConsumerError, PartitionNotAssigned } from "./Errors.ts"
+import type { ConsumerError, PartitionNotAssigned, PartitionRevoked } from "./Errors.ts"
 import * as Group from "./Group.ts"
 import { makeEngine } from "./internal/consumer.ts"
 import type { Membership } from "./internal/consumer.ts"
@@ -103,8 +113,12 @@ export interface ConsumerService {
   readonly records: Stream.Stream<ConsumerRecord, ConsumerError | Group.GroupError>
   /** `[partition, records]` per assigned partition (the current ones first); each ends when its partition goes. */
   readonly partitioned: Stream.Stream<readonly [TopicPartition, Stream.Stream<ConsumerRecord, ConsumerError | Group.GroupError>], ConsumerError | Group.GroupError>
-  /** Marks records processed (`ackMode: "manual"`; with `"onPull"` it can only move further). */
-  readonly ack: (records: ConsumerRecord | ReadonlyArray<ConsumerRecord>) => Effect.Effect<void>
+  /**
+   * Marks records processed (`ackMode: "manual"`; with `"onPull"` it can only move further).
+   * Fails with `PartitionRevoked` for a partition the consumer no longer owns (its revocation
+   * timed out, or it was lost): such acks are never committed.
+   */
+  readonly ack: (records: ConsumerRecord | ReadonlyArray<ConsumerRecord>) => Effect.Effect<void, PartitionRevoked>
   /** Commits the processed offsets now. */
   readonly commit: Effect.Effect<void, Group.GroupError>
   /** The partitions the member owns. */

@@ -14,7 +14,7 @@
  */
 import { Cause, Effect, Queue, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
-import { NoOffsetForPartition } from "../Errors.ts"
+import { NoOffsetForPartition, PartitionRevoked } from "../Errors.ts"
 import type { ConsumerError } from "../Errors.ts"
 import type { ConsumerRecord, TopicPartition } from "../Record.ts"
 import { ProcessedOffsets } from "./commits.ts"
@@ -225,14 +225,24 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
       })
     )
 
-    const ack = (record: ConsumerRecord | ReadonlyArray<ConsumerRecord>): Effect.Effect<void> =>
-      Effect.sync(() => {
+    /** Marks records processed; refused (`PartitionRevoked`) for a partition no longer tracked. */
+    const ack = (record: ConsumerRecord | ReadonlyArray<ConsumerRecord>): Effect.Effect<void, PartitionRevoked> =>
+      Effect.suspend(() => {
+        let refused: ConsumerRecord | undefined
         if (Array.isArray(record)) {
-          for (const r of record as ReadonlyArray<ConsumerRecord>) processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)
+          for (const r of record as ReadonlyArray<ConsumerRecord>) {
+            if (!processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)) refused ??= r
+          }
         } else {
           const r = record as ConsumerRecord
-          processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)
+          if (!processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)) refused = r
         }
+        if (refused === undefined) return Effect.void
+        return Effect.fail(new PartitionRevoked({
+          topic: refused.topic,
+          partition: refused.partition,
+          message: `${refused.topic}-${refused.partition} is not owned by this consumer any more (revoked or lost): the ack of offset ${refused.offset} is not committed`
+        }))
       })
 
     return {
