@@ -143,7 +143,11 @@ const pullLoop = <A>(
             p.restAt = 0
             p.restNext = chunk.nextOffset
             p.restChunk = chunk
-            if (only === undefined) f.markReady(p)
+            if (only === undefined && !p.inReady) {
+              // (no wake-up: this reader is the one that will take it)
+              p.inReady = true
+              f.ready.push(p)
+            }
             return Effect.succeed(emit(p, chunk, fromRest(p, max)) as readonly [A, ...Array<A>])
           }
           p.position = chunk.nextOffset
