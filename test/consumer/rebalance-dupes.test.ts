@@ -6,10 +6,16 @@
  * backlog is read — with the classic protocol (eager and cooperative assignors) and KIP-848.
  * Every (partition, offset) must be processed exactly once.
  *
+ * A member killed with SIGKILL (a child process) had its processed offsets auto-committed as it
+ * went: its successor reads again only what came after the last commit, not whole partitions.
+ *
  * And on a backlog, one member commits as it goes (within 2 × autoCommitInterval) and reads every
  * partition from the start, not one partition's backlog after another's.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { Effect, Fiber, Stream } from "effect"
 import * as Assignor from "../../src/Consumer/Assignor.ts"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
@@ -19,6 +25,25 @@ import { brokers } from "../kafka/env.ts"
 import { createTopic, uniqueTopic } from "../util/kafka.ts"
 
 const PARTITIONS = 6
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+/** A member in its own process: prints each processed record as `partition@offset` lines, one line per chunk. */
+const CHILD = `
+import { Effect, Stream } from "effect"
+import * as Cluster from ${JSON.stringify(path.join(ROOT, "src/Cluster/Cluster.ts"))}
+import * as Consumer from ${JSON.stringify(path.join(ROOT, "src/Consumer/Consumer.ts"))}
+const [bootstrap, topic, groupId] = process.argv.slice(1)
+await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+  const cluster = yield* Cluster.make({ bootstrap: [bootstrap], clientId: "kpax-crash-child" })
+  yield* Consumer.subscribe({
+    groupId, topics: [topic], offsetReset: "earliest", autoCommitInterval: "1 second",
+    sessionTimeout: "6 seconds", heartbeatInterval: "500 millis", rebalanceTimeout: "10 seconds"
+  }).pipe(
+    Stream.runForEach((r) => Effect.andThen(Effect.sleep("1 millis"), Effect.sync(() => process.stdout.write(r.partition + "@" + r.offset + "\\n")))),
+    Effect.provideService(Cluster.Cluster, cluster)
+  )
+})))
+`
 
 const waitFor = (cond: () => boolean, what: string, timeout = 60_000) =>
   Effect.gen(function*() {
@@ -147,4 +172,58 @@ describe("issue 20: graceful rebalances process no record twice", () => {
       assert.strictEqual(firstPartitions.size, PARTITIONS)
       yield* Fiber.interrupt(fiber)
     })), 60_000)
+
+  it.live("a member killed with SIGKILL: its successor reads again only what came after the last auto-commit", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // as in the issue: 10,000 records a partition, more than one fetch hands over at once
+      const perPartition = 10_000
+      const total = perPartition * PARTITIONS
+      const topic = yield* preload("crash", perPartition)
+      const groupId = uniqueTopic("crash-g")
+      const byChild = new Set<string>()
+      let firstAt = 0
+      const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, brokers()[0], topic, groupId], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] })
+      let partial = ""
+      child.stdout!.on("data", (b: Buffer) => {
+        const lines = (partial + b.toString("utf8")).split("\n")
+        partial = lines.pop()!
+        for (const l of lines) if (l !== "") byChild.add(l)
+        if (firstAt === 0 && byChild.size > 0) firstAt = Date.now()
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+      // at least 3 auto-commit intervals of processing, then a crash
+      yield* waitFor(() => firstAt > 0 && Date.now() - firstAt >= 3000 && byChild.size >= 2000, "the child's records", 60_000)
+      child.kill("SIGKILL")
+      yield* Effect.callback<void>((resume) => {
+        // "close": after the exit and the last of its output
+        if (child.stdout!.readableEnded) resume(Effect.void)
+        else child.once("close", () => resume(Effect.void))
+      })
+      const killedAfter = byChild.size
+      // the successor gets the partitions once the child's session (6 s) expired
+      const own = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-crash-successor" })
+      const consumer = yield* Consumer.make({ groupId, topics: [topic], offsetReset: "earliest", autoCommitInterval: "1 second" }).pipe(
+        Effect.provideService(Cluster.Cluster, own)
+      )
+      const partitions = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }))
+      const committed = yield* consumer.membership.committed(partitions)
+      const committedSum = [...committed.values()].reduce((s, c) => s + (c === undefined || c.offset < 0n ? 0 : Number(c.offset)), 0)
+      let again = 0
+      const seen = new Set(byChild)
+      const fiber = yield* consumer.records.pipe(
+        Stream.runForEach((r) => Effect.sync(() => {
+          const k = `${r.partition}@${r.offset}`
+          if (seen.has(k)) again++
+          else seen.add(k)
+        })),
+        Effect.forkChild
+      )
+      yield* waitFor(() => seen.size >= total, `all ${total} records (have ${seen.size})`, 90_000)
+      console.log(`[rebalance-dupes crash] child processed=${killedAfter} committed=${committedSum} read again=${again}`)
+      // redelivery starts at the committed offsets: only what the child processed after its last commit
+      assert.isTrue(committedSum > 0, "the child committed as it went")
+      assert.isTrue(again <= killedAfter - committedSum, `read again ${again} > processed ${killedAfter} − committed ${committedSum}`)
+      assert.isTrue(again < killedAfter / 2, "far from whole partitions read again")
+      yield* Fiber.interrupt(fiber)
+    })), 150_000)
 })
