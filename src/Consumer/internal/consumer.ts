@@ -10,6 +10,12 @@
  * puts the partitions it read back at their processed offsets, so what it did not finish is read
  * again by the next stream.
  *
+ * Streams get at most `maxPollRecords` records per pull, the partitions in turn (the fetcher's
+ * reader keeps the rest of a decoded chunk). Each partition remembers the offset after the last
+ * record handed out (`handed`); a revocation stops handing out the partition and waits until the
+ * processed offset reaches it (or a stream that read it ended), then commits and releases: the
+ * next owner starts after everything this member processed.
+ *
  * @internal
  */
 import { Cause, Effect, Queue, Schedule, Stream } from "effect"
