@@ -135,6 +135,16 @@ const rebalances = (protocol: Protocol) =>
     })), 150_000)
 
 describe("issue 20: graceful rebalances process no record twice", () => {
+  it.live("maxPollRecords must be a positive integer", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-max-poll" })
+      for (const maxPollRecords of [0, -1, 1.5, Number.NaN]) {
+        const e = yield* Effect.flip(Consumer.make({ groupId: "g", topics: ["t"], maxPollRecords }).pipe(Effect.provideService(Cluster.Cluster, cluster)))
+        assert.strictEqual(e._tag, "InvalidConsumerConfig")
+        assert.include(e.message, "maxPollRecords")
+      }
+    })))
+
   rebalances("eager")
   rebalances("cooperative")
   rebalances("consumer")
