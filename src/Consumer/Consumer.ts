@@ -17,7 +17,17 @@
  * - `ackMode: "manual"`: only records given to `ack` count (ack in offset order per partition).
  * Processed offsets are committed every `autoCommitInterval` (default 5 s; `autoCommit: false`
  * to only commit on `commit`), before a revoked partition is released (the membership waits for
- * it), and when the consumer closes. Partitions that were lost are not committed. A stream that
+ * it), and when the consumer closes. Partitions that were lost are not committed.
+ *
+ * **Rebalances.** Streams emit chunks of at most `maxPollRecords` (500) records, the partitions'
+ * in turn. When partitions are revoked (classic eager or cooperative, KIP-848, or closing), the
+ * streams get nothing more of them (fetched records not yet handed out are dropped) and the
+ * revocation waits until what was handed out is processed (`onPull`: the next pull; `manual`: the
+ * acks), at most the rebalance timeout less a margin; then it commits and releases them. So a
+ * graceful rebalance processes no record twice. Released on the timeout, a partition's late acks
+ * fail with `PartitionRevoked` and are never committed (commits carry the member's generation or
+ * epoch, so the coordinator refuses stale ones too). A `partitioned` stream of a revoked
+ * partition ends after its last records were processed. A stream that
  * ends (failure, interruption, `take`) puts the partitions it read back at their processed
  * offsets: what it did not finish is read again by the next stream, or by the next owner.
  *
@@ -45,7 +55,7 @@ import { Context, Duration, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
 import { Cluster } from "../Cluster/Cluster.ts"
 import { InvalidConsumerConfig } from "./Errors.ts"
-import type { ConsumerError, PartitionNotAssigned } from "./Errors.ts"
+import type { ConsumerError, PartitionNotAssigned, PartitionRevoked } from "./Errors.ts"
 import * as Group from "./Group.ts"
 import { makeEngine } from "./internal/consumer.ts"
 import type { Membership } from "./internal/consumer.ts"
@@ -76,6 +86,13 @@ export interface ConsumerOptions extends PartitionConsumerOptions, Omit<Group.Gr
   readonly autoCommit?: boolean | undefined
   /** How often (default 5 seconds, as `auto.commit.interval.ms`). */
   readonly autoCommitInterval?: Duration.Input | undefined
+  /**
+   * Most records per chunk the streams emit (default 500, as Java's `max.poll.records`). A
+   * partition's fetched records are handed out in turns with the other partitions', at most this
+   * many at a time; with `onPull` a chunk counts as processed at the next pull, so this bounds
+   * what a revocation waits for and what is read again after a crash.
+   */
+  readonly maxPollRecords?: number | undefined
   /** Runs after the consumer started reading newly assigned partitions. */
   readonly onAssigned?: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, unknown>) | undefined
   /** Runs after revoked partitions stopped and their processed offsets were committed. */
@@ -96,8 +113,12 @@ export interface ConsumerService {
   readonly records: Stream.Stream<ConsumerRecord, ConsumerError | Group.GroupError>
   /** `[partition, records]` per assigned partition (the current ones first); each ends when its partition goes. */
   readonly partitioned: Stream.Stream<readonly [TopicPartition, Stream.Stream<ConsumerRecord, ConsumerError | Group.GroupError>], ConsumerError | Group.GroupError>
-  /** Marks records processed (`ackMode: "manual"`; with `"onPull"` it can only move further). */
-  readonly ack: (records: ConsumerRecord | ReadonlyArray<ConsumerRecord>) => Effect.Effect<void>
+  /**
+   * Marks records processed (`ackMode: "manual"`; with `"onPull"` it can only move further).
+   * Fails with `PartitionRevoked` for a partition the consumer no longer owns (its revocation
+   * timed out, or it was lost): such acks are never committed.
+   */
+  readonly ack: (records: ConsumerRecord | ReadonlyArray<ConsumerRecord>) => Effect.Effect<void, PartitionRevoked>
   /** Commits the processed offsets now. */
   readonly commit: Effect.Effect<void, Group.GroupError>
   /** The partitions the member owns. */
@@ -147,6 +168,15 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
     if (ackMode !== "onPull" && ackMode !== "manual") {
       return yield* Effect.fail(new InvalidConsumerConfig({ message: `ackMode must be "onPull" or "manual", not ${String(ackMode)}` }))
     }
+    const maxPollRecords = options.maxPollRecords ?? 500
+    if (!Number.isSafeInteger(maxPollRecords) || maxPollRecords < 1) {
+      return yield* Effect.fail(new InvalidConsumerConfig({ message: `maxPollRecords must be a positive integer, not ${String(options.maxPollRecords)}` }))
+    }
+    // a revocation waits for the streams at most this long (the coordinator's rebalance timeout
+    // bounds the whole hook: leave room for the commit)
+    const rebalance = Duration.fromInput(options.rebalanceTimeout ?? "5 minutes")
+    const rebalanceMs = rebalance._tag === "Some" ? Duration.toMillis(rebalance.value) : 300_000
+    const revokeTimeoutMs = Math.max(0, rebalanceMs - Math.min(5000, rebalanceMs / 5))
     let autoCommitMs = 0
     if (options.autoCommit ?? true) {
       const d = Duration.fromInput(options.autoCommitInterval ?? "5 seconds")
@@ -171,7 +201,7 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
               partitions.map((tp) => ({ ...tp, offset: m.get(Group.topicPartitionKey(tp))?.offset ?? -1n })))
         )
     }
-    const engine = yield* makeEngine(fetcher, membership, { ackMode, autoCommitMs, offsetReset: fetchSettings.offsetReset })
+    const engine = yield* makeEngine(fetcher, membership, { ackMode, autoCommitMs, offsetReset: fetchSettings.offsetReset, maxPollRecords, revokeTimeoutMs })
     const hook = (
       handle: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void>,
       user: ((partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, unknown>) | undefined
@@ -180,7 +210,7 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
       group = m
       return user === undefined ? handle(partitions) : Effect.andThen(handle(partitions), user(partitions))
     }
-    const { ackMode: _a, autoCommit: _c, autoCommitInterval: _i, onAssigned, onRevoked, onLost, ...rest } = options
+    const { ackMode: _a, autoCommit: _c, autoCommitInterval: _i, maxPollRecords: _m, onAssigned, onRevoked, onLost, ...rest } = options
     group = yield* Group.join({
       ...rest,
       rackId: options.rack ?? null,

@@ -113,6 +113,24 @@ export class PartitionNotAssigned extends Data.TaggedError("PartitionNotAssigned
 }> {}
 
 /**
+ * Records were acknowledged for a partition this consumer no longer owns (revoked, lost, or
+ * released after a revocation timed out): the ack is refused, nothing is committed for them, so
+ * the partition's next owner's offsets are never moved by this member.
+ *
+ * @example
+ * ```ts
+ * consumer.ack(record).pipe(Effect.catchTag("PartitionRevoked", (e) => Effect.logWarning(e.message)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class PartitionRevoked extends Data.TaggedError("PartitionRevoked")<{
+  readonly topic: string
+  readonly partition: number
+  readonly message: string
+}> {}
+
+/**
  * The consumer was closed (its scope ended) while a stream was still read.
  *
  * @since 0.1.0

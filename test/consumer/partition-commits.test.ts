@@ -36,7 +36,7 @@ const setup = (settings: Partial<EngineSettings> = {}) =>
     }
     const fetcherSettings = yield* resolveOptions({ maxWait: "100 millis" })
     const fetcher = yield* startFetcher(cluster, fetcherSettings)
-    const engine = yield* makeEngine(fetcher, membership, { ackMode: "onPull", autoCommitMs: 0, offsetReset: "earliest", ...settings })
+    const engine = yield* makeEngine(fetcher, membership, { ackMode: "onPull", autoCommitMs: 0, offsetReset: "earliest", maxPollRecords: 500, revokeTimeoutMs: 10_000, ...settings })
     /** What the membership's hooks do: the change, then the confirmation. */
     const change = (tag: "Assigned" | "Revoked" | "Lost", partitions: ReadonlyArray<TopicPartition>) =>
       (tag === "Assigned" ? engine.assigned(partitions) : tag === "Revoked" ? engine.revoked(partitions) : engine.lost(partitions)).pipe(
@@ -172,5 +172,58 @@ describe.concurrent("consumer engine: at-least-once commits (real broker, script
         if (Exit.isSuccess(e0)) assert.deepStrictEqual(e0.value, [2n, 3n, 4n])
         assert.strictEqual(commits.get(key(p0)), 5n)
         yield* Fiber.interrupt(outer)
+      })))
+
+  it.live("revoke waits until the handed records are processed (onPull: the next pull), then commits them; nothing is handed out after", () =>
+    withTopic(1, 10, (topic) =>
+      Effect.gen(function*() {
+        const tp = { topic, partition: 0 }
+        const { engine, commits, change, log } = yield* setup({ maxPollRecords: 4 })
+        yield* change("Assigned", [tp])
+        const seen: Array<bigint> = []
+        let release = false
+        const reader = yield* engine.records.pipe(
+          Stream.runForEach((r) =>
+            Effect.gen(function*() {
+              seen.push(r.offset)
+              // the first chunk is still being processed when the revocation starts
+              while (!release) yield* Effect.sleep("10 millis")
+              log.push(`processed ${r.offset}`)
+            })),
+          Effect.forkScoped
+        )
+        while (seen.length === 0) yield* Effect.sleep("10 millis")
+        const revoking = yield* Effect.forkScoped(change("Revoked", [tp]))
+        yield* Effect.sleep("300 millis")
+        assert.isFalse(log.includes("done Revoked"), "the revocation waits for the handed chunk")
+        release = true
+        yield* Fiber.join(revoking)
+        // the chunk of 4 handed out was processed, then committed; nothing after it was handed out
+        assert.deepStrictEqual(seen, [0n, 1n, 2n, 3n])
+        assert.strictEqual(commits.get(key(tp)), 4n)
+        assert.isTrue(log.indexOf("processed 3") < log.indexOf("commit " + key(tp) + "@4"))
+        yield* Fiber.interrupt(reader)
+      })))
+
+  it.live("a revocation that times out releases the partition: its late acks fail with PartitionRevoked and are not committed", () =>
+    withTopic(1, 10, (topic) =>
+      Effect.gen(function*() {
+        const tp = { topic, partition: 0 }
+        const { engine, commits, change } = yield* setup({ ackMode: "manual", revokeTimeoutMs: 300 })
+        yield* change("Assigned", [tp])
+        const handed: Array<ConsumerRecord> = []
+        const reader = yield* engine.records.pipe(
+          Stream.runForEach((r) => Effect.sync(() => handed.push(r))),
+          Effect.forkScoped
+        )
+        while (handed.length < 10) yield* Effect.sleep("10 millis")
+        yield* engine.ack(handed.slice(0, 3))
+        yield* change("Revoked", [tp]) // waits 300 ms for acks that never come
+        assert.strictEqual(commits.get(key(tp)), 3n)
+        const late = yield* Effect.flip(engine.ack(handed[5]))
+        assert.strictEqual(late._tag, "PartitionRevoked")
+        yield* engine.commit
+        assert.strictEqual(commits.get(key(tp)), 3n)
+        yield* Fiber.interrupt(reader)
       })))
 })

@@ -44,14 +44,15 @@ export class ProcessedOffsets {
     })
   }
 
-  /** Records that every record of the partition up to `next - 1` is processed. */
-  mark(topic: string, partition: number, incarnation: object | undefined, next: bigint, leaderEpoch = -1): void {
+  /** Records that every record of the partition up to `next - 1` is processed; `false` when the partition (assignment) is not tracked. */
+  mark(topic: string, partition: number, incarnation: object | undefined, next: bigint, leaderEpoch = -1): boolean {
     const e = this.entries.get(partitionKey(topic, partition))
-    if (e === undefined || (incarnation !== undefined && e.incarnation !== incarnation)) return
+    if (e === undefined || (incarnation !== undefined && e.incarnation !== incarnation)) return false
     if (next > e.processed) {
       e.processed = next
       e.leaderEpoch = leaderEpoch
     }
+    return true
   }
 
   /** What is processed and not yet committed (of `only`, when given). */

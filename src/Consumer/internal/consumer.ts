@@ -10,11 +10,17 @@
  * puts the partitions it read back at their processed offsets, so what it did not finish is read
  * again by the next stream.
  *
+ * Streams get at most `maxPollRecords` records per pull, the partitions in turn (the fetcher's
+ * reader keeps the rest of a decoded chunk). Each partition remembers the offset after the last
+ * record handed out (`handed`); a revocation stops handing out the partition and waits until the
+ * processed offset reaches it (or a stream that read it ended), then commits and releases: the
+ * next owner starts after everything this member processed.
+ *
  * @internal
  */
 import { Cause, Effect, Queue, Schedule, Stream } from "effect"
 import type { Scope } from "effect"
-import { NoOffsetForPartition } from "../Errors.ts"
+import { NoOffsetForPartition, PartitionRevoked } from "../Errors.ts"
 import type { ConsumerError } from "../Errors.ts"
 import type { ConsumerRecord, TopicPartition } from "../Record.ts"
 import { ProcessedOffsets } from "./commits.ts"
@@ -34,6 +40,10 @@ export interface EngineSettings {
   /** 0: no periodic commits. */
   readonly autoCommitMs: number
   readonly offsetReset: "earliest" | "latest" | "none"
+  /** Most records per chunk a stream emits. */
+  readonly maxPollRecords: number
+  /** How long a revocation waits for what the streams were handed of the partitions to be processed. */
+  readonly revokeTimeoutMs: number
 }
 
 type Chunk = readonly [ConsumerRecord, ...Array<ConsumerRecord>]
@@ -97,13 +107,39 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
       for (const q of listeners) for (const tp of partitions) Queue.offerUnsafe(q, tp)
     }
 
-    /** Partitions taken away: stop them, commit what was processed, then let the membership go on. */
+    /**
+     * Partitions taken away: hand out nothing more of them (what was fetched and not handed out
+     * is dropped), wait until what the streams were handed is processed (with `onPull`, the
+     * next pull; with `manual`, the acks), at most `revokeTimeoutMs`, commit, then release them.
+     * Released late, a partition's later marks and acks are ignored: nothing of it is committed
+     * by this member any more.
+     */
     const revoked = (partitions: ReadonlyArray<TopicPartition>): Effect.Effect<void> =>
       Effect.gen(function*() {
-        fetcher.unassign(partitions)
+        const states: Array<PartitionState> = []
+        for (const tp of partitions) {
+          const p = fetcher.get(tp)
+          if (p !== undefined) states.push(p)
+        }
+        fetcher.revoke(states)
+        const outstanding = () => states.filter((p) => p.handed >= 0n && processed.processed(p) < p.handed && !fetcher.closed)
+        let waiting = outstanding()
+        if (waiting.length > 0) {
+          const deadline = fetcher.now() + settings.revokeTimeoutMs
+          while (waiting.length > 0 && fetcher.now() < deadline) {
+            yield* Effect.sleep(5)
+            waiting = outstanding()
+          }
+          if (waiting.length > 0) {
+            yield* Effect.logWarning(
+              `kpax consumer: revoked partitions released before their records were processed (${waiting.map((p) => `${p.topic}-${p.partition}`).join(", ")}); the next owner reads them again`
+            )
+          }
+        }
         yield* commitPending(partitions).pipe(
           Effect.catch((e) => Effect.logWarning("kpax consumer: committing revoked partitions failed", e))
         )
+        fetcher.unassign(partitions)
         processed.forget(partitions)
       })
 
@@ -152,17 +188,25 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
           // nothing before the first record emitted in this assignment needs processing
           processed.mark(p.topic, p.partition, p, records[0].offset)
           const r = records[records.length - 1]
-          last = { p, next: r.offset + 1n, epoch: r.leaderEpoch }
+          const next = r.offset + 1n
+          p.handed = next
+          last = { p, next, epoch: r.leaderEpoch }
           return records
         }
-        const pull = fetcher.pull<ConsumerRecord>(only, emit)
+        const pull = fetcher.pull<ConsumerRecord>(only, emit, settings.maxPollRecords)
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
             if (fetcher.closed) return
             for (const p of touched) {
               if (!p.assigned || fetcher.get(p) !== p) continue
+              // being revoked: nothing more of it is read; what was handed will not be processed now
+              if (p.revoking) {
+                p.handed = -1n
+                continue
+              }
               const done = processed.processed(p)
               if (done >= 0n && p.position > done) fetcher.startAt(p, done)
+              else p.handed = -1n
             }
           })
         )
@@ -187,14 +231,24 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
       })
     )
 
-    const ack = (record: ConsumerRecord | ReadonlyArray<ConsumerRecord>): Effect.Effect<void> =>
-      Effect.sync(() => {
+    /** Marks records processed; refused (`PartitionRevoked`) for a partition no longer tracked. */
+    const ack = (record: ConsumerRecord | ReadonlyArray<ConsumerRecord>): Effect.Effect<void, PartitionRevoked> =>
+      Effect.suspend(() => {
+        let refused: ConsumerRecord | undefined
         if (Array.isArray(record)) {
-          for (const r of record as ReadonlyArray<ConsumerRecord>) processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)
+          for (const r of record as ReadonlyArray<ConsumerRecord>) {
+            if (!processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)) refused ??= r
+          }
         } else {
           const r = record as ConsumerRecord
-          processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)
+          if (!processed.mark(r.topic, r.partition, undefined, r.offset + 1n, r.leaderEpoch)) refused = r
         }
+        if (refused === undefined) return Effect.void
+        return Effect.fail(new PartitionRevoked({
+          topic: refused.topic,
+          partition: refused.partition,
+          message: `${refused.topic}-${refused.partition} is not owned by this consumer any more (revoked or lost): the ack of offset ${refused.offset} is not committed`
+        }))
       })
 
     return {

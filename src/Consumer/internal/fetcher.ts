@@ -137,6 +137,7 @@ export class Fetcher {
         p = new PartitionState(a.topic, a.partition)
         this.parts.set(key, p)
       }
+      p.revoking = false
       this.startAt(p, a.from)
     }
     this.wake()
@@ -150,6 +151,23 @@ export class Fetcher {
       p.assigned = false
       p.generation++
       this.release(p.clearChunks())
+    }
+    this.dataSignal.notify()
+    this.wake()
+  }
+
+  /**
+   * Starts revoking partitions: nothing more of them is fetched or handed out (what is buffered
+   * or in flight is dropped); they stay assigned until `unassign`, so that what readers were
+   * already handed can still be processed and committed. Keeps `handed`.
+   */
+  revoke(partitions: ReadonlyArray<PartitionState>): void {
+    for (const p of partitions) {
+      const handed = p.handed
+      p.revoking = true
+      p.generation++
+      this.release(p.clearChunks())
+      p.handed = handed
     }
     this.dataSignal.notify()
     this.wake()
@@ -242,7 +260,7 @@ export class Fetcher {
     const toFetch = new Map<number, Array<PartitionState>>()
     const toValidate = new Map<number, Array<PartitionState>>()
     for (const p of this.parts.values()) {
-      if (p.inFlight || p.resolving || p.validating || p.stalled) continue
+      if (p.inFlight || p.resolving || p.validating || p.stalled || p.revoking) continue
       if (p.retryAt > now) {
         wakeAt = Math.min(wakeAt, p.retryAt)
         continue
@@ -434,14 +452,16 @@ export class Fetcher {
   // ---- readers ------------------------------------------------------------------------------
 
   /**
-   * The next records: of partition `only`, or of any partition. Suspends while nothing is
-   * buffered; ends (`Cause.Done`) when `only` is unassigned.
+   * The next records (at most `maxRecords`; a chunk with more is handed out in turns with the
+   * other partitions): of partition `only`, or of any partition. Suspends while nothing is
+   * buffered; ends (`Cause.Done`) when `only` is unassigned or being revoked.
    */
   pull<A>(
     only: TopicPartition | undefined,
-    emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>
+    emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>,
+    maxRecords = Infinity
   ): Effect.Effect<readonly [A, ...Array<A>], ConsumerError | Cause.Done> {
-    return pullRecords(this, only, emit)
+    return pullRecords(this, only, emit, maxRecords)
   }
 
   /** Closes the fetch sessions on the brokers (best effort). */

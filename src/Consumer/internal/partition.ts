@@ -5,6 +5,7 @@
  * @internal
  */
 import type { ConsumerError } from "../Errors.ts"
+import type { ConsumerRecord } from "../Record.ts"
 import type { AbortedTransaction } from "./records.ts"
 
 /** Where to start reading a partition. */
@@ -76,6 +77,18 @@ export class PartitionState {
   fetchEpoch = -1
   /** An OffsetForLeaderEpoch request for the position is in flight. */
   validating = false
+  /**
+   * Decoded records of the chunk last taken that were not handed out yet (a reader hands out at
+   * most `maxRecords` at a time): `rest[restAt..]`, then the position is `restNext`.
+   */
+  rest: Array<ConsumerRecord> | undefined = undefined
+  restAt = 0
+  restNext = -1n
+  restChunk: DataChunk | undefined = undefined
+  /** The offset after the last record a group consumer's stream was handed (-1: none outstanding). */
+  handed = -1n
+  /** Being revoked: nothing more is fetched or handed out; it is released once what was handed is processed. */
+  revoking = false
 
   constructor(topic: string, partition: number) {
     this.topic = topic
@@ -89,6 +102,9 @@ export class PartitionState {
     this.chunks.length = 0
     this.bufferedBytes = 0
     this.stalled = false
+    this.rest = undefined
+    this.restChunk = undefined
+    this.handed = -1n
     return released
   }
 }

@@ -17,16 +17,18 @@ import { toRecords } from "./records.ts"
 
 const awaitSignal = (signal: Deferred.Deferred<void>): Effect.Effect<void> => Deferred.await(signal)
 
-/** Takes the next chunk: of `only`, or of the partitions with data in turn. */
-const take = (f: Fetcher, only: PartitionState | undefined): { readonly p: PartitionState; readonly chunk: Chunk } | undefined => {
+/** Takes the next chunk (or `"rest"`: the partition's records left from its last chunk): of `only`, or of the partitions with data in turn. */
+const take = (f: Fetcher, only: PartitionState | undefined): { readonly p: PartitionState; readonly chunk: Chunk | "rest" } | undefined => {
   if (only !== undefined) {
-    if (only.paused || only.chunks.length === 0) return undefined
+    if (only.paused || only.revoking) return undefined
+    if (only.rest !== undefined) return { p: only, chunk: "rest" }
+    if (only.chunks.length === 0) return undefined
     return { p: only, chunk: shift(f, only) }
   }
   const n = f.ready.length
   for (let i = 0; i < n; i++) {
     const p = f.ready.shift()!
-    if (!p.assigned || p.chunks.length === 0) {
+    if (!p.assigned || p.revoking || (p.chunks.length === 0 && p.rest === undefined)) {
       p.inReady = false
       continue
     }
@@ -34,12 +36,33 @@ const take = (f: Fetcher, only: PartitionState | undefined): { readonly p: Parti
       f.ready.push(p)
       continue
     }
+    if (p.rest !== undefined) {
+      // back of the queue: the other partitions' records come before this one's next slice
+      f.ready.push(p)
+      return { p, chunk: "rest" }
+    }
     const chunk = shift(f, p)
     if (p.chunks.length > 0) f.ready.push(p)
     else p.inReady = false
     return { p, chunk }
   }
   return undefined
+}
+
+/** Hands out the next at most `max` records of a partition's rest. */
+const fromRest = (p: PartitionState, max: number): Array<ConsumerRecord> => {
+  const rest = p.rest!
+  const from = p.restAt
+  const to = Math.min(rest.length, from + max)
+  const out = from === 0 && to === rest.length ? rest : rest.slice(from, to)
+  if (to >= rest.length) {
+    p.rest = undefined
+    p.position = p.restNext
+  } else {
+    p.restAt = to
+    p.position = rest[to].offset
+  }
+  return out
 }
 
 const shift = (f: Fetcher, p: PartitionState): Chunk => {
@@ -61,14 +84,16 @@ const shift = (f: Fetcher, p: PartitionState): Chunk => {
 export const pull = <A>(
   f: Fetcher,
   only: TopicPartition | undefined,
-  emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>
+  emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>,
+  maxRecords = Infinity
 ): Effect.Effect<readonly [A, ...Array<A>], ConsumerError | Cause.Done> =>
-  Effect.suspend(() => pullLoop(f, only, emit))
+  Effect.suspend(() => pullLoop(f, only, emit, maxRecords))
 
 const pullLoop = <A>(
   f: Fetcher,
   only: TopicPartition | undefined,
-  emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>
+  emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>,
+  max: number
 ): Effect.Effect<readonly [A, ...Array<A>], ConsumerError | Cause.Done> => {
   for (;;) {
     if (f.failure !== undefined) return Effect.fail(f.failure)
@@ -76,12 +101,17 @@ const pullLoop = <A>(
     let state: PartitionState | undefined
     if (only !== undefined) {
       state = f.get(only)
-      if (state === undefined) return Cause.done()
+      // a revoked partition's stream ends once it pulls after its last records
+      if (state === undefined || state.revoking) return Cause.done()
     }
     const signal = f.dataSignal.current
     const taken = take(f, state)
-    if (taken === undefined) return Effect.flatMap(awaitSignal(signal), () => pullLoop(f, only, emit))
+    if (taken === undefined) return Effect.flatMap(awaitSignal(signal), () => pullLoop(f, only, emit, max))
     const { p, chunk } = taken
+    if (chunk === "rest") {
+      const records = fromRest(p, max)
+      return Effect.succeed(emit(p, p.restChunk!, records) as readonly [A, ...Array<A>])
+    }
     if (chunk.generation !== p.generation) continue
     if (chunk._tag === "Error") return Effect.fail(chunk.error)
     return decodeRecordBatches(chunk.bytes, { verifyCrc: f.settings.checkCrcs }).pipe(
@@ -100,11 +130,27 @@ const pullLoop = <A>(
           }))
         },
         onSuccess: (batches) => {
-          if (p.generation !== chunk.generation) return pullLoop(f, only, emit)
+          if (p.generation !== chunk.generation) return pullLoop(f, only, emit, max)
           const records: Array<ConsumerRecord> = []
           toRecords(p.topic, p.partition, batches, chunk.fetchOffset, f.settings.isolationLevel === 1, chunk.abortedTransactions, records)
+          if (records.length === 0) {
+            p.position = chunk.nextOffset
+            return pullLoop(f, only, emit, max)
+          }
+          if (records.length > max) {
+            // hand out `max` now, the rest in later pulls (after the other partitions' turns)
+            p.rest = records
+            p.restAt = 0
+            p.restNext = chunk.nextOffset
+            p.restChunk = chunk
+            if (only === undefined && !p.inReady) {
+              // (no wake-up: this reader is the one that will take it)
+              p.inReady = true
+              f.ready.push(p)
+            }
+            return Effect.succeed(emit(p, chunk, fromRest(p, max)) as readonly [A, ...Array<A>])
+          }
           p.position = chunk.nextOffset
-          if (records.length === 0) return pullLoop(f, only, emit)
           const out = emit(p, chunk, records)
           return Effect.succeed(out as readonly [A, ...Array<A>])
         }
