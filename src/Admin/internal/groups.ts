@@ -1,6 +1,7 @@
 /**
- * Consumer groups: list (ListGroups on every broker), describe (ConsumerGroupDescribe for KIP-848
- * groups, DescribeGroups for classic ones, merged into one type) and delete (DeleteGroups). Each
+ * Groups: list (ListGroups on every broker), describe (ConsumerGroupDescribe for KIP-848 groups,
+ * ShareGroupDescribe for share groups, StreamsGroupDescribe for streams groups, DescribeGroups for
+ * classic ones, merged into one type) and delete (DeleteGroups). Each
  * group's requests go to its coordinator, looked up again when it moves.
  *
  * @internal
@@ -11,12 +12,17 @@ import type { ClusterError } from "../../Cluster/Errors.ts"
 import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
 import { ErrorCode } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
+import type { Api } from "../../Protocol/Api.ts"
 import { ConsumerGroupDescribe } from "../../Protocol/generated/ConsumerGroupDescribe.ts"
 import type { ConsumerGroupDescribeResponseDescribedGroup } from "../../Protocol/generated/ConsumerGroupDescribe.ts"
 import { DeleteGroups } from "../../Protocol/generated/DeleteGroups.ts"
 import { DescribeGroups } from "../../Protocol/generated/DescribeGroups.ts"
 import type { DescribeGroupsResponseDescribedGroup } from "../../Protocol/generated/DescribeGroups.ts"
 import { ListGroups } from "../../Protocol/generated/ListGroups.ts"
+import { ShareGroupDescribe } from "../../Protocol/generated/ShareGroupDescribe.ts"
+import type { ShareGroupDescribeResponseDescribedGroup } from "../../Protocol/generated/ShareGroupDescribe.ts"
+import { StreamsGroupDescribe } from "../../Protocol/generated/StreamsGroupDescribe.ts"
+import type { StreamsGroupDescribeResponseDescribedGroup } from "../../Protocol/generated/StreamsGroupDescribe.ts"
 import type { AdminPartialFailure, InvalidAdminRequest } from "../Errors.ts"
 import { decodeAssignment, decodeSubscription, sortTopicPartitions } from "./consumerProtocol.ts"
 import type { TopicPartitions } from "./consumerProtocol.ts"
@@ -69,11 +75,11 @@ export interface GroupMember {
   readonly clientId: string
   readonly clientHost: string
   readonly rackId: string | null
-  /** KIP-848 groups: the member's epoch. */
+  /** KIP-848, share and streams groups: the member's epoch. */
   readonly memberEpoch: number | null
   readonly subscribedTopics: ReadonlyArray<string>
   readonly subscribedTopicRegex: string | null
-  /** The partitions the member owns, by topic name. */
+  /** The partitions the member owns, by topic name (none for streams groups, which assign tasks). */
   readonly assignment: ReadonlyArray<TopicPartitions>
   /** KIP-848 groups: the partitions the member is moving to (`null` for classic groups). */
   readonly targetAssignment: ReadonlyArray<TopicPartitions> | null
@@ -82,20 +88,22 @@ export interface GroupMember {
 }
 
 /**
- * A described group, classic or KIP-848. A group that does not exist is described as `Dead` with
- * no members (as Kafka answers DescribeGroups).
+ * A described group: classic, KIP-848 (`"consumer"`), share or streams, each described by its
+ * own API. A group that does not exist is described as a classic group, `Dead`, with no members
+ * (as Kafka answers DescribeGroups).
  *
  * @since 0.1.0
  */
 export interface GroupDescription {
   readonly groupId: string
-  readonly type: "classic" | "consumer"
-  /** `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Assigning`, `Reconciling`, `Dead`, … */
+  readonly type: "classic" | "consumer" | "share" | "streams"
+  /** `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Assigning`, `Reconciling`, `NotReady`, `Dead`, … */
   readonly state: string
+  /** `"consumer"` for classic consumer and KIP-848 groups, `"share"`, `"streams"`, or a classic group's own. */
   readonly protocolType: string
-  /** The assignor: the classic group's protocol name, or the KIP-848 group's server assignor. */
+  /** The assignor: the classic group's protocol name, or the server-side assignor of the others. */
   readonly protocol: string
-  /** KIP-848 groups: the group epoch and the epoch of its target assignment. */
+  /** KIP-848, share and streams groups: the group epoch and the epoch of its target assignment. */
   readonly groupEpoch: number | null
   readonly assignmentEpoch: number | null
   /** The node id of the group's coordinator. */
@@ -205,18 +213,98 @@ const fromClassic = (g: DescribeGroupsResponseDescribedGroup, coordinator: numbe
   }
 }
 
-/** KIP-848 description, or `undefined` when the broker lacks the API or the group is not a KIP-848 group. */
-const describeConsumer = (c: Located, group: string): Effect.Effect<GroupDescription | undefined, ClusterError> =>
-  c.broker.versionFor(ConsumerGroupDescribe).pipe(
-    Effect.flatMap(() => send(c.broker, ConsumerGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false })),
+export const fromShare = (g: ShareGroupDescribeResponseDescribedGroup, coordinator: number): GroupDescription => ({
+  groupId: g.groupId,
+  type: "share",
+  state: g.groupState,
+  protocolType: "share",
+  protocol: g.assignorName,
+  groupEpoch: g.groupEpoch,
+  assignmentEpoch: g.assignmentEpoch,
+  coordinator,
+  members: g.members.map((m) => ({
+    memberId: m.memberId,
+    groupInstanceId: null,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rackId: m.rackId,
+    memberEpoch: m.memberEpoch,
+    subscribedTopics: [...m.subscribedTopicNames].sort(),
+    subscribedTopicRegex: null,
+    assignment: sortTopicPartitions(m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions }))),
+    targetAssignment: null,
+    classic: null
+  }))
+})
+
+const fromStreams = (g: StreamsGroupDescribeResponseDescribedGroup, coordinator: number): GroupDescription => ({
+  groupId: g.groupId,
+  type: "streams",
+  state: g.groupState,
+  protocolType: "streams",
+  protocol: g.assignorName ?? "",
+  groupEpoch: g.groupEpoch,
+  assignmentEpoch: g.assignmentEpoch,
+  coordinator,
+  members: g.members.map((m) => ({
+    memberId: m.memberId,
+    groupInstanceId: m.instanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rackId: m.rackId,
+    memberEpoch: m.memberEpoch,
+    subscribedTopics: [],
+    subscribedTopicRegex: null,
+    assignment: [],
+    targetAssignment: null,
+    classic: null
+  }))
+})
+
+interface Described {
+  readonly groupId: string
+  readonly errorCode: number
+  readonly errorMessage: string | null
+}
+
+/**
+ * A group's description by one of the describe APIs of the newer group types, or `undefined`
+ * when the broker lacks the API or the group is not of that type (GROUP_ID_NOT_FOUND).
+ */
+const describeBy = <Req, Res extends { readonly groups: ReadonlyArray<Described> }>(
+  c: Located,
+  group: string,
+  api: Api<Req, Res>,
+  req: Req,
+  from: (g: Res["groups"][number], coordinator: number) => GroupDescription
+): Effect.Effect<GroupDescription | undefined, ClusterError> =>
+  c.broker.versionFor(api).pipe(
+    Effect.flatMap(() => send(c.broker, api, req)),
     Effect.flatMap((res): Effect.Effect<GroupDescription | undefined, KafkaError> => {
       const g = res.groups.find((g) => g.groupId === group) ?? res.groups[0]
       if (g === undefined || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) return Effect.succeed(undefined)
       const error = codeError(g.errorCode, g.errorMessage)
-      return error === undefined ? Effect.succeed(fromConsumer(g, c.nodeId)) : Effect.fail(error)
+      return error === undefined ? Effect.succeed(from(g, c.nodeId)) : Effect.fail(error)
     }),
     Effect.catchTag("UnsupportedVersionError", () => Effect.succeed(undefined))
   )
+
+/** KIP-848 description, or `undefined` when the broker lacks the API or the group is not a KIP-848 group. */
+const describeConsumer = (c: Located, group: string) =>
+  describeBy(c, group, ConsumerGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false }, fromConsumer)
+
+/** Share-group description, or `undefined` when the broker lacks the API or the group is not a share group. */
+export const describeShare = (c: Located, group: string) =>
+  describeBy(c, group, ShareGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false }, fromShare)
+
+/** Streams-group description, or `undefined` when the broker lacks the API or the group is not a streams group. */
+const describeStreams = (c: Located, group: string) =>
+  describeBy(c, group, StreamsGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false }, fromStreams)
+
+const orElse = (
+  first: Effect.Effect<GroupDescription | undefined, ClusterError>,
+  next: () => Effect.Effect<GroupDescription | undefined, ClusterError>
+) => Effect.flatMap(first, (d) => (d !== undefined ? Effect.succeed(d) : next()))
 
 const describeClassic = (c: Located, group: string): Effect.Effect<GroupDescription, ClusterError> =>
   send(c.broker, DescribeGroups, (v) => ({ groups: [group], ...(v >= 3 ? { includeAuthorizedOperations: false } : {}) })).pipe(
@@ -231,7 +319,10 @@ const describeClassic = (c: Located, group: string): Effect.Effect<GroupDescript
 /** One group's description from its coordinator; a Kafka error for the group is the outcome's. */
 export const describeOne = (cluster: ClusterService, operation: string, group: string): Effect.Effect<Outcome<GroupDescription>, ClusterError> =>
   cluster.withCoordinator({ type: "group", key: group }, (c) =>
-    Effect.flatMap(describeConsumer(c, group), (d) => (d !== undefined ? Effect.succeed(d) : describeClassic(c, group)))).pipe(
+    Effect.flatMap(
+      orElse(orElse(describeConsumer(c, group), () => describeShare(c, group)), () => describeStreams(c, group)),
+      (d) => (d !== undefined ? Effect.succeed(d) : describeClassic(c, group))
+    )).pipe(
       Effect.map((d) => ok(groupItem(group), d)),
       Effect.catchTag("KafkaError", (e) => Effect.succeed(failed<GroupDescription>(operation, groupItem(group), e)))
     )
