@@ -311,7 +311,11 @@ const describeClassic = (c: Located, group: string): Effect.Effect<GroupDescript
     Effect.flatMap((res) => {
       const g = res.groups.find((g) => g.groupId === group) ?? res.groups[0]
       if (g === undefined) return Effect.fail(codeError(-1, "the coordinator did not describe the group")!)
-      const error = codeError(g.errorCode)
+      // DescribeGroups v6+ answers GROUP_ID_NOT_FOUND where older versions said Dead: say Dead
+      if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) {
+        return Effect.succeed(fromClassic({ ...g, errorCode: 0, groupState: "Dead", protocolType: "", protocolData: "", members: [] }, c.nodeId))
+      }
+      const error = codeError(g.errorCode, g.errorMessage)
       return error === undefined ? Effect.succeed(fromClassic(g, c.nodeId)) : Effect.fail(error)
     })
   )

@@ -197,12 +197,23 @@ export const listShareGroupOffsets = (
     yield* checkGroups(operation, [group])
     const partitions = options.topics === undefined ? null : yield* expandPartitions(cluster, operation, options.topics)
     const found = yield* collect(operation, yield* fetchStartOffsets(cluster, operation, group, partitions))
+    // Kafka answers no partitions (and no error) for groups of other types: say which it is
+    if (found.length === 0) yield* ensureShareOrNone(cluster, operation, group)
     if (partitions === null) return found
     // every partition asked for, with state or not
     const have = new Map(found.map((f) => [partitionKey(f.topic, f.partition), f]))
     return partitions.map((tp) =>
       have.get(partitionKey(tp.topic, tp.partition)) ?? { ...tp, startOffset: null, leaderEpoch: null, lag: null }
     ).sort(compare)
+  })
+
+/** Fails with `NotShareGroup` when `group` is a live group of another type. */
+const ensureShareOrNone = (cluster: ClusterService, operation: string, group: string) =>
+  Effect.gen(function*() {
+    const d = yield* single(collect(operation, [yield* describeOne(cluster, operation, group)]))
+    if (d.type !== "share" && !(d.state.toLowerCase() === "dead" && d.members.length === 0)) {
+      return yield* Effect.fail(new NotShareGroup({ group, type: d.type, message: `${operation}: group ${group} is a ${d.type} group, not a share group` }))
+    }
   })
 
 /** Fails unless `group` is an Empty share group or no group at all. */

@@ -1,0 +1,209 @@
+/**
+ * Share groups (KIP-932) through Admin against the real broker: a share member held open by hand
+ * (raw ShareGroupHeartbeat), then list, describe, start offsets (list, reset to earliest, latest, a
+ * time and explicit offsets, delete) and deleting the group; describeGroups per group type.
+ */
+import { randomBytes } from "node:crypto"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schedule } from "effect"
+import type * as Cluster from "../../src/Cluster/Cluster.ts"
+import { errorForCode } from "../../src/Protocol/Errors.ts"
+import { Produce } from "../../src/Protocol/generated/Produce.ts"
+import { ShareGroupHeartbeat } from "../../src/Protocol/generated/ShareGroupHeartbeat.ts"
+import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
+import * as RealCluster from "../../src/Testing/RealCluster.ts"
+import { classicMember, consumerMember, eventually, failure, uniqueGroup, withAdmin } from "./helpers.ts"
+
+const utf8 = (s: string) => new TextEncoder().encode(s)
+
+/**
+ * Sends `counts[p]` records to each partition `p`, record `i` with timestamp `base + i * 1000`:
+ * one raw Produce (v12, by topic name) per partition to its leader.
+ */
+export const fill = (cluster: Cluster.ClusterService, topic: string, counts: ReadonlyArray<number>, base: number) =>
+  Effect.forEach(counts, (n, partition) =>
+    Effect.gen(function*() {
+      if (n === 0) return
+      const { broker } = yield* cluster.leader(topic, partition)
+      const records = encodeRecordBatchSync(Array.from({ length: n }, (_, i) => ({ value: utf8(`p${partition}-${i}`), timestamp: base + i * 1000 })))
+      const res = yield* broker.request(Produce, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 30_000,
+        topicData: [{ name: topic, partitionData: [{ index: partition, records }] }]
+      }, { version: 12 })
+      const code = res.responses[0]?.partitionResponses[0]?.errorCode ?? -1
+      if (code !== 0) return yield* Effect.fail(errorForCode(code === -1 ? 2 : code)!)
+    }), { discard: true })
+
+/**
+ * A share-group member held open until the scope closes: joins with ShareGroupHeartbeat (epoch
+ * 0), heartbeats so the assignment reaches it, and leaves (epoch -1) at the end.
+ */
+export const shareMember = (cluster: Cluster.ClusterService, group: string, topics: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const { broker } = yield* cluster.coordinator({ type: "group", key: group })
+    const memberId = randomBytes(16).toString("base64url")
+    const first = yield* broker.request(ShareGroupHeartbeat, {
+      groupId: group,
+      memberId,
+      memberEpoch: 0,
+      rackId: null,
+      subscribedTopicNames: [...topics]
+    })
+    if (first.errorCode !== 0) return yield* Effect.fail(errorForCode(first.errorCode, first.errorMessage)!)
+    let epoch = first.memberEpoch
+    yield* Effect.suspend(() => broker.request(ShareGroupHeartbeat, { groupId: group, memberId, memberEpoch: epoch })).pipe(
+      Effect.tap((res) => Effect.sync(() => {
+        if (res.errorCode === 0) epoch = res.memberEpoch
+      })),
+      Effect.ignore,
+      Effect.repeat(Schedule.spaced("500 millis")),
+      Effect.forkScoped
+    )
+    yield* Effect.addFinalizer(() => broker.request(ShareGroupHeartbeat, { groupId: group, memberId, memberEpoch: -1 }).pipe(Effect.ignore))
+    return { memberId }
+  })
+
+const starts = (rows: ReadonlyArray<{ readonly partition: number; readonly startOffset: bigint | null }>) =>
+  rows.map((r) => [r.partition, r.startOffset])
+
+describe("Admin share groups (real broker)", () => {
+  it.live("list, describe, reset / list / delete start offsets, delete a share group", () =>
+    withAdmin((admin, cluster) =>
+      Effect.gen(function*() {
+        const topic = yield* RealCluster.randomTopic({ partitions: 2, prefix: "admin-share" })
+        const base = Date.now() - 600_000
+        yield* fill(cluster, topic, [10, 4], base)
+        const group = uniqueGroup("admin-share")
+
+        yield* Effect.scoped(Effect.gen(function*() {
+          const member = yield* shareMember(cluster, group, [topic])
+          const listed = yield* eventually(Effect.flatMap(admin.listShareGroups(), (gs) => {
+            const g = gs.find((g) => g.groupId === group)
+            return g !== undefined ? Effect.succeed(g) : Effect.fail("not listed yet")
+          }))
+          assert.deepStrictEqual([listed.type, listed.protocolType], ["share", "share"])
+          const all = (yield* admin.listGroups()).find((g) => g.groupId === group)
+          assert.strictEqual(all?.type, "share")
+          assert.include((yield* admin.listGroups({ types: ["share"] })).map((g) => g.groupId), group)
+          assert.notInclude((yield* admin.listGroups({ types: ["consumer"] })).map((g) => g.groupId), group)
+
+          const d = yield* eventually(Effect.flatMap(admin.describeShareGroup(group), (d) =>
+            d.members.length === 1 && d.members[0]!.assignment.length > 0 ? Effect.succeed(d) : Effect.fail("no assignment yet")))
+          assert.deepStrictEqual([d.groupId, d.type, d.state, d.protocolType], [group, "share", "Stable", "share"])
+          assert.strictEqual(d.protocol, "simple")
+          assert.isAbove(d.groupEpoch!, 0)
+          assert.isAbove(d.assignmentEpoch!, 0)
+          const m = d.members[0]!
+          assert.deepStrictEqual([m.memberId, m.subscribedTopics, m.assignment], [member.memberId, [topic], [{ topic, partitions: [0, 1] }]])
+          assert.isAbove(m.memberEpoch!, 0)
+          // the generic describe takes the share API too
+          const generic = yield* admin.describeGroup(group)
+          assert.deepStrictEqual([generic.type, generic.state, generic.members.length], ["share", "Stable", 1])
+
+          // the assigned partitions are listed; their start offsets come with the first share fetch
+          const initial = yield* eventually(Effect.flatMap(admin.listShareGroupOffsets(group), (rows) =>
+            rows.length === 2 ? Effect.succeed(rows) : Effect.fail("not assigned")))
+          assert.deepStrictEqual(initial.map((r) => [r.topic, r.partition, r.startOffset, r.lag]), [[topic, 0, null, null], [topic, 1, null, null]])
+
+          const refused = yield* failure(admin.resetShareGroupOffsets(group, { to: "earliest" }))
+          assert.deepStrictEqual([refused._tag, (refused as any).state, (refused as any).members], ["GroupHasActiveMembers", "Stable", 1])
+          const refusedDelete = yield* failure(admin.deleteShareGroupOffsets(group, [topic]))
+          assert.strictEqual(refusedDelete._tag, "GroupHasActiveMembers")
+          const refusedGroup = yield* failure(admin.deleteShareGroups([group]))
+          assert.strictEqual(refusedGroup._tag, "AdminPartialFailure")
+        }))
+
+        // the member left: Empty
+        const empty = yield* eventually(Effect.flatMap(admin.describeShareGroup(group), (d) =>
+          d.state === "Empty" ? Effect.succeed(d) : Effect.fail(`still ${d.state}`)))
+        assert.strictEqual(empty.members.length, 0)
+
+        const earliest = yield* admin.resetShareGroupOffsets(group, { to: "earliest" })
+        assert.deepStrictEqual(earliest.map((o) => [o.partition, o.offset]), [[0, 0n], [1, 0n]])
+        const afterEarliest = yield* admin.listShareGroupOffsets(group)
+        assert.deepStrictEqual(afterEarliest.map((r) => [r.partition, r.startOffset, r.lag]), [[0, 0n, 10n], [1, 0n, 4n]])
+
+        // the first record at or after base + 2.5 s is the fourth (timestamps base, base+1s, …)
+        yield* admin.resetShareGroupOffsets(group, { to: "timestamp", timestamp: base + 2500 })
+        assert.deepStrictEqual(starts(yield* admin.listShareGroupOffsets(group)), [[0, 3n], [1, 3n]])
+        // later than every record of partition 1: its end
+        yield* admin.resetShareGroupOffsets(group, { to: "timestamp", timestamp: base + 5500 }, { partitions: [{ topic, partition: 1 }] })
+        assert.deepStrictEqual(starts(yield* admin.listShareGroupOffsets(group)), [[0, 3n], [1, 4n]])
+
+        const latest = yield* admin.resetShareGroupOffsets(group, { to: "latest" }, { topics: [topic] })
+        assert.deepStrictEqual(latest.map((o) => [o.partition, o.offset]), [[0, 10n], [1, 4n]])
+        assert.deepStrictEqual(starts(yield* admin.listShareGroupOffsets(group, { topics: [topic] })), [[0, 10n], [1, 4n]])
+
+        yield* admin.resetShareGroupOffsets(group, { to: "offsets", offsets: [{ topic, partition: 0, offset: 7n }] })
+        const explicit = yield* admin.listShareGroupOffsets(group)
+        assert.deepStrictEqual(explicit.map((r) => [r.partition, r.startOffset, r.lag]), [[0, 7n, 3n], [1, 4n, 0n]])
+
+        const badOffset = yield* failure(admin.resetShareGroupOffsets(group, { to: "offsets", offsets: [{ topic, partition: 0, offset: -1n }] }))
+        assert.strictEqual(badOffset._tag, "InvalidAdminRequest")
+
+        yield* admin.deleteShareGroupOffsets(group, [topic])
+        const deleted = yield* admin.listShareGroupOffsets(group)
+        assert.deepStrictEqual(deleted, [])
+        assert.deepStrictEqual(starts(yield* admin.listShareGroupOffsets(group, { topics: [topic] })), [[0, null], [1, null]])
+
+        yield* admin.deleteShareGroups([group])
+        const gone = yield* failure(admin.describeShareGroup(group))
+        assert.deepStrictEqual([gone._tag, (gone as any).name], ["AdminItemError", "GROUP_ID_NOT_FOUND"])
+        assert.notInclude((yield* admin.listShareGroups()).map((g) => g.groupId), group)
+        assert.strictEqual((yield* admin.describeGroup(group)).state, "Dead")
+      })), 120_000)
+
+  it.live("share operations on groups of other types and on no group; describeGroups per type", () =>
+    withAdmin((admin, cluster) =>
+      Effect.gen(function*() {
+        const topic = yield* RealCluster.randomTopic({ partitions: 1, prefix: "admin-share-types" })
+        const classic = uniqueGroup("admin-share-classic")
+        const consumer = uniqueGroup("admin-share-848")
+        const share = uniqueGroup("admin-share-share")
+        const missing = uniqueGroup("admin-share-missing")
+
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* classicMember(cluster, classic, [topic], [{ topic, partitions: [0] }])
+          yield* consumerMember(cluster, consumer, [topic])
+          yield* shareMember(cluster, share, [topic])
+          const described = yield* eventually(Effect.flatMap(admin.describeGroups([classic, consumer, share, missing]), (ds) =>
+            ds.every((d) => d.groupId === missing || (d.members[0]?.assignment.length ?? 0) > 0)
+              ? Effect.succeed(ds)
+              : Effect.fail("no assignment yet")))
+          assert.deepStrictEqual(described.map((d) => [d.groupId, d.type, d.state, d.members.length]), [
+            [classic, "classic", "Stable", 1],
+            [consumer, "consumer", "Stable", 1],
+            [share, "share", "Stable", 1],
+            [missing, "classic", "Dead", 0]
+          ])
+          for (const d of described.slice(0, 3)) {
+            assert.deepStrictEqual(d.members[0]!.assignment, [{ topic, partitions: [0] }])
+            if (d.type === "classic") continue
+            assert.isAbove(d.members[0]!.memberEpoch!, 0)
+            assert.isAbove(d.groupEpoch!, 0)
+          }
+          const types = new Map((yield* admin.listGroups()).map((g) => [g.groupId, g.type]))
+          assert.deepStrictEqual([types.get(classic), types.get(consumer), types.get(share)], ["classic", "consumer", "share"])
+
+          for (const g of [classic, consumer]) {
+            const e = yield* failure(admin.listShareGroupOffsets(g))
+            assert.deepStrictEqual([e._tag, (e as any).type], ["NotShareGroup", g === classic ? "classic" : "consumer"])
+            const r = yield* failure(admin.resetShareGroupOffsets(g, { to: "earliest" }, { topics: [topic] }))
+            assert.strictEqual(r._tag, "NotShareGroup")
+            const x = yield* failure(admin.deleteShareGroupOffsets(g, [topic]))
+            assert.strictEqual(x._tag, "NotShareGroup")
+            const d = yield* failure(admin.describeShareGroup(g))
+            assert.deepStrictEqual([d._tag, (d as any).name], ["AdminItemError", "GROUP_ID_NOT_FOUND"])
+          }
+          const del = yield* failure(admin.deleteShareGroups([classic]))
+          assert.strictEqual(del._tag, "AdminPartialFailure")
+        }))
+
+        // Kafka answers no partitions for a group that does not exist
+        assert.deepStrictEqual(yield* admin.listShareGroupOffsets(missing), [])
+        const empty = yield* failure(admin.resetShareGroupOffsets(missing, { to: "earliest" }))
+        assert.strictEqual(empty._tag, "InvalidAdminRequest")
+      })), 120_000)
+})
