@@ -73,7 +73,7 @@ export type {
 export type { TopicPartitions } from "./internal/consumerProtocol.ts"
 export type { BrokerDescription, ClusterDescription } from "./internal/describeCluster.ts"
 export type { GroupPartitionOffset, OffsetReset, PartitionOffset, ResetScope } from "./internal/groupOffsets.ts"
-export type { GroupDescription, GroupListing, GroupMember, GroupType, ListGroupsOptions } from "./internal/groups.ts"
+export type { GroupDescription, GroupListing, GroupMember, GroupType, ListGroupsOptions, StreamsTasks } from "./internal/groups.ts"
 export type {
   DeletedRecords,
   ListedOffset,

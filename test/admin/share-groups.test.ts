@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as RealCluster from "../../src/Testing/RealCluster.ts"
 import { classicMember, consumerMember, eventually, failure, uniqueGroup, withAdmin } from "./helpers.ts"
-import { fill, shareMember } from "./shareHelpers.ts"
+import { fill, shareMember, streamsMember } from "./shareHelpers.ts"
 
 const starts = (rows: ReadonlyArray<{ readonly partition: number; readonly startOffset: bigint | null }>) =>
   rows.map((r) => [r.partition, r.startOffset])
@@ -107,21 +107,28 @@ describe("Admin share groups (real broker)", () => {
         const consumer = uniqueGroup("admin-share-848")
         const share = uniqueGroup("admin-share-share")
         const missing = uniqueGroup("admin-share-missing")
+        const streams = uniqueGroup("admin-share-streams")
 
         yield* Effect.scoped(Effect.gen(function*() {
           yield* classicMember(cluster, classic, [topic], [{ topic, partitions: [0] }])
           yield* consumerMember(cluster, consumer, [topic])
           yield* shareMember(cluster, share, [topic])
-          const described = yield* eventually(Effect.flatMap(admin.describeGroups([classic, consumer, share, missing]), (ds) =>
-            ds.every((d) => d.groupId === missing || (d.members[0]?.assignment.length ?? 0) > 0)
+          const streamer = yield* streamsMember(cluster, streams, [topic])
+          const described = yield* eventually(Effect.flatMap(admin.describeGroups([classic, consumer, share, missing, streams]), (ds) =>
+            ds.every((d) => d.groupId === missing || (d.members[0]?.assignment.length ?? 0) > 0 || (d.members[0]?.tasks?.active.length ?? 0) > 0)
               ? Effect.succeed(ds)
               : Effect.fail("no assignment yet")))
           assert.deepStrictEqual(described.map((d) => [d.groupId, d.type, d.state, d.members.length]), [
             [classic, "classic", "Stable", 1],
             [consumer, "consumer", "Stable", 1],
             [share, "share", "Stable", 1],
-            [missing, "classic", "Dead", 0]
+            [missing, "classic", "Dead", 0],
+            [streams, "streams", "Stable", 1]
           ])
+          const st = described[4]!
+          assert.deepStrictEqual([st.protocolType, st.members[0]!.memberId, st.members[0]!.assignment], ["streams", streamer.memberId, []])
+          assert.deepStrictEqual(st.members[0]!.tasks, { active: [{ subtopology: "0", partitions: [0] }], standby: [], warmup: [] })
+          assert.isAbove(st.groupEpoch!, 0)
           for (const d of described.slice(0, 3)) {
             assert.deepStrictEqual(d.members[0]!.assignment, [{ topic, partitions: [0] }])
             if (d.type === "classic") continue
@@ -129,11 +136,11 @@ describe("Admin share groups (real broker)", () => {
             assert.isAbove(d.groupEpoch!, 0)
           }
           const types = new Map((yield* admin.listGroups()).map((g) => [g.groupId, g.type]))
-          assert.deepStrictEqual([types.get(classic), types.get(consumer), types.get(share)], ["classic", "consumer", "share"])
+          assert.deepStrictEqual([types.get(classic), types.get(consumer), types.get(share), types.get(streams)], ["classic", "consumer", "share", "streams"])
 
-          for (const g of [classic, consumer]) {
+          for (const [g, type] of [[classic, "classic"], [consumer, "consumer"], [streams, "streams"]] as const) {
             const e = yield* failure(admin.listShareGroupOffsets(g))
-            assert.deepStrictEqual([e._tag, (e as any).type], ["NotShareGroup", g === classic ? "classic" : "consumer"])
+            assert.deepStrictEqual([e._tag, (e as any).type], ["NotShareGroup", type])
             const r = yield* failure(admin.resetShareGroupOffsets(g, { to: "earliest" }, { topics: [topic] }))
             assert.strictEqual(r._tag, "NotShareGroup")
             const x = yield* failure(admin.deleteShareGroupOffsets(g, [topic]))

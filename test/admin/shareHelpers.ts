@@ -1,6 +1,7 @@
 /**
- * Helpers of the share-group tests: records with chosen timestamps written by a raw Produce, and a
- * share-group member held open by hand (ShareGroupHeartbeat), without the share consumer.
+ * Helpers of the share-group tests: records with chosen timestamps written by a raw Produce, and
+ * share-group and streams-group members held open by hand (ShareGroupHeartbeat,
+ * StreamsGroupHeartbeat), without a share consumer or Kafka Streams.
  */
 import { randomBytes } from "node:crypto"
 import { Effect, Schedule } from "effect"
@@ -8,6 +9,7 @@ import type * as Cluster from "../../src/Cluster/Cluster.ts"
 import { errorForCode } from "../../src/Protocol/Errors.ts"
 import { Produce } from "../../src/Protocol/generated/Produce.ts"
 import { ShareGroupHeartbeat } from "../../src/Protocol/generated/ShareGroupHeartbeat.ts"
+import { StreamsGroupHeartbeat } from "../../src/Protocol/generated/StreamsGroupHeartbeat.ts"
 import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
 
 const utf8 = (s: string) => new TextEncoder().encode(s)
@@ -61,3 +63,60 @@ export const shareMember = (cluster: Cluster.ClusterService, group: string, topi
     return { memberId }
   })
 
+
+/**
+ * A streams-group member held open until the scope closes: joins with StreamsGroupHeartbeat
+ * (epoch 0) with a one-subtopology topology reading `topics`, heartbeats so its tasks reach it,
+ * and leaves (epoch -1) at the end.
+ */
+export const streamsMember = (cluster: Cluster.ClusterService, group: string, topics: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const { broker } = yield* cluster.coordinator({ type: "group", key: group })
+    const memberId = randomBytes(16).toString("base64url")
+    const first = yield* broker.request(StreamsGroupHeartbeat, {
+      groupId: group,
+      memberId,
+      memberEpoch: 0,
+      endpointInformationEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 30_000,
+      topology: {
+        epoch: 0,
+        subtopologies: [{
+          subtopologyId: "0",
+          sourceTopics: [...topics],
+          sourceTopicRegex: [],
+          stateChangelogTopics: [],
+          repartitionSinkTopics: [],
+          repartitionSourceTopics: [],
+          copartitionGroups: []
+        }]
+      },
+      activeTasks: [],
+      standbyTasks: [],
+      warmupTasks: [],
+      processId: randomBytes(8).toString("hex"),
+      userEndpoint: null,
+      clientTags: [],
+      taskOffsets: [],
+      taskEndOffsets: [],
+      shutdownApplication: false
+    })
+    if (first.errorCode !== 0) return yield* Effect.fail(errorForCode(first.errorCode, first.errorMessage)!)
+    let epoch = first.memberEpoch
+    yield* Effect.suspend(() =>
+      broker.request(StreamsGroupHeartbeat, { groupId: group, memberId, memberEpoch: epoch, endpointInformationEpoch: 0 })
+    ).pipe(
+      Effect.tap((res) => Effect.sync(() => {
+        if (res.errorCode === 0) epoch = res.memberEpoch
+      })),
+      Effect.ignore,
+      Effect.repeat(Schedule.spaced("500 millis")),
+      Effect.forkScoped
+    )
+    yield* Effect.addFinalizer(() =>
+      broker.request(StreamsGroupHeartbeat, { groupId: group, memberId, memberEpoch: -1, endpointInformationEpoch: 0 }).pipe(Effect.ignore)
+    )
+    return { memberId }
+  })

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import * as Admin from "../../src/Admin/Admin.ts"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import { consumerMember, eventually, uniqueGroup } from "../admin/helpers.ts"
-import { fill, shareMember } from "../admin/shareHelpers.ts"
+import { fill, shareMember, streamsMember } from "../admin/shareHelpers.ts"
 import { brokers } from "../kafka/env.ts"
 import { createTopic, uniqueTopic } from "../util/kafka.ts"
 import { jsonLines, kpax, lines, ok } from "./run.ts"
@@ -26,6 +26,7 @@ describe("kpax groups (share, consumer) and groups share-offsets", () => {
       const t = uniqueTopic("cli-share")
       const share = uniqueGroup("cli-share")
       const consumer = uniqueGroup("cli-848")
+      const streams = uniqueGroup("cli-streams")
       const cluster = yield* Cluster.make({ bootstrap: brokers() })
       const admin = yield* Admin.make.pipe(Effect.provideService(Cluster.Cluster, cluster))
       yield* createTopic(cluster, t, { partitions: 2 })
@@ -35,18 +36,22 @@ describe("kpax groups (share, consumer) and groups share-offsets", () => {
       yield* Effect.scoped(Effect.gen(function*() {
         const member = yield* shareMember(cluster, share, [t])
         yield* consumerMember(cluster, consumer, [t])
-        yield* eventually(Effect.flatMap(admin.describeGroups([share, consumer]), (ds) =>
-          ds.every((d) => d.members.length === 1 && d.members[0]!.assignment.length > 0) ? Effect.void : Effect.fail("not assigned")))
-        const [listed, onlyShare, describedShare, describedConsumer, refused, wrongType] = yield* all(
+        yield* streamsMember(cluster, streams, [t])
+        yield* eventually(Effect.flatMap(admin.describeGroups([share, consumer, streams]), (ds) =>
+          ds.every((d) => d.members.length === 1 && (d.members[0]!.assignment.length > 0 || (d.members[0]!.tasks?.active.length ?? 0) > 0))
+            ? Effect.void
+            : Effect.fail("not assigned")))
+        const [listed, onlyShare, describedShare, describedConsumer, refused, wrongType, describedStreams] = yield* all(
           ["groups", "list", "--json"],
           ["groups", "list", "--type", "share", "--json"],
           ["groups", "describe", share, "--json"],
           ["groups", "describe", consumer],
           ["groups", "share-offsets", "reset", share, "--to-earliest"],
-          ["groups", "share-offsets", "list", consumer]
+          ["groups", "share-offsets", "list", consumer],
+          ["groups", "describe", streams]
         )
         const types = new Map(jsonLines(ok(listed!)).map((g) => [g.groupId, g.type]))
-        assert.deepStrictEqual([types.get(share), types.get(consumer)], ["share", "consumer"])
+        assert.deepStrictEqual([types.get(share), types.get(consumer), types.get(streams)], ["share", "consumer", "streams"])
         const shares = jsonLines(ok(onlyShare!)).map((g) => g.groupId)
         assert.include(shares, share)
         assert.notInclude(shares, consumer)
@@ -63,6 +68,10 @@ describe("kpax groups (share, consumer) and groups share-offsets", () => {
         assert.match(c[0]!, new RegExp(`^group ${consumer}  state Stable  type consumer  protocol \\S+  coordinator \\d+  members 1  epoch \\d+  assignment epoch \\d+$`))
         assert.deepStrictEqual(cells(c[1]!), ["MEMBER", "CLIENT", "ID", "HOST", "EPOCH", "ASSIGNMENT"])
         assert.strictEqual(cells(c[2]!).at(-1), `${t}:0,1`)
+
+        const st = lines(ok(describedStreams!))
+        assert.match(st[0]!, new RegExp(`^group ${streams}  state Stable  type streams  protocol \\S+  coordinator \\d+  members 1  epoch \\d+  assignment epoch \\d+$`))
+        assert.match(st[2]!, /  active 0:0,1$/)
 
         assert.strictEqual(refused!.code, 1)
         assert.match(refused!.stderr, /^kpax: .*Stable with 1 member.*\n$/)

@@ -85,6 +85,19 @@ export interface GroupMember {
   readonly targetAssignment: ReadonlyArray<TopicPartitions> | null
   /** Classic groups: the member's protocol metadata and assignment bytes as sent. */
   readonly classic: { readonly metadata: Uint8Array; readonly assignment: Uint8Array } | null
+  /** Streams groups: the member's tasks (`null` for the other types). */
+  readonly tasks: StreamsTasks | null
+}
+
+/**
+ * A streams-group member's tasks: partitions of each subtopology, by kind.
+ *
+ * @since 0.1.0
+ */
+export interface StreamsTasks {
+  readonly active: ReadonlyArray<{ readonly subtopology: string; readonly partitions: ReadonlyArray<number> }>
+  readonly standby: ReadonlyArray<{ readonly subtopology: string; readonly partitions: ReadonlyArray<number> }>
+  readonly warmup: ReadonlyArray<{ readonly subtopology: string; readonly partitions: ReadonlyArray<number> }>
 }
 
 /**
@@ -181,7 +194,8 @@ const fromConsumer = (g: ConsumerGroupDescribeResponseDescribedGroup, coordinato
       subscribedTopicRegex: m.subscribedTopicRegex,
       assignment: names(m.assignment),
       targetAssignment: names(m.targetAssignment),
-      classic: null
+      classic: null,
+      tasks: null
     }))
   }
 }
@@ -208,7 +222,8 @@ const fromClassic = (g: DescribeGroupsResponseDescribedGroup, coordinator: numbe
       subscribedTopicRegex: null,
       assignment: (isConsumer ? decodeAssignment(m.memberAssignment) : undefined) ?? [],
       targetAssignment: null,
-      classic: { metadata: m.memberMetadata, assignment: m.memberAssignment }
+      classic: { metadata: m.memberMetadata, assignment: m.memberAssignment },
+      tasks: null
     }))
   }
 }
@@ -233,9 +248,14 @@ export const fromShare = (g: ShareGroupDescribeResponseDescribedGroup, coordinat
     subscribedTopicRegex: null,
     assignment: sortTopicPartitions(m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions }))),
     targetAssignment: null,
-    classic: null
+    classic: null,
+    tasks: null
   }))
 })
+
+const taskIds = (ts: ReadonlyArray<{ readonly subtopologyId: string; readonly partitions: ReadonlyArray<number> }>) =>
+  ts.map((t) => ({ subtopology: t.subtopologyId, partitions: [...t.partitions].sort((a, b) => a - b) }))
+    .sort((a, b) => (a.subtopology < b.subtopology ? -1 : a.subtopology > b.subtopology ? 1 : 0))
 
 const fromStreams = (g: StreamsGroupDescribeResponseDescribedGroup, coordinator: number): GroupDescription => ({
   groupId: g.groupId,
@@ -257,7 +277,12 @@ const fromStreams = (g: StreamsGroupDescribeResponseDescribedGroup, coordinator:
     subscribedTopicRegex: null,
     assignment: [],
     targetAssignment: null,
-    classic: null
+    classic: null,
+    tasks: {
+      active: taskIds(m.assignment.activeTasks),
+      standby: taskIds(m.assignment.standbyTasks),
+      warmup: taskIds(m.assignment.warmupTasks)
+    }
   }))
 })
 

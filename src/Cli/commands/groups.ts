@@ -7,7 +7,7 @@
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Admin } from "../../Admin/Admin.ts"
-import type { OffsetReset, TopicPartitions } from "../../Admin/Admin.ts"
+import type { GroupMember, OffsetReset, TopicPartitions } from "../../Admin/Admin.ts"
 import { failure, UsageError } from "../Errors.ts"
 import { Json } from "../Global.ts"
 import { withCluster } from "../Kafka.ts"
@@ -16,8 +16,15 @@ import { formatTime, parseTime } from "../Time.ts"
 
 const csv = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "")
 
-const assignmentText = (a: ReadonlyArray<TopicPartitions>) =>
+const topicsText = (a: ReadonlyArray<TopicPartitions>) =>
   a.length === 0 ? "-" : a.map((t) => `${t.topic}:${t.partitions.join(",")}`).join(" ")
+
+/** The member's partitions, or a streams member's tasks (`active 0:0,1 standby 1:2`). */
+const assignmentText = (m: GroupMember) => {
+  if (m.tasks === null) return topicsText(m.assignment)
+  const kinds = (["active", "standby", "warmup"] as const).filter((k) => m.tasks![k].length > 0)
+  return kinds.length === 0 ? "-" : kinds.map((k) => `${k} ${m.tasks![k].map((t) => `${t.subtopology}:${t.partitions.join(",")}`).join(" ")}`).join(" ")
+}
 
 const list = Command.make("list", {
   state: Flag.String("state").pipe(Flag.withDescription("only groups in these states, comma-separated (Stable, Empty, …)"), Flag.withDefault("")),
@@ -67,7 +74,8 @@ const describe = Command.make("describe", {
             host: m.clientHost,
             memberEpoch: m.memberEpoch,
             subscribedTopics: m.subscribedTopics,
-            assignment: m.assignment
+            assignment: m.assignment,
+            ...(m.tasks === null ? {} : { tasks: m.tasks })
           }))
         }) + "\n"
         continue
@@ -81,7 +89,7 @@ const describe = Command.make("describe", {
           { header: "CLIENT ID", get: (m) => m.clientId },
           { header: "HOST", get: (m) => m.clientHost },
           ...(g.type === "classic" ? [] : [{ header: "EPOCH", get: (m: (typeof g.members)[number]) => m.memberEpoch, right: true }]),
-          { header: "ASSIGNMENT", get: (m) => assignmentText(m.assignment) }
+          { header: "ASSIGNMENT", get: (m) => assignmentText(m) }
         ]).join("\n") + "\n"
       }
     }
