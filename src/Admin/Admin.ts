@@ -1,6 +1,7 @@
 /**
- * The `Admin` service: topics, partitions, configs, the cluster, consumer groups and their
- * offsets, records and ACLs — the Kafka admin API over the `Cluster` in context.
+ * The `Admin` service: topics, partitions, configs, the cluster, groups of every type (classic,
+ * consumer, share, streams) and their offsets — share groups' start offsets too —, records and
+ * ACLs — the Kafka admin API over the `Cluster` in context.
  *
  * Where requests go: topic, config and ACL requests to any broker (in KRaft every broker forwards
  * what the controller must do), a broker's own configs to that broker, group requests to the
@@ -261,8 +262,9 @@ export interface AdminService {
    * Moves a share group's start offsets (AlterShareGroupOffsets): to each partition's earliest or
    * latest offset, to the first offset at or after a time (the end where no record is that
    * recent; looked up by ListOffsets), or to explicit offsets. The group must be an Empty share
-   * group or not exist yet (`GroupHasActiveMembers`, `NotShareGroup` otherwise). Default scope:
-   * every partition the group has state for. Succeeds with the offsets set.
+   * group or not exist yet — Kafka then makes it, Empty, with these offsets (`GroupHasActiveMembers`,
+   * `NotShareGroup` otherwise). Default scope: every partition the group has state for. Succeeds
+   * with the offsets set.
    *
    * @example
    * ```ts
