@@ -264,7 +264,7 @@ export interface AdminService {
    * recent; looked up by ListOffsets), or to explicit offsets. The group must be an Empty share
    * group or not exist yet — Kafka then makes it, Empty, with these offsets (`GroupHasActiveMembers`,
    * `NotShareGroup` otherwise). Default scope: every partition the group has state for. Succeeds
-   * with the offsets set.
+   * with the offsets set (with `dryRun`: the offsets it would set, nothing changed).
    *
    * @example
    * ```ts
@@ -274,7 +274,8 @@ export interface AdminService {
   readonly resetShareGroupOffsets: (
     group: string,
     reset: OffsetReset,
-    scope?: ResetScope
+    scope?: ResetScope,
+    options?: { readonly dryRun?: boolean | undefined }
   ) => Effect.Effect<
     ReadonlyArray<PartitionOffset>,
     E<AdminItemError | AdminPartialFailure | GroupHasActiveMembers | InvalidAdminRequest | InvalidTopicName | NotShareGroup>
@@ -378,8 +379,8 @@ export const make: Effect.Effect<AdminService, never, Cluster> = Effect.map(Effe
   describeShareGroup: (id) => span("describeShareGroup", single(shareGroups.describeShareGroups(cluster, [id]))),
   deleteShareGroups: (ids) => span("deleteShareGroups", shareGroups.deleteShareGroups(cluster, ids)),
   listShareGroupOffsets: (group, options) => span("listShareGroupOffsets", shareGroups.listShareGroupOffsets(cluster, group, options)),
-  resetShareGroupOffsets: (group, reset, scope) =>
-    span("resetShareGroupOffsets", shareGroups.resetShareGroupOffsets(cluster, group, reset, scope)),
+  resetShareGroupOffsets: (group, reset, scope, options) =>
+    span("resetShareGroupOffsets", shareGroups.resetShareGroupOffsets(cluster, group, reset, scope, options)),
   deleteShareGroupOffsets: (group, topics) => span("deleteShareGroupOffsets", shareGroups.deleteShareGroupOffsets(cluster, group, topics)),
   listOffsets: (partitions, spec, options) => span("listOffsets", offsets.listOffsets(cluster, partitions, spec, options)),
   deleteRecords: (cuts, options) => span("deleteRecords", offsets.deleteRecords(cluster, cuts, options)),

@@ -84,6 +84,7 @@ describe("kpax groups (share, consumer) and groups share-offsets", () => {
       assert.deepStrictEqual(earliest, {
         group: share,
         to: "earliest",
+        dryRun: false,
         partitions: [{ topic: t, partition: 0, from: null, to: 0 }, { topic: t, partition: 1, from: null, to: 0 }]
       })
       const listedOffsets = lines(ok(yield* run(["groups", "share-offsets", "list", share])))
@@ -100,12 +101,21 @@ describe("kpax groups (share, consumer) and groups share-offsets", () => {
       const after = jsonLines(ok(yield* run(["groups", "share-offsets", "list", share, "--json"])))[0]
       assert.deepStrictEqual(after.partitions.map((p: any) => [p.partition, p.startOffset, p.lag]), [[0, 10, 0], [1, 4, 0]])
 
-      const [none, two, badTime] = yield* all(
+      const dry = lines(ok(yield* run(["groups", "share-offsets", "reset", share, "--to-earliest", "--dry-run"])))
+      assert.deepStrictEqual(dry.slice(1).map(cells), [[t, "0", "10", "0"], [t, "1", "4", "0"], ["dry", "run:", "nothing", "changed", "for", "share", "group", share]])
+      const unchanged = jsonLines(ok(yield* run(["groups", "share-offsets", "list", share, "--json"])))[0]
+      assert.deepStrictEqual(unchanged.partitions.map((p: any) => p.startOffset), [10, 4])
+      const toOffset = jsonLines(ok(yield* run(["groups", "share-offsets", "reset", share, t, "--to-offset", "2", "--json"])))[0]
+      assert.deepStrictEqual([toOffset.to, toOffset.dryRun], [2, false])
+      assert.deepStrictEqual(toOffset.partitions.map((p: any) => [p.partition, p.from, p.to]), [[0, 10, 2], [1, 4, 2]])
+
+      const [none, two, badTime, badOffset] = yield* all(
         ["groups", "share-offsets", "reset", share],
         ["groups", "share-offsets", "reset", share, "--to-earliest", "--to-latest"],
-        ["groups", "share-offsets", "reset", share, "--to-datetime", "yesterday"]
+        ["groups", "share-offsets", "reset", share, "--to-datetime", "yesterday"],
+        ["groups", "share-offsets", "reset", share, "--to-offset", "x"]
       )
-      for (const r of [none!, two!, badTime!]) assert.strictEqual(r.code, 2, r.stderr)
+      for (const r of [none!, two!, badTime!, badOffset!]) assert.strictEqual(r.code, 2, r.stderr)
       assert.include(badTime!.stderr, "--to-datetime")
 
       assert.deepStrictEqual(lines(ok(yield* run(["groups", "share-offsets", "delete", share, t]))).slice(1).map(cells), [[t, "deleted"]])

@@ -255,7 +255,8 @@ export const resetShareGroupOffsets = (
   cluster: ClusterService,
   group: string,
   reset: OffsetReset,
-  scope: ResetScope = {}
+  scope: ResetScope = {},
+  options: { readonly dryRun?: boolean | undefined } = {}
 ): Effect.Effect<
   Array<PartitionOffset>,
   ClusterError | AdminItemError | AdminPartialFailure | GroupHasActiveMembers | InvalidAdminRequest | InvalidTopicName | NotShareGroup
@@ -275,6 +276,7 @@ export const resetShareGroupOffsets = (
     }
     yield* ensureEmptyShare(cluster, operation, group)
     const offsets = yield* targets(cluster, operation, group, reset, scope)
+    if (options.dryRun === true) return offsets
     const outcomes = yield* cluster.withCoordinator({ type: "group", key: group }, (c: Located) =>
       send(c.broker, AlterShareGroupOffsets, {
         groupId: group,

@@ -167,15 +167,22 @@ const shareReset = Command.make("reset", {
   toDatetime: Flag.String("to-datetime").pipe(
     Flag.withDescription("move to the first record at or after a time (RFC 3339, -1h, @epoch-ms); the end where none is that recent"),
     Flag.optional
-  )
+  ),
+  toOffset: Flag.String("to-offset").pipe(Flag.withDescription("move every partition to this offset"), Flag.optional),
+  dryRun: toggle("dry-run", "show the offsets, change nothing")
 }, (input) =>
   Effect.gen(function*() {
-    const chosen = [input.toEarliest, input.toLatest, Option.isSome(input.toDatetime)].filter((x) => x).length
-    if (chosen !== 1) return yield* new UsageError({ message: "give exactly one of --to-earliest, --to-latest, --to-datetime" })
-    let reset: OffsetReset
+    const chosen = [input.toEarliest, input.toLatest, Option.isSome(input.toDatetime), Option.isSome(input.toOffset)].filter((x) => x).length
+    if (chosen !== 1) return yield* new UsageError({ message: "give exactly one of --to-earliest, --to-latest, --to-datetime, --to-offset" })
+    let reset: OffsetReset | undefined
+    let toOffset: bigint | undefined
     if (input.toEarliest) reset = { to: "earliest" }
     else if (input.toLatest) reset = { to: "latest" }
-    else {
+    else if (Option.isSome(input.toOffset)) {
+      const text = input.toOffset.value.trim()
+      if (!/^\d+$/.test(text)) return yield* new UsageError({ message: `--to-offset: expected an offset (0 or more), got ${JSON.stringify(input.toOffset.value)}` })
+      toOffset = BigInt(text)
+    } else {
       const text = Option.getOrThrow(input.toDatetime)
       const ms = parseTime(text, Date.now())
       if (ms === undefined) return yield* new UsageError({ message: `--to-datetime: expected a time (RFC 3339, -1h, @epoch-ms), got ${JSON.stringify(text)}` })
@@ -185,13 +192,23 @@ const shareReset = Command.make("reset", {
       const admin = yield* Admin
       const scope = input.topics.length > 0 ? { topics: input.topics } : {}
       const before = yield* admin.listShareGroupOffsets(input.group, scope).pipe(Effect.mapError(failure(`share offsets of group ${input.group}`)))
-      const set = yield* admin.resetShareGroupOffsets(input.group, reset, scope).pipe(Effect.mapError(failure(`resetting share offsets of group ${input.group}`)))
+      const how: OffsetReset = reset ?? {
+        to: "offsets",
+        offsets: before.map((b) => ({ topic: b.topic, partition: b.partition, offset: toOffset! }))
+      }
+      if (how.to === "offsets" && how.offsets.length === 0) {
+        return yield* new UsageError({ message: `share group ${input.group} has no offsets: name the topics to reset` })
+      }
+      const set = yield* admin.resetShareGroupOffsets(input.group, how, scope, { dryRun: input.dryRun }).pipe(
+        Effect.mapError(failure(`resetting share offsets of group ${input.group}`))
+      )
       const was = new Map(before.map((b) => [`${b.topic}\u0000${b.partition}`, b.startOffset]))
       const out = set.map((o) => ({ topic: o.topic, partition: o.partition, from: was.get(`${o.topic}\u0000${o.partition}`) ?? null, to: o.offset }))
       if (yield* Json) {
         write(toJsonLine({
           group: input.group,
-          to: reset.to === "timestamp" ? formatTime(reset.timestamp) : reset.to,
+          to: how.to === "timestamp" ? formatTime(how.timestamp) : how.to === "offsets" ? toOffset : how.to,
+          dryRun: input.dryRun,
           partitions: out
         }) + "\n")
         return
@@ -203,13 +220,13 @@ const shareReset = Command.make("reset", {
           { header: "START OFFSET", get: (r) => r.from, right: true },
           { header: "NEW OFFSET", get: (r) => r.to, right: true }
         ]),
-        `reset share group ${input.group}`
+        input.dryRun ? `dry run: nothing changed for share group ${input.group}` : `reset share group ${input.group}`
       ].join("\n") + "\n")
     }))
   })
 ).pipe(Command.withDescription(
-  "Move a share group's start offsets to the earliest or latest offset or to a time, on the topics named (default: every " +
-    "partition the group has state for). The group must have no active members."
+  "Move a share group's start offsets to the earliest or latest offset, to a time or to an offset, on the topics named " +
+    "(default: every partition the group has state for). The group must have no active members. --dry-run changes nothing."
 ))
 
 const shareDelete = Command.make("delete", {
