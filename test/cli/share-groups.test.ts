@@ -87,6 +87,7 @@ describe("kpax groups (share, consumer) and groups share-offsets", () => {
         dryRun: false,
         partitions: [{ topic: t, partition: 0, from: null, to: 0 }, { topic: t, partition: 1, from: null, to: 0 }]
       })
+      assert.deepStrictEqual(lines(ok(yield* run(["offset", share]))), [`group ${share} is a share group: see 'kpax groups share-offsets list ${share}'`])
       const listedOffsets = lines(ok(yield* run(["groups", "share-offsets", "list", share])))
       assert.deepStrictEqual(cells(listedOffsets[0]!), ["TOPIC", "PARTITION", "START", "OFFSET", "LEADER", "EPOCH", "LAG"])
       assert.deepStrictEqual(listedOffsets.slice(1).map(cells), [[t, "0", "0", "0", "10"], [t, "1", "0", "0", "4"], ["total", "lag", "14"]])

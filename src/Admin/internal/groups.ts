@@ -326,10 +326,6 @@ export const describeShare = (c: Located, group: string) =>
 const describeStreams = (c: Located, group: string) =>
   describeBy(c, group, StreamsGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false }, fromStreams)
 
-const orElse = (
-  first: Effect.Effect<GroupDescription | undefined, ClusterError>,
-  next: () => Effect.Effect<GroupDescription | undefined, ClusterError>
-) => Effect.flatMap(first, (d) => (d !== undefined ? Effect.succeed(d) : next()))
 
 const describeClassic = (c: Located, group: string): Effect.Effect<GroupDescription, ClusterError> =>
   send(c.broker, DescribeGroups, (v) => ({ groups: [group], ...(v >= 3 ? { includeAuthorizedOperations: false } : {}) })).pipe(
@@ -348,9 +344,13 @@ const describeClassic = (c: Located, group: string): Effect.Effect<GroupDescript
 /** One group's description from its coordinator; a Kafka error for the group is the outcome's. */
 export const describeOne = (cluster: ClusterService, operation: string, group: string): Effect.Effect<Outcome<GroupDescription>, ClusterError> =>
   cluster.withCoordinator({ type: "group", key: group }, (c) =>
+    // the newer types' describe APIs at once (a group is of one type: the others say GROUP_ID_NOT_FOUND), then DescribeGroups
     Effect.flatMap(
-      orElse(orElse(describeConsumer(c, group), () => describeShare(c, group)), () => describeStreams(c, group)),
-      (d) => (d !== undefined ? Effect.succeed(d) : describeClassic(c, group))
+      Effect.all([describeConsumer(c, group), describeShare(c, group), describeStreams(c, group)], { concurrency: "unbounded" }),
+      (ds) => {
+        const d = ds.find((d) => d !== undefined)
+        return d !== undefined ? Effect.succeed(d) : describeClassic(c, group)
+      }
     )).pipe(
       Effect.map((d) => ok(groupItem(group), d)),
       Effect.catchTag("KafkaError", (e) => Effect.succeed(failed<GroupDescription>(operation, groupItem(group), e)))
