@@ -1,11 +1,14 @@
 /**
  * Share groups (KIP-932) through Admin against the real broker: a share member held open by hand
  * (raw ShareGroupHeartbeat), then list, describe, start offsets (list, reset to earliest, latest, a
- * time and explicit offsets, delete) and deleting the group; describeGroups per group type.
+ * time and explicit offsets, delete; compared with Kafka's kafka-share-groups) and deleting the
+ * group; describeGroups per group type (classic, consumer, share, streams).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as RealCluster from "../../src/Testing/RealCluster.ts"
+import { bootstrapServers } from "../kafka/env.ts"
+import { runJavaTool } from "../kafka/harness.ts"
 import { classicMember, consumerMember, eventually, failure, uniqueGroup, withAdmin } from "./helpers.ts"
 import { fill, shareMember, streamsMember } from "./shareHelpers.ts"
 
@@ -42,6 +45,13 @@ describe("Admin share groups (real broker)", () => {
           const m = d.members[0]!
           assert.deepStrictEqual([m.memberId, m.subscribedTopics, m.assignment], [member.memberId, [topic], [{ topic, partitions: [0, 1] }]])
           assert.isAbove(m.memberEpoch!, 0)
+          // as Kafka's kafka-share-groups describes the member
+          const javaMembers = yield* Effect.promise(() =>
+            runJavaTool("kafka-share-groups", ["--bootstrap-server", bootstrapServers(), "--describe", "--members", "--group", group]))
+          assert.strictEqual(javaMembers.code, 0, javaMembers.stderr)
+          const row = javaMembers.stdout.split("\n").find((l) => l.includes(member.memberId))
+          assert.isDefined(row, javaMembers.stdout)
+          assert.include(row!, `${topic}:0,1`)
           // the generic describe takes the share API too
           const generic = yield* admin.describeGroup(group)
           assert.deepStrictEqual([generic.type, generic.state, generic.members.length], ["share", "Stable", 1])
@@ -68,6 +78,12 @@ describe("Admin share groups (real broker)", () => {
         assert.deepStrictEqual(earliest.map((o) => [o.partition, o.offset]), [[0, 0n], [1, 0n]])
         const afterEarliest = yield* admin.listShareGroupOffsets(group)
         assert.deepStrictEqual(afterEarliest.map((r) => [r.partition, r.startOffset, r.lag]), [[0, 0n, 10n], [1, 0n, 4n]])
+        // Kafka's own kafka-share-groups reads the same
+        const java = yield* Effect.promise(() =>
+          runJavaTool("kafka-share-groups", ["--bootstrap-server", bootstrapServers(), "--describe", "--offsets", "--group", group]))
+        assert.strictEqual(java.code, 0, java.stderr)
+        const javaRows = java.stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((c) => c[0] === group)
+        assert.deepStrictEqual(javaRows, afterEarliest.map((r) => [group, topic, String(r.partition), String(r.startOffset), String(r.lag)]))
 
         // the first record at or after base + 2.5 s is the fourth (timestamps base, base+1s, …)
         yield* admin.resetShareGroupOffsets(group, { to: "timestamp", timestamp: base + 2500 })
