@@ -1,6 +1,7 @@
 /**
- * The `Admin` service: topics, partitions, configs, the cluster, consumer groups and their
- * offsets, records and ACLs — the Kafka admin API over the `Cluster` in context.
+ * The `Admin` service: topics, partitions, configs, the cluster, groups of every type (classic,
+ * consumer, share, streams) and their offsets — share groups' start offsets too —, records and
+ * ACLs — the Kafka admin API over the `Cluster` in context.
  *
  * Where requests go: topic, config and ACL requests to any broker (in KRaft every broker forwards
  * what the controller must do), a broker's own configs to that broker, group requests to the
@@ -38,7 +39,7 @@ import type { Duration } from "effect"
 import { Cluster } from "../Cluster/Cluster.ts"
 import type { ClusterError } from "../Cluster/Errors.ts"
 import type { InvalidTopicName } from "../Topic.ts"
-import type { AdminItemError, AdminPartialFailure, GroupHasActiveMembers, InvalidAdminRequest } from "./Errors.ts"
+import type { AdminItemError, AdminPartialFailure, GroupHasActiveMembers, InvalidAdminRequest, NotShareGroup } from "./Errors.ts"
 import * as acls from "./internal/acls.ts"
 import type { AclBinding, AclFilter } from "./internal/acls.ts"
 import * as configs from "./internal/configs.ts"
@@ -53,6 +54,8 @@ import type { GroupDescription, GroupListing, ListGroupsOptions } from "./intern
 import * as offsets from "./internal/offsets.ts"
 import type { DeletedRecords, ListedOffset, ListOffsetsOptions, OffsetSpec, PartitionSelection, RecordsToDelete } from "./internal/offsets.ts"
 import { single } from "./internal/request.ts"
+import * as shareGroups from "./internal/shareGroups.ts"
+import type { ShareGroupPartitionOffset } from "./internal/shareGroups.ts"
 import * as topics from "./internal/topics.ts"
 import type { CreatedTopic, NewTopic, PartitionIncrease, TopicDescription, TopicListing, TopicOperationOptions } from "./internal/topics.ts"
 
@@ -71,7 +74,7 @@ export type {
 export type { TopicPartitions } from "./internal/consumerProtocol.ts"
 export type { BrokerDescription, ClusterDescription } from "./internal/describeCluster.ts"
 export type { GroupPartitionOffset, OffsetReset, PartitionOffset, ResetScope } from "./internal/groupOffsets.ts"
-export type { GroupDescription, GroupListing, GroupMember, GroupType, ListGroupsOptions } from "./internal/groups.ts"
+export type { GroupDescription, GroupListing, GroupMember, GroupType, ListGroupsOptions, StreamsTasks } from "./internal/groups.ts"
 export type {
   DeletedRecords,
   ListedOffset,
@@ -81,6 +84,7 @@ export type {
   RecordsToDelete
 } from "./internal/offsets.ts"
 export type { TopicPartition } from "./internal/perLeader.ts"
+export type { ShareGroupPartitionOffset } from "./internal/shareGroups.ts"
 export type {
   CreatedTopic,
   NewTopic,
@@ -150,7 +154,11 @@ export interface AdminService {
   // ---- groups -------------------------------------------------------------------------------
   /** Groups of every broker. */
   readonly listGroups: (options?: ListGroupsOptions) => Effect.Effect<ReadonlyArray<GroupListing>, E<AdminPartialFailure>>
-  /** Groups with their members and assignments, classic and KIP-848 alike. */
+  /**
+   * Groups with their members and assignments, each by its type's describe API: classic
+   * (DescribeGroups), KIP-848 consumer (ConsumerGroupDescribe), share (ShareGroupDescribe) and
+   * streams (StreamsGroupDescribe) groups alike.
+   */
   readonly describeGroups: (
     groups: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<GroupDescription>, E<AdminPartialFailure | InvalidAdminRequest>>
@@ -182,6 +190,112 @@ export interface AdminService {
     group: string,
     partitions: PartitionSelection
   ) => Effect.Effect<void, E<AdminItemError | AdminPartialFailure | InvalidAdminRequest | InvalidTopicName>>
+
+  // ---- share groups (KIP-932) ---------------------------------------------------------------
+  /**
+   * Share groups of every broker (ListGroups with the `share` type), optionally only those in
+   * some states (`Empty`, `Stable`, `Dead`; case-insensitive).
+   *
+   * @example
+   * ```ts
+   * const names = (yield* admin.listShareGroups()).map((g) => `${g.groupId} ${g.state}`)
+   * ```
+   */
+  readonly listShareGroups: (
+    options?: { readonly states?: ReadonlyArray<string> | undefined }
+  ) => Effect.Effect<ReadonlyArray<GroupListing>, E<AdminPartialFailure>>
+  /**
+   * Share groups with their state, group and assignment epochs, and members (member epoch,
+   * subscription, assigned partitions), by ShareGroupDescribe. A group that does not exist or is
+   * of another type is its item's `GROUP_ID_NOT_FOUND`.
+   *
+   * @example
+   * ```ts
+   * const [g] = yield* admin.describeShareGroups(["jobs"])
+   * yield* Effect.log(`${g.state} epoch ${g.groupEpoch}: ${g.members.length} member(s)`)
+   * ```
+   */
+  readonly describeShareGroups: (
+    groups: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<GroupDescription>, E<AdminPartialFailure | InvalidAdminRequest>>
+  /**
+   * One share group's description.
+   *
+   * @example
+   * ```ts
+   * const g = yield* admin.describeShareGroup("jobs").pipe(
+   *   Effect.catchReason("AdminItemError", "GROUP_ID_NOT_FOUND", () => Effect.succeed(undefined))
+   * )
+   * ```
+   */
+  readonly describeShareGroup: (group: string) => Effect.Effect<GroupDescription, E<AdminItemError | InvalidAdminRequest>>
+  /**
+   * Deletes share groups with their offsets (DeleteGroups); each must be an Empty share group
+   * (a group of another type is its item's `GROUP_ID_NOT_FOUND`, one with members `NON_EMPTY_GROUP`).
+   *
+   * @example
+   * ```ts
+   * yield* admin.deleteShareGroups(["jobs"])
+   * ```
+   */
+  readonly deleteShareGroups: (groups: ReadonlyArray<string>) => Effect.Effect<void, E<AdminPartialFailure | InvalidAdminRequest>>
+  /**
+   * A share group's start offset and lag in every partition it has state for, or in every
+   * partition of `topics` (`null` offsets where it has none), by DescribeShareGroupOffsets. Fails
+   * with `NotShareGroup` for a group of another type, `AdminItemError` `GROUP_ID_NOT_FOUND` for
+   * no group at all.
+   *
+   * @example
+   * ```ts
+   * const rows = yield* admin.listShareGroupOffsets("jobs", { topics: ["orders"] })
+   * yield* Effect.log(rows.map((r) => `${r.topic}-${r.partition}: start ${r.startOffset} lag ${r.lag}`))
+   * ```
+   */
+  readonly listShareGroupOffsets: (
+    group: string,
+    options?: { readonly topics?: ReadonlyArray<string> | undefined }
+  ) => Effect.Effect<
+    ReadonlyArray<ShareGroupPartitionOffset>,
+    E<AdminItemError | AdminPartialFailure | InvalidAdminRequest | InvalidTopicName | NotShareGroup>
+  >
+  /**
+   * Moves a share group's start offsets (AlterShareGroupOffsets): to each partition's earliest or
+   * latest offset, to the first offset at or after a time (the end where no record is that
+   * recent; looked up by ListOffsets), or to explicit offsets. The group must be an Empty share
+   * group or not exist yet — Kafka then makes it, Empty, with these offsets (`GroupHasActiveMembers`,
+   * `NotShareGroup` otherwise). Default scope: every partition the group has state for. Succeeds
+   * with the offsets set (with `dryRun`: the offsets it would set, nothing changed).
+   *
+   * @example
+   * ```ts
+   * yield* admin.resetShareGroupOffsets("jobs", { to: "timestamp", timestamp: Date.now() - 3_600_000 }, { topics: ["orders"] })
+   * ```
+   */
+  readonly resetShareGroupOffsets: (
+    group: string,
+    reset: OffsetReset,
+    scope?: ResetScope,
+    options?: { readonly dryRun?: boolean | undefined }
+  ) => Effect.Effect<
+    ReadonlyArray<PartitionOffset>,
+    E<AdminItemError | AdminPartialFailure | GroupHasActiveMembers | InvalidAdminRequest | InvalidTopicName | NotShareGroup>
+  >
+  /**
+   * Deletes a share group's state for whole topics (DeleteShareGroupOffsets); the group must be
+   * an Empty share group.
+   *
+   * @example
+   * ```ts
+   * yield* admin.deleteShareGroupOffsets("jobs", ["orders"])
+   * ```
+   */
+  readonly deleteShareGroupOffsets: (
+    group: string,
+    topics: ReadonlyArray<string>
+  ) => Effect.Effect<
+    void,
+    E<AdminItemError | AdminPartialFailure | GroupHasActiveMembers | InvalidAdminRequest | InvalidTopicName | NotShareGroup>
+  >
 
   // ---- records and offsets ------------------------------------------------------------------
   /** Offsets by time: earliest, latest, of the max timestamp, or the first at or after a time. */
@@ -260,6 +374,14 @@ export const make: Effect.Effect<AdminService, never, Cluster> = Effect.map(Effe
   listGroupOffsets: (group, options) => span("listGroupOffsets", groupOffsets.listGroupOffsets(cluster, group, options)),
   resetGroupOffsets: (group, reset, scope) => span("resetGroupOffsets", groupOffsets.resetGroupOffsets(cluster, group, reset, scope)),
   deleteGroupOffsets: (group, partitions) => span("deleteGroupOffsets", groupOffsets.deleteGroupOffsets(cluster, group, partitions)),
+  listShareGroups: (options) => span("listShareGroups", shareGroups.listShareGroups(cluster, options)),
+  describeShareGroups: (ids) => span("describeShareGroups", shareGroups.describeShareGroups(cluster, ids)),
+  describeShareGroup: (id) => span("describeShareGroup", single(shareGroups.describeShareGroups(cluster, [id]))),
+  deleteShareGroups: (ids) => span("deleteShareGroups", shareGroups.deleteShareGroups(cluster, ids)),
+  listShareGroupOffsets: (group, options) => span("listShareGroupOffsets", shareGroups.listShareGroupOffsets(cluster, group, options)),
+  resetShareGroupOffsets: (group, reset, scope, options) =>
+    span("resetShareGroupOffsets", shareGroups.resetShareGroupOffsets(cluster, group, reset, scope, options)),
+  deleteShareGroupOffsets: (group, topics) => span("deleteShareGroupOffsets", shareGroups.deleteShareGroupOffsets(cluster, group, topics)),
   listOffsets: (partitions, spec, options) => span("listOffsets", offsets.listOffsets(cluster, partitions, spec, options)),
   deleteRecords: (cuts, options) => span("deleteRecords", offsets.deleteRecords(cluster, cuts, options)),
   createAcls: (bindings) => span("createAcls", acls.createAcls(cluster, bindings)),

@@ -135,6 +135,28 @@ export class GroupHasActiveMembers extends Data.TaggedError("GroupHasActiveMembe
 }> {}
 
 /**
+ * A share-group operation named a group of another type (`classic`, `consumer`, `streams`): Kafka
+ * keeps share-group offsets only for share groups.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ *
+ * admin.listShareGroupOffsets("billing").pipe(
+ *   Effect.catchTag("NotShareGroup", (e) => Effect.logError(`${e.group} is a ${e.type} group`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class NotShareGroup extends Data.TaggedError("NotShareGroup")<{
+  readonly group: string
+  /** The group's actual type. */
+  readonly type: string
+  readonly message: string
+}> {}
+
+/**
  * An admin request whose arguments are wrong (a partition count below 1, an assignment together
  * with a partition count, a topic named twice, a broker config resource whose name is not a node
  * id, …). Nothing was sent.
@@ -155,6 +177,7 @@ export type AdminError =
   | AdminItemError
   | AdminPartialFailure
   | GroupHasActiveMembers
+  | NotShareGroup
   | InvalidAdminRequest
   | InvalidTopicName
   | ClusterError

@@ -7,7 +7,7 @@
  */
 
 /** Flags whose value may be a relative time. */
-const TIME_FLAGS = new Set(["--start", "--end", "--to", "--timestamp"])
+const TIME_FLAGS = new Set(["--start", "--end", "--to", "--timestamp", "--to-datetime"])
 
 /**
  * @example

@@ -89,7 +89,7 @@ export const outcomeOf = (cause: Cause.Cause<unknown>): { readonly code: number;
 }
 
 const USAGE_TAGS = new Set(["InvalidTopicName", "InvalidAdminRequest"])
-const SELF_DESCRIBING_TAGS = new Set(["AdminItemError", "AdminPartialFailure", "GroupHasActiveMembers"])
+const SELF_DESCRIBING_TAGS = new Set(["AdminItemError", "AdminPartialFailure", "GroupHasActiveMembers", "NotShareGroup"])
 
 /**
  * Maps an error of an operation to the command line's: bad names and arguments are usage errors;

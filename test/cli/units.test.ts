@@ -47,6 +47,7 @@ describe("kpax CLI units", () => {
     assert.deepStrictEqual(normalizeArgs(["consume", "t", "--start", "-1h", "--end", "-5m"]), ["consume", "t", "--start=-1h", "--end=-5m"])
     assert.deepStrictEqual(normalizeArgs(["consume", "t", "--start", "earliest", "-n", "5"]), ["consume", "t", "--start", "earliest", "-n", "5"])
     assert.deepStrictEqual(normalizeArgs(["produce", "t", "--", "--start", "-1h"]), ["produce", "t", "--", "--start", "-1h"])
+    assert.deepStrictEqual(normalizeArgs(["groups", "share-offsets", "reset", "g", "--to-datetime", "-1h"]), ["groups", "share-offsets", "reset", "g", "--to-datetime=-1h"])
   })
 
   it("lines: split across chunks, CRLF, empty lines skipped, last line without newline; keys by separator", () => {

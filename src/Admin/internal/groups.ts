@@ -1,6 +1,7 @@
 /**
- * Consumer groups: list (ListGroups on every broker), describe (ConsumerGroupDescribe for KIP-848
- * groups, DescribeGroups for classic ones, merged into one type) and delete (DeleteGroups). Each
+ * Groups: list (ListGroups on every broker), describe (ConsumerGroupDescribe for KIP-848 groups,
+ * ShareGroupDescribe for share groups, StreamsGroupDescribe for streams groups, DescribeGroups for
+ * classic ones, merged into one type) and delete (DeleteGroups). Each
  * group's requests go to its coordinator, looked up again when it moves.
  *
  * @internal
@@ -11,12 +12,17 @@ import type { ClusterError } from "../../Cluster/Errors.ts"
 import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
 import { ErrorCode } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
+import type { Api } from "../../Protocol/Api.ts"
 import { ConsumerGroupDescribe } from "../../Protocol/generated/ConsumerGroupDescribe.ts"
 import type { ConsumerGroupDescribeResponseDescribedGroup } from "../../Protocol/generated/ConsumerGroupDescribe.ts"
 import { DeleteGroups } from "../../Protocol/generated/DeleteGroups.ts"
 import { DescribeGroups } from "../../Protocol/generated/DescribeGroups.ts"
 import type { DescribeGroupsResponseDescribedGroup } from "../../Protocol/generated/DescribeGroups.ts"
 import { ListGroups } from "../../Protocol/generated/ListGroups.ts"
+import { ShareGroupDescribe } from "../../Protocol/generated/ShareGroupDescribe.ts"
+import type { ShareGroupDescribeResponseDescribedGroup } from "../../Protocol/generated/ShareGroupDescribe.ts"
+import { StreamsGroupDescribe } from "../../Protocol/generated/StreamsGroupDescribe.ts"
+import type { StreamsGroupDescribeResponseDescribedGroup } from "../../Protocol/generated/StreamsGroupDescribe.ts"
 import type { AdminPartialFailure, InvalidAdminRequest } from "../Errors.ts"
 import { decodeAssignment, decodeSubscription, sortTopicPartitions } from "./consumerProtocol.ts"
 import type { TopicPartitions } from "./consumerProtocol.ts"
@@ -69,33 +75,48 @@ export interface GroupMember {
   readonly clientId: string
   readonly clientHost: string
   readonly rackId: string | null
-  /** KIP-848 groups: the member's epoch. */
+  /** KIP-848, share and streams groups: the member's epoch. */
   readonly memberEpoch: number | null
   readonly subscribedTopics: ReadonlyArray<string>
   readonly subscribedTopicRegex: string | null
-  /** The partitions the member owns, by topic name. */
+  /** The partitions the member owns, by topic name (none for streams groups, which assign tasks). */
   readonly assignment: ReadonlyArray<TopicPartitions>
   /** KIP-848 groups: the partitions the member is moving to (`null` for classic groups). */
   readonly targetAssignment: ReadonlyArray<TopicPartitions> | null
   /** Classic groups: the member's protocol metadata and assignment bytes as sent. */
   readonly classic: { readonly metadata: Uint8Array; readonly assignment: Uint8Array } | null
+  /** Streams groups: the member's tasks (`null` for the other types). */
+  readonly tasks: StreamsTasks | null
 }
 
 /**
- * A described group, classic or KIP-848. A group that does not exist is described as `Dead` with
- * no members (as Kafka answers DescribeGroups).
+ * A streams-group member's tasks: partitions of each subtopology, by kind.
+ *
+ * @since 0.1.0
+ */
+export interface StreamsTasks {
+  readonly active: ReadonlyArray<{ readonly subtopology: string; readonly partitions: ReadonlyArray<number> }>
+  readonly standby: ReadonlyArray<{ readonly subtopology: string; readonly partitions: ReadonlyArray<number> }>
+  readonly warmup: ReadonlyArray<{ readonly subtopology: string; readonly partitions: ReadonlyArray<number> }>
+}
+
+/**
+ * A described group: classic, KIP-848 (`"consumer"`), share or streams, each described by its
+ * own API. A group that does not exist is described as a classic group, `Dead`, with no members
+ * (as Kafka answers DescribeGroups).
  *
  * @since 0.1.0
  */
 export interface GroupDescription {
   readonly groupId: string
-  readonly type: "classic" | "consumer"
-  /** `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Assigning`, `Reconciling`, `Dead`, … */
+  readonly type: "classic" | "consumer" | "share" | "streams"
+  /** `Empty`, `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Assigning`, `Reconciling`, `NotReady`, `Dead`, … */
   readonly state: string
+  /** `"consumer"` for classic consumer and KIP-848 groups, `"share"`, `"streams"`, or a classic group's own. */
   readonly protocolType: string
-  /** The assignor: the classic group's protocol name, or the KIP-848 group's server assignor. */
+  /** The assignor: the classic group's protocol name, or the server-side assignor of the others. */
   readonly protocol: string
-  /** KIP-848 groups: the group epoch and the epoch of its target assignment. */
+  /** KIP-848, share and streams groups: the group epoch and the epoch of its target assignment. */
   readonly groupEpoch: number | null
   readonly assignmentEpoch: number | null
   /** The node id of the group's coordinator. */
@@ -173,7 +194,8 @@ const fromConsumer = (g: ConsumerGroupDescribeResponseDescribedGroup, coordinato
       subscribedTopicRegex: m.subscribedTopicRegex,
       assignment: names(m.assignment),
       targetAssignment: names(m.targetAssignment),
-      classic: null
+      classic: null,
+      tasks: null
     }))
   }
 }
@@ -200,34 +222,121 @@ const fromClassic = (g: DescribeGroupsResponseDescribedGroup, coordinator: numbe
       subscribedTopicRegex: null,
       assignment: (isConsumer ? decodeAssignment(m.memberAssignment) : undefined) ?? [],
       targetAssignment: null,
-      classic: { metadata: m.memberMetadata, assignment: m.memberAssignment }
+      classic: { metadata: m.memberMetadata, assignment: m.memberAssignment },
+      tasks: null
     }))
   }
 }
 
-/** KIP-848 description, or `undefined` when the broker lacks the API or the group is not a KIP-848 group. */
-const describeConsumer = (c: Located, group: string): Effect.Effect<GroupDescription | undefined, ClusterError> =>
-  c.broker.versionFor(ConsumerGroupDescribe).pipe(
-    Effect.flatMap(() => send(c.broker, ConsumerGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false })),
+export const fromShare = (g: ShareGroupDescribeResponseDescribedGroup, coordinator: number): GroupDescription => ({
+  groupId: g.groupId,
+  type: "share",
+  state: g.groupState,
+  protocolType: "share",
+  protocol: g.assignorName,
+  groupEpoch: g.groupEpoch,
+  assignmentEpoch: g.assignmentEpoch,
+  coordinator,
+  members: g.members.map((m) => ({
+    memberId: m.memberId,
+    groupInstanceId: null,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rackId: m.rackId,
+    memberEpoch: m.memberEpoch,
+    subscribedTopics: [...m.subscribedTopicNames].sort(),
+    subscribedTopicRegex: null,
+    assignment: sortTopicPartitions(m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions }))),
+    targetAssignment: null,
+    classic: null,
+    tasks: null
+  }))
+})
+
+const taskIds = (ts: ReadonlyArray<{ readonly subtopologyId: string; readonly partitions: ReadonlyArray<number> }>) =>
+  ts.map((t) => ({ subtopology: t.subtopologyId, partitions: [...t.partitions].sort((a, b) => a - b) }))
+    .sort((a, b) => (a.subtopology < b.subtopology ? -1 : a.subtopology > b.subtopology ? 1 : 0))
+
+const fromStreams = (g: StreamsGroupDescribeResponseDescribedGroup, coordinator: number): GroupDescription => ({
+  groupId: g.groupId,
+  type: "streams",
+  state: g.groupState,
+  protocolType: "streams",
+  protocol: g.assignorName ?? "",
+  groupEpoch: g.groupEpoch,
+  assignmentEpoch: g.assignmentEpoch,
+  coordinator,
+  members: g.members.map((m) => ({
+    memberId: m.memberId,
+    groupInstanceId: m.instanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rackId: m.rackId,
+    memberEpoch: m.memberEpoch,
+    subscribedTopics: [],
+    subscribedTopicRegex: null,
+    assignment: [],
+    targetAssignment: null,
+    classic: null,
+    tasks: {
+      active: taskIds(m.assignment.activeTasks),
+      standby: taskIds(m.assignment.standbyTasks),
+      warmup: taskIds(m.assignment.warmupTasks)
+    }
+  }))
+})
+
+interface Described {
+  readonly groupId: string
+  readonly errorCode: number
+  readonly errorMessage: string | null
+}
+
+/**
+ * A group's description by one of the describe APIs of the newer group types, or `undefined`
+ * when the broker lacks the API or the group is not of that type (GROUP_ID_NOT_FOUND).
+ */
+const describeBy = <Req, Res extends { readonly groups: ReadonlyArray<Described> }>(
+  c: Located,
+  group: string,
+  api: Api<Req, Res>,
+  req: Req,
+  from: (g: Res["groups"][number], coordinator: number) => GroupDescription
+): Effect.Effect<GroupDescription | undefined, ClusterError> =>
+  c.broker.versionFor(api).pipe(
+    Effect.flatMap(() => send(c.broker, api, req)),
     Effect.flatMap((res): Effect.Effect<GroupDescription | undefined, KafkaError> => {
       const g = res.groups.find((g) => g.groupId === group) ?? res.groups[0]
       if (g === undefined || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) return Effect.succeed(undefined)
       const error = codeError(g.errorCode, g.errorMessage)
-      return error === undefined ? Effect.succeed(fromConsumer(g, c.nodeId)) : Effect.fail(error)
+      return error === undefined ? Effect.succeed(from(g, c.nodeId)) : Effect.fail(error)
     }),
     Effect.catchTag("UnsupportedVersionError", () => Effect.succeed(undefined))
   )
+
+/** KIP-848 description, or `undefined` when the broker lacks the API or the group is not a KIP-848 group. */
+const describeConsumer = (c: Located, group: string) =>
+  describeBy(c, group, ConsumerGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false }, fromConsumer)
+
+/** Share-group description, or `undefined` when the broker lacks the API or the group is not a share group. */
+export const describeShare = (c: Located, group: string) =>
+  describeBy(c, group, ShareGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false }, fromShare)
+
+/** Streams-group description, or `undefined` when the broker lacks the API or the group is not a streams group. */
+const describeStreams = (c: Located, group: string) =>
+  describeBy(c, group, StreamsGroupDescribe, { groupIds: [group], includeAuthorizedOperations: false }, fromStreams)
+
 
 const describeClassic = (c: Located, group: string): Effect.Effect<GroupDescription, ClusterError> =>
   send(c.broker, DescribeGroups, (v) => ({ groups: [group], ...(v >= 3 ? { includeAuthorizedOperations: false } : {}) })).pipe(
     Effect.flatMap((res) => {
       const g = res.groups.find((g) => g.groupId === group) ?? res.groups[0]
       if (g === undefined) return Effect.fail(codeError(-1, "the coordinator did not describe the group")!)
-      // DescribeGroups v6 (KIP-1043) says GROUP_ID_NOT_FOUND where older versions describe a Dead group
+      // DescribeGroups v6+ answers GROUP_ID_NOT_FOUND where older versions said Dead: say Dead
       if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) {
         return Effect.succeed(fromClassic({ ...g, errorCode: 0, groupState: "Dead", protocolType: "", protocolData: "", members: [] }, c.nodeId))
       }
-      const error = codeError(g.errorCode)
+      const error = codeError(g.errorCode, g.errorMessage)
       return error === undefined ? Effect.succeed(fromClassic(g, c.nodeId)) : Effect.fail(error)
     })
   )
@@ -235,7 +344,14 @@ const describeClassic = (c: Located, group: string): Effect.Effect<GroupDescript
 /** One group's description from its coordinator; a Kafka error for the group is the outcome's. */
 export const describeOne = (cluster: ClusterService, operation: string, group: string): Effect.Effect<Outcome<GroupDescription>, ClusterError> =>
   cluster.withCoordinator({ type: "group", key: group }, (c) =>
-    Effect.flatMap(describeConsumer(c, group), (d) => (d !== undefined ? Effect.succeed(d) : describeClassic(c, group)))).pipe(
+    // the newer types' describe APIs at once (a group is of one type: the others say GROUP_ID_NOT_FOUND), then DescribeGroups
+    Effect.flatMap(
+      Effect.all([describeConsumer(c, group), describeShare(c, group), describeStreams(c, group)], { concurrency: "unbounded" }),
+      (ds) => {
+        const d = ds.find((d) => d !== undefined)
+        return d !== undefined ? Effect.succeed(d) : describeClassic(c, group)
+      }
+    )).pipe(
       Effect.map((d) => ok(groupItem(group), d)),
       Effect.catchTag("KafkaError", (e) => Effect.succeed(failed<GroupDescription>(operation, groupItem(group), e)))
     )

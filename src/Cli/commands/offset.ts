@@ -35,7 +35,12 @@ export const offset = Command.make("offset", {
       return
     }
     if (rows.length === 0) {
-      write(`group ${input.group} has no committed offsets\n`)
+      // a share group keeps start offsets, not committed ones: point there
+      const d = yield* admin.describeGroup(input.group).pipe(Effect.option)
+      const share = d._tag === "Some" && d.value.type === "share"
+      write(share
+        ? `group ${input.group} is a share group: see 'kpax groups share-offsets list ${input.group}'\n`
+        : `group ${input.group} has no committed offsets\n`)
       return
     }
     write([
