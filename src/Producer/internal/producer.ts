@@ -191,14 +191,14 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     const isBatch = (x: unknown): x is Batch => x instanceof Batch
 
     /** Waits until the topic's metadata is known (bounded by maxBlock and the retry policy). */
-    const awaitTopic = (topic: string): Effect.Effect<void, ProducerError> =>
+    const awaitTopic = (topic: string, size: number): Effect.Effect<void, ProducerError> =>
       Effect.suspend((): Effect.Effect<void, ProducerError> => {
         const named = validateName(topic)
         if (Result.isFailure(named)) return Effect.fail(named.failure)
         return RetryPolicy.retry(cluster.topic(topic)).pipe(
           Effect.timeoutOrElse({
             duration: o.maxBlockMs,
-            orElse: () => Effect.fail(metadataTimeout(topic, 0))
+            orElse: () => Effect.fail(metadataTimeout(topic, size))
           }),
           Effect.asVoid
         )
@@ -254,7 +254,7 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         // the slow path: what it waits for now, for the time-out's error
         let waitingFor: typeof NEED_METADATA | typeof NEED_SPACE = first
         const afterMetadata = (waited: number): Effect.Effect<Appended, ProducerError> =>
-          Effect.flatMap(awaitTopic(r.topic), () => {
+          Effect.flatMap(awaitTopic(r.topic, estimateSize(r)), () => {
             const next = tryAppend(r)
             if (typeof next === "object") return appended(next, r)
             if (next === NEED_METADATA && waited > 0) {
