@@ -233,13 +233,21 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
      * NEED_METADATA). Interrupted (maxBlock, the caller), its entry is marked dead.
      */
     const awaitSpace = (r: ProducerRecord): Effect.Effect<Appended | typeof NEED_METADATA, ProducerError> =>
-      Effect.callback<Appended | typeof NEED_METADATA, ProducerError>((resume) => {
-        const ticket = spaceQueue.push(estimateSize(r), { record: r, resume })
-        drainSpace() // space may have freed since the fast path looked
-        sender.wake()
-        return Effect.sync(() => {
-          // a dead head must not hold back the waiters behind it
-          if (spaceQueue.cancel(ticket)) drainSpace()
+      Effect.suspend(() => {
+        if (spaceQueue.length === 0) {
+          // space may have freed since the fast path looked
+          const x = tryAppend(r, true)
+          if (x === NEED_METADATA) return Effect.succeed(NEED_METADATA)
+          if (isBatch(x)) return Effect.succeed({ batch: x, index: acc.lastIndex, record: r })
+          if (x !== NEED_SPACE) return Effect.fail(x)
+        }
+        return Effect.callback<Appended | typeof NEED_METADATA, ProducerError>((resume) => {
+          const ticket = spaceQueue.push(estimateSize(r), { record: r, resume })
+          sender.wake()
+          return Effect.sync(() => {
+            // a dead head must not hold back the waiters behind it
+            if (spaceQueue.cancel(ticket)) drainSpace()
+          })
         })
       })
 
