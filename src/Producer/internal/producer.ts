@@ -294,9 +294,9 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         )
       })
 
-    const awaitAppended = (a: Appended): Effect.Effect<RecordMetadata, ProducerError> =>
-      Effect.flatMap(Deferred.await(a.batch.done), (ack) => {
-        const m = metadataOf(a.batch, a.index, a.record, ack)
+    const awaitInBatch = (batch: Batch, index: number, record: ProducerRecord): Effect.Effect<RecordMetadata, ProducerError> =>
+      Effect.flatMap(Deferred.await(batch.done), (ack) => {
+        const m = metadataOf(batch, index, record, ack)
         if (isError(m)) {
           txn.batchFailed(m)
           return Effect.fail(m)
@@ -304,7 +304,19 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         return Effect.succeed(m)
       })
 
-    const send = (r: ProducerRecord) => Effect.flatMap(append(r), awaitAppended)
+    const awaitAppended = (a: Appended): Effect.Effect<RecordMetadata, ProducerError> => awaitInBatch(a.batch, a.index, a.record)
+
+    /**
+     * One record: on the fast path the append is synchronous and goes straight to the batch's
+     * Deferred (no `Appended` object, no extra flatMap step); the slow path only when needed.
+     */
+    const send = (r: ProducerRecord): Effect.Effect<RecordMetadata, ProducerError> =>
+      Effect.suspend(() => {
+        const first = tryAppend(r)
+        if (isBatch(first)) return awaitInBatch(first, acc.lastIndex, r)
+        if (typeof first === "object") return Effect.fail(first)
+        return Effect.flatMap(append(r), awaitAppended)
+      })
 
     /** Adds record `position` (appended to `batch` at `index`, or failed with `error`) to the runs. */
     const addToRuns = (out: AppendedMany, batch: Batch | undefined, index: number, error: ProducerError | undefined): void => {
