@@ -70,6 +70,29 @@ export class TransactionError extends Data.TaggedError("TransactionError")<{
 }> {}
 
 /**
+ * A `send` blocked longer than `maxBlock` before its record could even be queued: it waited for
+ * the topic's metadata (`waitedFor: "metadata"`: unknown topic, no leader yet) or for room in
+ * `bufferMemory` (`waitedFor: "buffer-space"`: the broker drains slower than records arrive).
+ * Nothing of the record was sent. `size` is the record's estimated size in bytes.
+ *
+ * @example
+ * ```ts
+ * producer.send(record).pipe(
+ *   Effect.catchTag("MaxBlockTimeout", (e) =>
+ *     Effect.logWarning(`${e.topic}: waited ${e.timeoutMs} ms for ${e.waitedFor}`)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class MaxBlockTimeout extends Data.TaggedError("MaxBlockTimeout")<{
+  readonly waitedFor: "metadata" | "buffer-space"
+  readonly topic: string
+  readonly size: number
+  readonly timeoutMs: number
+  readonly message: string
+}> {}
+
+/**
  * The producer is closed (its scope ended) or failed fatally: nothing more is accepted.
  *
  * @since 0.1.0
@@ -97,6 +120,7 @@ export type ProducerError =
   | RecordTooLarge
   | InvalidRecord
   | DeliveryTimeout
+  | MaxBlockTimeout
   | ProducerFenced
   | TransactionError
   | ProducerClosed

@@ -166,13 +166,18 @@ describe("Producer (real broker)", () => {
         assert.deepStrictEqual(read.map((r) => r.value), ["a", "c", "d"])
       })))
 
-  it.live("an unknown topic (no auto-creation) is a typed UNKNOWN_TOPIC_OR_PARTITION error", () =>
+  it.live("an unknown topic (no auto-creation) is a typed MaxBlockTimeout naming metadata", () =>
     withCluster(() =>
       Effect.gen(function*() {
         const producer = yield* Producer.make({ maxBlock: "2 seconds" })
-        const e = yield* Effect.flip(producer.send({ topic: uniqueTopic("missing"), value: utf8("x") }))
-        assert.strictEqual(e._tag, "KafkaError")
-        if (e._tag === "KafkaError") assert.strictEqual(e.name, "UNKNOWN_TOPIC_OR_PARTITION")
+        const topic = uniqueTopic("missing")
+        const e = yield* Effect.flip(producer.send({ topic, value: utf8("x") }))
+        assert.strictEqual(e._tag, "MaxBlockTimeout")
+        if (e._tag === "MaxBlockTimeout") {
+          assert.strictEqual(e.waitedFor, "metadata")
+          assert.strictEqual(e.topic, topic)
+          assert.strictEqual(e.timeoutMs, 2000)
+        }
         const bad = yield* Effect.flip(producer.send({ topic: "not a topic!", value: utf8("x") }))
         assert.strictEqual(bad._tag, "InvalidTopicName")
       })))

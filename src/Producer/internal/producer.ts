@@ -11,7 +11,7 @@ import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
 import { kafkaError } from "../../Protocol/Errors.ts"
 import { validateName } from "../../Topic.ts"
 import type { Topic } from "../../Topic.ts"
-import { InvalidRecord, ProducerClosed, RecordTooLarge } from "../Errors.ts"
+import { InvalidRecord, MaxBlockTimeout, ProducerClosed, RecordTooLarge } from "../Errors.ts"
 import type { ProducerError } from "../Errors.ts"
 import { defaultPartitioner } from "../Partitioner.ts"
 import type { PartitionInput } from "../Partitioner.ts"
@@ -19,6 +19,7 @@ import type { ProducerRecord, ProducerService, RecordMetadata, ResolvedOptions, 
 import { Accumulator, Batch, estimateSize } from "./accumulator.ts"
 import type { BatchAck, PendingRecord } from "./accumulator.ts"
 import { Sender } from "./sender.ts"
+import { SpaceQueue } from "./spaceQueue.ts"
 import { Transactions } from "./transactions.ts"
 
 /** Where a record went: its batch and index there. */
@@ -44,6 +45,15 @@ interface AppendedMany {
 
 const NEED_METADATA = 1
 const NEED_SPACE = 2
+
+/**
+ * A send blocked on buffer space: its record, and the callback that resumes its fiber with the
+ * outcome of the append done for it when space freed (see `SpaceQueue`).
+ */
+interface SpaceWaiter {
+  readonly record: ProducerRecord
+  readonly resume: (effect: Effect.Effect<Appended | typeof NEED_METADATA, ProducerError>) => void
+}
 
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array
 
@@ -129,12 +139,14 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     let lastSnapshot: ClusterMetadata | undefined
     let lastTopic = ""
     let lastTopicMetadata: TopicMetadata | undefined
+    /** Sends waiting for buffer space, FIFO; a new send queues behind them (per-partition order). */
+    const spaceQueue = new SpaceQueue<SpaceWaiter>()
 
     /**
      * The synchronous fast path: the record's batch (its index is in `acc.lastIndex`), a typed
      * error, or a reason to take the slow path. Allocates nothing per record.
      */
-    const tryAppend = (r: ProducerRecord): Batch | ProducerError | typeof NEED_METADATA | typeof NEED_SPACE => {
+    const tryAppend = (r: ProducerRecord, queued = false): Batch | ProducerError | typeof NEED_METADATA | typeof NEED_SPACE => {
       if (closed) return new ProducerClosed({ message: "the producer is closed" })
       if (txn.state === "fatal") return txn.fatal!
       const invalid = validate(r)
@@ -156,6 +168,9 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         lastTopicMetadata = t
       }
       if (t === undefined || t.errorCode !== 0 || t.partitions.length === 0) return NEED_METADATA
+      // no overtaking: while sends wait for space, a new one waits behind them (only the queue's
+      // own drain appends for the waiters, in order)
+      if (!queued && spaceQueue.length > 0) return NEED_SPACE
       if (acc.bufferedBytes > 0 && acc.bufferedBytes + size > o.bufferMemory) return NEED_SPACE
       let partition = r.partition
       if (partition === undefined) {
@@ -176,25 +191,65 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     const isBatch = (x: unknown): x is Batch => x instanceof Batch
 
     /** Waits until the topic's metadata is known (bounded by maxBlock and the retry policy). */
-    const awaitTopic = (topic: string): Effect.Effect<void, ProducerError> =>
+    const awaitTopic = (topic: string, size: number): Effect.Effect<void, ProducerError> =>
       Effect.suspend((): Effect.Effect<void, ProducerError> => {
         const named = validateName(topic)
         if (Result.isFailure(named)) return Effect.fail(named.failure)
         return RetryPolicy.retry(cluster.topic(topic)).pipe(
           Effect.timeoutOrElse({
             duration: o.maxBlockMs,
-            orElse: () => Effect.fail(kafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${topic} not in the cluster's metadata after ${o.maxBlockMs} ms`))
+            orElse: () => Effect.fail(metadataTimeout(topic, size))
           }),
           Effect.asVoid
         )
       })
 
-    const awaitSpace: Effect.Effect<void> = Effect.suspend(() => {
-      const d = Deferred.makeUnsafe<void>()
-      sender.spaceWaiters.push(d)
-      sender.wake()
-      return Deferred.await(d)
-    })
+    const metadataTimeout = (topic: string, size: number) =>
+      new MaxBlockTimeout({
+        waitedFor: "metadata", topic, size, timeoutMs: o.maxBlockMs,
+        message: `no usable metadata for topic ${topic} within maxBlock (${o.maxBlockMs} ms)`
+      })
+
+    /**
+     * Appends for the waiters at the head of the space queue while their records fit, in order
+     * (called when a batch completes and when a waiter joins or leaves). A waiter whose topic lost
+     * its metadata meanwhile is resumed to wait for it, and then queues again.
+     */
+    const takeWaiter = (_size: number, w: SpaceWaiter): boolean => {
+      const x = tryAppend(w.record, true)
+      if (x === NEED_SPACE) return false
+      if (x === NEED_METADATA) w.resume(Effect.succeed(NEED_METADATA))
+      else if (isBatch(x)) w.resume(Effect.succeed({ batch: x, index: acc.lastIndex, record: w.record }))
+      else w.resume(Effect.fail(x))
+      return true
+    }
+    const drainSpace = (): void => {
+      if (spaceQueue.length > 0) spaceQueue.drain(takeWaiter)
+    }
+    sender.onSpaceFreed = drainSpace
+
+    /**
+     * Queues the record for buffer space; resumes with its append once it fits (or with
+     * NEED_METADATA). Interrupted (maxBlock, the caller), its entry is marked dead.
+     */
+    const awaitSpace = (r: ProducerRecord): Effect.Effect<Appended | typeof NEED_METADATA, ProducerError> =>
+      Effect.suspend(() => {
+        if (spaceQueue.length === 0) {
+          // space may have freed since the fast path looked
+          const x = tryAppend(r, true)
+          if (x === NEED_METADATA) return Effect.succeed(NEED_METADATA)
+          if (isBatch(x)) return Effect.succeed({ batch: x, index: acc.lastIndex, record: r })
+          if (x !== NEED_SPACE) return Effect.fail(x)
+        }
+        return Effect.callback<Appended | typeof NEED_METADATA, ProducerError>((resume) => {
+          const ticket = spaceQueue.push(estimateSize(r), { record: r, resume })
+          sender.wake()
+          return Effect.sync(() => {
+            // a dead head must not hold back the waiters behind it
+            if (spaceQueue.cancel(ticket)) drainSpace()
+          })
+        })
+      })
 
     /** Appends one record, taking the slow path when needed. */
     const appended = (x: Batch | ProducerError, r: ProducerRecord): Effect.Effect<Appended, ProducerError> =>
@@ -204,28 +259,44 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
       Effect.suspend(() => {
         const first = tryAppend(r)
         if (typeof first === "object") return appended(first, r)
-        const loop = (reason: number, waited: number): Effect.Effect<Appended, ProducerError> => {
-          const wait = reason === NEED_METADATA ? awaitTopic(r.topic) : awaitSpace
-          return Effect.flatMap(wait, () => {
+        // the slow path: what it waits for now, for the time-out's error
+        let waitingFor: typeof NEED_METADATA | typeof NEED_SPACE = first
+        const afterMetadata = (waited: number): Effect.Effect<Appended, ProducerError> =>
+          Effect.flatMap(awaitTopic(r.topic, estimateSize(r)), () => {
             const next = tryAppend(r)
             if (typeof next === "object") return appended(next, r)
             if (next === NEED_METADATA && waited > 0) {
               return Effect.fail(kafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${r.topic} has no usable metadata`))
             }
-            return loop(next, next === NEED_METADATA ? waited + 1 : waited)
+            return next === NEED_METADATA ? afterMetadata(waited + 1) : forSpace(waited)
+          })
+        const forSpace = (waited: number): Effect.Effect<Appended, ProducerError> => {
+          waitingFor = NEED_SPACE
+          return Effect.flatMap(awaitSpace(r), (x) => {
+            if (x !== NEED_METADATA) return Effect.succeed(x)
+            waitingFor = NEED_METADATA
+            return afterMetadata(waited)
           })
         }
-        return loop(first, 0).pipe(
+        return (first === NEED_METADATA ? afterMetadata(0) : forSpace(0)).pipe(
           Effect.timeoutOrElse({
             duration: o.maxBlockMs,
-            orElse: () => Effect.fail(kafkaError("REQUEST_TIMED_OUT", `no buffer space or metadata for ${r.topic} within ${o.maxBlockMs} ms`))
+            orElse: () =>
+              Effect.fail(
+                waitingFor === NEED_METADATA
+                  ? metadataTimeout(r.topic, estimateSize(r))
+                  : new MaxBlockTimeout({
+                    waitedFor: "buffer-space", topic: r.topic, size: estimateSize(r), timeoutMs: o.maxBlockMs,
+                    message: `no room for a record of about ${estimateSize(r)} bytes for ${r.topic} in bufferMemory (${o.bufferMemory} bytes) within maxBlock (${o.maxBlockMs} ms)`
+                  })
+              )
           })
         )
       })
 
-    const awaitAppended = (a: Appended): Effect.Effect<RecordMetadata, ProducerError> =>
-      Effect.flatMap(Deferred.await(a.batch.done), (ack) => {
-        const m = metadataOf(a.batch, a.index, a.record, ack)
+    const awaitInBatch = (batch: Batch, index: number, record: ProducerRecord): Effect.Effect<RecordMetadata, ProducerError> =>
+      Effect.flatMap(Deferred.await(batch.done), (ack) => {
+        const m = metadataOf(batch, index, record, ack)
         if (isError(m)) {
           txn.batchFailed(m)
           return Effect.fail(m)
@@ -233,7 +304,19 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         return Effect.succeed(m)
       })
 
-    const send = (r: ProducerRecord) => Effect.flatMap(append(r), awaitAppended)
+    const awaitAppended = (a: Appended): Effect.Effect<RecordMetadata, ProducerError> => awaitInBatch(a.batch, a.index, a.record)
+
+    /**
+     * One record: on the fast path the append is synchronous and goes straight to the batch's
+     * Deferred (no `Appended` object, no extra flatMap step); the slow path only when needed.
+     */
+    const send = (r: ProducerRecord): Effect.Effect<RecordMetadata, ProducerError> =>
+      Effect.suspend(() => {
+        const first = tryAppend(r)
+        if (isBatch(first)) return awaitInBatch(first, acc.lastIndex, r)
+        if (typeof first === "object") return Effect.fail(first)
+        return Effect.flatMap(append(r), awaitAppended)
+      })
 
     /** Adds record `position` (appended to `batch` at `index`, or failed with `error`) to the runs. */
     const addToRuns = (out: AppendedMany, batch: Batch | undefined, index: number, error: ProducerError | undefined): void => {

@@ -65,8 +65,8 @@ export class Sender {
   resetIdentity: Effect.Effect<void, ProducerError> = Effect.void
   /** Adds partitions to the open transaction before their first batch is sent, set by the producer. */
   beforeSend: (batches: ReadonlyArray<Batch>) => Effect.Effect<void, ProducerError> = () => Effect.void
-  /** Waiters for buffer space. */
-  readonly spaceWaiters: Array<Deferred.Deferred<void>> = []
+  /** Called when a batch completes and its bytes are free again (wakes the sends waiting for space, set by the producer). */
+  onSpaceFreed: () => void = () => {}
 
   constructor(options: {
     readonly acc: Accumulator
@@ -104,7 +104,7 @@ export class Sender {
     }
     this.acc.complete(batch)
     Deferred.doneUnsafe(batch.done, Exit.succeed(parts))
-    this.releaseSpace()
+    this.onSpaceFreed()
   }
 
   succeed(batch: Batch, baseOffset: bigint, logAppendTime: number): void {
@@ -136,11 +136,6 @@ export class Sender {
         this.wake()
       }))
     ))
-  }
-
-  private releaseSpace(): void {
-    const waiters = this.spaceWaiters.splice(0)
-    for (const w of waiters) Deferred.doneUnsafe(w, Exit.void)
   }
 
   /** Fails everything still queued (producer closing after a fatal error). */
