@@ -14,13 +14,19 @@ import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
 import { brokers } from "../kafka/env.ts"
 import { createTopic, uniqueTopic } from "../util/kafka.ts"
 
+/** The acquisition lock of the abandon test: the least a group may set (group.share.min.record.lock.duration.ms, 15 s by default). */
+const LOCK_MS = 15_000
+
 const te = new TextEncoder()
 const td = new TextDecoder()
 
-const waitFor = (cond: () => boolean, what: string, timeout = 45_000) =>
+const waitFor = (cond: () => boolean, what: string | (() => string), timeout = 45_000) =>
   Effect.gen(function*() {
     while (!cond()) yield* Effect.sleep("50 millis")
-  }).pipe(Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.die(new Error(`timed out waiting for ${what}`)) }))
+  }).pipe(Effect.timeoutOrElse({
+    duration: timeout,
+    orElse: () => Effect.die(new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`))
+  }))
 
 /** Sets share-group configs (resource type GROUP = 32) with IncrementalAlterConfigs. */
 const setGroupConfigs = (cluster: ClusterService, groupId: string, configs: Record<string, string>) =>
@@ -92,7 +98,7 @@ describe("ShareConsumer over a real broker", () => {
           return { consumer, fiber }
         })
       const members = [yield* member(0), yield* member(1)]
-      yield* waitFor(() => seen.size >= total, `all ${total} records (have ${seen.size})`)
+      yield* waitFor(() => seen.size >= total, () => `all ${total} records (have ${seen.size})`)
       // the last chunks are accepted on the next pull: give the streams a moment, then commit
       yield* Effect.sleep("500 millis")
       const results = yield* Effect.forEach(members, (m) => m.consumer.commit)
@@ -104,4 +110,82 @@ describe("ShareConsumer over a real broker", () => {
       for (const r of results.flat()) assert.strictEqual(r.error, undefined)
       for (const m of members) yield* Fiber.interrupt(m.fiber)
     })), 60_000)
+  it.live("release: delivered again with delivery count 2; reject: never again; released at the delivery limit: archived", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-2" })
+      const topic = uniqueTopic("share-acks")
+      const groupId = uniqueTopic("sg")
+      yield* createTopic(cluster, topic, { partitions: 1 })
+      yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest", "share.delivery.count.limit": "2" })
+      const total = 300
+      yield* produce(cluster, topic, total, 1)
+
+      const consumer = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
+        .pipe(Effect.provideService(Cluster.Cluster, cluster))
+      const deliveries: Array<{ readonly value: number; readonly deliveryCount: number }> = []
+      const fiber = yield* consumer.records.pipe(
+        Stream.runForEach((r) => {
+          const value = Number(td.decode(r.value!))
+          deliveries.push({ value, deliveryCount: r.deliveryCount })
+          // 0 mod 3: released (every time), 1 mod 3: rejected, 2 mod 3: accepted
+          return r.ack(value % 3 === 0 ? "release" : value % 3 === 1 ? "reject" : "accept")
+        }),
+        Effect.forkChild
+      )
+      yield* waitFor(() => deliveries.length >= total + total / 3, () => `${total + total / 3} deliveries (have ${deliveries.length})`)
+      const results = yield* consumer.commit
+      // nothing more: the released records reached the limit (2) at their second delivery
+      yield* Effect.sleep("2 seconds")
+      const first = deliveries.filter((d) => d.deliveryCount === 1)
+      const second = deliveries.filter((d) => d.deliveryCount === 2)
+      console.log(`[share-acks] deliveries=${deliveries.length} first=${first.length} second=${second.length} stats=${JSON.stringify(consumer.stats())}`)
+      assert.strictEqual(first.length, total)
+      assert.strictEqual(new Set(first.map((d) => d.value)).size, total)
+      assert.deepStrictEqual(second.map((d) => d.value).sort((a, b) => a - b), Array.from({ length: total / 3 }, (_, i) => i * 3))
+      assert.strictEqual(deliveries.length, total + total / 3)
+      for (const r of results) assert.strictEqual(r.error, undefined)
+      yield* Fiber.interrupt(fiber)
+    })), 60_000)
+
+  it.live("an abandoned member (no acknowledgement, no leave, connections dropped): its records go to another member", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-3" })
+      const topic = uniqueTopic("share-abandon")
+      const groupId = uniqueTopic("sg")
+      // one partition: both members are assigned it (a share group shares partitions between members)
+      yield* createTopic(cluster, topic, { partitions: 1 })
+      yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": String(LOCK_MS) })
+      const total = 400
+      yield* produce(cluster, topic, total, 1)
+
+      // member A takes records and never acknowledges them, then vanishes
+      const ownA = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-3a" })
+      const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
+        .pipe(Effect.provideService(Cluster.Cluster, ownA))
+      const takenByA = new Set<string>()
+      const fiberA = yield* a.records.pipe(
+        Stream.runForEach((r) => Effect.sync(() => takenByA.add(`${r.partition}@${r.offset}`))),
+        Effect.forkChild
+      )
+      yield* waitFor(() => takenByA.size >= 100, "member A to take records")
+      const ownB = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-3b" })
+      const b = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis" }).pipe(Effect.provideService(Cluster.Cluster, ownB))
+      yield* waitFor(() => b.assignment().length === 1, "member B to be assigned the partition")
+      const abandonedAt = Date.now()
+      yield* a.abandon
+      yield* Fiber.interrupt(fiberA)
+
+      const seenByB = new Map<string, number>()
+      const fiberB = yield* b.records.pipe(
+        Stream.runForEach((r) => Effect.sync(() => seenByB.set(`${r.partition}@${r.offset}`, r.deliveryCount))),
+        Effect.forkChild
+      )
+      yield* waitFor(() => seenByB.size >= total, () => `member B to get all ${total} records (has ${seenByB.size}; assignment ${JSON.stringify(b.assignment())}, stats ${JSON.stringify(b.stats())})`, LOCK_MS + 15_000)
+      const redelivered = [...takenByA].filter((k) => (seenByB.get(k) ?? 0) >= 2).length
+      console.log(`[share-abandon] A took ${takenByA.size}, B got ${seenByB.size} (${redelivered} of A's with delivery count 2) ${Date.now() - abandonedAt} ms after A vanished`)
+      assert.strictEqual(seenByB.size, total)
+      for (const k of takenByA) assert.isTrue(seenByB.has(k), `A's record ${k} redelivered to B`)
+      assert.strictEqual(redelivered, takenByA.size)
+      yield* Fiber.interrupt(fiberB)
+    })), 90_000)
 })
