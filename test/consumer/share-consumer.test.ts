@@ -14,7 +14,7 @@ import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
 import { brokers } from "../kafka/env.ts"
 import { createTopic, uniqueTopic } from "../util/kafka.ts"
 
-/** The acquisition lock of the abandon test: the least a group may set (group.share.min.record.lock.duration.ms, 15 s by default). */
+/** The acquisition lock of the lock tests: the least a group may set (group.share.min.record.lock.duration.ms, 15 s by default). */
 const LOCK_MS = 15_000
 
 const te = new TextEncoder()
@@ -188,4 +188,45 @@ describe("ShareConsumer over a real broker", () => {
       assert.strictEqual(redelivered, takenByA.size)
       yield* Fiber.interrupt(fiberB)
     })), 90_000)
+  it.live("a member that stalls holding records (connected, heartbeating, never acknowledging): they go to another member when their locks expire", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-4" })
+      const topic = uniqueTopic("share-lock")
+      const groupId = uniqueTopic("sg")
+      yield* createTopic(cluster, topic, { partitions: 1 })
+      yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": String(LOCK_MS) })
+      const total = 200
+      yield* produce(cluster, topic, total, 1)
+
+      // member A hangs on the first record it is handed and never acknowledges anything (it may
+      // acquire the records again when their locks expire: it races B for them)
+      const ownA = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-4a" })
+      const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis", maxRecords: 100 })
+        .pipe(Effect.provideService(Cluster.Cluster, ownA))
+      const takenByA = new Set<string>()
+      yield* a.records.pipe(
+        Stream.runForEach((r) => Effect.andThen(Effect.sync(() => takenByA.add(`${r.partition}@${r.offset}`)), Effect.never)),
+        Effect.forkChild
+      )
+      yield* waitFor(() => takenByA.size >= 1, "member A to take records")
+      const stalledAt = Date.now()
+
+      const ownB = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-4b" })
+      const b = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis" }).pipe(Effect.provideService(Cluster.Cluster, ownB))
+      const seenByB = new Map<string, { readonly deliveryCount: number; readonly at: number }>()
+      const fiberB = yield* b.records.pipe(
+        Stream.runForEach((r) => Effect.sync(() => seenByB.set(`${r.partition}@${r.offset}`, { deliveryCount: r.deliveryCount, at: Date.now() }))),
+        Effect.forkChild
+      )
+      yield* waitFor(() => seenByB.size >= total, () => `member B to get all ${total} records (has ${seenByB.size}, stats ${JSON.stringify(b.stats())})`, LOCK_MS + 20_000)
+      const fromA = [...seenByB].filter(([, d]) => d.deliveryCount >= 2)
+      const firstRedelivery = Math.min(...fromA.map(([, d]) => d.at)) - stalledAt
+      console.log(`[share-lock] A was handed ${a.stats().recordsDelivered} (processed ${takenByA.size}), B got ${seenByB.size}, ${fromA.length} redelivered, the first ${firstRedelivery} ms after A stalled; lock reported ${a.stats().acquisitionLockTimeoutMs} ms`)
+      assert.strictEqual(seenByB.size, total)
+      assert.isTrue(fromA.length > 0)
+      // nothing of A's came back before its locks expired
+      assert.isTrue(firstRedelivery >= LOCK_MS - 1000, `redelivered after ${firstRedelivery} ms`)
+      yield* Fiber.interrupt(fiberB)
+      yield* a.abandon
+    })), 60_000)
 })

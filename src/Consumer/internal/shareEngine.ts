@@ -73,6 +73,8 @@ export interface ShareStats {
   readonly sessionErrors: number
   readonly heartbeats: number
   readonly recordsDelivered: number
+  /** The acquisition lock the brokers last reported (ShareFetch's AcquisitionLockTimeoutMs), -1 before any. */
+  readonly acquisitionLockTimeoutMs: number
 }
 
 export type ShareEngineError = ShareGroupRejected | ShareConsumerClosed | KafkaError
@@ -155,7 +157,7 @@ export class ShareEngine implements AckSink {
   failure: ShareEngineError | undefined
   closing = false
   stopped = false
-  readonly counters = { shareFetchRequests: 0, shareAcknowledgeRequests: 0, sessionErrors: 0, heartbeats: 0, recordsDelivered: 0 }
+  readonly counters = { shareFetchRequests: 0, shareAcknowledgeRequests: 0, sessionErrors: 0, heartbeats: 0, recordsDelivered: 0, acquisitionLockTimeoutMs: -1 }
   /** Set by `start`. */
   connections!: BrokerSession
   coordinator!: CoordinatorSession
@@ -602,6 +604,7 @@ export class ShareEngine implements AckSink {
     seq: number | undefined
   ): Effect.Effect<void> {
     const results: Array<AcknowledgeResult> = []
+    if (res.acquisitionLockTimeoutMs > 0) this.counters.acquisitionLockTimeoutMs = res.acquisitionLockTimeoutMs
     let refresh = false
     const leadersDown: Array<SessionPartition> = []
     for (const t of res.responses) {
