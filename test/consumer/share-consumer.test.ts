@@ -229,4 +229,50 @@ describe("ShareConsumer over a real broker", () => {
       yield* Fiber.interrupt(fiberB)
       yield* a.abandon
     })), 60_000)
+  it.live("the README example: explicit acknowledgements, a failed record released and done on its second delivery", () =>
+    Effect.gen(function*() {
+      const bootstrap = brokers()
+      const topic = uniqueTopic("share-readme")
+      const groupId = uniqueTopic("sg")
+      const total = 2000
+      yield* Effect.scoped(Effect.gen(function*() {
+        const cluster = yield* Cluster.make({ bootstrap, clientId: "kpax-share-readme" })
+        yield* createTopic(cluster, topic, { partitions: 3 })
+        yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest" })
+        yield* produce(cluster, topic, total, 3)
+      }))
+
+      // ---- README: Share groups (queues) ----
+      const done: Array<string> = []
+      // every tenth job fails on its first delivery
+      const handle = (record: ShareConsumer.ShareRecord) =>
+        Effect.suspend(() => {
+          const job = new TextDecoder().decode(record.value!)
+          return record.deliveryCount === 1 && Number(job) % 10 === 0
+            ? Effect.fail(new Error(`job ${job} failed`))
+            : Effect.sync(() => done.push(job))
+        })
+
+      const program = Effect.gen(function*() {
+        const consumer = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit" })
+        yield* consumer.records.pipe(
+          Stream.mapEffect((record) =>
+            handle(record).pipe(
+              Effect.andThen(record.ack("accept")),
+              // back to the queue (delivered again, maybe to another member), or dead for good
+              Effect.catch(() => record.ack(record.deliveryCount < 3 ? "release" : "reject"))
+            )),
+          Stream.take(total + total / 10), // every job once, plus the second deliveries
+          Stream.runDrain
+        )
+        return yield* consumer.commit // waits for the broker to take the acknowledgements
+      }).pipe(Effect.scoped, Effect.provide(Cluster.layer({ bootstrap })))
+
+      const results = yield* program
+      // ---- end of README ----
+
+      assert.strictEqual(done.length, total)
+      assert.strictEqual(new Set(done).size, total)
+      for (const r of results) assert.strictEqual(r.error, undefined)
+    }), 60_000)
 })
