@@ -9,9 +9,11 @@ import type { ClusterService } from "../../src/Cluster/Cluster.ts"
 import * as ShareConsumer from "../../src/Consumer/ShareConsumer.ts"
 import { errorForCode } from "../../src/Protocol/Errors.ts"
 import { IncrementalAlterConfigs } from "../../src/Protocol/generated/IncrementalAlterConfigs.ts"
+import { ShareGroupDescribe } from "../../src/Protocol/generated/ShareGroupDescribe.ts"
 import { Produce } from "../../src/Protocol/generated/Produce.ts"
 import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
-import { brokers } from "../kafka/env.ts"
+import { bootstrapServers, brokers } from "../kafka/env.ts"
+import { ensureJars, runJavaTool } from "../kafka/harness.ts"
 import { createTopic, uniqueTopic } from "../util/kafka.ts"
 
 /** The acquisition lock of the lock tests: the least a group may set (group.share.min.record.lock.duration.ms, 15 s by default). */
@@ -275,4 +277,73 @@ describe("ShareConsumer over a real broker", () => {
       assert.strictEqual(new Set(done).size, total)
       for (const r of results) assert.strictEqual(r.error, undefined)
     }), 60_000)
+  it.live("Java's console share consumer as a third member with two kpax members: every record exactly once", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-java" })
+      const topic = uniqueTopic("share-java")
+      const groupId = uniqueTopic("sg")
+      yield* createTopic(cluster, topic, { partitions: 3 })
+      yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest" })
+      yield* Effect.promise(() => ensureJars())
+      const total = 6000
+
+      const seen = new Map<string, number>()
+      const byMember = [0, 0]
+      const member = (i: number) =>
+        Effect.gen(function*() {
+          const own = yield* Cluster.make({ bootstrap: brokers(), clientId: `kpax-share-java-${i}` })
+          const consumer = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis", maxRecords: 100 })
+            .pipe(Effect.provideService(Cluster.Cluster, own))
+          const fiber = yield* consumer.records.pipe(
+            // a little work per record, so that the Java member gets its share
+            Stream.mapEffect((r) => Effect.as(Effect.sleep("1 millis"), r)),
+            Stream.runForEach((r) => Effect.sync(() => {
+              const k = `${r.partition}@${r.offset}`
+              seen.set(k, (seen.get(k) ?? 0) + 1)
+              byMember[i]++
+            })),
+            Effect.forkChild
+          )
+          return { consumer, fiber }
+        })
+      const members = [yield* member(0), yield* member(1)]
+      const java = yield* Effect.promise(() => runJavaTool("kafka-console-share-consumer", [
+        "--bootstrap-server", bootstrapServers(),
+        "--topic", topic,
+        "--group", groupId,
+        "--timeout-ms", "8000",
+        "--formatter-property", "print.partition=true",
+        "--formatter-property", "print.offset=true"
+      ], { timeoutMs: 55_000 })).pipe(Effect.forkChild)
+      // produce once the Java member is in the group
+      yield* Effect.gen(function*() {
+        for (;;) {
+          const c = yield* cluster.coordinator({ type: "group", key: groupId })
+          const res = yield* c.broker.request(ShareGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false })
+          if ((res.groups[0]?.members.length ?? 0) >= 3) return
+          yield* Effect.sleep("200 millis")
+        }
+      }).pipe(Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.die(new Error("the Java member did not join")) }))
+      for (let c = 0; c < total; c += 500) {
+        yield* produce(cluster, topic, 500, 3, c)
+        yield* Effect.sleep("100 millis")
+      }
+      const result = yield* Fiber.join(java)
+      let javaCount = 0
+      for (const line of result.stdout.split("\n")) {
+        const m = /^Partition:(\d+)\tOffset:(\d+)\t/.exec(line)
+        if (m === null) continue
+        const k = `${m[1]}@${m[2]}`
+        seen.set(k, (seen.get(k) ?? 0) + 1)
+        javaCount++
+      }
+      yield* waitFor(() => seen.size >= total, () => `all ${total} records (have ${seen.size})`, 10_000)
+      let duplicated = 0
+      for (const n of seen.values()) if (n > 1) duplicated++
+      console.log(`[share-java] seen=${seen.size} kpax=${byMember.join("/")} java=${javaCount} duplicated=${duplicated} java exit=${result.code}`)
+      assert.strictEqual(seen.size, total)
+      assert.strictEqual(duplicated, 0)
+      assert.isTrue(javaCount > 0, `the Java member got records (stderr: ${result.stderr.slice(-500)})`)
+      for (const m of members) yield* Fiber.interrupt(m.fiber)
+    })), 90_000)
 })
