@@ -346,4 +346,47 @@ describe("ShareConsumer over a real broker", () => {
       assert.isTrue(javaCount > 0, `the Java member got records (stderr: ${result.stderr.slice(-500)})`)
       for (const m of members) yield* Fiber.interrupt(m.fiber)
     })), 90_000)
+  it.live("closing: acknowledged records accepted, fetched and unacknowledged ones released at once (not after the lock), the member leaves", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-close" })
+      const topic = uniqueTopic("share-close")
+      const groupId = uniqueTopic("sg")
+      yield* createTopic(cluster, topic, { partitions: 1 })
+      yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest" })
+      const total = 300
+      yield* produce(cluster, topic, total, 1)
+
+      // member A accepts the first 50 records it is handed, then closes
+      const accepted = new Set<string>()
+      const handedToA = yield* Effect.scoped(Effect.gen(function*() {
+        const own = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-close-a" })
+        const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
+          .pipe(Effect.provideService(Cluster.Cluster, own))
+        yield* a.records.pipe(
+          Stream.take(50),
+          Stream.runForEach((r) => Effect.andThen(Effect.sync(() => accepted.add(`${r.partition}@${r.offset}`)), r.ack("accept")))
+        )
+        return a.stats().recordsDelivered
+      }))
+      const closedAt = Date.now()
+
+      const own = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-close-b" })
+      const b = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis" }).pipe(Effect.provideService(Cluster.Cluster, own))
+      const seenByB = new Map<string, number>()
+      const fiber = yield* b.records.pipe(
+        Stream.runForEach((r) => Effect.sync(() => seenByB.set(`${r.partition}@${r.offset}`, r.deliveryCount))),
+        Effect.forkChild
+      )
+      yield* waitFor(() => seenByB.size >= total - 50, () => `member B to get the ${total - 50} records A did not accept (has ${seenByB.size})`, 20_000)
+      const tookMs = Date.now() - closedAt
+      yield* Effect.sleep("1 second")
+      const releasedByA = [...seenByB.values()].filter((n) => n >= 2).length
+      console.log(`[share-close] A was handed ${handedToA}, accepted ${accepted.size}; B got ${seenByB.size} (${releasedByA} released by A) ${tookMs} ms after A closed`)
+      assert.strictEqual(accepted.size, 50)
+      assert.strictEqual(seenByB.size, total - 50)
+      for (const k of accepted) assert.isFalse(seenByB.has(k), `accepted record ${k} not delivered again`)
+      assert.strictEqual(releasedByA, handedToA - 50)
+      assert.isTrue(tookMs < 15_000, `released at close, not after the 30 s lock (${tookMs} ms)`)
+      yield* Fiber.interrupt(fiber)
+    })), 60_000)
 })
