@@ -389,4 +389,39 @@ describe("ShareConsumer over a real broker", () => {
       assert.isTrue(tookMs < 15_000, `released at close, not after the 30 s lock (${tookMs} ms)`)
       yield* Fiber.interrupt(fiber)
     })), 60_000)
+  it.live("acknowledging a record whose lock expired (now another member's): commit reports InvalidRecordState", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-expired" })
+      const topic = uniqueTopic("share-expired")
+      const groupId = uniqueTopic("sg")
+      yield* createTopic(cluster, topic, { partitions: 2 })
+      yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": String(LOCK_MS) })
+      const total = 200
+      yield* produce(cluster, topic, total, 2)
+
+      // member A holds the first record it is handed (its other partition's records stay buffered,
+      // so it fetches nothing more) until another member has it
+      const ownA = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-expired-a" })
+      const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
+        .pipe(Effect.provideService(Cluster.Cluster, ownA))
+      const held: Array<ShareConsumer.ShareRecord> = []
+      yield* a.records.pipe(Stream.runForEach((r) => Effect.andThen(Effect.sync(() => held.push(r)), Effect.never)), Effect.forkChild)
+      yield* waitFor(() => held.length === 1, "member A to be handed a record")
+      const key = `${held[0].partition}@${held[0].offset}`
+
+      const ownB = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-expired-b" })
+      const b = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
+        .pipe(Effect.provideService(Cluster.Cluster, ownB))
+      const seenByB = new Set<string>()
+      yield* b.records.pipe(Stream.runForEach((r) => Effect.sync(() => seenByB.add(`${r.partition}@${r.offset}`))), Effect.forkChild)
+      yield* waitFor(() => seenByB.has(key), `member B to be handed ${key} once A's lock expired`, LOCK_MS + 20_000)
+
+      yield* a.acknowledge(held[0], "accept")
+      const results = yield* a.commit
+      console.log(`[share-expired] A's late acknowledgement of ${key}: ${JSON.stringify(results.map((r) => ({ ...r, error: r.error?._tag })))}`)
+      const mine = results.find((r) => r.partition === held[0].partition)
+      assert.isDefined(mine)
+      assert.strictEqual(mine!.error?._tag, "InvalidRecordState")
+      yield* a.abandon
+    })), 60_000)
 })

@@ -172,6 +172,14 @@ export class ShareEngine implements AckSink {
   fail(e: ShareEngineError): void {
     if (this.failure === undefined) this.failure = e
     this.dataSignal.notify()
+    for (const n of this.nodes.values()) this.releaseWaiters(n)
+  }
+
+  /** Stops for good: nothing is waited for any more. */
+  stop(): void {
+    this.stopped = true
+    this.dataSignal.notify()
+    for (const n of this.nodes.values()) this.releaseWaiters(n)
   }
 
   assignment(): ReadonlyArray<TopicPartition> {
@@ -210,6 +218,7 @@ export class ShareEngine implements AckSink {
   commit(): Effect.Effect<ReadonlyArray<AcknowledgeResult>> {
     return Effect.suspend(() => {
       const waiters: Array<Waiter> = []
+      if (this.stopped || this.closing || this.failure !== undefined) return Effect.succeed([])
       for (const n of this.nodes.values()) {
         if (n.ackSeq <= n.answeredSeq) continue
         const w: Waiter = { mark: n.ackSeq, results: [], done: Deferred.makeUnsafe<void>() }
@@ -225,6 +234,7 @@ export class ShareEngine implements AckSink {
 
   private answered(n: NodeState, seq: number, results: ReadonlyArray<AcknowledgeResult>): void {
     if (seq > n.answeredSeq) n.answeredSeq = seq
+    const watched = n.waiters.length > 0
     const left: Array<Waiter> = []
     for (const w of n.waiters) {
       for (const r of results) w.results.push(r)
@@ -233,7 +243,7 @@ export class ShareEngine implements AckSink {
     }
     n.waiters = left
     for (const r of results) {
-      if (r.error !== undefined && n.waiters.length === 0) {
+      if (r.error !== undefined && !watched) {
         // nobody waits for this outcome: say so
         this.logAckError(r)
       }
@@ -244,7 +254,7 @@ export class ShareEngine implements AckSink {
     Effect.runFork(Effect.logWarning(`share group ${this.settings.groupId}: acknowledging ${r.topic}-${r.partition} failed: ${r.error?.message}`))
   }
 
-  private releaseWaiters(n: NodeState): void {
+  releaseWaiters(n: NodeState): void {
     for (const w of n.waiters) Deferred.doneUnsafe(w.done, Exit.void)
     n.waiters = []
   }
@@ -663,7 +673,7 @@ export class ShareEngine implements AckSink {
     if (code === 0) return { topic, partition, error: undefined }
     const error = errorOf(code, message)
     if (code === ErrorCode.INVALID_RECORD_STATE) {
-      return { topic, partition, error: new InvalidRecordState({ topic, partition, message: `acknowledging records of ${topic}-${partition}: ${error.message}${message ? ` (${message})` : ""}` }) }
+      return { topic, partition, error: new InvalidRecordState({ topic, partition, message: `acknowledging records of ${topic}-${partition}: ${error.message}` }) }
     }
     return { topic, partition, error: new AcknowledgeFailed({ topic, partition, error, message: `acknowledging records of ${topic}-${partition} failed: ${error.name}: ${error.message}` }) }
   }
@@ -772,8 +782,7 @@ export const startShareEngine = (cluster: ClusterService, settings: ShareSetting
 
     const abandon = Effect.suspend(() => {
       if (engine.stopped) return Effect.void
-      engine.stopped = true
-      engine.dataSignal.notify()
+      engine.stop()
       return Effect.andThen(Scope.close(fiberScope, Exit.void), Scope.close(connScope, Exit.void))
     })
 
@@ -790,7 +799,7 @@ export const startShareEngine = (cluster: ClusterService, settings: ShareSetting
         )
         yield* Fiber.interrupt(heartbeat)
         yield* engine.leave
-        engine.stopped = true
+        engine.stop()
         yield* Scope.close(fiberScope, Exit.void)
         yield* Scope.close(connScope, Exit.void)
       })
