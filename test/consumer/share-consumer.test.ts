@@ -424,4 +424,44 @@ describe("ShareConsumer over a real broker", () => {
       assert.strictEqual(mine!.error?._tag, "InvalidRecordState")
       yield* a.abandon
     })), 60_000)
+  it.live("renew: a record whose lock is renewed stays with its member past the lock duration, then is accepted", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-renew" })
+      const topic = uniqueTopic("share-renew")
+      const groupId = uniqueTopic("sg")
+      yield* createTopic(cluster, topic, { partitions: 1 })
+      yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": String(LOCK_MS) })
+      yield* produce(cluster, topic, 1, 1)
+
+      const ownA = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-renew-a" })
+      const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
+        .pipe(Effect.provideService(Cluster.Cluster, ownA))
+      const ownB = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-renew-b" })
+      const b = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis" }).pipe(Effect.provideService(Cluster.Cluster, ownB))
+      const seenByB: Array<number> = []
+      let results: ReadonlyArray<ShareConsumer.AcknowledgeResult> | undefined
+      let heldMs = 0
+      // a long job: renew the lock every 5 s for 20 s (longer than the lock), then accept
+      yield* a.records.pipe(
+        Stream.take(1),
+        Stream.runForEach((r) => Effect.gen(function*() {
+          const started = Date.now()
+          yield* b.records.pipe(Stream.runForEach((x) => Effect.sync(() => seenByB.push(x.deliveryCount))), Effect.forkScoped)
+          for (let i = 0; i < 4; i++) {
+            yield* Effect.sleep("5 seconds")
+            yield* r.ack("renew")
+          }
+          heldMs = Date.now() - started
+          yield* r.ack("accept")
+          results = yield* a.commit
+        })),
+        Effect.forkChild
+      )
+      yield* waitFor(() => results !== undefined, "the long job", 40_000)
+      yield* Effect.sleep("1 second")
+      console.log(`[share-renew] held ${heldMs} ms (lock ${LOCK_MS} ms), B was handed ${seenByB.length}, commit ${JSON.stringify(results!.map((r) => ({ ...r, error: r.error?._tag })))} stats=${JSON.stringify(a.stats())}`)
+      assert.isTrue(heldMs > LOCK_MS)
+      assert.deepStrictEqual(seenByB, [])
+      for (const r of results!) assert.strictEqual(r.error, undefined)
+    })), 60_000)
 })

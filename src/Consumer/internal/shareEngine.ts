@@ -124,6 +124,8 @@ class NodeState {
   outstanding = 0
   /** Acknowledgements not sent yet, by partition key. */
   pending = new Map<string, { readonly tp: SessionPartition; runs: Array<AckRun> }>()
+  /** Lock renewals not sent yet (KIP-1222), by partition key. */
+  renews = new Map<string, { readonly tp: SessionPartition; runs: Array<AckRun> }>()
   /** Acknowledgements recorded (a sequence number) and answered (every one up to it). */
   ackSeq = 0
   answeredSeq = 0
@@ -194,8 +196,21 @@ export class ShareEngine implements AckSink {
 
   ackNow(record: ShareFetchedRecord, code: number): void {
     if (record.acked !== -1) return
-    record.acked = code
     const n = this.nodes.get(record.node)
+    if (code === AckCode.renew) {
+      // not settled: sent on its own (ShareAcknowledge with IsRenewAck), at once
+      if (n === undefined) return
+      const key = keyOf(record.topic, record.partition)
+      let p = n.renews.get(key)
+      if (p === undefined) {
+        const topicId = this.cluster.snapshot().topics.get(record.topic)?.topicId ?? n.session.get(key)?.topicId ?? ""
+        n.renews.set(key, p = { tp: { topic: record.topic, partition: record.partition, topicId }, runs: [] })
+      }
+      p.runs.push({ first: record.offset, last: record.offset, type: AckCode.renew })
+      n.wake.notify()
+      return
+    }
+    record.acked = code
     if (n === undefined) return
     const key = keyOf(record.topic, record.partition)
     const offset = record.offset
@@ -452,6 +467,10 @@ export class ShareEngine implements AckSink {
         if (self.closing) {
           yield* self.closeSession(n)
           return
+        }
+        if (n.renews.size > 0 && n.epoch > 0) {
+          yield* self.request(n, () => self.renewRequest(n))
+          continue
         }
         const wanted = self.wantedOn(n)
         const flushRequested = n.waiters.length > 0
@@ -719,6 +738,50 @@ export class ShareEngine implements AckSink {
         for (const d of t.partitions) results.push(self.ackResult(topic, d.partitionIndex, d.errorCode, d.errorMessage))
       }
       self.answered(n, acks.seq, results)
+    })
+  }
+
+  /** A ShareAcknowledge renewing the locks of records (v2+); dropped, with a warning, by older brokers. */
+  private renewRequest(n: NodeState): Effect.Effect<void, unknown> {
+    const self = this
+    return Effect.gen(function*() {
+      const broker = yield* self.connection(n)
+      const version = yield* broker.versionFor(ShareAcknowledge)
+      const taken = n.renews
+      n.renews = new Map()
+      if (version < 2) {
+        yield* Effect.logWarning(`share group ${self.settings.groupId}: broker ${n.node} cannot renew acquisition locks (ShareAcknowledge v${version} < 2)`)
+        return
+      }
+      const topics = new Map<string, { topicId: string; partitions: Array<{ partitionIndex: number; acknowledgementBatches: ReturnType<typeof toAckBatches> }> }>()
+      for (const p of taken.values()) {
+        let t = topics.get(p.tp.topicId)
+        if (t === undefined) topics.set(p.tp.topicId, t = { topicId: p.tp.topicId, partitions: [] })
+        t.partitions.push({ partitionIndex: p.tp.partition, acknowledgementBatches: toAckBatches(p.runs) })
+      }
+      self.counters.shareAcknowledgeRequests++
+      const res = yield* broker.request(ShareAcknowledge, {
+        groupId: self.settings.groupId,
+        memberId: self.memberId,
+        shareSessionEpoch: n.epoch,
+        isRenewAck: true,
+        topics: [...topics.values()]
+      }, { version, timeout: self.settings.requestTimeoutMs }).pipe(
+        Effect.tapError(() => Effect.sync(() => self.sessionReset(n)))
+      )
+      if (res.errorCode !== 0) {
+        if (SESSION_ERRORS.has(res.errorCode)) self.sessionReset(n)
+        return yield* Effect.fail(errorOf(res.errorCode, res.errorMessage))
+      }
+      self.nextEpoch(n)
+      if (res.acquisitionLockTimeoutMs > 0) self.counters.acquisitionLockTimeoutMs = res.acquisitionLockTimeoutMs
+      for (const t of res.responses) {
+        const topic = self.idToName.get(t.topicId)
+        if (topic === undefined) continue
+        for (const d of t.partitions) {
+          if (d.errorCode !== 0) self.logAckError(self.ackResult(topic, d.partitionIndex, d.errorCode, d.errorMessage))
+        }
+      }
     })
   }
 

@@ -14,13 +14,20 @@ import type { ConsumerRecord } from "../Record.ts"
 /** Acknowledge types of ShareFetch / ShareAcknowledge v1-2 (0 is a gap, 4 renew is v2+). */
 export const AckCode = { gap: 0, accept: 1, release: 2, reject: 3, renew: 4 } as const
 
-export type AcknowledgeType = "accept" | "release" | "reject"
+/**
+ * `accept`, `release`, `reject` settle a record; `renew` (ShareAcknowledge v2+, KIP-1222) extends
+ * its acquisition lock and leaves it to be settled later.
+ */
+export type AcknowledgeType = "accept" | "release" | "reject" | "renew"
 
 /** A share-group record: a record plus how many times it was delivered (1 the first time). */
 export interface ShareRecord extends ConsumerRecord {
   /** How many times the record was delivered, this delivery included. */
   readonly deliveryCount: number
-  /** Acknowledges this record (default `"accept"`); a record is acknowledged once, later calls are ignored. */
+  /**
+   * Acknowledges this record (default `"accept"`); a record is settled once (`accept`, `release`,
+   * `reject`), later calls are ignored; `renew` extends its lock and can be repeated until then.
+   */
   readonly ack: (type?: AcknowledgeType) => Effect.Effect<void>
 }
 
