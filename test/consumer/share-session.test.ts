@@ -1,7 +1,7 @@
 /**
  * Share sessions over the real broker: a session whose epoch goes wrong (INVALID_SHARE_SESSION_EPOCH)
  * is reopened by the retry policy and reading carries on, acknowledgements included; and the
- * `ShareConsumer.layer` form.
+ * `ShareConsumer.layer` form; a group id another kind of group holds.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream } from "effect"
@@ -9,6 +9,7 @@ import * as Cluster from "../../src/Cluster/Cluster.ts"
 import { startShareEngine } from "../../src/Consumer/internal/shareEngine.ts"
 import * as ShareConsumer from "../../src/Consumer/ShareConsumer.ts"
 import { errorForCode } from "../../src/Protocol/Errors.ts"
+import { ConsumerGroupHeartbeat } from "../../src/Protocol/generated/ConsumerGroupHeartbeat.ts"
 import { IncrementalAlterConfigs } from "../../src/Protocol/generated/IncrementalAlterConfigs.ts"
 import { Produce } from "../../src/Protocol/generated/Produce.ts"
 import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
@@ -84,4 +85,22 @@ describe("share sessions", () => {
       }).pipe(Effect.provide(ShareConsumer.layer({ groupId, topics: [topic] }).pipe(Layer.provide(Cluster.layer({ bootstrap: brokers() })))))
       assert.strictEqual(count, total)
     }), 60_000)
+  it.live("a group id taken by a consumer group: the share consumer's stream fails with ShareGroupRejected", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-rejected" })
+      const groupId = uniqueTopic("cg")
+      const topic = uniqueTopic("share-rejected")
+      yield* createTopic(cluster, topic, { partitions: 1 })
+      // a KIP-848 consumer group member takes the id
+      const c = yield* cluster.coordinator({ type: "group", key: groupId })
+      const joined = yield* c.broker.request(ConsumerGroupHeartbeat, {
+        groupId, memberId: "kpax-share-rejected-member", memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
+        subscribedTopicNames: [topic], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: []
+      })
+      assert.strictEqual(joined.errorCode, 0)
+      const consumer = yield* ShareConsumer.make({ groupId, topics: [topic] }).pipe(Effect.provideService(Cluster.Cluster, cluster))
+      const error = yield* consumer.records.pipe(Stream.runDrain, Effect.flip, Effect.timeout("20 seconds"))
+      console.log(`[share-rejected] ${error._tag}: ${error.message}`)
+      assert.strictEqual(error._tag, "ShareGroupRejected")
+    })), 60_000)
 })
