@@ -157,6 +157,8 @@ export class ShareEngine implements AckSink {
   readonly dispatchWake = new Wake()
   readonly heartbeatWake = new Wake()
   failure: ShareEngineError | undefined
+  /** Warnings of plain code, logged by the node loops. */
+  warnings: Array<string> = []
   closing = false
   stopped = false
   readonly counters = { shareFetchRequests: 0, shareAcknowledgeRequests: 0, sessionErrors: 0, heartbeats: 0, recordsDelivered: 0, acquisitionLockTimeoutMs: -1 }
@@ -266,7 +268,7 @@ export class ShareEngine implements AckSink {
   }
 
   private logAckError(r: AcknowledgeResult): void {
-    Effect.runFork(Effect.logWarning(`share group ${this.settings.groupId}: acknowledging ${r.topic}-${r.partition} failed: ${r.error?.message}`))
+    this.warnings.push(`share group ${this.settings.groupId}: acknowledging ${r.topic}-${r.partition} failed: ${r.error?.message}`)
   }
 
   releaseWaiters(n: NodeState): void {
@@ -463,6 +465,11 @@ export class ShareEngine implements AckSink {
     const self = this
     return Effect.gen(function*() {
       for (;;) {
+        if (self.warnings.length > 0) {
+          const ws = self.warnings
+          self.warnings = []
+          for (const w of ws) yield* Effect.logWarning(w)
+        }
         if (self.stopped) return
         if (self.closing) {
           yield* self.closeSession(n)
@@ -654,7 +661,7 @@ export class ShareEngine implements AckSink {
             refresh = true
             leadersDown.push({ topic, topicId: t.topicId, partition: d.partitionIndex })
           } else if (info?.retriable !== true) {
-            Effect.runFork(Effect.logWarning(`share group ${this.settings.groupId}: fetching ${topic}-${d.partitionIndex} failed: ${errorOf(d.errorCode, d.errorMessage).message}`))
+            this.warnings.push(`share group ${this.settings.groupId}: fetching ${topic}-${d.partitionIndex} failed: ${errorOf(d.errorCode, d.errorMessage).message}`)
           }
           continue
         }
@@ -665,7 +672,7 @@ export class ShareEngine implements AckSink {
         const ranges = d.acquiredRecords.slice().sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
         if (decoded._tag === "Failure") {
           // records we cannot read: hand them back (delivered again, archived at the delivery limit)
-          Effect.runFork(Effect.logWarning(`share group ${this.settings.groupId}: records of ${topic}-${d.partitionIndex} do not decode: ${decoded.failure.message}`))
+          this.warnings.push(`share group ${this.settings.groupId}: records of ${topic}-${d.partitionIndex} do not decode: ${decoded.failure.message}`)
           this.addRuns(n, key, topic, d.partitionIndex, ranges.map((r) => ({ first: r.firstOffset, last: r.lastOffset, type: AckCode.release })))
           continue
         }
