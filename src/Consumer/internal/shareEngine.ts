@@ -338,7 +338,8 @@ export class ShareEngine implements AckSink {
       memberId: this.memberId,
       memberEpoch,
       rackId: leaving ? null : this.settings.rackId,
-      subscribedTopicNames: leaving ? null : memberEpoch === 0 ? [...this.settings.topics] : [...this.settings.topics]
+      // sent with every heartbeat (null would mean "unchanged"): a rejoin after fencing needs it anyway
+      subscribedTopicNames: leaving ? null : [...this.settings.topics]
     }
   }
 
@@ -357,49 +358,49 @@ export class ShareEngine implements AckSink {
   private heartbeatsLoop(): Effect.Effect<void> {
     const self = this
     return Effect.gen(function*() {
-    const { groupId } = self.settings
-    let pendingTarget: ReadonlyArray<{ readonly topicId: string; readonly partitions: ReadonlyArray<number> }> | undefined
-    for (;;) {
-      const sentEpoch = self.epoch
-      const r = yield* Effect.result(self.sendHeartbeat(sentEpoch))
-      if (r._tag === "Failure") {
-        const e = r.failure
-        if (e._tag === "KafkaError" && FATAL.has(e.code)) {
-          self.fail(new ShareGroupRejected({ groupId, error: e, message: `share group ${groupId}: ${e.name}: ${e.message}` }))
+      const { groupId } = self.settings
+      let pendingTarget: ReadonlyArray<{ readonly topicId: string; readonly partitions: ReadonlyArray<number> }> | undefined
+      for (;;) {
+        const sentEpoch = self.epoch
+        const r = yield* Effect.result(self.sendHeartbeat(sentEpoch))
+        if (r._tag === "Failure") {
+          const e = r.failure
+          if (e._tag === "KafkaError" && FATAL.has(e.code)) {
+            self.fail(new ShareGroupRejected({ groupId, error: e, message: `share group ${groupId}: ${e.name}: ${e.message}` }))
+            return
+          }
+          yield* Effect.logDebug(`share group ${groupId}: heartbeat failed`, e)
+          yield* self.coordinator.coordinatorIsDown
+          yield* Effect.sleep(self.settings.retryBackoffMs)
+          continue
+        }
+        const res = r.success
+        const code = res.errorCode
+        if (code === 0) {
+          self.epoch = res.memberEpoch
+          self.joined = true
+          if (res.heartbeatIntervalMs > 0) self.intervalMs = res.heartbeatIntervalMs
+          if (res.assignment !== null) pendingTarget = res.assignment.topicPartitions
+          if (pendingTarget !== undefined) {
+            const missing = yield* self.setAssignment(pendingTarget)
+            if (!missing) pendingTarget = undefined
+          }
+          yield* self.heartbeatWake.waitAtMost(pendingTarget === undefined ? self.intervalMs : Math.min(self.intervalMs, self.settings.retryBackoffMs))
+        } else if (code === ErrorCode.FENCED_MEMBER_EPOCH || code === ErrorCode.UNKNOWN_MEMBER_ID) {
+          yield* Effect.logDebug(`share group ${groupId}: ${errorOf(code).name} at epoch ${sentEpoch}; rejoining`)
+          self.epoch = 0
+          self.joined = false
+          yield* self.setAssignment([])
+          if (sentEpoch === 0) yield* Effect.sleep(self.settings.retryBackoffMs)
+        } else if (FATAL.has(code)) {
+          const error = errorOf(code, res.errorMessage)
+          self.fail(new ShareGroupRejected({ groupId, error, message: `share group ${groupId}: the coordinator refused the membership (${error.name}: ${error.message})` }))
           return
+        } else {
+          yield* Effect.logWarning(`share group ${groupId}: ShareGroupHeartbeat answered ${errorOf(code).name}: ${res.errorMessage ?? ""}`)
+          yield* Effect.sleep(self.settings.retryBackoffMs)
         }
-        yield* Effect.logDebug(`share group ${groupId}: heartbeat failed`, e)
-        yield* self.coordinator.coordinatorIsDown
-        yield* Effect.sleep(self.settings.retryBackoffMs)
-        continue
       }
-      const res = r.success
-      const code = res.errorCode
-      if (code === 0) {
-        self.epoch = res.memberEpoch
-        self.joined = true
-        if (res.heartbeatIntervalMs > 0) self.intervalMs = res.heartbeatIntervalMs
-        if (res.assignment !== null) pendingTarget = res.assignment.topicPartitions
-        if (pendingTarget !== undefined) {
-          const missing = yield* self.setAssignment(pendingTarget)
-          if (!missing) pendingTarget = undefined
-        }
-        yield* self.heartbeatWake.waitAtMost(pendingTarget === undefined ? self.intervalMs : Math.min(self.intervalMs, self.settings.retryBackoffMs))
-      } else if (code === ErrorCode.FENCED_MEMBER_EPOCH || code === ErrorCode.UNKNOWN_MEMBER_ID) {
-        yield* Effect.logDebug(`share group ${groupId}: ${errorOf(code).name} at epoch ${sentEpoch}; rejoining`)
-        self.epoch = 0
-        self.joined = false
-        yield* self.setAssignment([])
-        if (sentEpoch === 0) yield* Effect.sleep(self.settings.retryBackoffMs)
-      } else if (FATAL.has(code)) {
-        const error = errorOf(code, res.errorMessage)
-        self.fail(new ShareGroupRejected({ groupId, error, message: `share group ${groupId}: the coordinator refused the membership (${error.name}: ${error.message})` }))
-        return
-      } else {
-        yield* Effect.logWarning(`share group ${groupId}: ShareGroupHeartbeat answered ${errorOf(code).name}: ${res.errorMessage ?? ""}`)
-        yield* Effect.sleep(self.settings.retryBackoffMs)
-      }
-    }
     })
   }
 
@@ -420,29 +421,29 @@ export class ShareEngine implements AckSink {
   private dispatcherLoop(): Effect.Effect<void> {
     const self = this
     return Effect.gen(function*() {
-    for (;;) {
-      const snap = self.cluster.snapshot()
-      let leaderless = false
-      for (const p of self.assigned.values()) {
-        const leader = snap.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1
-        if (leader < 0) {
-          leaderless = true
-          continue
+      for (;;) {
+        const snap = self.cluster.snapshot()
+        let leaderless = false
+        for (const p of self.assigned.values()) {
+          const leader = snap.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1
+          if (leader < 0) {
+            leaderless = true
+            continue
+          }
+          if (!self.nodes.has(leader)) {
+            const n = new NodeState(leader)
+            self.nodes.set(leader, n)
+            n.fiber = yield* self.fork(self.nodeLoop(n))
+          }
         }
-        if (!self.nodes.has(leader)) {
-          const n = new NodeState(leader)
-          self.nodes.set(leader, n)
-          n.fiber = yield* self.fork(self.nodeLoop(n))
+        for (const n of self.nodes.values()) n.wake.notify()
+        if (leaderless) {
+          yield* Effect.ignore(self.cluster.refresh(self.settings.topics))
+          yield* self.dispatchWake.waitAtMost(self.settings.retryBackoffMs)
+        } else {
+          yield* self.dispatchWake.waitAtMost(30_000)
         }
       }
-      for (const n of self.nodes.values()) n.wake.notify()
-      if (leaderless) {
-        yield* Effect.ignore(self.cluster.refresh(self.settings.topics))
-        yield* self.dispatchWake.waitAtMost(self.settings.retryBackoffMs)
-      } else {
-        yield* self.dispatchWake.waitAtMost(30_000)
-      }
-    }
     })
   }
 
