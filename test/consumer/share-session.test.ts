@@ -61,6 +61,10 @@ describe("share sessions", () => {
         if (!corrupted && seen.size >= 500) {
           corrupted = true
           for (const n of engine.nodes.values()) n.epoch += 7
+          // a commit right after the session broke (records still buffered) completes once it is reopened
+          yield* Effect.sleep("300 millis")
+          const early = yield* engine.commit().pipe(Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.die(new Error("commit after a session reset hangs")) }))
+          for (const r of early) assert.strictEqual(r.error, undefined)
         }
       }
       const results = yield* engine.commit()

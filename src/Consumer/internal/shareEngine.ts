@@ -483,22 +483,27 @@ export class ShareEngine implements AckSink {
         const wanted = self.wantedOn(n)
         const flushRequested = n.waiters.length > 0
         if (flushRequested && n.epoch > 0 && n.hasPending()) {
-          yield* self.request(n, () => self.acknowledgeRequest(n, n.epoch))
+          yield* self.request(n, () => self.acknowledgeRequest(n, false))
           continue
         }
         if (flushRequested && !n.hasPending()) self.answered(n, n.ackSeq, [])
+        if (flushRequested && n.epoch === 0 && n.hasPending() && wanted.size > 0) {
+          // acknowledgements wait for a session (a request opening one carries none): open it now
+          yield* self.request(n, () => self.fetchRequest(n, wanted))
+          continue
+        }
         if (n.outstanding > 0) {
           yield* n.wake.wait
           continue
         }
         if (wanted.size === 0) {
           if (n.epoch > 0 && n.hasPending()) {
-            yield* self.request(n, () => self.acknowledgeRequest(n, n.epoch))
+            yield* self.request(n, () => self.acknowledgeRequest(n, false))
             continue
           }
           if (n.epoch > 0 && n.session.size > 0) {
             // nothing to read here any more: close the session
-            yield* self.request(n, () => self.acknowledgeRequest(n, FINAL_SESSION_EPOCH))
+            yield* self.request(n, () => self.acknowledgeRequest(n, true))
             continue
           }
           if (n.waiters.length > 0) self.releaseWaiters(n)
@@ -705,10 +710,19 @@ export class ShareEngine implements AckSink {
     return { topic, partition, error: new AcknowledgeFailed({ topic, partition, error, message: `acknowledging records of ${topic}-${partition} failed: ${error.name}: ${error.message}` }) }
   }
 
-  /** A ShareAcknowledge of every pending acknowledgement at `epoch` (-1 also closes the session). */
-  private acknowledgeRequest(n: NodeState, epoch: number): Effect.Effect<void, unknown> {
+  /**
+   * A ShareAcknowledge of every pending acknowledgement at the session's epoch; `final` closes the
+   * session (epoch -1). Without a session (epoch 0: a ShareAcknowledge cannot open one) nothing is
+   * sent: the next ShareFetch opens one.
+   */
+  private acknowledgeRequest(n: NodeState, final: boolean): Effect.Effect<void, unknown> {
     const self = this
     return Effect.gen(function*() {
+      if (n.epoch === 0) {
+        if (final) n.session = new Map()
+        return
+      }
+      const epoch = final ? FINAL_SESSION_EPOCH : n.epoch
       const broker = yield* self.connection(n)
       const version = yield* broker.versionFor(ShareAcknowledge)
       const acks = self.takePending(n)
@@ -732,10 +746,13 @@ export class ShareEngine implements AckSink {
       )
       if (res.errorCode !== 0) {
         acks.putBack()
-        if (SESSION_ERRORS.has(res.errorCode)) self.sessionReset(n)
+        if (SESSION_ERRORS.has(res.errorCode)) {
+          self.sessionReset(n)
+          if (final) return // no session left to close
+        }
         return yield* Effect.fail(errorOf(res.errorCode, res.errorMessage))
       }
-      if (epoch === FINAL_SESSION_EPOCH) {
+      if (final) {
         n.epoch = 0
         n.session = new Map()
       } else self.nextEpoch(n)
@@ -753,6 +770,7 @@ export class ShareEngine implements AckSink {
   private renewRequest(n: NodeState): Effect.Effect<void, unknown> {
     const self = this
     return Effect.gen(function*() {
+      if (n.epoch === 0) return // renewed once a fetch reopened the session
       const broker = yield* self.connection(n)
       const version = yield* broker.versionFor(ShareAcknowledge)
       const taken = n.renews
@@ -803,7 +821,7 @@ export class ShareEngine implements AckSink {
       }
       self.ready = self.ready.filter((c) => c.node !== n)
       if (n.epoch > 0) {
-        yield* self.acknowledgeRequest(n, FINAL_SESSION_EPOCH).pipe(
+        yield* self.acknowledgeRequest(n, true).pipe(
           Effect.timeoutOrElse({ duration: self.settings.closeTimeoutMs, orElse: () => Effect.logWarning(`share group ${self.settings.groupId}: closing the share session on broker ${n.node} timed out`) }),
           Effect.catch((e) => Effect.logDebug(`share group ${self.settings.groupId}: closing the share session on broker ${n.node} failed`, e))
         )
