@@ -5,7 +5,7 @@
  * - `accept`: processed, done;
  * - `release`: give it back, it is delivered again (to any member), its `deliveryCount` one higher;
  * - `reject`: unprocessable, never delivered again (archived);
- * - `renew` (brokers with ShareAcknowledge v2, Kafka 4.2+, KIP-1222): not settled yet, extend the
+ * - `renew` (KIP-1222, brokers with ShareAcknowledge v2 such as Kafka 4.4): not settled yet, extend the
  *   lock (for jobs longer than the lock); settle it later.
  * A record not acknowledged before its lock expires (`share.record.lock.duration.ms`, default
  * 30 s) goes back to the group as if released; after `share.delivery.count.limit` deliveries

@@ -457,7 +457,8 @@ describe("ShareConsumer over a real broker", () => {
         })),
         Effect.forkChild
       )
-      yield* waitFor(() => results !== undefined, "the long job", 40_000)
+      const since = Date.now()
+      yield* waitFor(() => results !== undefined, () => `the long job (${Date.now() - since} ms; held ${heldMs} ms; A ${JSON.stringify(a.stats())}; B ${JSON.stringify(b.stats())})`, 50_000)
       yield* Effect.sleep("1 second")
       console.log(`[share-renew] held ${heldMs} ms (lock ${LOCK_MS} ms), B was handed ${seenByB.length}, commit ${JSON.stringify(results!.map((r) => ({ ...r, error: r.error?._tag })))} stats=${JSON.stringify(a.stats())}`)
       assert.isTrue(heldMs > LOCK_MS)
