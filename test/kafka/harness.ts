@@ -399,6 +399,7 @@ export const TOOLS = {
   "kafka-topics": "org.apache.kafka.tools.TopicCommand",
   "kafka-console-producer": "org.apache.kafka.tools.ConsoleProducer",
   "kafka-console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+  "kafka-console-share-consumer": "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
   "kafka-producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
   "kafka-consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",
   "kafka-consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
