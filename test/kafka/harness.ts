@@ -405,7 +405,6 @@ export const TOOLS = {
   "kafka-consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
   "kafka-groups": "org.apache.kafka.tools.GroupsCommand",
   "kafka-share-groups": "org.apache.kafka.tools.consumer.group.ShareGroupCommand",
-  "kafka-console-share-consumer": "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
   "kafka-configs": "org.apache.kafka.tools.ConfigCommand",
   "kafka-acls": "org.apache.kafka.tools.AclCommand",
   "kafka-get-offsets": "org.apache.kafka.tools.GetOffsetShell",
