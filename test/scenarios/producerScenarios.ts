@@ -97,11 +97,15 @@ export const producerScenarios: ReadonlyArray<Scenario> = [
       assert.isTrue(batches.every((b) => b.compression === { gzip: 1, snappy: 2, lz4: 3, zstd: 4 }[compression]))
     }))),
 
-  scenario("producer: an unknown topic is a typed UNKNOWN_TOPIC_OR_PARTITION error, a bad name an InvalidTopicName", Effect.gen(function*() {
+  scenario("producer: an unknown topic is a typed MaxBlockTimeout waiting for metadata, a bad name an InvalidTopicName", Effect.gen(function*() {
     const producer = yield* Producer.make({ maxBlock: "2 seconds" })
-    const e = yield* Effect.flip(producer.send({ topic: uniqueTopic("missing"), value: utf8("x") }))
-    assert.strictEqual(e._tag, "KafkaError")
-    if (e._tag === "KafkaError") assert.strictEqual(e.name, "UNKNOWN_TOPIC_OR_PARTITION")
+    const topic = uniqueTopic("missing")
+    const e = yield* Effect.flip(producer.send({ topic, value: utf8("x") }))
+    assert.strictEqual(e._tag, "MaxBlockTimeout")
+    if (e._tag === "MaxBlockTimeout") {
+      assert.strictEqual(e.waitedFor, "metadata")
+      assert.strictEqual(e.topic, topic)
+    }
     const bad = yield* Effect.flip(producer.send({ topic: "not a topic!", value: utf8("x") }))
     assert.strictEqual(bad._tag, "InvalidTopicName")
   })),
