@@ -394,15 +394,20 @@ describe("ShareConsumer over a real broker", () => {
       const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-expired" })
       const topic = uniqueTopic("share-expired")
       const groupId = uniqueTopic("sg")
-      yield* createTopic(cluster, topic, { partitions: 2 })
+      // One partition: Kafka's SimpleAssignor (share groups) hashes each member id onto one partition
+      // and leaves earlier members their current partitions, so with two partitions B is given only
+      // the one its id hashes to, half the time not the one holding A's record (the CI failure).
+      // With one partition every member is assigned it.
+      yield* createTopic(cluster, topic, { partitions: 1 })
       yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": String(LOCK_MS) })
-      const total = 200
-      yield* produce(cluster, topic, total, 2)
+      // single-record batches, so a ShareFetch with MaxRecords 1 acquires exactly one record
+      for (let i = 0; i < 5; i++) yield* produce(cluster, topic, 1, 1, i)
 
-      // member A holds the first record it is handed (its other partition's records stay buffered,
-      // so it fetches nothing more) until another member has it
+      // member A holds the first record it is handed; with maxRecords 1 its next fetch brings one
+      // more record that stays buffered (never pulled), so A fetches nothing more and cannot
+      // re-acquire the record once its lock expires: only B can
       const ownA = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-expired-a" })
-      const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
+      const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis", maxRecords: 1 })
         .pipe(Effect.provideService(Cluster.Cluster, ownA))
       const held: Array<ShareConsumer.ShareRecord> = []
       yield* a.records.pipe(Stream.runForEach((r) => Effect.andThen(Effect.sync(() => held.push(r)), Effect.never)), Effect.forkChild)
