@@ -442,7 +442,10 @@ describe("ShareConsumer over a real broker", () => {
       const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
         .pipe(Effect.provideService(Cluster.Cluster, ownA))
       const ownB = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-renew-b" })
-      const b = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis" }).pipe(Effect.provideService(Cluster.Cluster, ownB))
+      // B is made (and so starts fetching) only once A holds the record: made earlier, B could
+      // acquire it first, A would get it only after B's lock expired, and B's stale copy showed up
+      // as "B was handed 1" (seen flaky)
+      let b: ShareConsumer.ShareConsumerService | undefined
       const seenByB: Array<number> = []
       let results: ReadonlyArray<ShareConsumer.AcknowledgeResult> | undefined
       let heldMs = 0
@@ -451,6 +454,7 @@ describe("ShareConsumer over a real broker", () => {
         Stream.take(1),
         Stream.runForEach((r) => Effect.gen(function*() {
           const started = Date.now()
+          b = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis" }).pipe(Effect.provideService(Cluster.Cluster, ownB))
           yield* b.records.pipe(Stream.runForEach((x) => Effect.sync(() => seenByB.push(x.deliveryCount))), Effect.forkScoped)
           for (let i = 0; i < 4; i++) {
             yield* Effect.sleep("5 seconds")
@@ -463,7 +467,7 @@ describe("ShareConsumer over a real broker", () => {
         Effect.forkChild
       )
       const since = Date.now()
-      yield* waitFor(() => results !== undefined, () => `the long job (${Date.now() - since} ms; held ${heldMs} ms; A ${JSON.stringify(a.stats())}; B ${JSON.stringify(b.stats())})`, 50_000)
+      yield* waitFor(() => results !== undefined, () => `the long job (${Date.now() - since} ms; held ${heldMs} ms; A ${JSON.stringify(a.stats())}; B ${JSON.stringify(b?.stats())})`, 50_000)
       yield* Effect.sleep("1 second")
       console.log(`[share-renew] held ${heldMs} ms (lock ${LOCK_MS} ms), B was handed ${seenByB.length}, commit ${JSON.stringify(results!.map((r) => ({ ...r, error: r.error?._tag })))} stats=${JSON.stringify(a.stats())}`)
       assert.isTrue(heldMs > LOCK_MS)
