@@ -13,7 +13,7 @@ import { startSecured } from "../kafka/harness.ts"
 import type { SecuredKafka } from "../kafka/harness.ts"
 import { CHECKS, ENV } from "./protocol.ts"
 import type { CheckResult } from "./protocol.ts"
-import { packApp, RUNTIMES, runProcess } from "./runtimes.ts"
+import { cliCommand, packApp, RUNTIMES, runProcess } from "./runtimes.ts"
 import type { PackedApp, ProcessResult, Runtime } from "./runtimes.ts"
 
 const SMOKE = path.join(import.meta.dirname, "smoke.ts")
@@ -75,13 +75,26 @@ const runSmoke = async (rt: Runtime, options: { readonly only?: string; readonly
   return { run, results }
 }
 
+/**
+ * Runs the README's CLI command. For Bun and Deno, PATH loses the `node_modules/.bin` folders (the
+ * pinned Node 24): a CLI that fell back to Node would meet the machine's Node, or none, not pass.
+ */
 const cli = (rt: Runtime, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, input?: string) =>
-  runProcess(rt.executable, [...rt.cli, ...args], {
+  runProcess(cliCommand(rt).executable, [...cliCommand(rt).args, ...args], {
     cwd: app.dir,
-    env: { ...cleanEnv(), ...env },
+    env: {
+      ...cleanEnv(),
+      ...(rt.name === "node" ? {} : { PATH: (process.env.PATH ?? "").split(path.delimiter).filter((d) => !d.endsWith(path.join("node_modules", ".bin"))).join(path.delimiter) }),
+      ...env
+    },
     ...(input === undefined ? {} : { input }),
     timeoutMs: 60_000
   })
+
+it("the README's runtimes section gives the commands tested here", () => {
+  const readme = fs.readFileSync(path.join(import.meta.dirname, "..", "..", "README.md"), "utf8")
+  for (const rt of RUNTIMES) assert.include(readme, `\n${rt.cli} meta --brokers localhost:9092\n`, `[${rt.name}] README`)
+})
 
 for (const rt of RUNTIMES) {
   describe(rt.name, () => {

@@ -24,8 +24,14 @@ export interface Runtime {
   readonly executable: string
   /** Arguments that run a script file: `[...script(file), ...args]`. */
   readonly script: (file: string, options?: { readonly nativeModules?: boolean }) => ReadonlyArray<string>
-  /** Arguments that run the installed `kpax` command, as the README says (run in the app folder). */
-  readonly cli: ReadonlyArray<string>
+  /** The command that runs the installed `kpax`, word for word as the README gives it (run in the app folder). */
+  readonly cli: string
+}
+
+/** {@link Runtime.cli} as an executable (the pinned one for `bunx` and `deno`) and its arguments. */
+export const cliCommand = (rt: Runtime): { readonly executable: string; readonly args: ReadonlyArray<string> } => {
+  const [word, ...args] = rt.cli.split(" ")
+  return { executable: word === "npx" ? "npx" : path.join(BIN, word), args }
 }
 
 export const RUNTIMES: ReadonlyArray<Runtime> = [
@@ -33,21 +39,21 @@ export const RUNTIMES: ReadonlyArray<Runtime> = [
     name: "node",
     executable: path.join(BIN, "node"),
     script: (file) => [file],
-    cli: [path.join("node_modules", ".bin", "kpax")]
+    cli: "npx kpax"
   },
   {
     name: "bun",
     executable: path.join(BIN, "bun"),
     script: (file) => [file],
-    // `bunx --bun kpax`: without --bun, bunx honours the `#!/usr/bin/env node` line and runs Node
-    cli: ["x", "--bun", "kpax"]
+    // without --bun, bunx honours the `#!/usr/bin/env node` line and runs Node
+    cli: "bunx --bun kpax"
   },
   {
     name: "deno",
     executable: path.join(BIN, "deno"),
     script: (file, options) =>
       ["run", ...DENO_PERMISSIONS.filter((p) => options?.nativeModules !== false || p !== "--allow-ffi"), file],
-    cli: ["run", ...DENO_PERMISSIONS, "npm:kpax"]
+    cli: `deno run ${DENO_PERMISSIONS.join(" ")} npm:kpax`
   }
 ]
 
