@@ -1,7 +1,8 @@
 /**
  * kpax on Node, Bun and Deno: produce and consume 100 B records, same broker, same run. Packs kpax
  * (`npm pack`, as test/runtimes does) and runs `load.ts` on each runtime in turn, alternating the
- * runtimes within each repetition; reports the median of each and the ratio to Node.
+ * runtimes within each repetition; reports the median of each and the ratio to Node. Then, without
+ * the broker, the napi snappy/lz4 codecs against the pure-JS ones on each runtime (`codecs.ts`).
  *
  *   node bench/runtimes/run.ts [--count 1000000] [--reps 3] [--partitions 6]
  *
@@ -23,6 +24,7 @@ const COUNT = Number(args.count)
 const REPS = Number(args.reps)
 const PARTITIONS = Number(args.partitions)
 const LOAD = new URL("./load.ts", import.meta.url).pathname
+const CODECS = new URL("./codecs.ts", import.meta.url).pathname
 
 interface Measurement {
   readonly runtime: string
@@ -103,6 +105,26 @@ try {
       "| scenario | runtime | msgs/s (median) | MB/s | vs Node | each rep (k msgs/s) | RSS MiB |",
       "| --- | --- | ---: | ---: | ---: | --- | ---: |",
       ...rows,
+      ""
+    ].join("\n")
+  )
+  // the napi codecs against the pure-JS ones on each runtime (no broker): see codecs.ts
+  const codecRows: Array<string> = []
+  for (const rt of RUNTIMES) {
+    const r = await runProcess(rt.executable, [...rt.script(CODECS)], { env })
+    if (r.code !== 0) throw new Error(`${rt.name} codecs.ts: exit ${r.code}\n${r.stderr}`)
+    for (const line of r.stdout.trim().split("\n")) {
+      const c = JSON.parse(line) as { runtime: string; impl: string; compressMBs: number; decompressMBs: number; ratio: number }
+      codecRows.push(`| ${c.runtime} | ${c.impl} | ${Math.round(c.compressMBs)} | ${Math.round(c.decompressMBs)} | ${c.ratio.toFixed(2)} |`)
+    }
+  }
+  process.stdout.write(
+    [
+      "128 KiB records section of JSON-like 100 B values, one thread, MB/s of input (load after: " + (await loadavg()) + ")",
+      "",
+      "| runtime | implementation | compress MB/s | decompress MB/s | ratio |",
+      "| --- | --- | ---: | ---: | ---: |",
+      ...codecRows,
       ""
     ].join("\n")
   )
