@@ -15,7 +15,7 @@ const runtime = process.versions.bun !== undefined
   : { name: "Node.js", version: process.versions.node, minimum: [22, 19] }
 const [major, minor] = runtime.version.split(".").map(Number)
 if (major < runtime.minimum[0] || (major === runtime.minimum[0] && minor < runtime.minimum[1])) {
-  process.stderr.write(`kpax: ${runtime.name} >= ${runtime.minimum.join(".")} is required (this is ${runtime.version})\n`)
+  process.stderr.write(`kpax: ${runtime.name} >= ${runtime.minimum.join(".")} is required (this is v${runtime.version})\n`)
   process.exit(1)
 }
 

@@ -73,11 +73,16 @@ export const runProcess = (
   options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly input?: string; readonly timeoutMs?: number } = {}
 ): Promise<ProcessResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? REPO_ROOT, env: options.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] })
+    const input = options.input
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: options.env ?? process.env,
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s))
-    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s))
+    child.stdout!.setEncoding("utf8").on("data", (s: string) => (stdout += s))
+    child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s))
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000)
     child.on("error", (e) => {
       clearTimeout(timer)
@@ -87,7 +92,10 @@ export const runProcess = (
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr })
     })
-    child.stdin.end(options.input ?? "")
+    if (child.stdin !== null) {
+      child.stdin.on("error", () => {}) // a child that exits before reading its input: its exit code tells
+      child.stdin.end(input)
+    }
   })
 
 /** The app folder with the packed kpax installed in it. */
