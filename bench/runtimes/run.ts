@@ -120,6 +120,7 @@ try {
   }
   process.stdout.write(
     [
+      "",
       "128 KiB records section of JSON-like 100 B values, one thread, MB/s of input (load after: " + (await loadavg()) + ")",
       "",
       "| runtime | implementation | compress MB/s | decompress MB/s | ratio |",
