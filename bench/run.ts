@@ -8,6 +8,7 @@
  *   npm run bench                        # the default subset (about 15 minutes on 2 cores)
  *   npm run bench -- --full              # the whole produce matrix (sizes × acks × codecs × keys × API × defaults/tuned)
  *   npm run bench -- --only produce,consume --clients kpax,kafkajs --reps 5 --scale 0.2
+ *   npm run bench -- --only produce --scenarios produce-1k-acksall-lz4-defaults,produce-1k-acksall-lz4-keyed-defaults
  *   npm run bench -- --profile           # also CPU-profile kpax's produce and consume (bench/producer/profiles/)
  *   npm run bench -- --profile=produce-1k-acksall-lz4-keyed-defaults   # profile these scenarios' kpax jobs
  *   npm run bench -- --no-write          # print, do not touch RESULTS.md / charts
@@ -44,7 +45,9 @@ const opt = (name: string): string | undefined => {
   const eq = argv.find((a) => a.startsWith(`--${name}=`))
   return eq?.slice(name.length + 3)
 }
-const FULL = flag("full")
+/** `--scenarios <id,...>`: only these produce scenarios, picked from the full matrix (e.g. produce-1k-acksall-lz4-defaults). */
+const SCENARIOS = new Set((opt("scenarios") ?? "").split(",").filter((x) => x !== ""))
+const FULL = flag("full") || SCENARIOS.size > 0
 const SCALE = Number(opt("scale") ?? "1")
 const REPS = Number(opt("reps") ?? "3")
 const ONLY = new Set((opt("only") ?? "produce,latency,consume,metadata").split(","))
@@ -101,7 +104,7 @@ const produceScenarios = (): Array<Scenario> => {
       }
     }
   }
-  return out
+  return SCENARIOS.size === 0 ? out : out.filter((sc) => SCENARIOS.has(sc.id))
 }
 
 const LATENCY: Scenario = {
