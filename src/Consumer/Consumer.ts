@@ -54,8 +54,8 @@
 import { Context, Duration, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
 import { Cluster } from "../Cluster/Cluster.ts"
-import { InvalidConsumerConfig } from "./Errors.ts"
-import type { ConsumerError, PartitionNotAssigned, PartitionRevoked } from "./Errors.ts"
+import { InvalidConsumerConfig, PartitionRevoked } from "./Errors.ts"
+import type { ConsumerError, PartitionNotAssigned } from "./Errors.ts"
 import * as Group from "./Group.ts"
 import { makeEngine } from "./internal/consumer.ts"
 import type { Membership } from "./internal/consumer.ts"
@@ -131,6 +131,20 @@ export interface ConsumerService {
   readonly seek: (partition: TopicPartition, position: StartPosition) => Effect.Effect<void, PartitionNotAssigned>
   readonly pause: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, PartitionNotAssigned>
   readonly resume: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<void, PartitionNotAssigned>
+  /**
+   * What `Producer.sendOffsets` takes to commit offsets of `partitions` in a transaction
+   * (consume-transform-produce): the group id and the member's current generation (or epoch).
+   * Fails with `PartitionRevoked` once the consumer no longer owns one of the partitions (revoked,
+   * released when its revocation timed out, or lost). Give `sendOffsets` the Effect itself, not
+   * its result: the producer reads it at each attempt (see `Producer.sendOffsets`).
+   *
+   * @example
+   * ```ts
+   * const offsets = [{ topic: r.topic, partition: r.partition, offset: r.offset + 1n }]
+   * yield* producer.transaction(Effect.andThen(producer.send(transform(r)), producer.sendOffsets(offsets, consumer.groupMetadata(offsets))))
+   * ```
+   */
+  readonly groupMetadata: (partitions: ReadonlyArray<TopicPartition>) => Effect.Effect<Group.Generation, PartitionRevoked>
   /** The group membership (generation for transactional offset commits, assignment events). */
   readonly membership: Group.GroupMembership
   /** Fetched bytes waiting to be read. */
@@ -237,6 +251,16 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
         Effect.tap(partitions.seek(tp, position), () => Effect.sync(() => engine.seek(tp, typeof position === "bigint" ? position : -1n))),
       pause: partitions.pause,
       resume: partitions.resume,
+      groupMetadata: (owned) =>
+        Effect.suspend(() => {
+          const gone = engine.notOwned(owned)
+          if (gone === undefined) return Effect.succeed(joined.generation())
+          return Effect.fail(new PartitionRevoked({
+            topic: gone.topic,
+            partition: gone.partition,
+            message: `${gone.topic}-${gone.partition} is not owned by this consumer any more (revoked or lost): its offsets are not committed`
+          }))
+        }),
       membership: joined,
       bufferedBytes: partitions.bufferedBytes,
       stats: partitions.stats

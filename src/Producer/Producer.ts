@@ -30,6 +30,7 @@ import { InvalidProducerConfig } from "./Errors.ts"
 import type { ProducerError } from "./Errors.ts"
 import { makeProducer } from "./internal/producer.ts"
 import type { GroupMetadata, OffsetToCommit } from "./internal/transactions.ts"
+import type { OffsetsError } from "../Consumer/internal/groupErrors.ts"
 import type { Partitioner } from "./Partitioner.ts"
 
 export * from "./Errors.ts"
@@ -139,8 +140,29 @@ export interface ProducerService {
    * interrupted. Needs `transactionalId`.
    */
   readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ProducerError, R>
-  /** Adds consumed offsets to the open transaction (consume-transform-produce). */
-  readonly sendOffsets: (offsets: ReadonlyArray<OffsetToCommit>, group: GroupMetadata) => Effect.Effect<void, ProducerError>
+  /**
+   * Adds consumed offsets to the open transaction (consume-transform-produce), committed in the
+   * group's name as the member `group` says. Refused by the coordinator (`CommitFailed`: the
+   * member is not in that generation or epoch any more; `RebalanceInProgress`), the transaction
+   * must abort. Pass a consumer's `groupMetadata(partitions)` (an Effect): the producer reads it
+   * at each attempt and retries while the consumer still owns the partitions (its generation
+   * moved on in a rebalance that left them with it), and the call fails with `PartitionRevoked`
+   * once the consumer gave them up, so a revoked partition's offsets never land on its next
+   * owner's.
+   *
+   * @example
+   * ```ts
+   * yield* producer.transaction(Effect.gen(function*() {
+   *   yield* producer.sendAll(chunk.map(transform))
+   *   const offsets = nextOffsets(chunk)
+   *   yield* producer.sendOffsets(offsets, consumer.groupMetadata(offsets))
+   * }))
+   * ```
+   */
+  readonly sendOffsets: <E = never>(
+    offsets: ReadonlyArray<OffsetToCommit>,
+    group: GroupMetadata | Effect.Effect<GroupMetadata, E>
+  ) => Effect.Effect<void, ProducerError | OffsetsError | E>
   /** The producer id and epoch (-1 when not idempotent). */
   readonly identity: () => { readonly producerId: bigint; readonly producerEpoch: number }
   /** Bytes accepted and not yet acknowledged. */

@@ -17,14 +17,16 @@ import { spawn } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect, Fiber, Stream } from "effect"
-import * as Assignor from "../../src/Consumer/Assignor.ts"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import * as Consumer from "../../src/Consumer/Consumer.ts"
-import * as Producer from "../../src/Producer/Producer.ts"
 import { brokers } from "../kafka/env.ts"
-import { createTopic, uniqueTopic } from "../util/kafka.ts"
+import { uniqueTopic } from "../util/kafka.ts"
+import { groupOptions, PARTITIONS, preload, waitFor } from "./rebalanceSupport.ts"
+import type { Protocol } from "./rebalanceSupport.ts"
 
-const PARTITIONS = 6
+/** `KPAX_REBALANCE_RECORDS=60000`: the issue's acceptance size for the rebalance scenarios (`npm run test:acceptance`). */
+const ACCEPTANCE_RECORDS = Number(process.env.KPAX_REBALANCE_RECORDS ?? 0)
+const SCALE = Math.max(1, ACCEPTANCE_RECORDS / 15_000)
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 /** A member in its own process: prints each processed record as `partition@offset` lines, one line per chunk. */
@@ -45,38 +47,14 @@ await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
 })))
 `
 
-const waitFor = (cond: () => boolean, what: string, timeout = 60_000) =>
-  Effect.gen(function*() {
-    while (!cond()) yield* Effect.sleep("20 millis")
-  }).pipe(Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.die(new Error(`timed out waiting for ${what}`)) }))
-
-/** A topic of `PARTITIONS` partitions with `perPartition` records in each. */
-const preload = (name: string, perPartition: number) =>
-  Effect.gen(function*() {
-    const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: `kpax-${name}-producer` })
-    const topic = uniqueTopic(name)
-    yield* createTopic(cluster, topic, { partitions: PARTITIONS })
-    const producer = yield* Producer.make({ linger: "5 millis", batchSize: 65536 }).pipe(Effect.provideService(Cluster.Cluster, cluster))
-    const te = new TextEncoder()
-    for (let partition = 0; partition < PARTITIONS; partition++) {
-      yield* producer.sendAll(Array.from({ length: perPartition }, (_, j) => ({ topic, partition, value: te.encode(`${partition}:${j}`) })))
-    }
-    return topic
-  })
-
-type Protocol = "eager" | "cooperative" | "consumer"
-
-const groupOptions = (protocol: Protocol): Partial<Consumer.ConsumerOptions> =>
-  protocol === "consumer"
-    ? { groupProtocol: "consumer" as const }
-    : { groupProtocol: "classic", assignors: [protocol === "eager" ? Assignor.range : Assignor.cooperativeSticky], heartbeatInterval: "300 millis", sessionTimeout: "10 seconds" }
-
 const rebalances = (protocol: Protocol) =>
   it.live(`${protocol}: scale-out, scale-in and a rolling restart over a backlog process no record twice`, () =>
     Effect.scoped(Effect.gen(function*() {
-      // KIP-848 rebalances take heartbeats of the broker's interval (5 s by default): a longer backlog
-      const perPartition = protocol === "consumer" ? 4000 : 2500
+      // KIP-848 rebalances take heartbeats of the broker's interval (5 s by default): a longer backlog.
+      // KPAX_REBALANCE_RECORDS (the acceptance: 60,000) sets the total; the phases scale with it.
+      const perPartition = ACCEPTANCE_RECORDS > 0 ? Math.ceil(ACCEPTANCE_RECORDS / PARTITIONS) : protocol === "consumer" ? 4000 : 2500
       const total = perPartition * PARTITIONS
+      const phase = (n: number) => Math.round(n * Math.max(1, total / (protocol === "consumer" ? 24_000 : 15_000)))
       const topic = yield* preload(`dupes-${protocol}`, perPartition)
       const groupId = uniqueTopic(`dupes-${protocol}-g`)
       const seen = new Map<string, number>()
@@ -115,24 +93,24 @@ const rebalances = (protocol: Protocol) =>
 
       // A alone, then B joins (scale-out)
       const a = yield* member(0)
-      yield* waitFor(() => seen.size >= 1500, "A's first records")
+      yield* waitFor(() => seen.size >= phase(1500), "A's first records")
       const b = yield* member(1)
       const drained = () => seen.size >= total
-      yield* waitFor(() => byMember[1] >= 1000 || drained(), "B processing")
+      yield* waitFor(() => byMember[1] >= phase(1000) || drained(), "B processing")
       // B leaves (scale-in)
       yield* b.leave
       const atLeave = byMember[0]
-      yield* waitFor(() => (a.consumer.assignment().length === PARTITIONS && byMember[0] >= atLeave + 1000) || drained(), "A taking B's partitions back")
+      yield* waitFor(() => (a.consumer.assignment().length === PARTITIONS && byMember[0] >= atLeave + phase(1000)) || drained(), "A taking B's partitions back")
       // rolling restart: C replaces A
       const c = yield* member(2)
-      yield* waitFor(() => byMember[2] >= 500 || drained(), "C processing")
+      yield* waitFor(() => byMember[2] >= phase(500) || drained(), "C processing")
       yield* a.leave
-      yield* waitFor(() => seen.size >= total || duplicated > 0, `all ${total} records (have ${seen.size})`, 90_000)
+      yield* waitFor(() => seen.size >= total || duplicated > 0, `all ${total} records (have ${seen.size})`, 90_000 * SCALE)
       console.log(`[rebalance-dupes ${protocol}] processed=${seen.size} by member=${byMember.join("/")} duplicated=${duplicated}`)
       yield* c.leave
       assert.strictEqual(duplicated, 0)
       assert.strictEqual(seen.size, total)
-    })), 150_000)
+    })), 150_000 * SCALE)
 
 describe("issue 20: graceful rebalances process no record twice", () => {
   it.live("maxPollRecords must be a positive integer", () =>

@@ -92,6 +92,11 @@ export class ProcessedOffsets {
     return this.entries.get(partitionKey(tp.topic, tp.partition))?.processed ?? -1n
   }
 
+  /** Whether a partition's assignment is tracked (from its start until it is revoked or lost). */
+  has(tp: TopicPartition): boolean {
+    return this.entries.has(partitionKey(tp.topic, tp.partition))
+  }
+
   /** Stops tracking partitions (revoked or lost). */
   forget(partitions: ReadonlyArray<TopicPartition>): void {
     for (const tp of partitions) this.entries.delete(partitionKey(tp.topic, tp.partition))

@@ -251,8 +251,12 @@ export const makeEngine = <E>(fetcher: Fetcher, membership: Membership<E>, setti
         }))
       })
 
+    /** The first of `partitions` this consumer does not own (released after a revocation, lost, never assigned). */
+    const notOwned = (partitions: ReadonlyArray<TopicPartition>): TopicPartition | undefined => partitions.find((tp) => !processed.has(tp))
+
     return {
       assigned,
+      notOwned,
       revoked,
       lost,
       fail,

@@ -89,8 +89,8 @@ const FENCED = new Set<number>([
 
 const errorOf = (code: number, message?: string | null): KafkaError => errorForCode(code, message) ?? kafkaError("UNKNOWN_SERVER_ERROR")
 
-/** The error of a whole response from its error codes (first of each kind wins). */
-const judge = (
+/** The error of a whole response from its error codes (first of each kind wins); also for TxnOffsetCommit. */
+export const judge = (
   groupId: string,
   operation: string,
   results: ReadonlyArray<{ readonly topic: string; readonly partition: number; readonly code: number }>

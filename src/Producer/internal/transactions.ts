@@ -4,14 +4,15 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import type { ClusterService } from "../../Cluster/Cluster.ts"
 import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
 import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
 import type { KafkaError } from "../../Protocol/Errors.ts"
 import { AddOffsetsToTxn } from "../../Protocol/generated/AddOffsetsToTxn.ts"
 import { AddPartitionsToTxn } from "../../Protocol/generated/AddPartitionsToTxn.ts"
-import { responseTopicName, topicIdVersion } from "../../Consumer/internal/groupOffsets.ts"
+import type { OffsetsError } from "../../Consumer/internal/groupErrors.ts"
+import { judge, responseTopicName, topicIdVersion } from "../../Consumer/internal/groupOffsets.ts"
 import { EndTxn } from "../../Protocol/generated/EndTxn.ts"
 import { InitProducerId } from "../../Protocol/generated/InitProducerId.ts"
 import { TxnOffsetCommit } from "../../Protocol/generated/TxnOffsetCommit.ts"
@@ -32,7 +33,11 @@ export interface OffsetToCommit {
   readonly metadata?: string | null | undefined
 }
 
-/** The consumer group the offsets belong to (generation and member fence zombie consumers). */
+/**
+ * The consumer group the offsets belong to (generation and member fence zombie consumers). Give
+ * it as an Effect (`consumer.groupMetadata(partitions)`) to have it read at each attempt: see
+ * `sendOffsets`.
+ */
 export interface GroupMetadata {
   readonly groupId: string
   readonly generationId?: number | undefined
@@ -180,7 +185,19 @@ export class Transactions {
 
   offsetsAdded = false
 
-  readonly sendOffsets = (offsets: ReadonlyArray<OffsetToCommit>, group: GroupMetadata): Effect.Effect<void, ProducerError> =>
+  /**
+   * AddOffsetsToTxn, then TxnOffsetCommit as the group member `group` says. A refusal of the
+   * member's generation or epoch (`CommitFailed`, `RebalanceInProgress`) is final for a plain
+   * `GroupMetadata`; given as an Effect, the metadata is read again and the commit retried (every
+   * 100 ms, for at most half the transaction timeout) for as long as that Effect succeeds: a
+   * consumer's generation moves on in a rebalance in which it keeps its partitions, and its
+   * `groupMetadata(partitions)` fails once it gave them up, so released partitions' offsets are
+   * never committed.
+   */
+  readonly sendOffsets = <E = never>(
+    offsets: ReadonlyArray<OffsetToCommit>,
+    group: GroupMetadata | Effect.Effect<GroupMetadata, E>
+  ): Effect.Effect<void, ProducerError | OffsetsError | E> =>
     Effect.gen({ self: this }, function*() {
       if (this.state !== "open") {
         return yield* Effect.fail(new TransactionError({
@@ -189,38 +206,58 @@ export class Transactions {
         }))
       }
       const id = this.transactionalId!
+      const live = Effect.isEffect(group)
+      let first: GroupMetadata | undefined = live ? yield* group : group
+      const groupId = first.groupId
       yield* this.cluster.withCoordinator(this.key, (c) =>
         Effect.flatMap(
-          c.broker.request(AddOffsetsToTxn, { transactionalId: id, producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch, groupId: group.groupId }),
+          c.broker.request(AddOffsetsToTxn, { transactionalId: id, producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch, groupId }),
           (res) => check(res.errorCode, null)
-        ))
+        )).pipe(Effect.catch(this.mapError))
       this.offsetsAdded = true
       const byTopic = new Map<string, Array<OffsetToCommit>>()
       for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o])
-      yield* this.cluster.withCoordinator({ type: "group", key: group.groupId }, (c) =>
-        Effect.gen({ self: this }, function*() {
-          // v6+ addresses topics by id
-          const { ids, version } = yield* topicIdVersion(c, TxnOffsetCommit, 6, [...byTopic.keys()])
-          const res = yield* c.broker.request(TxnOffsetCommit, {
-            transactionalId: id,
-            groupId: group.groupId,
-            producerId: this.identity.producerId,
-            producerEpoch: this.identity.producerEpoch,
-            generationIdOrMemberEpoch: group.generationId ?? -1,
-            memberId: group.memberId ?? "",
-            groupInstanceId: group.groupInstanceId ?? null,
-            topics: [...byTopic].map(([name, list]) => ({
-              name,
-              ...(ids.has(name) ? { topicId: ids.get(name)! } : {}),
-              partitions: list.map((o) => ({
-                partitionIndex: o.partition,
-                committedOffset: o.offset,
-                committedLeaderEpoch: o.leaderEpoch ?? -1,
-                committedMetadata: o.metadata ?? null
+      const commit = (member: GroupMetadata) =>
+        this.cluster.withCoordinator({ type: "group", key: groupId }, (c) =>
+          Effect.gen({ self: this }, function*() {
+            // v6+ addresses topics by id
+            const { ids, version } = yield* topicIdVersion(c, TxnOffsetCommit, 6, [...byTopic.keys()])
+            const res = yield* c.broker.request(TxnOffsetCommit, {
+              transactionalId: id,
+              groupId,
+              producerId: this.identity.producerId,
+              producerEpoch: this.identity.producerEpoch,
+              generationIdOrMemberEpoch: member.generationId ?? -1,
+              memberId: member.memberId ?? "",
+              groupInstanceId: member.groupInstanceId ?? null,
+              topics: [...byTopic].map(([name, list]) => ({
+                name,
+                ...(ids.has(name) ? { topicId: ids.get(name)! } : {}),
+                partitions: list.map((o) => ({
+                  partitionIndex: o.partition,
+                  committedOffset: o.offset,
+                  committedLeaderEpoch: o.leaderEpoch ?? -1,
+                  committedMetadata: o.metadata ?? null
+                }))
               }))
-            }))
-          }, { version })
-          for (const t of res.topics) for (const p of t.partitions) yield* check(p.errorCode, `${responseTopicName(t, ids)}-${p.partitionIndex}`)
+            }, { version })
+            const codes = res.topics.flatMap((t) => t.partitions.map((p) => ({ topic: responseTopicName(t, ids), partition: p.partitionIndex, code: p.errorCode })))
+            // this producer fenced: fatal for it (below); the group's errors: typed as for OffsetCommit
+            const fenced = codes.find((r) => FENCING.has(r.code))
+            if (fenced !== undefined) return yield* check(fenced.code, `${fenced.topic}-${fenced.partition}`)
+            yield* judge(groupId, "TxnOffsetCommit", codes)
+          })).pipe(Effect.catch((e): Effect.Effect<never, ProducerError | OffsetsError> => e._tag === "KafkaError" ? this.mapError(e) : Effect.fail(e)))
+      const attempt: Effect.Effect<void, ProducerError | OffsetsError | E> = Effect.suspend(() => {
+        const given = first
+        first = undefined
+        return given !== undefined ? commit(given) : Effect.flatMap(group as Effect.Effect<GroupMetadata, E>, commit)
+      })
+      yield* live
+        ? attempt.pipe(Effect.retry({
+          schedule: Schedule.spaced("100 millis"),
+          times: Math.ceil(this.transactionTimeoutMs / 200),
+          while: (e) => typeof e === "object" && e !== null && "_tag" in e && (e._tag === "CommitFailed" || e._tag === "RebalanceInProgress")
         }))
-    }).pipe(Effect.catch(this.mapError))
+        : attempt
+    })
 }
