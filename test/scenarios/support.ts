@@ -148,6 +148,13 @@ export const readAll = (
         if (exit !== undefined) return yield* Effect.die(new Error(`the consumer stopped: ${Exit.isFailure(exit) ? String(exit.cause) : "ended"}`))
         yield* Effect.sleep("10 millis")
       }
+      // a position moves when a chunk is pulled, before the stream has handed all of it to the
+      // collector (seen: the last 723 records of a partition missing): wait until the collector,
+      // runnable in this same thread, stopped adding
+      for (let n = -1; n !== items.length;) {
+        n = items.length
+        yield* Effect.sleep("20 millis")
+      }
     }).pipe(Effect.timeoutOrElse({ duration: "20 seconds", orElse: () => Effect.die(new Error(`readAll timed out with ${items.length} records`)) }))
     return items
   }))
