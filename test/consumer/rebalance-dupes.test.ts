@@ -1,7 +1,8 @@
 /**
  * Issue 20: no record is processed twice on a graceful rebalance. Group members (each with its own
  * Cluster, as separate processes would have) read a preloaded 6-partition topic with the default
- * `ackMode: "onPull"` and `Stream.runForEach`, processing slowly (a sleep per record); members
+ * `ackMode: "onPull"` and `Stream.runForEach` (the member that joins and leaves again: with
+ * `partitioned`, its partitions in parallel), processing slowly (a sleep per record); members
  * join (scale-out), leave gracefully (scale-in) and are replaced (rolling restart) while the
  * backlog is read — with the classic protocol (eager and cooperative assignors) and KIP-848.
  * Every (partition, offset) must be processed exactly once.
@@ -19,6 +20,7 @@ import { fileURLToPath } from "node:url"
 import { Effect, Fiber, Stream } from "effect"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import * as Consumer from "../../src/Consumer/Consumer.ts"
+import type { ConsumerRecord } from "../../src/Consumer/Record.ts"
 import { brokers } from "../kafka/env.ts"
 import { uniqueTopic } from "../util/kafka.ts"
 import { groupOptions, PARTITIONS, preload, waitFor } from "./rebalanceSupport.ts"
@@ -77,18 +79,18 @@ const rebalances = (protocol: Protocol) =>
             rebalanceTimeout: "30 seconds",
             ...groupOptions(protocol)
           }).pipe(Effect.provideService(Cluster.Cluster, own))
-          const fiber = yield* consumer.records.pipe(
-            Stream.runForEach((r) =>
-              Effect.andThen(Effect.sleep("1 millis"), Effect.sync(() => {
-                const k = `${r.partition}@${r.offset}`
-                const n = (seen.get(k) ?? 0) + 1
-                seen.set(k, n)
-                if (n > 1) duplicated++
-                byMember[i]++
-              }))
-            ),
-            Effect.forkChild
-          )
+          const handle = (r: ConsumerRecord) =>
+            Effect.andThen(Effect.sleep("1 millis"), Effect.sync(() => {
+              const k = `${r.partition}@${r.offset}`
+              const n = (seen.get(k) ?? 0) + 1
+              seen.set(k, n)
+              if (n > 1) duplicated++
+              byMember[i]++
+            }))
+          // B (the member that joins, then leaves) reads with `partitioned`, its partitions in parallel
+          const fiber = yield* (i === 1
+            ? consumer.partitioned.pipe(Stream.flatMap(([, records]) => Stream.mapEffect(records, handle), { concurrency: "unbounded" }), Stream.runDrain)
+            : consumer.records.pipe(Stream.runForEach(handle))).pipe(Effect.forkChild)
           /** Graceful close: leave while the stream runs (it finishes what it was handed), then stop it. */
           const leave = Effect.andThen(consumer.membership.leave, Fiber.interrupt(fiber))
           return { consumer, fiber, leave }
@@ -178,15 +180,20 @@ describe("issue 20: options, a backlog, a crash", () => {
       let firstAt = 0
       const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, brokers()[0], topic, groupId], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] })
       let partial = ""
+      /** When the child's lines arrived: [time, lines] (output only arrives after the processing it reports). */
+      const arrivals: Array<readonly [number, number]> = []
       child.stdout!.on("data", (b: Buffer) => {
         const lines = (partial + b.toString("utf8")).split("\n")
         partial = lines.pop()!
-        for (const l of lines) if (l !== "") byChild.add(l)
+        let n = 0
+        for (const l of lines) if (l !== "") byChild.add(l), n++
+        arrivals.push([Date.now(), n])
         if (firstAt === 0 && byChild.size > 0) firstAt = Date.now()
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
       // at least 3 auto-commit intervals of processing, then a crash
       yield* waitFor(() => firstAt > 0 && Date.now() - firstAt >= 3000 && byChild.size >= 2000, "the child's records", 60_000)
+      const killedAt = Date.now()
       child.kill("SIGKILL")
       yield* Effect.callback<void>((resume) => {
         // "close": after the exit and the last of its output
@@ -213,7 +220,13 @@ describe("issue 20: options, a backlog, a crash", () => {
         Effect.forkChild
       )
       yield* waitFor(() => seen.size >= total, `all ${total} records (have ${seen.size})`, 90_000)
-      console.log(`[rebalance-dupes crash] child processed=${killedAfter} committed=${committedSum} read again=${again}`)
+      // the issue's bound: what the child processed in its last autoCommitInterval (1 s; counted by
+      // arrival, which can only be later than the processing: an over-count) plus one chunk
+      // (maxPollRecords, 500) per partition it owned (all 6)
+      const lastInterval = arrivals.filter(([t]) => t >= killedAt - 1000).reduce((s, [, n]) => s + n, 0)
+      const bound = lastInterval + 500 * PARTITIONS
+      console.log(`[rebalance-dupes crash] child processed=${killedAfter} committed=${committedSum} read again=${again} bound=${bound} (last second ${lastInterval} + 500 × ${PARTITIONS})`)
+      assert.isTrue(again <= bound, `read again ${again} > bound ${bound}`)
       // redelivery starts at the committed offsets: only what the child processed after its last commit
       assert.isTrue(committedSum > 0, "the child committed as it went")
       assert.isTrue(again <= killedAfter - committedSum, `read again ${again} > processed ${killedAfter} − committed ${committedSum}`)
