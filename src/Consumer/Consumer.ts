@@ -31,6 +31,15 @@
  * ends (failure, interruption, `take`) puts the partitions it read back at their processed
  * offsets: what it did not finish is read again by the next stream, or by the next owner.
  *
+ * **Consume-transform-produce (exactly once).** Per chunk (`Stream.chunks`), in one
+ * `producer.transaction`: write the output, then
+ * `producer.sendOffsets(offsets, consumer.groupMetadata(offsets))`; read the input with
+ * `isolationLevel: "read_committed"` and `autoCommit: false`. With `onPull` the next pull comes
+ * after the transaction, so a revocation waits for it; `groupMetadata` refuses partitions the
+ * consumer gave up (`PartitionRevoked`), the coordinator refuses a stale generation
+ * (`CommitFailed`), and the transaction aborts. A new owner starts at the committed offsets once
+ * the transactions that wrote them are complete (OffsetFetch `requireStable`).
+ *
  * On assignment a partition starts at the group's committed offset, else per `offsetReset`
  * (`"latest"` by default; `"none"` fails that partition's records with `NoOffsetForPartition`).
  * Closing the scope commits, leaves the group (after revoking, which commits too), stops fetching
