@@ -205,6 +205,24 @@ describe.concurrent("consumer engine: at-least-once commits (real broker, script
         yield* Fiber.interrupt(reader)
       })))
 
+  it.live("manual acks: revoke waits for the acks of what was handed, then commits them", () =>
+    withTopic(1, 10, (topic) =>
+      Effect.gen(function*() {
+        const tp = { topic, partition: 0 }
+        const { engine, commits, change, log } = yield* setup({ ackMode: "manual" })
+        yield* change("Assigned", [tp])
+        const handed: Array<ConsumerRecord> = []
+        const reader = yield* engine.records.pipe(Stream.runForEach((r) => Effect.sync(() => handed.push(r))), Effect.forkScoped)
+        while (handed.length < 10) yield* Effect.sleep("10 millis")
+        const revoking = yield* Effect.forkScoped(change("Revoked", [tp]))
+        yield* Effect.sleep("300 millis")
+        assert.isFalse(log.includes("done Revoked"), "the revocation waits for the acks")
+        yield* engine.ack(handed)
+        yield* Fiber.join(revoking)
+        assert.strictEqual(commits.get(key(tp)), 10n)
+        yield* Fiber.interrupt(reader)
+      })))
+
   it.live("a revocation that times out releases the partition: its late acks fail with PartitionRevoked and are not committed", () =>
     withTopic(1, 10, (topic) =>
       Effect.gen(function*() {
