@@ -277,6 +277,11 @@ export class PartitionLog {
     return lo
   }
 
+  /** The stored batches from the one holding `offset` (or the first after it) on, in offset order. */
+  *batchesFrom(offset: bigint): Generator<StoredBatch> {
+    for (let i = this.indexFor(offset); i < this.batches.length; i++) yield this.batches[i]
+  }
+
   /**
    * Batches from `fetchOffset` up to (not including) `upTo`, at most `maxBytes` unless
    * `atLeastOne` lets a first oversize batch through (KIP-74).
