@@ -5,10 +5,12 @@
  * process (bench/lib/worker.ts); record counts are verified against the broker's end offsets.
  * Writes the "End to end" section of bench/RESULTS.md and a PNG chart per scenario.
  *
- *   npm run bench                        # the default subset (well under 10 minutes)
- *   npm run bench -- --full              # the whole produce matrix (sizes × acks × codecs × tuned/defaults)
+ *   npm run bench                        # the default subset (about 15 minutes on 2 cores)
+ *   npm run bench -- --full              # the whole produce matrix (sizes × acks × codecs × keys × API × defaults/tuned)
  *   npm run bench -- --only produce,consume --clients kpax,kafkajs --reps 5 --scale 0.2
+ *   npm run bench -- --only produce --scenarios produce-1k-acksall-lz4-defaults,produce-1k-acksall-lz4-keyed-defaults
  *   npm run bench -- --profile           # also CPU-profile kpax's produce and consume (bench/producer/profiles/)
+ *   npm run bench -- --profile=produce-1k-acksall-lz4-keyed-defaults   # profile these scenarios' kpax jobs
  *   npm run bench -- --no-write          # print, do not touch RESULTS.md / charts
  *   npm run bench -- --rerender          # charts + RESULTS.md section again from bench/charts/results.json
  *   KAFKA_BROKERS=host:9092 npm run bench  # use a running broker instead of starting one
@@ -24,7 +26,7 @@ import type { KafkaHandle } from "../test/kafka/harness.ts"
 import { createTopic } from "../test/util/kafka.ts"
 import { renderCharts } from "./charts/chart.ts"
 import { javaVersion, KAFKA_VERSION, parseConsumerPerf, parseProducerPerf, runPerfTool } from "./lib/java.ts"
-import type { Acks, ClientName, Codec, ConsumeJob, Job, JobResult, LatencyJob, MetadataJob, ProduceJob } from "./lib/jobs.ts"
+import type { Acks, ClientName, Codec, ConsumeJob, GroupProtocol, Job, JobResult, LatencyJob, MetadataJob, ProduceApi, ProduceJob } from "./lib/jobs.ts"
 import { NODE_CLIENTS, RESULT_PREFIX } from "./lib/jobs.ts"
 import { Cluster, clusterOptions, kpaxVersion, openScoped } from "./lib/kpax.ts"
 import { writePayloadFile } from "./lib/payloads.ts"
@@ -43,12 +45,17 @@ const opt = (name: string): string | undefined => {
   const eq = argv.find((a) => a.startsWith(`--${name}=`))
   return eq?.slice(name.length + 3)
 }
-const FULL = flag("full")
+/** `--scenarios <id,...>`: only these produce scenarios, picked from the full matrix (e.g. produce-1k-acksall-lz4-defaults). */
+const SCENARIOS = new Set((opt("scenarios") ?? "").split(",").filter((x) => x !== ""))
+const FULL = flag("full") || SCENARIOS.size > 0
 const SCALE = Number(opt("scale") ?? "1")
 const REPS = Number(opt("reps") ?? "3")
 const ONLY = new Set((opt("only") ?? "produce,latency,consume,metadata").split(","))
 const CLIENTS = (opt("clients") ?? [...NODE_CLIENTS, "java"].join(",")).split(",") as Array<ClientName | "java">
-const PROFILE = flag("profile")
+const PROFILE = flag("profile") || argv.some((a) => a.startsWith("--profile="))
+/** `--profile=<scenario id>,...`: which kpax jobs to profile (default: the first produce scenario and consume-alone). */
+const PROFILE_IDS = new Set((argv.find((a) => a.startsWith("--profile="))?.slice(10) ?? "").split(",").filter((x) => x !== ""))
+const profiled = (id: string, fallback: boolean) => PROFILE && (PROFILE_IDS.size > 0 ? PROFILE_IDS.has(id) : fallback)
 const WRITE = !flag("no-write")
 const PARTITIONS = 6
 
@@ -60,28 +67,44 @@ const scaled = (n: number) => Math.max(1000, Math.round(n * SCALE))
 
 // ---- scenarios -----------------------------------------------------------------------------
 
-const produceScenario = (size: number, acks: Acks, codec: Codec, tuned: boolean): Scenario => {
-  const count = scaled(size >= 1024 ? 200_000 : 1_000_000)
+const sizeLabel = (size: number) => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`)
+const sizeId = (size: number) => (size >= 1024 ? `${size / 1024}k` : `${size}b`)
+
+const produceScenario = (size: number, acks: Acks, codec: Codec, tuned: boolean, keyed = false, api: ProduceApi = "batch"): Scenario => {
+  // per-record sends: 100k (the issue's acceptance count), fewer for 16 KiB; batch: 1M / 200k / 20k
+  const base = api === "record" ? (size >= 16384 ? 20_000 : 100_000) : size >= 16384 ? 20_000 : size >= 1024 ? 200_000 : 1_000_000
+  const count = scaled(base)
+  const apiId = api === "record" ? "-send" : ""
   return {
-    id: `produce-${size >= 1024 ? "1k" : "100b"}-acks${acks === -1 ? "all" : "1"}-${codec}-${tuned ? "tuned" : "defaults"}`,
+    id: `produce-${sizeId(size)}-acks${acks === -1 ? "all" : "1"}-${codec}${keyed ? "-keyed" : ""}${apiId}-${tuned ? "tuned" : "defaults"}`,
     kind: "produce",
-    title: `Produce ${count.toLocaleString("en-US")} × ${size >= 1024 ? "1 KiB" : `${size} B`}, acks=${acks === -1 ? "all" : "1"}, ${codec}, ${tuned ? "tuned" : "defaults"}`,
-    size, count, acks, codec, tuned,
+    title: `Produce ${count.toLocaleString("en-US")} × ${sizeLabel(size)}, acks=${acks === -1 ? "all" : "1"}, ${codec}${keyed ? ", keyed" : ""}, ${api === "record" ? "send per record" : "batch API"}, ${tuned ? "tuned" : "defaults"}`,
+    size, count, acks, codec, tuned, keyed, api,
     warmup: Math.round(count / 10)
   }
 }
 
+/**
+ * Defaults first, tuned second. The default subset (about 15 minutes on 2 cores): the small-record
+ * headline, 1 KiB keyed lz4 idempotent (issue 14's losing row), and one `send` per record. `--full`:
+ * 100 B / 1 KiB / 16 KiB × acks 1/all × none/lz4/zstd × keyless/keyed with the batch API, and one
+ * `send` per record for every size × acks (no compression), each with defaults and tuned.
+ */
 const produceScenarios = (): Array<Scenario> => {
-  // The default subset (the whole run stays well under 10 minutes on 2 cores): the headline
-  // small-record case, and large compressed idempotent records. `--full` runs the 24 of the matrix.
-  if (!FULL) return [produceScenario(100, 1, "none", true), produceScenario(1024, -1, "lz4", true)]
   const out: Array<Scenario> = []
-  for (const tuned of [true, false]) {
-    for (const size of [100, 1024]) {
-      for (const acks of [1, -1] as const) for (const codec of ["none", "lz4", "zstd"] as const) out.push(produceScenario(size, acks, codec, tuned))
+  for (const tuned of [false, true]) {
+    if (!FULL) {
+      out.push(produceScenario(100, 1, "none", tuned), produceScenario(1024, -1, "lz4", tuned, true), produceScenario(1024, -1, "none", tuned, false, "record"))
+      continue
+    }
+    for (const size of [100, 1024, 16384]) {
+      for (const acks of [1, -1] as const) {
+        for (const codec of ["none", "lz4", "zstd"] as const) for (const keyed of [false, true]) out.push(produceScenario(size, acks, codec, tuned, keyed))
+        out.push(produceScenario(size, acks, "none", tuned, false, "record"))
+      }
     }
   }
-  return out
+  return SCENARIOS.size === 0 ? out : out.filter((sc) => SCENARIOS.has(sc.id))
 }
 
 const LATENCY: Scenario = {
@@ -92,11 +115,11 @@ const LATENCY: Scenario = {
   rate: 10_000, seconds: Math.max(2, 10 * Math.min(1, SCALE * 2))
 }
 const CONSUME_COUNT = scaled(1_000_000)
-const consumeScenario = (members: number): Scenario => ({
-  id: members === 1 ? "consume-alone" : `consume-group${members}`,
+const consumeScenario = (members: number, protocol: GroupProtocol): Scenario => ({
+  id: members === 1 ? "consume-alone" : `consume-group${members}${protocol === "consumer" ? "-kip848" : ""}`,
   kind: "consume",
-  title: `Consume ${CONSUME_COUNT.toLocaleString("en-US")} × 100 B from ${PARTITIONS} partitions, ${members === 1 ? "one consumer" : `group of ${members}`}`,
-  size: 100, count: CONSUME_COUNT, acks: 1, codec: "none", tuned: true, warmup: 0, members
+  title: `Consume ${CONSUME_COUNT.toLocaleString("en-US")} × 100 B from ${PARTITIONS} partitions, ${members === 1 ? "one consumer" : `group of ${members}, ${protocol === "consumer" ? "KIP-848" : "classic"}`}`,
+  size: 100, count: CONSUME_COUNT, acks: 1, codec: "none", tuned: false, warmup: 0, members, protocol
 })
 const METADATA: Scenario = {
   id: "metadata-roundtrips",
@@ -218,10 +241,10 @@ const main = async () => {
         const load = load1()
         const job: ProduceJob = {
           kind: "produce", brokers, topic, partitions: PARTITIONS, size: sc.size, count: sc.count,
-          warmup: sc.warmup, reps: REPS, acks: sc.acks, codec: sc.codec, tuned: sc.tuned
+          warmup: sc.warmup, reps: REPS, acks: sc.acks, codec: sc.codec, tuned: sc.tuned, keyed: sc.keyed === true, api: sc.api ?? "batch"
         }
         try {
-          const profile = PROFILE && client === "kpax" && sc.id === produceScenarios()[0].id ? `produce-kpax-${sc.id}` : undefined
+          const profile = client === "kpax" && profiled(sc.id, sc.id === produceScenarios()[0].id) ? `produce-kpax-${sc.id}` : undefined
           const result = await runWorker(client, job, { profile })
           let verified: string | undefined
           if (result.skipped === undefined) {
@@ -236,7 +259,8 @@ const main = async () => {
         }
         await dropTopic(topic)
       }
-      if (withJava) {
+      // Java's ProducerPerformance sends keyless records one `send` at a time (its only API)
+      if (withJava && sc.keyed !== true && sc.api !== "record") {
         const topic = await newTopic(sc.id)
         const load = load1()
         try {
@@ -339,17 +363,17 @@ const main = async () => {
     ])
     const ends = await endOffsets(topic)
     if (pre.code !== 0 || sum(ends) !== CONSUME_COUNT) throw new Error(`preload failed: end offsets ${ends.join(",")} (exit ${pre.code}) ${pre.stderr.slice(-400)}`)
-    for (const members of [1, 3]) {
-      const sc = consumeScenario(members)
+    for (const [members, protocol] of [[1, "classic"], [3, "classic"], [3, "consumer"]] as const) {
+      const sc = consumeScenario(members, protocol)
       log(sc.title)
       for (const client of nodeClients) {
         const load = load1()
         const job: ConsumeJob = {
           kind: "consume", brokers, topic, partitions: PARTITIONS, count: CONSUME_COUNT, endOffsets: ends, members,
-          reps: REPS, warmup: true, groupPrefix: `bench-${client}-${members}-${Date.now().toString(36)}`
+          reps: REPS, warmup: true, groupPrefix: `bench-${client}-${members}-${protocol}-${Date.now().toString(36)}`, protocol
         }
         try {
-          const profile = PROFILE && client === "kpax" && members === 1 ? "consume-kpax" : undefined
+          const profile = client === "kpax" && profiled(sc.id, members === 1) ? `consume-kpax-${sc.id}` : undefined
           const result = await runWorker(client, job, { profile })
           record(sc, client, {
             result,

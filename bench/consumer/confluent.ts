@@ -19,7 +19,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
   const ends = job.endOffsets
   return {
     version: confluentVersion(),
-    settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`}, low-level KafkaConsumer: subscribe, consume(10000, cb) in a loop, auto.offset.reset earliest, librdkafka's default fetch settings, auto-commit off`,
+    settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group (${job.protocol === "consumer" ? "group.protocol consumer, KIP-848" : "classic protocol"})`}, low-level KafkaConsumer: subscribe, consume(10000, cb) in a loop, auto.offset.reset earliest, librdkafka's default fetch settings, auto-commit off`,
     run: async (rep, limit = Infinity) => {
       const t0 = performance.now()
       let n = 0
@@ -41,7 +41,8 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped
           "group.id": `${job.groupPrefix}-${rep}`,
           "client.id": `confluent-bench-${i}`,
           "metadata.broker.list": job.brokers,
-          "enable.auto.commit": false
+          "enable.auto.commit": false,
+          ...(job.protocol === "consumer" ? { "group.protocol": "consumer" } : {})
         } as never, { "auto.offset.reset": "earliest" } as never))
       await Promise.all(consumers.map((c) =>
         new Promise<void>((resolve, reject) => {

@@ -6,9 +6,10 @@
 import kafkajs from "kafkajs"
 import type { ConsumeJob } from "../lib/jobs.ts"
 import { versionOf } from "../lib/peers.ts"
-import type { ConsumeSession } from "../lib/worker.ts"
+import type { ConsumeSession, Skipped } from "../lib/worker.ts"
 
-export const consume = async (job: ConsumeJob): Promise<ConsumeSession> => {
+export const consume = async (job: ConsumeJob): Promise<ConsumeSession | Skipped> => {
+  if (job.members > 1 && job.protocol === "consumer") return { skipped: "kafkajs has no KIP-848 (consumer) group protocol", version: versionOf("kafkajs") }
   const kafka = new kafkajs.Kafka({ clientId: "kafkajs-bench", brokers: job.brokers.split(","), logLevel: kafkajs.logLevel.NOTHING })
   const ends = job.endOffsets
   const concurrency = Math.ceil(job.partitions / job.members)

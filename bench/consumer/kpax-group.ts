@@ -1,5 +1,5 @@
 /**
- * kpax group consumer driver: `members` consumers (`Consumer.make`, classic protocol, each with its
+ * kpax group consumer driver: `members` consumers (`Consumer.make`, classic or KIP-848 protocol, each with its
  * own Cluster and connections, as the peers' consumers have) in one new group, offsetReset
  * earliest, each running its `records` stream (counted per chunk) until every partition reached its
  * end offset; then the scope closes (streams interrupted, members leave the group).
@@ -23,7 +23,7 @@ export const consumeGroup = async (job: ConsumeJob): Promise<ConsumeSession | Sk
       const fibers: Array<Fiber.Fiber<void, unknown>> = []
       for (let m = 0; m < job.members; m++) {
         const cluster = yield* Cluster.make(clusterOptions(job.brokers, { tracing: false, validateRequests: false, clientId: `kpax-bench-${m}` }))
-        const consumer = yield* Consumer.make({ groupId: `${job.groupPrefix}-${rep}`, topics: [job.topic], offsetReset: "earliest", autoCommit: false }).pipe(
+        const consumer = yield* Consumer.make({ groupId: `${job.groupPrefix}-${rep}`, topics: [job.topic], offsetReset: "earliest", autoCommit: false, groupProtocol: job.protocol }).pipe(
           Effect.provideService(Cluster.Cluster, cluster)
         )
         fibers.push(yield* Effect.forkChild(Stream.runForEachArray(consumer.records, (chunk) =>
@@ -45,7 +45,7 @@ export const consumeGroup = async (job: ConsumeJob): Promise<ConsumeSession | Sk
     }))
   return {
     version: kpaxVersion(),
-    settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`} (Consumer.make, classic protocol, a Cluster each), offsetReset earliest, \`records\` stream per member counted per chunk, default fetch settings, autoCommit off`,
+    settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`} (Consumer.make, groupProtocol ${job.protocol === "consumer" ? "\"consumer\" (KIP-848)" : "\"classic\""}, a Cluster each), offsetReset earliest, \`records\` stream per member counted per chunk, default fetch settings, autoCommit off`,
     run: (rep, limit = Infinity) => Effect.runPromise(runOnce(rep, limit)),
     close: async () => {}
   }

@@ -12,7 +12,7 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession> => {
   const ends = job.endOffsets
   return {
     version: versionOf("@platformatic/kafka"),
-    settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group`}, consume({ mode: "earliest", autocommit: false }) stream, 'data' events, default fetch settings`,
+    settings: `${job.members === 1 ? "a group of one" : `${job.members} consumers in one group (${job.protocol === "consumer" ? "KIP-848 consumer protocol" : "classic protocol"})`}, consume({ mode: "earliest", autocommit: false }) stream, 'data' events, default fetch settings`,
     run: async (rep, limit = Infinity) => {
       const t0 = performance.now()
       let n = 0
@@ -21,7 +21,8 @@ export const consume = async (job: ConsumeJob): Promise<ConsumeSession> => {
       let finish!: () => void
       const finished = new Promise<void>((r) => (finish = r))
       const consumers = Array.from({ length: job.members }, (_, i) =>
-        new Consumer<Buffer, Buffer, Buffer, Buffer>({ clientId: `platformatic-bench-${i}`, groupId: `${job.groupPrefix}-${rep}`, bootstrapBrokers: job.brokers.split(",") }))
+        new Consumer<Buffer, Buffer, Buffer, Buffer>({ clientId: `platformatic-bench-${i}`, groupId: `${job.groupPrefix}-${rep}`, bootstrapBrokers: job.brokers.split(","),
+          ...(job.protocol === "consumer" ? { groupProtocol: "consumer" as const } : {}) }))
       await Promise.all(consumers.map(async (c) => {
         const stream = await c.consume({ topics: [job.topic], mode: "earliest", autocommit: false })
         stream.on("data", (m) => {

@@ -23,7 +23,16 @@ export interface ProduceJob {
   readonly codec: Codec
   /** Best-practice throughput settings, or the client's defaults. */
   readonly tuned: boolean
+  /** Records carry a key (`keyOf(i)`: 1,024 distinct keys), so the key partitioner places them. */
+  readonly keyed: boolean
+  /**
+   * `batch`: the client's batch API (kpax `sendAll`, peers' `send` of message arrays, librdkafka's
+   * `produce`); `record`: one send call per record, all of a repetition's sends started at once.
+   */
+  readonly api: ProduceApi
 }
+
+export type ProduceApi = "batch" | "record"
 
 export interface LatencyJob {
   readonly kind: "latency"
@@ -49,7 +58,11 @@ export interface ConsumeJob {
   readonly reps: number
   readonly warmup: boolean
   readonly groupPrefix: string
+  /** Group protocol of a group of N: `classic` (JoinGroup/SyncGroup) or `consumer` (KIP-848). */
+  readonly protocol: GroupProtocol
 }
+
+export type GroupProtocol = "classic" | "consumer"
 
 export interface MetadataJob {
   readonly kind: "metadata"

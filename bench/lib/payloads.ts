@@ -1,5 +1,5 @@
 /**
- * The records every client sends: keyless, values drawn in turn from a pool of 1024 distinct
+ * The records every client sends: keyless (or, keyed, `keyOf(i)`), values drawn in turn from a pool of 1024 distinct
  * payloads of random capital letters (A–Z, as Java's ProducerPerformance makes them), generated
  * from a fixed seed, so every client and Java's tool (through `--payload-file`) send the same
  * bytes and compressed runs compress alike (about 4.7 bits of entropy per byte).
@@ -30,6 +30,9 @@ export const payloads = (size: number): Array<Buffer> => {
   }
   return out
 }
+
+/** The key of record `i` in keyed runs: one of 1,024 distinct 8-byte keys (`k0000000`…). */
+export const keys = (): Array<Buffer> => Array.from({ length: POOL }, (_, i) => Buffer.from(`k${String(i).padStart(7, "0")}`))
 
 /** The same payloads as a file for Java's `--payload-file` (one per line). */
 export const writePayloadFile = (file: string, size: number): string => {

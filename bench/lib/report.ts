@@ -4,7 +4,7 @@
  * the `e2e-analysis` markers) is read again right before writing and kept as it is.
  */
 import * as fs from "node:fs"
-import type { Acks, Codec, JobResult } from "./jobs.ts"
+import type { Acks, Codec, GroupProtocol, JobResult, ProduceApi } from "./jobs.ts"
 import { fmt3, fmtInt, fmtSpread, median, spread } from "./stats.ts"
 
 export interface Scenario {
@@ -20,6 +20,9 @@ export interface Scenario {
   readonly rate?: number
   readonly seconds?: number
   readonly members?: number
+  readonly keyed?: boolean
+  readonly api?: ProduceApi
+  readonly protocol?: GroupProtocol
 }
 
 export interface Outcome {
@@ -110,6 +113,13 @@ const ratios = (list: ReadonlyArray<Outcome>, higherIsBetter: (o: Outcome & { re
   }
 }
 
+/** kpax's peak RSS over the lowest JavaScript peer's (≤ 1 is the target). */
+const rssRatio = (list: ReadonlyArray<Outcome>): string => {
+  const k = list.find((o) => o.client === "kpax" && ok(o))
+  const peers = list.filter((o) => o.client !== "kpax" && o.client !== "java" && ok(o)).map((o) => o.result!.peakRss)
+  return k === undefined || peers.length === 0 ? "–" : `${(k.result!.peakRss / Math.min(...peers)).toFixed(2)}×`
+}
+
 export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string; file: string }>): string => {
   const out: Array<string> = []
   const p = (s = "") => out.push(s)
@@ -129,28 +139,35 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
   p(`| broker | ${report.brokers} |`)
   p(`| clients | ${Object.entries(report.versions).map(([k, v]) => `${CLIENT_LABEL[k] ?? k} ${v}`).join(", ")} |`)
   p(`| repetitions | warm-up, then ${report.reps} timed repetitions per client; median (min–max)${report.scale !== 1 ? `; record counts scaled by ${report.scale}` : ""} |`)
-  p(`| records | keyless, values cycled from 1,024 random A–Z payloads (Java: the same payloads through \`--payload-file\`) |`)
-  p(`| matrix | ${report.full ? "full (`--full`): 100 B × 1M and 1 KiB × 200k, acks 1/all, none/lz4/zstd, tuned/defaults" : "default subset (the full matrix is `npm run bench -- --full`)"} |`)
+  p(`| records | keyless unless "keyed" (1,024 distinct 8-byte keys), values cycled from 1,024 random A–Z payloads (Java: the same payloads through \`--payload-file\`) |`)
+  p(`| matrix | ${report.full ? "full (`--full`): 100 B × 1M / 1 KiB × 200k / 16 KiB × 20k, acks 1/all, none/lz4/zstd, keyless/keyed, batch API; send per record per size × acks; defaults and tuned" : "default subset (the full matrix is `npm run bench -- --full`)"} |`)
   p()
 
-  // produce
-  const produce = [...groups.values()].filter((l) => l[0].scenario.kind === "produce")
-  if (produce.length > 0) {
-    p("### Produce throughput")
+  // produce: defaults first, tuned second
+  const produceAll = [...groups.values()].filter((l) => l[0].scenario.kind === "produce")
+  for (const tuned of [false, true]) {
+    const produce = produceAll.filter((l) => l[0].scenario.tuned === tuned)
+    if (produce.length === 0) continue
+    p(`### Produce throughput, ${tuned ? "tuned (settings per client in the table at the end)" : "each client's defaults"}`)
     p()
-    p("msgs/s, median (min–max) over the repetitions, each from the first send to the last acknowledgement; verified by the")
-    p("topic's end offsets (ListOffsets) after the run. MiB/s is of record values. \"µs CPU/rec\" is the client process's CPU")
-    p("time (every thread: librdkafka's included) per record — less sensitive to the machine's load than msgs/s (n/a for Java).")
-    p()
-    p(`| scenario | ${clients.map((c) => CLIENT_LABEL[c]).join(" | ")} | kpax ÷ best JS peer | kpax ÷ Java |`)
-    p(`| --- | ${clients.map(() => "---:").join(" | ")} | ---: | ---: |`)
+    if (!tuned) {
+      p("Defaults: each client as a new user creates it, with only what the scenario fixes (acks, compression, keys).")
+      p("msgs/s, median (min–max) over the repetitions, each from the first send to the last acknowledgement; verified by the")
+      p("topic's end offsets (ListOffsets) after the run. MiB/s is of record values. \"µs CPU/rec\" is the client process's CPU")
+      p("time (every thread: librdkafka's included) per record — less sensitive to the machine's load than msgs/s (n/a for Java).")
+      p("\"batch API\": kpax `sendAll`, kafkajs/platformatic `send` of message arrays, librdkafka's `produce` per record (its")
+      p("natural fast path); \"send per record\": one send call (one promise/fiber) per record, all of a repetition at once.")
+      p()
+    }
+    p(`| scenario | ${clients.map((c) => CLIENT_LABEL[c]).join(" | ")} | kpax ÷ best JS peer | kpax ÷ Java | kpax RSS ÷ lowest JS peer |`)
+    p(`| --- | ${clients.map(() => "---:").join(" | ")} | ---: | ---: | ---: |`)
     for (const list of produce) {
       const sc = list[0].scenario
       const r = ratios(list, (o) => median(ratesOf(o.result)))
       p(`| ${sc.title} | ${clients.map((c) => cell(list.find((o) => o.client === c), (o) => {
         const s = spread(ratesOf(o.result))
         return `${fmtSpread(s)}<br>${fmt3((s.median * sc.size) / 2 ** 20)} MiB/s, ${mib(o.result.peakRss)}${cpuPerRecord(o.result)}`
-      })).join(" | ")} | ${r.peer} | ${r.java} |`)
+      })).join(" | ")} | ${r.peer} | ${r.java} | ${rssRatio(list)} |`)
     }
     p()
     for (const list of produce) {
@@ -179,6 +196,13 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
       const sat = l.saturated === true ? " (could not keep up: fell 2 s behind, stopped)" : ""
       p(`| ${CLIENT_LABEL[o.client]} | ${fmt3(l.p50)} | ${fmt3(l.p99)} | ${fmt3(l.p999)} | ${fmt3(l.max)} | ${fmtInt(l.achievedRate)}${sat} | ${mib(o.result.peakRss)} | ${o.load.toFixed(1)} |`)
     }
+    const k = list.find((o) => o.client === "kpax" && ok(o))
+    const others = list.filter((o) => o.client !== "kpax" && ok(o) && o.result.latency?.saturated !== true)
+    if (k !== undefined && others.length > 0) {
+      const best = others.reduce((a, b) => (b.result!.latency!.p99 < a.result!.latency!.p99 ? b : a))
+      p()
+      p(`kpax p99 ÷ lowest other p99 (${CLIENT_LABEL[best.client]}, clients that kept the rate): ${(k.result!.latency!.p99 / best.result!.latency!.p99).toFixed(2)}× (≤ 1 is the target).`)
+    }
     const f = chartOf(sc.id)
     if (f !== undefined) p(`\n![${sc.title}](charts/${f})`)
     p()
@@ -193,8 +217,8 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
     p("offsets' sum), median (min–max); \"first record\" is the time from creating the consumer(s) to the first record")
     p("(group join included). kpax \"one consumer\" is the PartitionConsumer (no group); the peers always use a group.")
     p()
-    p(`| scenario | ${clients.map((c) => CLIENT_LABEL[c]).join(" | ")} | kpax ÷ best JS peer | kpax ÷ Java |`)
-    p(`| --- | ${clients.map(() => "---:").join(" | ")} | ---: | ---: |`)
+    p(`| scenario | ${clients.map((c) => CLIENT_LABEL[c]).join(" | ")} | kpax ÷ best JS peer | kpax ÷ Java | kpax RSS ÷ lowest JS peer |`)
+    p(`| --- | ${clients.map(() => "---:").join(" | ")} | ---: | ---: | ---: |`)
     for (const list of consume) {
       const sc = list[0].scenario
       const r = ratios(list, (o) => median(ratesOf(o.result)))
@@ -203,7 +227,7 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
         const first = median(o.result.reps.map((x) => x.extra?.firstMs ?? x.extra?.joinMs ?? NaN))
         const dups = o.result.reps.reduce((a, x) => a + (x.extra?.duplicates ?? 0), 0)
         return `${fmtSpread(s)}<br>first record ${fmtInt(first)} ms, ${mib(o.result.peakRss)}${cpuPerRecord(o.result)}${dups > 0 ? `, ${fmtInt(dups)} re-read³` : ""}`
-      })).join(" | ")} | ${r.peer} | ${r.java} |`)
+      })).join(" | ")} | ${r.peer} | ${r.java} | ${rssRatio(list)} |`)
     }
     p()
     for (const list of consume) {
@@ -231,6 +255,9 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
       const s = spread(ratesOf(o.result))
       p(`| ${CLIENT_LABEL[o.client]} | ${fmtSpread(s)} | ${fmt3(1e6 / s.median)} | ${o.result.settings} | ${mib(o.result.peakRss)} |`)
     }
+    const r = ratios(list, (o) => median(ratesOf(o.result)))
+    p()
+    p(`kpax ÷ best JS peer: ${r.peer} (≥ 1.2× is the target); kpax RSS ÷ lowest JS peer: ${rssRatio(list)}.`)
     const f = chartOf(sc.id)
     if (f !== undefined) p(`\n![${sc.title}](charts/${f})`)
     p()

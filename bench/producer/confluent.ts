@@ -4,6 +4,7 @@
  */
 import type { LatencyJob, ProduceJob } from "../lib/jobs.ts"
 import { confluentVersion, loadConfluent } from "../lib/confluent.ts"
+import { keys } from "../lib/payloads.ts"
 import { createRequire } from "node:module"
 import type { LatencySession, ProduceSession, Skipped } from "../lib/worker.ts"
 
@@ -30,6 +31,8 @@ const open = async (brokers: string, acks: 1 | -1, codec: "none" | "lz4" | "zstd
 export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Promise<ProduceSession | Skipped> => {
   const K = loadConfluent()
   if ("skipped" in K) return K
+  const keyPool = keys()
+  if (job.api === "record") return perRecord(job, pool, keyPool)
   const rd = createRequire(import.meta.url)("@confluentinc/kafka-javascript") as typeof import("@confluentinc/kafka-javascript")
   const config: Record<string, string | number | boolean> = {
     "metadata.broker.list": job.brokers,
@@ -52,7 +55,7 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
   const topic = job.topic
   return {
     version: confluentVersion(),
-    settings: `low-level Producer.produce() per record + delivery reports (poll every 5 ms), ${job.tuned ? "linger.ms 10, batch.size 1 MB, queue 1M msgs / 256 MiB" : "librdkafka defaults (linger.ms 5, queue 100k msgs)"}, QUEUE_FULL → poll and retry; idempotent ${job.acks === -1 ? "yes" : "no"}`,
+    settings: `low-level Producer.produce() per record + delivery reports (poll every 5 ms), ${job.tuned ? "linger.ms 10, batch.size 1 MB, queue 1M msgs / 256 MiB" : "librdkafka defaults (linger.ms 5, queue 100k msgs)"}, QUEUE_FULL → poll and retry${job.keyed ? ", keyed" : ""}; idempotent ${job.acks === -1 ? "yes" : "no"}`,
     run: (count, offset) =>
       new Promise<number>((resolve, reject) => {
         let acked = 0
@@ -68,7 +71,7 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
         const pump = () => {
           while (sent < count && !failed) {
             try {
-              producer.produce(topic, null, pool[(offset + sent) & 1023])
+              producer.produce(topic, null, pool[(offset + sent) & 1023], job.keyed ? keyPool[(offset + sent) & 1023] : null)
               sent++
             } catch (e) {
               if ((e as { code?: number }).code !== rd.CODES.ERRORS.ERR__QUEUE_FULL) return reject(e)
@@ -80,6 +83,27 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
         pump()
       }),
     close: () => new Promise<void>((resolve) => producer.disconnect(() => resolve()))
+  }
+}
+
+/** Per-record API: the KafkaJS-style promise `send()` of one message per record, all at once. */
+const perRecord = async (job: ProduceJob, pool: ReadonlyArray<Buffer>, keyPool: ReadonlyArray<Buffer>): Promise<ProduceSession | Skipped> => {
+  const producer = await open(job.brokers, job.acks, job.codec,
+    job.tuned ? { "linger.ms": 10, "batch.size": 1_000_000, "queue.buffering.max.messages": 1_000_000, "queue.buffering.max.kbytes": 262_144 } : {})
+  if ("skipped" in producer) return producer
+  return {
+    version: confluentVersion(),
+    settings: `KafkaJS-style send() of one message per record, all at once, ${job.tuned ? "linger.ms 10, batch.size 1 MB, queue 1M msgs / 256 MiB" : "librdkafka defaults"}${job.keyed ? ", keyed" : ""}; idempotent ${job.acks === -1 ? "yes" : "no"}`,
+    run: async (count, offset) => {
+      const sends = new Array<Promise<unknown>>(count)
+      for (let i = 0; i < count; i++) {
+        const j = (offset + i) & 1023
+        sends[i] = producer.send({ topic: job.topic, messages: [job.keyed ? { key: keyPool[j], value: pool[j] } : { value: pool[j] }] })
+      }
+      await Promise.all(sends)
+      return count
+    },
+    close: () => producer.disconnect()
   }
 }
 

@@ -2,10 +2,12 @@
  * kafkajs producer driver. kafkajs has no linger or batch size: a `send` is one request per broker
  * holding its messages. Tuned: `send` of 5,000-message arrays, 4 in flight, lz4/zstd through codec
  * plugins (see lib/peers.ts). Defaults: the same loop, default producer config. Idempotence off
- * (kafkajs' default; on, it allows one request in flight).
+ * (kafkajs' default; on, it allows one request in flight). Per-record API: one `send` of one
+ * message per record, all of a repetition's sends started at once.
  */
 import kafkajs from "kafkajs"
 import type { LatencyJob, ProduceJob } from "../lib/jobs.ts"
+import { keys } from "../lib/payloads.ts"
 import { kafkajsCodecs, versionOf, windowed } from "../lib/peers.ts"
 import type { LatencySession, ProduceSession } from "../lib/worker.ts"
 
@@ -29,14 +31,22 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
   const chunk = chunkFor(job.size)
   const producer = await connect(job.brokers)
   const compression = codecOf(job.codec)
+  const keyPool = keys()
+  const message = (i: number) => (job.keyed ? { key: keyPool[i & 1023], value: pool[i & 1023] } : { value: pool[i & 1023] })
+  const perRecord = async (count: number, offset: number) => {
+    const sends = new Array<Promise<unknown>>(count)
+    for (let i = 0; i < count; i++) sends[i] = producer.send({ topic: job.topic, messages: [message(offset + i)], acks: job.acks, compression })
+    await Promise.all(sends)
+    return count
+  }
   return {
     version: versionOf("kafkajs"),
-    settings: `send() of ${chunk}-message arrays, ${WINDOW} in flight${job.codec === "none" ? "" : `, ${job.codec} codec plugin`}; idempotent no` +
+    settings: `${job.api === "record" ? "send() of one message per record, all at once" : `send() of ${chunk}-message arrays, ${WINDOW} in flight`}${job.keyed ? ", keyed" : ""}${job.codec === "none" ? "" : `, ${job.codec} codec plugin`}; idempotent no` +
       (job.tuned ? "" : " (no batching settings to tune: same as tuned)"),
     run: (count, offset) =>
-      windowed(count, chunk, WINDOW, async (from, n) => {
-        const messages = new Array<{ value: Buffer }>(n)
-        for (let j = 0; j < n; j++) messages[j] = { value: pool[(offset + from + j) & 1023] }
+      job.api === "record" ? perRecord(count, offset) : windowed(count, chunk, WINDOW, async (from, n) => {
+        const messages = new Array<{ key?: Buffer; value: Buffer }>(n)
+        for (let j = 0; j < n; j++) messages[j] = message(offset + from + j)
         await producer.send({ topic: job.topic, messages, acks: job.acks, compression })
         return n
       }),

@@ -2,13 +2,15 @@
  * kpax producer driver. Tuned: `sendAll` over chunks of 10,000 records with up to 8 chunks in
  * flight (or `producer.sink` with KPAX_BENCH_API=sink), batchSize 256 KiB, linger 10 ms,
  * bufferMemory 64 MiB, idempotent with acks=all (kpax's default), per-request tracing and request
- * validation off. Defaults: `Producer.make({ acks, compression })`, same loop.
+ * validation off. Defaults: `Producer.make({ acks, compression })`, same loop. Per-record API:
+ * `Effect.forEach(records, producer.send, { concurrency: "unbounded" })` over the whole repetition.
  */
 import { Effect, Exit, Fiber, Stream } from "effect"
 import * as Producer from "../../src/Producer/Producer.ts"
 import type { ProducerRecord } from "../../src/Producer/Producer.ts"
 import type { LatencyJob, ProduceJob } from "../lib/jobs.ts"
 import { Cluster, clusterOptions, kpaxVersion, openScoped } from "../lib/kpax.ts"
+import { keys } from "../lib/payloads.ts"
 import type { LatencySession, ProduceSession } from "../lib/worker.ts"
 
 const CHUNK = 10_000
@@ -29,11 +31,15 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
     : { acks: job.acks === -1 ? "all" : 1, compression: job.codec }
   const { value: producer, close } = await open(job.brokers, options, job.tuned)
   const topic = job.topic
+  const keyPool = keys()
   const chunkOf = (from: number, n: number): Array<ProducerRecord> => {
     const recs = new Array<ProducerRecord>(n)
-    for (let j = 0; j < n; j++) recs[j] = { topic, value: pool[(from + j) & 1023] }
+    if (job.keyed) for (let j = 0; j < n; j++) recs[j] = { topic, key: keyPool[(from + j) & 1023], value: pool[(from + j) & 1023] }
+    else for (let j = 0; j < n; j++) recs[j] = { topic, value: pool[(from + j) & 1023] }
     return recs
   }
+  const perRecord = (count: number, offset: number) =>
+    Effect.forEach(chunkOf(offset, count), producer.send, { concurrency: "unbounded", discard: true }).pipe(Effect.as(count))
   const viaSendAll = (count: number, offset: number) =>
     Effect.gen(function*() {
       const window: Array<Fiber.Fiber<ReadonlyArray<Producer.RecordMetadata>, Producer.ProducerError>> = []
@@ -50,11 +56,15 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
     for (let i = 0; i < count; i += CHUNK) chunks.push(chunkOf(offset + i, Math.min(CHUNK, count - i)))
     return Stream.fromArrays(...chunks).pipe(Stream.run(producer.sink), Effect.as(count))
   }
-  const kind = job.tuned ? `${API} ${CHUNK}-record chunks (${API === "sendAll" ? `${WINDOW} in flight` : "one stream"}), batchSize ${BATCH / 1024} KiB, linger 10 ms, bufferMemory 64 MiB, tracing/validation off` : `${API} ${CHUNK}-record chunks, default config (batchSize 16 KiB, linger 5 ms)`
+  const api = job.api === "record" ? "send() per record, all at once (unbounded concurrency)" : API
+  const how = job.api === "record" ? api : `${API} ${CHUNK}-record chunks${API === "sendAll" ? ` (${WINDOW} in flight)` : " (one stream)"}`
+  const kind = job.tuned
+    ? `${how}, batchSize ${BATCH / 1024} KiB, linger 10 ms, bufferMemory 64 MiB, tracing/validation off`
+    : `${how}, default config (only acks, compression)`
   return {
     version: kpaxVersion(),
-    settings: `${kind}; idempotent ${job.acks === -1 ? "yes" : "no"}`,
-    run: (count, offset) => Effect.runPromise(API === "sink" ? viaSink(count, offset) : viaSendAll(count, offset)),
+    settings: `${kind}${job.keyed ? ", keyed" : ""}; idempotent ${job.acks === -1 ? "yes" : "no"}`,
+    run: (count, offset) => Effect.runPromise(job.api === "record" ? perRecord(count, offset) : API === "sink" ? viaSink(count, offset) : viaSendAll(count, offset)),
     close
   }
 }

@@ -1,10 +1,12 @@
 /**
  * @platformatic/kafka producer driver. No linger or batch size either: a `send` is one request per
  * broker. Tuned: `send` of 5,000-message arrays, 4 in flight, native lz4/zstd. Defaults: the same.
- * Idempotence off (its default).
+ * Idempotence off (its default). Per-record API: one `send` of one message per record, all of a
+ * repetition's sends started at once.
  */
 import { Producer } from "@platformatic/kafka"
 import type { LatencyJob, ProduceJob } from "../lib/jobs.ts"
+import { keys } from "../lib/payloads.ts"
 import { versionOf, windowed } from "../lib/peers.ts"
 import type { LatencySession, ProduceSession } from "../lib/worker.ts"
 
@@ -26,13 +28,21 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
   const chunk = chunkFor(job.size)
   const producer = make(job.brokers, job.acks, job.codec)
   const topic = job.topic
+  const keyPool = keys()
+  const message = (i: number) => (job.keyed ? { topic, key: keyPool[i & 1023], value: pool[i & 1023] } : { topic, value: pool[i & 1023] })
+  const perRecord = async (count: number, offset: number) => {
+    const sends = new Array<Promise<unknown>>(count)
+    for (let i = 0; i < count; i++) sends[i] = producer.send({ messages: [message(offset + i)] })
+    await Promise.all(sends)
+    return count
+  }
   return {
     version: versionOf("@platformatic/kafka"),
-    settings: `send() of ${chunk}-message arrays, ${WINDOW} in flight; idempotent no` + (job.tuned ? "" : " (no batching settings to tune: same as tuned)"),
+    settings: `${job.api === "record" ? "send() of one message per record, all at once" : `send() of ${chunk}-message arrays, ${WINDOW} in flight`}${job.keyed ? ", keyed" : ""}; idempotent no` + (job.tuned ? "" : " (no batching settings to tune: same as tuned)"),
     run: (count, offset) =>
-      windowed(count, chunk, WINDOW, async (from, n) => {
-        const messages = new Array<{ topic: string; value: Buffer }>(n)
-        for (let j = 0; j < n; j++) messages[j] = { topic, value: pool[(offset + from + j) & 1023] }
+      job.api === "record" ? perRecord(count, offset) : windowed(count, chunk, WINDOW, async (from, n) => {
+        const messages = new Array<{ topic: string; key?: Buffer; value: Buffer }>(n)
+        for (let j = 0; j < n; j++) messages[j] = message(offset + from + j)
         await producer.send({ messages })
         return n
       }),

@@ -2,7 +2,9 @@
  * Kafka's record compression codecs, by the attribute codes of a record batch:
  * `0` none, `1` gzip, `2` snappy, `3` lz4, `4` zstd.
  *
- * - gzip and zstd: `node:zlib` (zstd needs Node ≥ 22.15).
+ * - gzip and zstd: `node:zlib` (zstd needs Node ≥ 22.15; Bun and Deno have both).
+ * - snappy and lz4 are native (napi) modules: they load on Node, Bun and Deno (Deno: with the
+ *   `ffi` permission, `--allow-ffi`; without it they fail with `"Unsupported"` naming the flag).
  * - snappy: the `snappy` package (napi-rs). Written in the *xerial* framing the Java client writes
  *   (`\x82SNAPPY\0`, version 1, compatible 1, then blocks of int32 length + raw snappy, 32 KiB of
  *   input per block); read both xerial and raw snappy, as Kafka does.
@@ -64,8 +66,8 @@ export const isCompressionCodec = (codec: number): codec is CompressionCodec =>
   Number.isInteger(codec) && codec >= 0 && codec <= 4
 
 /**
- * Compression or decompression failed: `"Unsupported"` (unknown codec code, or zstd on a Node
- * without it), `"Corrupt"` (the compressed bytes are malformed or truncated), `"TooLarge"` (the
+ * Compression or decompression failed: `"Unsupported"` (unknown codec code, zstd on a Node
+ * without it, or a native codec the runtime may not load — Deno without `--allow-ffi`), `"Corrupt"` (the compressed bytes are malformed or truncated), `"TooLarge"` (the
  * output would exceed `maxDecompressedBytes`), `"Failed"` (the compressor itself failed).
  *
  * @example
@@ -130,12 +132,28 @@ const require_ = createRequire(import.meta.url)
 let snappyModule: SnappyModule | undefined
 let lz4Module: Lz4Module | undefined
 
+interface DenyingRuntime {
+  readonly Deno?: { readonly permissions?: { querySync?(d: { readonly name: "ffi" }): { readonly state: string } } }
+}
+
+/**
+ * A napi package that did not load. Deno loads napi modules only with the `ffi` permission: there
+ * the message says so (the usual cause); elsewhere it carries the loader's own message.
+ */
+const nativeLoadFailure = (pkg: string, codec: number, operation: "compress" | "decompress", cause: unknown): CompressionError => {
+  const ffi = (globalThis as DenyingRuntime).Deno?.permissions?.querySync?.({ name: "ffi" }).state
+  const message = ffi !== undefined && ffi !== "granted"
+    ? `the ${pkg} package (a native napi module) cannot load: Deno needs the ffi permission for it — run with --allow-ffi (or -A)`
+    : `the ${pkg} package could not be loaded: ${(cause as Error)?.message ?? String(cause)}`
+  return new CompressionError({ codec, operation, reason: "Unsupported", message, cause })
+}
+
 const snappyLib = (codec: number, operation: "compress" | "decompress"): SnappyModule => {
   if (snappyModule === undefined) {
     try {
       snappyModule = require_("snappy") as SnappyModule
     } catch (cause) {
-      throw new CompressionError({ codec, operation, reason: "Unsupported", message: "the snappy package could not be loaded", cause })
+      throw nativeLoadFailure("snappy", codec, operation, cause)
     }
   }
   return snappyModule
@@ -145,7 +163,7 @@ const lz4Lib = (codec: number, operation: "compress" | "decompress"): Lz4Module 
     try {
       lz4Module = require_("lz4-napi") as Lz4Module
     } catch (cause) {
-      throw new CompressionError({ codec, operation, reason: "Unsupported", message: "the lz4-napi package could not be loaded", cause })
+      throw nativeLoadFailure("lz4-napi", codec, operation, cause)
     }
   }
   return lz4Module
@@ -167,7 +185,7 @@ const fail = (
 }
 
 const unsupported = (codec: number, operation: "compress" | "decompress"): never =>
-  fail(codec, operation, "Unsupported", isCompressionCodec(codec) ? `${NAMES[codec]} is not available on this Node.js` : `unknown compression codec ${codec}`)
+  fail(codec, operation, "Unsupported", isCompressionCodec(codec) ? `${NAMES[codec]} is not available in this runtime's node:zlib` : `unknown compression codec ${codec}`)
 
 const zstdParams = (level: number | undefined): zlib.ZstdOptions =>
   level === undefined ? {} : { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } }

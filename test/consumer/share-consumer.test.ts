@@ -394,15 +394,20 @@ describe("ShareConsumer over a real broker", () => {
       const cluster = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-expired" })
       const topic = uniqueTopic("share-expired")
       const groupId = uniqueTopic("sg")
-      yield* createTopic(cluster, topic, { partitions: 2 })
+      // One partition: Kafka's SimpleAssignor (share groups) hashes each member id onto one partition
+      // and leaves earlier members their current partitions, so with two partitions B is given only
+      // the one its id hashes to, half the time not the one holding A's record (the CI failure).
+      // With one partition every member is assigned it.
+      yield* createTopic(cluster, topic, { partitions: 1 })
       yield* setGroupConfigs(cluster, groupId, { "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": String(LOCK_MS) })
-      const total = 200
-      yield* produce(cluster, topic, total, 2)
+      // single-record batches, so a ShareFetch with MaxRecords 1 acquires exactly one record
+      for (let i = 0; i < 5; i++) yield* produce(cluster, topic, 1, 1, i)
 
-      // member A holds the first record it is handed (its other partition's records stay buffered,
-      // so it fetches nothing more) until another member has it
+      // member A holds the first record it is handed; with maxRecords 1 its next fetch brings one
+      // more record that stays buffered (never pulled), so A fetches nothing more and cannot
+      // re-acquire the record once its lock expires: only B can
       const ownA = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-expired-a" })
-      const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
+      const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis", maxRecords: 1 })
         .pipe(Effect.provideService(Cluster.Cluster, ownA))
       const held: Array<ShareConsumer.ShareRecord> = []
       yield* a.records.pipe(Stream.runForEach((r) => Effect.andThen(Effect.sync(() => held.push(r)), Effect.never)), Effect.forkChild)
@@ -437,7 +442,10 @@ describe("ShareConsumer over a real broker", () => {
       const a = yield* ShareConsumer.make({ groupId, topics: [topic], ackMode: "explicit", maxWait: "200 millis" })
         .pipe(Effect.provideService(Cluster.Cluster, ownA))
       const ownB = yield* Cluster.make({ bootstrap: brokers(), clientId: "kpax-share-renew-b" })
-      const b = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis" }).pipe(Effect.provideService(Cluster.Cluster, ownB))
+      // B is made (and so starts fetching) only once A holds the record: made earlier, B could
+      // acquire it first, A would get it only after B's lock expired, and B's stale copy showed up
+      // as "B was handed 1" (seen flaky)
+      let b: ShareConsumer.ShareConsumerService | undefined
       const seenByB: Array<number> = []
       let results: ReadonlyArray<ShareConsumer.AcknowledgeResult> | undefined
       let heldMs = 0
@@ -446,6 +454,7 @@ describe("ShareConsumer over a real broker", () => {
         Stream.take(1),
         Stream.runForEach((r) => Effect.gen(function*() {
           const started = Date.now()
+          b = yield* ShareConsumer.make({ groupId, topics: [topic], maxWait: "200 millis" }).pipe(Effect.provideService(Cluster.Cluster, ownB))
           yield* b.records.pipe(Stream.runForEach((x) => Effect.sync(() => seenByB.push(x.deliveryCount))), Effect.forkScoped)
           for (let i = 0; i < 4; i++) {
             yield* Effect.sleep("5 seconds")
@@ -458,7 +467,7 @@ describe("ShareConsumer over a real broker", () => {
         Effect.forkChild
       )
       const since = Date.now()
-      yield* waitFor(() => results !== undefined, () => `the long job (${Date.now() - since} ms; held ${heldMs} ms; A ${JSON.stringify(a.stats())}; B ${JSON.stringify(b.stats())})`, 50_000)
+      yield* waitFor(() => results !== undefined, () => `the long job (${Date.now() - since} ms; held ${heldMs} ms; A ${JSON.stringify(a.stats())}; B ${JSON.stringify(b?.stats())})`, 50_000)
       yield* Effect.sleep("1 second")
       console.log(`[share-renew] held ${heldMs} ms (lock ${LOCK_MS} ms), B was handed ${seenByB.length}, commit ${JSON.stringify(results!.map((r) => ({ ...r, error: r.error?._tag })))} stats=${JSON.stringify(a.stats())}`)
       assert.isTrue(heldMs > LOCK_MS)

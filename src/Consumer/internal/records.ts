@@ -46,13 +46,14 @@ export class FetchedRecord implements ConsumerRecord {
     return this.#record.headers
   }
   toJSON(): unknown {
-    return { ...this.#fields(), offset: String(this.offset) }
+    return { ...this.fields(), offset: String(this.offset) }
   }
   /** What `console.log` / `util.inspect` show: every field of the record. */
   [Symbol.for("nodejs.util.inspect.custom")](): object {
-    return this.#fields()
+    return this.fields()
   }
-  #fields() {
+  /** Every field of the record (a subclass adds its own). */
+  protected fields(): Record<string, unknown> {
     return {
       topic: this.topic,
       partition: this.partition,

@@ -507,6 +507,9 @@ export class ShareEngine implements AckSink {
             continue
           }
           if (n.waiters.length > 0) self.releaseWaiters(n)
+          // nothing led here is ours any more (leadership moved, assignment shrank): close the
+          // connection instead of keeping it idle; the next use opens a new one
+          if (n.session.size === 0 && self.connections.nodeIds().includes(n.node)) yield* self.connections.release(n.node)
           yield* n.wake.wait
           continue
         }

@@ -8,8 +8,9 @@
  * @internal
  */
 import type { Effect } from "effect"
-import type { Header, KafkaRecord, RecordBatch } from "../../Protocol/RecordBatch.ts"
+import type { KafkaRecord, RecordBatch } from "../../Protocol/RecordBatch.ts"
 import type { ConsumerRecord } from "../Record.ts"
+import { FetchedRecord } from "./records.ts"
 
 /** Acknowledge types of ShareFetch / ShareAcknowledge v1-2 (0 is a gap, 4 renew is v2+). */
 export const AckCode = { gap: 0, accept: 1, release: 2, reject: 3, renew: 4 } as const
@@ -43,17 +44,12 @@ export interface AckRun {
   readonly type: number
 }
 
-export class ShareFetchedRecord implements ShareRecord {
-  readonly topic: string
-  readonly partition: number
-  readonly timestampType: "CreateTime" | "LogAppendTime"
-  readonly leaderEpoch: number
+export class ShareFetchedRecord extends FetchedRecord implements ShareRecord {
   readonly deliveryCount: number
   /** The broker the record was acquired from (its acknowledgement goes there). */
   readonly node: number
   /** The acknowledge type given, -1 while unacknowledged. */
   acked = -1
-  readonly #record: KafkaRecord
   readonly #sink: AckSink
   constructor(
     topic: string,
@@ -65,52 +61,16 @@ export class ShareFetchedRecord implements ShareRecord {
     node: number,
     sink: AckSink
   ) {
-    this.topic = topic
-    this.partition = partition
-    this.timestampType = timestampType
-    this.leaderEpoch = leaderEpoch
+    super(topic, partition, r, timestampType, leaderEpoch)
     this.deliveryCount = deliveryCount
     this.node = node
-    this.#record = r
     this.#sink = sink
-  }
-  get offset(): bigint {
-    return this.#record.offset
-  }
-  get timestamp(): number {
-    return this.#record.timestamp
-  }
-  get key(): Uint8Array | null {
-    return this.#record.key
-  }
-  get value(): Uint8Array | null {
-    return this.#record.value
-  }
-  get headers(): ReadonlyArray<Header> {
-    return this.#record.headers
   }
   ack(type: AcknowledgeType = "accept"): Effect.Effect<void> {
     return this.#sink.acknowledge(this, type)
   }
-  toJSON(): unknown {
-    return { ...this.#fields(), offset: String(this.offset) }
-  }
-  [Symbol.for("nodejs.util.inspect.custom")](): object {
-    return this.#fields()
-  }
-  #fields() {
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      offset: this.offset,
-      deliveryCount: this.deliveryCount,
-      timestamp: this.timestamp,
-      timestampType: this.timestampType,
-      key: this.key,
-      value: this.value,
-      headers: this.headers,
-      leaderEpoch: this.leaderEpoch
-    }
+  protected override fields(): Record<string, unknown> {
+    return { ...super.fields(), deliveryCount: this.deliveryCount }
   }
 }
 
