@@ -65,6 +65,8 @@ export type ApiName =
   | "InitProducerId" | "AddPartitionsToTxn" | "AddOffsetsToTxn" | "TxnOffsetCommit" | "EndTxn"
   | "DescribeProducers" | "ListTransactions" | "DescribeTransactions"
   | "DescribeAcls" | "CreateAcls" | "DeleteAcls"
+  | "ShareGroupHeartbeat" | "ShareGroupDescribe" | "ShareFetch" | "ShareAcknowledge"
+  | "DescribeShareGroupOffsets" | "AlterShareGroupOffsets" | "DeleteShareGroupOffsets"
 
 /**
  * A topic to create with the cluster (or later with `Control.createTopic`).
@@ -125,6 +127,25 @@ export interface Options {
   /** KIP-848 groups: session timeout (default 45 s) and heartbeat interval (default 5 s). */
   readonly consumerSessionTimeout?: Duration.Input | undefined
   readonly consumerHeartbeatInterval?: Duration.Input | undefined
+  /**
+   * Share groups (KIP-932): the broker defaults of the group configs `share.session.timeout.ms`
+   * (45 s), `share.heartbeat.interval.ms` (5 s), `share.record.lock.duration.ms` (the acquisition
+   * lock, `group.share.record.lock.duration.ms`, 30 s), `share.delivery.count.limit`
+   * (`group.share.delivery.count.limit`, 5) and `share.partition.max.record.locks` (2000). A
+   * group sets its own with IncrementalAlterConfigs on its GROUP resource.
+   */
+  readonly shareSessionTimeout?: Duration.Input | undefined
+  readonly shareHeartbeatInterval?: Duration.Input | undefined
+  readonly shareRecordLockDuration?: Duration.Input | undefined
+  readonly shareDeliveryCountLimit?: number | undefined
+  readonly sharePartitionMaxRecordLocks?: number | undefined
+  /**
+   * The range a group's `share.record.lock.duration.ms` may be set in
+   * (`group.share.min.record.lock.duration.ms` / `…max…`, 15 s / 60 s as Kafka). Lower the minimum
+   * to test lock expiry with short locks.
+   */
+  readonly shareMinRecordLockDuration?: Duration.Input | undefined
+  readonly shareMaxRecordLockDuration?: Duration.Input | undefined
   /** Narrow the versions the brokers offer, e.g. `{ FindCoordinator: { max: 3 } }` for an older broker. */
   readonly apiVersions?: Readonly<Partial<Record<ApiName, { readonly min?: number; readonly max?: number }>>> | undefined
   /** Round-trip requests and responses through the wire codecs (default `true`). */
@@ -313,6 +334,15 @@ export const make = (options: Options = {}): Effect.Effect<ControlService, never
       consumerGroups: {
         sessionTimeoutMs: ms(options.consumerSessionTimeout, "45 seconds"),
         heartbeatIntervalMs: ms(options.consumerHeartbeatInterval, "5 seconds")
+      },
+      shareGroups: {
+        sessionTimeoutMs: ms(options.shareSessionTimeout, "45 seconds"),
+        heartbeatIntervalMs: ms(options.shareHeartbeatInterval, "5 seconds"),
+        recordLockDurationMs: ms(options.shareRecordLockDuration, "30 seconds"),
+        minRecordLockDurationMs: ms(options.shareMinRecordLockDuration, "15 seconds"),
+        maxRecordLockDurationMs: ms(options.shareMaxRecordLockDuration, "60 seconds"),
+        deliveryCountLimit: options.shareDeliveryCountLimit ?? 5,
+        partitionMaxRecordLocks: options.sharePartitionMaxRecordLocks ?? 2000
       },
       versions,
       wire: options.wire ?? true,

@@ -16,6 +16,7 @@ import type { ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse } from "..
 import type { Scheduler, Timer } from "./scheduler.ts"
 import { SharePartition } from "./sharePartition.ts"
 import type { ShareLimits } from "./sharePartition.ts"
+import type { ShareSession, ShareSessionCache } from "./shareSessions.ts"
 import type { ClusterState } from "./state.ts"
 
 /** topic id → partitions */
@@ -55,15 +56,36 @@ export interface ShareGroupSettings {
   readonly partitionMaxRecordLocks: number
 }
 
-/** The group configs Kafka 4.4 knows for share groups, with their checks. */
-export const SHARE_GROUP_CONFIGS: ReadonlySet<string> = new Set([
-  "share.auto.offset.reset",
-  "share.record.lock.duration.ms",
-  "share.delivery.count.limit",
-  "share.isolation.level",
-  "share.session.timeout.ms",
-  "share.heartbeat.interval.ms"
-])
+/**
+ * The group configs Kafka 4.4 knows (DescribeConfigs on a GROUP resource lists them all, for
+ * every group id), with their broker defaults and config types (1 boolean, 2 string, 3 int, 7
+ * list). The share ones marked here change what the in-memory cluster does; the others are kept
+ * and described only.
+ */
+export const GROUP_CONFIGS: ReadonlyArray<readonly [name: string, type: number]> = [
+  ["consumer.session.timeout.ms", 3],
+  ["consumer.heartbeat.interval.ms", 3],
+  ["consumer.assignment.interval.ms", 3],
+  ["share.auto.offset.reset", 2], // applied
+  ["share.record.lock.duration.ms", 3], // applied
+  ["share.delivery.count.limit", 3], // applied
+  ["share.session.timeout.ms", 3], // applied
+  ["share.heartbeat.interval.ms", 3], // applied
+  ["share.partition.max.record.locks", 3], // applied
+  ["share.isolation.level", 2],
+  ["share.renew.acknowledge.enable", 1],
+  ["share.assignment.interval.ms", 3],
+  ["streams.session.timeout.ms", 3],
+  ["streams.heartbeat.interval.ms", 3],
+  ["streams.assignment.interval.ms", 3],
+  ["streams.initial.rebalance.delay.ms", 3],
+  ["streams.num.standby.replicas", 3],
+  ["streams.assignor.name", 2],
+  ["streams.rack.aware.assignment.tags", 7],
+  ["errors.deadletterqueue.topic.name", 2],
+  ["errors.deadletterqueue.copy.record.enable", 1]
+]
+const GROUP_CONFIG_NAMES: ReadonlySet<string> = new Set(GROUP_CONFIGS.map(([n]) => n))
 
 export const shareGroupState = (g: ShareGroup): string => (g.members.size === 0 ? "Empty" : "Stable")
 
@@ -80,11 +102,60 @@ export class ShareCoordinator {
   private readonly state: ClusterState
   private readonly scheduler: Scheduler
   readonly settings: ShareGroupSettings
+  private readonly sessions: ShareSessionCache
 
-  constructor(state: ClusterState, scheduler: Scheduler, settings: ShareGroupSettings) {
+  constructor(state: ClusterState, scheduler: Scheduler, settings: ShareGroupSettings, sessions: ShareSessionCache) {
     this.state = state
     this.scheduler = scheduler
     this.settings = settings
+    this.sessions = sessions
+  }
+
+  /** The default (broker) value of a group config. */
+  defaultConfig(name: string): string {
+    const s = this.settings
+    switch (name) {
+      case "consumer.session.timeout.ms":
+      case "share.session.timeout.ms":
+      case "streams.session.timeout.ms":
+        return name.startsWith("share") ? String(s.sessionTimeoutMs) : "45000"
+      case "consumer.heartbeat.interval.ms":
+      case "share.heartbeat.interval.ms":
+      case "streams.heartbeat.interval.ms":
+        return name.startsWith("share") ? String(s.heartbeatIntervalMs) : "5000"
+      case "share.record.lock.duration.ms":
+        return String(s.recordLockDurationMs)
+      case "share.delivery.count.limit":
+        return String(s.deliveryCountLimit)
+      case "share.partition.max.record.locks":
+        return String(s.partitionMaxRecordLocks)
+      case "share.auto.offset.reset":
+        return "latest"
+      case "share.isolation.level":
+        return "read_uncommitted"
+      case "share.renew.acknowledge.enable":
+        return "true"
+      case "streams.initial.rebalance.delay.ms":
+        return "3000"
+      case "streams.num.standby.replicas":
+        return "0"
+      case "streams.assignor.name":
+        return "sticky"
+      case "errors.deadletterqueue.copy.record.enable":
+        return "false"
+      case "errors.deadletterqueue.topic.name":
+      case "streams.rack.aware.assignment.tags":
+        return ""
+      default:
+        return "1000" // the *.assignment.interval.ms
+    }
+  }
+
+  /** A session closed (its connection went, epoch -1, replaced): its member's records there go back. */
+  closeSession(s: ShareSession): void {
+    const g = this.groups.get(s.groupId)
+    if (g === undefined) return
+    for (const key of s.partitions.keys()) g.partitions.get(key)?.releaseAll(s.memberId)
   }
 
   config(groupId: string, name: string): string | undefined {
@@ -93,15 +164,20 @@ export class ShareCoordinator {
 
   /** Checks a group config change: undefined or why it is invalid. */
   validateConfig(name: string, value: string | null): string | undefined {
-    if (!SHARE_GROUP_CONFIGS.has(name) && !name.startsWith("consumer.") && !name.startsWith("streams.")) return `unknown group config ${name}`
+    if (!GROUP_CONFIG_NAMES.has(name)) return `Unknown group config name: ${name}`
     if (value === null) return undefined
+    // the broker's messages (Kafka 4.4)
     const int = (min: number, max: number) => {
       const n = Number(value)
-      return Number.isInteger(n) && n >= min && n <= max ? undefined : `${name} must be an integer in [${min}, ${max}], not ${value}`
+      if (!Number.isInteger(n)) return `Invalid value ${value} for configuration ${name}: Not a number of type INT`
+      if (n < min && name === "share.delivery.count.limit") return `Invalid value ${value} for configuration ${name}: Value must be at least ${min}`
+      return n >= min && n <= max ? undefined : `${name} must be in the range ${min} to ${max} inclusive.`
     }
     switch (name) {
       case "share.auto.offset.reset":
-        return value === "earliest" || value === "latest" || /^by_duration:P/.test(value) ? undefined : `invalid ${name}: ${value}`
+        return value === "earliest" || value === "latest" || (value.startsWith("by_duration:") && durationMs(value.slice(12)) !== undefined)
+          ? undefined
+          : `Invalid value ${value} for configuration ${name}: Invalid value \`${value}\` for configuration ${name}. The value must be either 'earliest', 'latest' or of the format 'by_duration:<PnDTnHnMn.nS>'.`
       case "share.record.lock.duration.ms":
         return int(this.settings.minRecordLockDurationMs, this.settings.maxRecordLockDurationMs)
       case "share.delivery.count.limit":
@@ -116,10 +192,11 @@ export class ShareCoordinator {
   limits(groupId: string): ShareLimits {
     const lock = this.config(groupId, "share.record.lock.duration.ms")
     const limit = this.config(groupId, "share.delivery.count.limit")
+    const locks = this.config(groupId, "share.partition.max.record.locks")
     return {
       lockMs: lock === undefined ? this.settings.recordLockDurationMs : Number(lock),
       deliveryCountLimit: limit === undefined ? this.settings.deliveryCountLimit : Number(limit),
-      maxRecordLocks: this.settings.partitionMaxRecordLocks
+      maxRecordLocks: locks === undefined ? this.settings.partitionMaxRecordLocks : Number(locks)
     }
   }
 
@@ -155,7 +232,7 @@ export class ShareCoordinator {
     const reset = this.config(g.groupId, "share.auto.offset.reset") ?? "latest"
     if (reset === "earliest") sp.reset(log.logStartOffset)
     else if (reset.startsWith("by_duration:")) {
-      const found = log.offsetForTimestamp(this.scheduler.now() - durationMs(reset.slice("by_duration:".length)), log.highWatermark)
+      const found = log.offsetForTimestamp(this.scheduler.now() - (durationMs(reset.slice("by_duration:".length)) ?? 0), log.highWatermark)
       sp.reset(found?.offset ?? log.highWatermark)
     } else sp.reset(log.highWatermark)
   }
@@ -211,9 +288,12 @@ export class ShareCoordinator {
     return c === undefined ? this.settings.heartbeatIntervalMs : Number(c)
   }
 
+  /** A member leaves or its session times out: its share sessions close and its acquired records go back. */
   private remove(g: ShareGroup, m: ShareMember): void {
     m.sessionTimer?.cancel()
     g.members.delete(m.memberId)
+    this.sessions.ofMember(g.groupId, m.memberId)
+    for (const sp of g.partitions.values()) sp.releaseAll(m.memberId)
     this.bump(g)
   }
 
@@ -279,9 +359,9 @@ export class ShareCoordinator {
   }
 }
 
-/** An ISO-8601 duration (`PnDTnHnMnS`) in milliseconds (0 when it does not parse). */
-const durationMs = (iso: string): number => {
+/** An ISO-8601 duration (`PnDTnHnMnS`) in milliseconds (undefined when it does not parse). */
+const durationMs = (iso: string): number | undefined => {
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(iso)
-  if (m === null) return 0
+  if (m === null || iso === "P" || iso.endsWith("T")) return undefined
   return ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000 + Number(m[4] ?? 0) * 1000
 }

@@ -13,7 +13,7 @@
  * @internal
  */
 import { ErrorCode } from "../../Protocol/Errors.ts"
-import type { PartitionLog, StoredBatch } from "./log.ts"
+import type { PartitionLog } from "./log.ts"
 import type { Scheduler } from "./scheduler.ts"
 
 /** Delivery states of an in-flight record, with Kafka's codes. */
@@ -111,8 +111,11 @@ export class SharePartition {
     return n
   }
 
-  /** Acquires up to `maxRecords` (a soft limit: new records come as whole log batches) for `member`. */
-  acquire(member: string, maxRecords: number): Acquisition {
+  /**
+   * Acquires up to `maxRecords` for `member`: a soft limit (new records come as whole log batches,
+   * ShareAcquireMode 0) unless `strict` (mode 1, record-limit: exactly at most `maxRecords`).
+   */
+  acquire(member: string, maxRecords: number, strict = false): Acquisition {
     const log = this.log()
     if (log === undefined || !this.initialised) return { ranges: [], records: null }
     const { lockMs, deliveryCountLimit, maxRecordLocks } = this.limits()
@@ -142,7 +145,8 @@ export class SharePartition {
         if (budget <= 0 || b.lastOffset >= log.highWatermark) break
         const from = b.baseOffset > this.endOffset ? b.baseOffset : this.endOffset
         for (let o = this.endOffset; o < from; o++) this.inFlight.set(o, { state: RecordState.Archived, deliveryCount: 0, member: "", deadline: 0 })
-        for (let o = from; o <= b.lastOffset; o++) {
+        let o = from
+        for (; o <= b.lastOffset && !(strict && budget <= 0); o++) {
           if (b.isControl) {
             this.inFlight.set(o, { state: RecordState.Archived, deliveryCount: 0, member: "", deadline: 0 })
             continue
@@ -151,14 +155,14 @@ export class SharePartition {
           taken.push(o)
           budget--
         }
-        this.endOffset = b.lastOffset + 1n
+        this.endOffset = o
       }
     }
     this.advance()
     if (taken.length === 0) return { ranges: [], records: null }
     taken.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     this.scheduler.after(lockMs, () => this.expire(taken))
-    return { ranges: this.rangesOf(taken), records: this.bytesOf(log, taken[0], taken[taken.length - 1]) }
+    return { ranges: this.rangesOf(taken), records: this.bytesOf(log, taken) }
   }
 
   private rangesOf(offsets: ReadonlyArray<bigint>): Array<AcquiredRange> {
@@ -181,22 +185,20 @@ export class SharePartition {
     return out
   }
 
-  private bytesOf(log: PartitionLog, from: bigint, to: bigint): Buffer | null {
+  /** The stored batches holding the offsets just acquired (sorted), each once, in offset order. */
+  private bytesOf(log: PartitionLog, taken: ReadonlyArray<bigint>): Buffer | null {
     const parts: Array<Buffer> = []
     let size = 0
-    for (const b of log.batchesFrom(from)) {
-      if (b.baseOffset > to) break
-      if (!this.holdsAcquired(b)) continue
+    let i = 0
+    for (const b of log.batchesFrom(taken[0])) {
+      while (i < taken.length && taken[i] < b.baseOffset) i++
+      if (i >= taken.length) break
+      if (b.isControl || taken[i] > b.lastOffset) continue
       parts.push(b.bytes)
       size += b.bytes.length
+      while (i < taken.length && taken[i] <= b.lastOffset) i++
     }
     return parts.length === 0 ? null : parts.length === 1 ? parts[0] : Buffer.concat(parts, size)
-  }
-
-  private holdsAcquired(b: StoredBatch): boolean {
-    if (b.isControl) return false
-    for (let o = b.baseOffset; o <= b.lastOffset; o++) if (this.inFlight.get(o)?.state === RecordState.Acquired) return true
-    return false
   }
 
   /** The lock timer of an acquisition: what is still acquired and past its deadline goes back. */
@@ -225,7 +227,7 @@ export class SharePartition {
    * Applies one partition's acknowledgements of `member`, all or nothing: 0, INVALID_REQUEST for a
    * malformed batch, or INVALID_RECORD_STATE for a record this member does not hold.
    */
-  acknowledge(member: string, batches: ReadonlyArray<AckBatch>): { readonly code: number; readonly message: string | null } {
+  acknowledge(member: string, batches: ReadonlyArray<AckBatch>, renewAllowed = true): { readonly code: number; readonly message: string | null } {
     const updates: Array<{ r: InFlight; type: number }> = []
     for (const b of batches) {
       const n = b.lastOffset - b.firstOffset + 1n
@@ -235,6 +237,7 @@ export class SharePartition {
       for (let o = b.firstOffset; o <= b.lastOffset; o++) {
         const type = b.acknowledgeTypes.length === 1 ? b.acknowledgeTypes[0] : b.acknowledgeTypes[Number(o - b.firstOffset)]
         if (type < AckType.gap || type > AckType.renew) return { code: ErrorCode.INVALID_REQUEST, message: `unknown acknowledge type ${type}` }
+        if (type === AckType.renew && !renewAllowed) return { code: ErrorCode.INVALID_REQUEST, message: "a renew acknowledgement needs IsRenewAck" }
         const r = this.inFlight.get(o)
         if (r === undefined || r.state !== RecordState.Acquired) {
           return { code: ErrorCode.INVALID_RECORD_STATE, message: `the record at offset ${o} is not acquired` }

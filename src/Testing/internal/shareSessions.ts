@@ -3,7 +3,8 @@
  * that broker and the epoch its next request must carry. Epoch 0 opens a session (replacing, and
  * releasing the records of, one the member had); 1.. are incremental requests that must carry the
  * session's next epoch (else INVALID_SHARE_SESSION_EPOCH; no session: SHARE_SESSION_NOT_FOUND);
- * -1 closes the session.
+ * -1 closes the session. A session lives on the connection that opened it: when that connection
+ * closes, the session goes (and, as Kafka 4.4 does, its member's acquired records are released).
  *
  * @internal
  */
@@ -13,6 +14,8 @@ export interface ShareSession {
   readonly nodeId: number
   readonly groupId: string
   readonly memberId: string
+  /** The client connection the session was opened on. */
+  readonly connection: number
   /** The epoch the next request must carry. */
   epoch: number
   /** `${topicId}:${partition}` → the partition */
@@ -34,10 +37,10 @@ export class ShareSessionCache {
   }
 
   /** A new session at epoch 1 (the one it replaces, if any, is returned for its records to be released). */
-  open(nodeId: number, groupId: string, memberId: string): { readonly session: ShareSession; readonly replaced: ShareSession | undefined } {
+  open(nodeId: number, groupId: string, memberId: string, connection: number): { readonly session: ShareSession; readonly replaced: ShareSession | undefined } {
     const k = this.key(nodeId, groupId, memberId)
     const replaced = this.sessions.get(k)
-    const session: ShareSession = { nodeId, groupId, memberId, epoch: 1, partitions: new Map() }
+    const session: ShareSession = { nodeId, groupId, memberId, connection, epoch: 1, partitions: new Map() }
     this.sessions.set(k, session)
     return { session, replaced }
   }
@@ -57,6 +60,20 @@ export class ShareSessionCache {
   close(s: ShareSession): void {
     const k = this.key(s.nodeId, s.groupId, s.memberId)
     if (this.sessions.get(k) === s) this.sessions.delete(k)
+  }
+
+  /** Removes and returns the sessions opened on a connection (it closed). */
+  onConnection(connection: number): Array<ShareSession> {
+    const out = [...this.sessions.values()].filter((s) => s.connection === connection)
+    for (const s of out) this.close(s)
+    return out
+  }
+
+  /** Removes and returns every session of a member (it left or was removed). */
+  ofMember(groupId: string, memberId: string): Array<ShareSession> {
+    const out = [...this.sessions.values()].filter((s) => s.groupId === groupId && s.memberId === memberId)
+    for (const s of out) this.close(s)
+    return out
   }
 
   /** Every session of a group (DeleteGroups, describe). */
