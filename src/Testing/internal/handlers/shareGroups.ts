@@ -90,6 +90,7 @@ const shareGroupDescribe = (kafka: Kafka, ctx: RequestContext, req: ShareGroupDe
 })
 
 const NO_LEADER = { leaderId: -1, leaderEpoch: -1 }
+const EMPTY = new Uint8Array(0)
 
 /** One partition of a ShareFetch / ShareAcknowledge at this broker: its share-partition, or the error. */
 const sharePartitionAt = (kafka: Kafka, ctx: RequestContext, g: ShareGroup | undefined, topicId: string, partition: number) => {
@@ -194,7 +195,7 @@ const shareFetch = (kafka: Kafka, ctx: RequestContext, req: ShareFetchRequest): 
   if (epoch === FINAL_EPOCH) {
     kafka.shareSessions.close(session)
     kafka.share.closeSession(session)
-  } else kafka.shareSessions.advance(session)
+  } else if (epoch !== INITIAL_EPOCH) kafka.shareSessions.advance(session) // a new session is at 1 already
   // a final or renewing request fetches nothing
   const fetching = epoch !== FINAL_EPOCH && !renewAllowed
   if (fetching) for (const p of session.partitions.values()) slotOf(p.topicId, p.partition)
@@ -231,7 +232,8 @@ const shareFetch = (kafka: Kafka, ctx: RequestContext, req: ShareFetchRequest): 
         acknowledgeErrorCode: slot.ack?.code ?? 0,
         acknowledgeErrorMessage: slot.ack?.message ?? null,
         currentLeader: currentLeader(slot.leader),
-        records,
+        // not nullable from v1: an empty record set, as the broker sends
+        records: records ?? EMPTY,
         acquiredRecords: ranges
       })
     }
