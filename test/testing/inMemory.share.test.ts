@@ -1,0 +1,169 @@
+/**
+ * The in-memory share groups (KIP-932) driven by raw requests under TestClock: acquisition locks
+ * that expire exactly at `share.record.lock.duration.ms` on the cluster's clock, the delivery
+ * limit, share-session epochs, release on a closed connection, and the group configs — the
+ * exact-timing cases the shared scenarios (test/scenarios/shareScenarios.ts) cannot pin down on a
+ * real broker. The answers mirror what Kafka 4.4 sends (checked on the test broker).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import type { Scope } from "effect"
+import { TestClock } from "effect/testing"
+import * as Cluster from "../../src/Cluster/Cluster.ts"
+import { ErrorCode } from "../../src/Protocol/Errors.ts"
+import { DescribeConfigs } from "../../src/Protocol/generated/DescribeConfigs.ts"
+import { IncrementalAlterConfigs } from "../../src/Protocol/generated/IncrementalAlterConfigs.ts"
+import { Produce } from "../../src/Protocol/generated/Produce.ts"
+import { ShareAcknowledge } from "../../src/Protocol/generated/ShareAcknowledge.ts"
+import { ShareFetch } from "../../src/Protocol/generated/ShareFetch.ts"
+import type { ShareFetchRequest } from "../../src/Protocol/generated/ShareFetch.ts"
+import { ShareGroupHeartbeat } from "../../src/Protocol/generated/ShareGroupHeartbeat.ts"
+import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
+import * as InMemory from "../../src/Testing/InMemory.ts"
+import { utf8, withKafka } from "./inMemoryHelpers.ts"
+
+const G = "share-1"
+const LOCK = 20_000
+
+const client = (kafka: InMemory.ControlService): Effect.Effect<Cluster.ClusterService, never, Scope.Scope> =>
+  Effect.orDie(Cluster.make({ bootstrap: kafka.bootstrap, connect: kafka.connect }))
+
+/** A cluster with topic "t" (1 partition, 3 single-record batches) and share group G reading it from the earliest, locks of LOCK ms. */
+const setUp = (cluster: Cluster.ClusterService, configs: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const { broker } = yield* cluster.anyBroker
+    const alter = yield* broker.request(IncrementalAlterConfigs, {
+      resources: [{
+        resourceType: 32,
+        resourceName: G,
+        configs: Object.entries({ "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": String(LOCK), ...configs })
+          .map(([name, value]) => ({ name, configOperation: 0, value }))
+      }],
+      validateOnly: false
+    })
+    assert.strictEqual(alter.responses[0].errorCode, 0, alter.responses[0].errorMessage ?? "")
+    const leader = yield* cluster.leader("t", 0)
+    for (const v of ["a", "b", "c"]) {
+      yield* leader.broker.request(Produce, {
+        transactionalId: null, acks: -1, timeoutMs: 1000,
+        topicData: [{ name: "t", partitionData: [{ index: 0, records: encodeRecordBatchSync([{ value: utf8(v) }]) }] }]
+      }, { version: 12 })
+    }
+    return { leader: leader.broker, topicId: (yield* cluster.topic("t")).topicId }
+  })
+
+/** Joins member `memberId` (ShareGroupHeartbeat epoch 0) through its own client. */
+const join = (c: Cluster.ClusterService, memberId: string) =>
+  Effect.gen(function*() {
+    const { broker } = yield* c.coordinator({ type: "group", key: G })
+    const res = yield* broker.request(ShareGroupHeartbeat, { groupId: G, memberId, memberEpoch: 0, rackId: null, subscribedTopicNames: ["t"] })
+    assert.strictEqual(res.errorCode, 0)
+    return res
+  })
+
+const fetchReq = (memberId: string, topicId: string, epoch: number, o: Partial<ShareFetchRequest> = {}): ShareFetchRequest => ({
+  groupId: G, memberId, shareSessionEpoch: epoch, maxWaitMs: 0, minBytes: 1, maxBytes: 1_000_000, maxRecords: 1, batchSize: 1,
+  shareAcquireMode: 0, isRenewAck: false,
+  topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [] }] }], forgottenTopicsData: [],
+  ...o
+})
+
+const acquired = (res: { readonly responses: ReadonlyArray<{ readonly partitions: ReadonlyArray<{ readonly acquiredRecords: ReadonlyArray<{ firstOffset: bigint; lastOffset: bigint; deliveryCount: number }> }> }> }) =>
+  res.responses.flatMap((t) => t.partitions.flatMap((p) => p.acquiredRecords.map((r) => [r.firstOffset, r.lastOffset, r.deliveryCount])))
+
+describe("in-memory share groups", () => {
+  it.effect("an acquisition lock expires exactly at share.record.lock.duration.ms: the record goes to another member with delivery count 2, the late acknowledgement is INVALID_RECORD_STATE", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        const { topicId } = yield* setUp(cluster)
+        const [ca, cb] = [yield* client(kafka), yield* client(kafka)]
+        yield* join(ca, "member-a")
+        yield* join(cb, "member-b")
+        const la = (yield* ca.leader("t", 0)).broker
+        const lb = (yield* cb.leader("t", 0)).broker
+        const first = yield* la.request(ShareFetch, fetchReq("member-a", topicId, 0))
+        assert.strictEqual(first.acquisitionLockTimeoutMs, LOCK)
+        assert.deepStrictEqual(acquired(first), [[0n, 0n, 1]])
+        yield* TestClock.adjust(LOCK - 1)
+        // one ms before the lock expires B is handed the next record, not A's
+        assert.deepStrictEqual(acquired(yield* lb.request(ShareFetch, fetchReq("member-b", topicId, 0))), [[1n, 1n, 1]])
+        yield* TestClock.adjust(1)
+        assert.deepStrictEqual(acquired(yield* lb.request(ShareFetch, fetchReq("member-b", topicId, 1))), [[0n, 0n, 2]])
+        const late = yield* la.request(ShareAcknowledge, {
+          groupId: G, memberId: "member-a", shareSessionEpoch: 1, isRenewAck: false,
+          topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset: 0n, lastOffset: 0n, acknowledgeTypes: [1] }] }] }]
+        })
+        assert.strictEqual(late.errorCode, 0)
+        assert.strictEqual(late.responses[0].partitions[0].errorCode, ErrorCode.INVALID_RECORD_STATE)
+      })))
+
+  it.effect("a long poll waits for a lock to expire; renew restarts the lock; at the delivery limit an expired record is archived", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        const { topicId } = yield* setUp(cluster, { "share.delivery.count.limit": "2" })
+        const ca = yield* client(kafka)
+        yield* join(ca, "member-a")
+        const l = (yield* ca.leader("t", 0)).broker
+        // take all three, then renew offset 0 halfway through its lock
+        assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("member-a", topicId, 0, { maxRecords: 3 }))), [[0n, 2n, 1]])
+        yield* TestClock.adjust(LOCK / 2)
+        const renew = yield* l.request(ShareAcknowledge, {
+          groupId: G, memberId: "member-a", shareSessionEpoch: 1, isRenewAck: true,
+          topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset: 0n, lastOffset: 0n, acknowledgeTypes: [4] }] }] }]
+        })
+        assert.strictEqual(renew.responses[0].partitions[0].errorCode, 0)
+        // a long poll with nothing to acquire waits; it gets 1 and 2 back the moment their locks expire
+        const poll = yield* Effect.forkChild(l.request(ShareFetch, fetchReq("member-a", topicId, 2, { maxWaitMs: LOCK, maxRecords: 3, topics: [] })))
+        yield* TestClock.adjust(LOCK / 2 - 1)
+        assert.isUndefined(poll.pollUnsafe())
+        yield* TestClock.adjust(1)
+        assert.deepStrictEqual(acquired(yield* Fiber.join(poll)), [[1n, 2n, 2]])
+        // offset 0 (renewed) expires LOCK after its renewal; 1 and 2 reach the limit (2) when theirs expire: archived
+        yield* TestClock.adjust(LOCK)
+        assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("member-a", topicId, 3, { maxRecords: 3, topics: [] }))), [[0n, 0n, 2]])
+        yield* TestClock.adjust(LOCK)
+        assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("member-a", topicId, 4, { maxRecords: 3, topics: [] }))), [])
+      })))
+
+  it.effect("a closed connection releases its sessions' records at once; epochs: no session, a wrong epoch, an epoch-0 acknowledgement", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        const { topicId } = yield* setUp(cluster)
+        const ca = yield* client(kafka)
+        const cb = yield* client(kafka)
+        yield* join(ca, "member-a")
+        yield* join(cb, "member-b")
+        const la = (yield* ca.leader("t", 0)).broker
+        const lb = (yield* cb.leader("t", 0)).broker
+        assert.deepStrictEqual(acquired(yield* la.request(ShareFetch, fetchReq("member-a", topicId, 0, { maxRecords: 3 }))), [[0n, 2n, 1]])
+        assert.strictEqual((yield* la.request(ShareFetch, fetchReq("member-a", topicId, 5))).errorCode, ErrorCode.INVALID_SHARE_SESSION_EPOCH)
+        assert.strictEqual((yield* lb.request(ShareFetch, fetchReq("member-b", topicId, 1))).errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND)
+        assert.strictEqual((yield* lb.request(ShareAcknowledge, { groupId: G, memberId: "member-b", shareSessionEpoch: 0, isRenewAck: false, topics: [] })).errorCode, ErrorCode.INVALID_SHARE_SESSION_EPOCH)
+        assert.strictEqual((yield* lb.request(ShareFetch, fetchReq("", topicId, 0))).errorCode, ErrorCode.INVALID_REQUEST)
+        assert.deepStrictEqual(acquired(yield* lb.request(ShareFetch, fetchReq("member-b", topicId, 0))), [])
+        yield* kafka.dropConnections(1)
+        // B's own session went with the drop too: it opens a new one and gets A's records, no time passed
+        const again = (yield* cb.leader("t", 0)).broker
+        assert.deepStrictEqual(acquired(yield* again.request(ShareFetch, fetchReq("member-b", topicId, 0, { maxRecords: 3 }))), [[0n, 2n, 2]])
+      })))
+
+  it.effect("group configs: IncrementalAlterConfigs checks share configs as Kafka does; DescribeConfigs lists every group config", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t" }] }, (_kafka, cluster) =>
+      Effect.gen(function*() {
+        const { broker } = yield* cluster.anyBroker
+        const set = (name: string, value: string) =>
+          Effect.map(broker.request(IncrementalAlterConfigs, {
+            resources: [{ resourceType: 32, resourceName: G, configs: [{ name, configOperation: 0, value }] }],
+            validateOnly: false
+          }), (r) => [r.responses[0].errorCode, r.responses[0].errorMessage])
+        assert.deepStrictEqual(yield* set("share.delivery.count.limit", "11"), [ErrorCode.INVALID_CONFIG, "share.delivery.count.limit must be in the range 2 to 10 inclusive."])
+        assert.deepStrictEqual(yield* set("share.record.lock.duration.ms", "1000"), [ErrorCode.INVALID_CONFIG, "share.record.lock.duration.ms must be in the range 15000 to 60000 inclusive."])
+        assert.deepStrictEqual(yield* set("nope.x", "1"), [ErrorCode.INVALID_CONFIG, "Unknown group config name: nope.x"])
+        assert.deepStrictEqual(yield* set("share.delivery.count.limit", "3"), [0, null])
+        const d = yield* broker.request(DescribeConfigs, { resources: [{ resourceType: 32, resourceName: G, configurationKeys: null }], includeSynonyms: false, includeDocumentation: false })
+        const byName = new Map(d.results[0].configs.map((c) => [c.name, [c.value, c.configSource]]))
+        assert.deepStrictEqual(byName.get("share.delivery.count.limit"), ["3", 8])
+        assert.deepStrictEqual(byName.get("share.record.lock.duration.ms"), ["30000", 5])
+        assert.deepStrictEqual(byName.get("share.auto.offset.reset"), ["latest", 5])
+      })))
+})
