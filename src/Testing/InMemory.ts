@@ -1,14 +1,27 @@
 /**
  * An in-memory Kafka cluster for tests: N brokers with topics, partitions, leaders and replicas,
  * a log per partition, idempotent and transactional producers, consumer groups (classic and
- * KIP-848) and committed offsets — behind the real `Cluster` (through its `connect` seam), so the
- * real Producer, Consumer and Admin code runs against it without a broker. Requests and responses
- * go through the wire codecs at the negotiated version, as over a socket.
+ * KIP-848), share groups (KIP-932) and committed offsets — behind the real `Cluster` (through its
+ * `connect` seam), so the real Producer, Consumer, ShareConsumer and Admin code runs against it
+ * without a broker. Requests and responses go through the wire codecs at the negotiated version,
+ * as over a socket.
+ *
+ * Share groups behave as Kafka 4.4's: ShareGroupHeartbeat membership with the simple assignor,
+ * ShareFetch share sessions (epochs, piggy-backed acknowledgements, long polls), acquisition locks
+ * with delivery counts, accept / release / reject / renew acknowledgements (a record no longer
+ * held by the member is INVALID_RECORD_STATE), the delivery limit (archived past it), release of a
+ * member's records when it leaves or its session's connection closes, and the share-group offsets
+ * (Describe / Alter / DeleteShareGroupOffsets, ListGroups, DeleteGroups). Group configs are set
+ * with IncrementalAlterConfigs on the GROUP resource; the ones applied are
+ * `share.auto.offset.reset`, `share.record.lock.duration.ms`, `share.delivery.count.limit`,
+ * `share.session.timeout.ms`, `share.heartbeat.interval.ms` and `share.partition.max.record.locks`
+ * (the others, `share.isolation.level` among them, are stored and described only: share groups
+ * read uncommitted). Their broker defaults are `Options`' `share*` settings.
  *
  * A `Control` handle injects faults (error codes, latency, dropped connections, brokers down,
  * leaders moving) and inspects the cluster (logs, offsets, groups, the requests it saw). Timers
- * (fetch long-polls, session and transaction timeouts, injected latency) run on Effect's `Clock`,
- * so under `it.effect` they advance with `TestClock`.
+ * (fetch long-polls, session and transaction timeouts, acquisition locks, injected latency) run
+ * on Effect's `Clock`, so under `it.effect` they advance with `TestClock`.
  *
  * @example
  * ```ts

@@ -133,9 +133,9 @@ export const shareScenarios = (lockMs: number): ReadonlyArray<Scenario> => [
     const topic = yield* topicWith("share-lock", 1, total)
     const groupId = uniqueTopic("sg-lock")
     yield* setGroupConfigs(groupId, { "share.auto.offset.reset": "earliest", "share.record.lock.duration.ms": String(lockMs) })
-    // A hangs on the first record it is handed (it may acquire records again when their locks
-    // expire: it races B for them, but never gets past its first)
-    const a = yield* member({ groupId, topics: [topic], ackMode: "explicit", maxRecords: 20 })
+    // A hangs on the first record it is handed; with maxRecords 1 its next fetch brings one more
+    // batch that stays buffered, so A fetches nothing more and only B takes the expired records
+    const a = yield* member({ groupId, topics: [topic], ackMode: "explicit", maxRecords: 1 })
     const takenByA = new Set<string>()
     yield* reading(a, (r) => Effect.andThen(Effect.sync(() => takenByA.add(keyOf(r))), Effect.never))
     yield* waitFor(() => takenByA.size >= 1, "member A to take records")
@@ -182,15 +182,15 @@ export const shareScenarios = (lockMs: number): ReadonlyArray<Scenario> => [
     const a = yield* member({ groupId, topics: [topic], ackMode: "explicit" })
     const seenByB: Array<number> = []
     let results: ReadonlyArray<ShareConsumer.AcknowledgeResult> | undefined
-    // a long job: renew the lock every third of it, past the lock's duration, then accept. B is
+    // a long job: renew the lock at 0.6 of it, twice (past the lock's duration), then accept. B is
     // made only once A holds the record (made earlier, B could acquire it first)
     yield* a.consumer.records.pipe(
       Stream.take(1),
       Stream.runForEach((r) => Effect.gen(function*() {
         const b = yield* member({ groupId, topics: [topic] })
         yield* reading(b, (x) => Effect.sync(() => seenByB.push(x.deliveryCount)))
-        for (let i = 0; i < 4; i++) {
-          yield* Effect.sleep(Math.round(lockMs / 3))
+        for (let i = 0; i < 2; i++) {
+          yield* Effect.sleep(Math.round(lockMs * 0.6))
           yield* r.ack("renew")
         }
         yield* r.ack("accept")
