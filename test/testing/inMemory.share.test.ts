@@ -11,6 +11,7 @@ import type { Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import { ErrorCode } from "../../src/Protocol/Errors.ts"
+import { FindCoordinator } from "../../src/Protocol/generated/FindCoordinator.ts"
 import { DescribeConfigs } from "../../src/Protocol/generated/DescribeConfigs.ts"
 import { IncrementalAlterConfigs } from "../../src/Protocol/generated/IncrementalAlterConfigs.ts"
 import { Produce } from "../../src/Protocol/generated/Produce.ts"
@@ -145,6 +146,21 @@ describe("in-memory share groups", () => {
         // B's own session went with the drop too: it opens a new one and gets A's records, no time passed
         const again = (yield* cb.leader("t", 0)).broker
         assert.deepStrictEqual(acquired(yield* again.request(ShareFetch, fetchReq("member-b", topicId, 0, { maxRecords: 3 }))), [[0n, 2n, 2]])
+      })))
+
+  it.effect("ShareFetch does not check the member id (as Kafka 4.4: a stranger in an existing group is handed records); no share group: UNKNOWN_SERVER_ERROR per partition", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        const { topicId } = yield* setUp(cluster)
+        const c = yield* client(kafka)
+        const l = (yield* c.leader("t", 0)).broker
+        const none = yield* l.request(ShareFetch, fetchReq("stranger", topicId, 0))
+        assert.deepStrictEqual(none.responses.map((t) => t.partitions.map((p) => p.errorCode)), [[ErrorCode.UNKNOWN_SERVER_ERROR]])
+        yield* join(c, "member-a")
+        assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("stranger", topicId, 0))), [[0n, 0n, 1]])
+        const share = yield* c.anyBroker.pipe(Effect.flatMap(({ broker }) =>
+          broker.request(FindCoordinator, { keyType: 2, coordinatorKeys: [`${G}:${topicId}:0`, "not-a-share-partition"] })))
+        assert.deepStrictEqual(share.coordinators.map((x) => [x.nodeId, x.errorCode]), [[1, 0], [-1, ErrorCode.INVALID_REQUEST]])
       })))
 
   it.effect("group configs: IncrementalAlterConfigs checks share configs as Kafka does; DescribeConfigs lists every group config", () =>
