@@ -15,6 +15,7 @@
 import { ErrorCode } from "../../Protocol/Errors.ts"
 import type { PartitionLog } from "./log.ts"
 import type { Scheduler } from "./scheduler.ts"
+import { Wakeups } from "./wakeups.ts"
 
 /** Delivery states of an in-flight record, with Kafka's codes. */
 export const RecordState = { Available: 0, Acquired: 1, Acknowledged: 2, Archived: 4 } as const
@@ -62,7 +63,7 @@ export class SharePartition {
   /** The next offset never acquired yet (the share-partition end offset). */
   endOffset = -1n
   private readonly inFlight = new Map<bigint, InFlight>()
-  private readonly listeners = new Set<() => void>()
+  private readonly wakeups = new Wakeups()
   private readonly scheduler: Scheduler
   private readonly limits: () => ShareLimits
   readonly log: () => PartitionLog | undefined
@@ -87,14 +88,11 @@ export class SharePartition {
 
   /** Calls `f` once, when records may have become available (new records, releases, expiries). */
   onChange(f: () => void): () => void {
-    this.listeners.add(f)
-    return () => this.listeners.delete(f)
+    return this.wakeups.on(f)
   }
 
   private changed(): void {
-    const fs = [...this.listeners]
-    this.listeners.clear()
-    for (const f of fs) f()
+    this.wakeups.fire()
   }
 
   /** How many records are acquired right now. */

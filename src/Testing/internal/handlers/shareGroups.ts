@@ -149,16 +149,26 @@ interface FetchSlot {
   ack: { code: number; message: string | null } | undefined
 }
 
-const shareFetch = (kafka: Kafka, ctx: RequestContext, req: ShareFetchRequest): ShareFetchResponse | Effect.Effect<ShareFetchResponse> => {
-  const top = (errorCode: number, errorMessage: string | null = null): ShareFetchResponse => ({
-    throttleTimeMs: 0, errorCode, errorMessage, acquisitionLockTimeoutMs: 0, responses: [], nodeEndpoints: []
-  })
+/** A ShareFetch / ShareAcknowledge answered with a top-level error (both responses have this shape). */
+const top = (errorCode: number, errorMessage: string | null = null) => ({
+  throttleTimeMs: 0, errorCode, errorMessage, acquisitionLockTimeoutMs: 0, responses: [], nodeEndpoints: []
+})
+
+/** The first checks of a ShareFetch / ShareAcknowledge: its group and member ids, or the error response. */
+const ids = (ctx: RequestContext, req: { readonly groupId?: string | null | undefined; readonly memberId: string | null }) => {
   const injected = ctx.fault.code()
   if (injected !== 0) return top(injected, "injected")
   const groupId = req.groupId ?? ""
   if (groupId === "") return top(ErrorCode.INVALID_GROUP_ID)
   const memberId = req.memberId ?? ""
   if (memberId === "") return top(ErrorCode.INVALID_REQUEST, "The member id can't be empty.")
+  return { groupId, memberId }
+}
+
+const shareFetch = (kafka: Kafka, ctx: RequestContext, req: ShareFetchRequest): ShareFetchResponse | Effect.Effect<ShareFetchResponse> => {
+  const checked = ids(ctx, req)
+  if ("errorCode" in checked) return checked
+  const { groupId, memberId } = checked
   const epoch = req.shareSessionEpoch
   const acking = req.topics.some((t) => t.partitions.some((p) => p.acknowledgementBatches.length > 0))
   if (epoch === INITIAL_EPOCH && acking) return top(ErrorCode.INVALID_REQUEST, "Acknowledge data present in initial share fetch request.")
@@ -277,15 +287,9 @@ const shareFetch = (kafka: Kafka, ctx: RequestContext, req: ShareFetchRequest): 
 }
 
 const shareAcknowledge = (kafka: Kafka, ctx: RequestContext, req: ShareAcknowledgeRequest): ShareAcknowledgeResponse => {
-  const top = (errorCode: number, errorMessage: string | null = null): ShareAcknowledgeResponse => ({
-    throttleTimeMs: 0, errorCode, errorMessage, acquisitionLockTimeoutMs: 0, responses: [], nodeEndpoints: []
-  })
-  const injected = ctx.fault.code()
-  if (injected !== 0) return top(injected, "injected")
-  const groupId = req.groupId ?? ""
-  if (groupId === "") return top(ErrorCode.INVALID_GROUP_ID)
-  const memberId = req.memberId ?? ""
-  if (memberId === "") return top(ErrorCode.INVALID_REQUEST, "The member id can't be empty.")
+  const checked = ids(ctx, req)
+  if ("errorCode" in checked) return checked
+  const { groupId, memberId } = checked
   const found = sessionFor(kafka, ctx, groupId, memberId, req.shareSessionEpoch, false)
   if (!("partitions" in found)) return top(found.code, found.message)
   const g = kafka.share.group(groupId, false)
@@ -390,16 +394,17 @@ const describeShareGroupOffsets = (kafka: Kafka, ctx: RequestContext, req: Descr
   })
 })
 
-const alterShareGroupOffsets = (kafka: Kafka, ctx: RequestContext, req: AlterShareGroupOffsetsRequest): AlterShareGroupOffsetsResponse => {
-  const top = (errorCode: number, errorMessage: string | null): AlterShareGroupOffsetsResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, responses: [] })
-  const g = offsetsGroup(kafka, ctx, req.groupId, true)
-  if (!("partitions" in g)) return top(g.code, g.message)
-  if (g.members.size > 0) return top(ErrorCode.NON_EMPTY_GROUP, `Share group ${req.groupId} is not empty.`)
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    errorMessage: null,
-    responses: req.topics.map((rt) => {
+/** An Alter / DeleteShareGroupOffsets answer: `f`'s topics when the group has no members, else the group's error. */
+const onEmptyGroup = <T>(kafka: Kafka, ctx: RequestContext, groupId: string, create: boolean, f: (g: ShareGroup) => Array<T>) => {
+  const g = offsetsGroup(kafka, ctx, groupId, create)
+  const error = !("partitions" in g) ? g : g.members.size > 0 ? { code: ErrorCode.NON_EMPTY_GROUP, message: `Share group ${groupId} is not empty.` } : undefined
+  if (error !== undefined) return { throttleTimeMs: 0, errorCode: error.code, errorMessage: error.message, responses: [] as Array<T> }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses: f(g as ShareGroup) }
+}
+
+const alterShareGroupOffsets = (kafka: Kafka, ctx: RequestContext, req: AlterShareGroupOffsetsRequest): AlterShareGroupOffsetsResponse =>
+  onEmptyGroup(kafka, ctx, req.groupId, true, (g) =>
+    req.topics.map((rt) => {
       const t = kafka.state.topics.get(rt.topicName)
       return {
         topicName: rt.topicName,
@@ -412,27 +417,16 @@ const alterShareGroupOffsets = (kafka: Kafka, ctx: RequestContext, req: AlterSha
           return result(0)
         })
       }
-    })
-  }
-}
+    }))
 
-const deleteShareGroupOffsets = (kafka: Kafka, ctx: RequestContext, req: DeleteShareGroupOffsetsRequest): DeleteShareGroupOffsetsResponse => {
-  const top = (errorCode: number, errorMessage: string | null): DeleteShareGroupOffsetsResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, responses: [] })
-  const g = offsetsGroup(kafka, ctx, req.groupId, false)
-  if (!("partitions" in g)) return top(g.code, g.message)
-  if (g.members.size > 0) return top(ErrorCode.NON_EMPTY_GROUP, `Share group ${req.groupId} is not empty.`)
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    errorMessage: null,
-    responses: req.topics.map((rt) => {
+const deleteShareGroupOffsets = (kafka: Kafka, ctx: RequestContext, req: DeleteShareGroupOffsetsRequest): DeleteShareGroupOffsetsResponse =>
+  onEmptyGroup(kafka, ctx, req.groupId, false, (g) =>
+    req.topics.map((rt) => {
       const t = kafka.state.topics.get(rt.topicName)
       if (t === undefined) return { topicName: rt.topicName, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null }
       for (const key of [...g.partitions.keys()]) if (key.startsWith(`${t.id}:`)) g.partitions.delete(key)
       return { topicName: rt.topicName, topicId: t.id, errorCode: 0, errorMessage: null }
-    })
-  }
-}
+    }))
 
 export const shareGroupRoutes: ReadonlyArray<Route> = [
   route(ShareGroupHeartbeat, 1, 1, shareGroupHeartbeat),
