@@ -12,6 +12,7 @@ import { TestClock } from "effect/testing"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import { ErrorCode } from "../../src/Protocol/Errors.ts"
 import { FindCoordinator } from "../../src/Protocol/generated/FindCoordinator.ts"
+import { DescribeShareGroupOffsets } from "../../src/Protocol/generated/DescribeShareGroupOffsets.ts"
 import { DescribeConfigs } from "../../src/Protocol/generated/DescribeConfigs.ts"
 import { IncrementalAlterConfigs } from "../../src/Protocol/generated/IncrementalAlterConfigs.ts"
 import { Produce } from "../../src/Protocol/generated/Produce.ts"
@@ -148,7 +149,7 @@ describe("in-memory share groups", () => {
         assert.deepStrictEqual(acquired(yield* again.request(ShareFetch, fetchReq("member-b", topicId, 0, { maxRecords: 3 }))), [[0n, 2n, 2]])
       })))
 
-  it.effect("ShareFetch does not check the member id (as Kafka 4.4: a stranger in an existing group is handed records); no share group: UNKNOWN_SERVER_ERROR per partition", () =>
+  it.effect("ShareFetch does not check the member id (as Kafka 4.4: a stranger in an existing group is handed records); no share group: UNKNOWN_SERVER_ERROR per partition; start offsets listed from the assignment", () =>
     withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka, cluster) =>
       Effect.gen(function*() {
         const { topicId } = yield* setUp(cluster)
@@ -157,7 +158,15 @@ describe("in-memory share groups", () => {
         const none = yield* l.request(ShareFetch, fetchReq("stranger", topicId, 0))
         assert.deepStrictEqual(none.responses.map((t) => t.partitions.map((p) => p.errorCode)), [[ErrorCode.UNKNOWN_SERVER_ERROR]])
         yield* join(c, "member-a")
+        // the assigned partition is listed from its assignment, its start offset set by the first fetch
+        const offsets = () =>
+          Effect.map(
+            Effect.flatMap(c.coordinator({ type: "group", key: G }), ({ broker }) => broker.request(DescribeShareGroupOffsets, { groups: [{ groupId: G, topics: null }] })),
+            (r) => r.groups[0].topics.flatMap((t) => t.partitions.map((p) => [t.topicName, p.partitionIndex, p.startOffset, p.lag]))
+          )
+        assert.deepStrictEqual(yield* offsets(), [["t", 0, -1n, -1n]])
         assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("stranger", topicId, 0))), [[0n, 0n, 1]])
+        assert.deepStrictEqual(yield* offsets(), [["t", 0, 0n, 3n]])
         const share = yield* c.anyBroker.pipe(Effect.flatMap(({ broker }) =>
           broker.request(FindCoordinator, { keyType: 2, coordinatorKeys: [`${G}:${topicId}:0`, "not-a-share-partition"] })))
         assert.deepStrictEqual(share.coordinators.map((x) => [x.nodeId, x.errorCode]), [[1, 0], [-1, ErrorCode.INVALID_REQUEST]])

@@ -261,6 +261,9 @@ export class ShareCoordinator {
       if (eligible.length <= n) for (let p = 0; p < n; p++) give(eligible[p % eligible.length], p)
       else for (let i = 0; i < eligible.length; i++) give(eligible[i], i % n)
     }
+    // as Kafka's share coordinator: an assigned partition has share-partition state (listed by
+    // DescribeShareGroupOffsets) from its assignment; its start offset comes with the first fetch
+    for (const m of members) for (const [topicId, ps] of m.assignment) for (const p of ps) this.sharePartition(g, topicId, p)
     g.assignmentEpoch = g.groupEpoch
     g.metadataSignature = this.metadataSignature(g)
   }

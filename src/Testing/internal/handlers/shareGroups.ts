@@ -354,10 +354,9 @@ const describeShareGroupOffsets = (kafka: Kafka, ctx: RequestContext, req: Descr
       }
     }
     if (rg.topics === null) {
-      // every share-partition of the group that has a start offset
+      // every share-partition of the group (assigned ones before their first fetch without a start offset)
       const byTopic = new Map<string, Array<number>>()
-      for (const [key, sp] of g.partitions) {
-        if (!sp.initialised) continue
+      for (const key of g.partitions.keys()) {
         const [topicId, p] = key.split(":")
         let list = byTopic.get(topicId)
         if (list === undefined) byTopic.set(topicId, list = [])
