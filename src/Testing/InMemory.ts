@@ -53,10 +53,11 @@ import { makeConnect } from "./internal/connection.ts"
 import { Kafka } from "./internal/kafka.ts"
 import type { LoggedRequest } from "./internal/kafka.ts"
 import { Scheduler } from "./internal/scheduler.ts"
-import { describeGroup, readRecords } from "./internal/inspect.ts"
-import type { GroupInfo } from "./internal/inspect.ts"
+import { describeGroup, describeSharePartition, readRecords } from "./internal/inspect.ts"
+import type { GroupInfo, SharePartitionInfo } from "./internal/inspect.ts"
+import type { InFlightRecord } from "./internal/sharePartition.ts"
 
-export type { GroupInfo, LoggedRequest }
+export type { GroupInfo, InFlightRecord, LoggedRequest, SharePartitionInfo }
 
 /**
  * The APIs the in-memory broker answers (the others are `UnsupportedVersionError`, as with a
@@ -269,8 +270,10 @@ export interface ControlService {
   }, KafkaError>
   /** A group's committed offset for a partition, if any. */
   readonly committed: (groupId: string, topic: string, partition: number) => Effect.Effect<bigint | undefined>
-  /** A group's state and members, if the group exists. */
+  /** A group's state and members (classic, consumer or share group), if the group exists. */
   readonly group: (groupId: string) => Effect.Effect<GroupInfo | undefined>
+  /** A share group's in-flight records of a partition (states, delivery counts, owners), if it has state there. */
+  readonly sharePartition: (groupId: string, topic: string, partition: number) => Effect.Effect<SharePartitionInfo | undefined>
   /** The requests seen so far (the latest `maxLoggedRequests`; optionally of one API or one broker), in arrival order. */
   readonly requests: (filter?: { readonly api?: ApiName | AnyApi | undefined; readonly nodeId?: number | undefined }) => Effect.Effect<ReadonlyArray<LoggedRequest>>
   readonly clearRequests: Effect.Effect<void>
@@ -446,6 +449,7 @@ export const make = (options: Options = {}): Effect.Effect<ControlService, never
         })),
       committed: (groupId, topic, partition) => Effect.sync(() => kafka.offsets.get(groupId, topic, partition)?.offset),
       group: (groupId) => Effect.sync(() => describeGroup(kafka, groupId)),
+      sharePartition: (groupId, topic, partition) => Effect.sync(() => describeSharePartition(kafka, groupId, topic, partition)),
       requests: (filter = {}) =>
         Effect.sync(() => {
           const key = filter.api === undefined ? undefined : apiKeyOf(filter.api)

@@ -123,8 +123,16 @@ describe("in-memory share groups", () => {
         // offset 0 (renewed) expires LOCK after its renewal; 1 and 2 reach the limit (2) when theirs expire: archived
         yield* TestClock.adjust(LOCK)
         assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("member-a", topicId, 3, { maxRecords: 3, topics: [] }))), [[0n, 0n, 2]])
+        const sp = yield* kafka.sharePartition(G, "t", 0)
+        assert.deepStrictEqual(sp?.records.map((r) => [r.offset, r.state, r.deliveryCount, r.member]), [
+          [0n, "acquired", 2, "member-a"],
+          [1n, "archived", 2, ""],
+          [2n, "archived", 2, ""]
+        ])
         yield* TestClock.adjust(LOCK)
         assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("member-a", topicId, 4, { maxRecords: 3, topics: [] }))), [])
+        // all archived: the share-partition start offset moved past them
+        assert.deepStrictEqual([(yield* kafka.sharePartition(G, "t", 0))?.startOffset, (yield* kafka.group(G))?.type], [3n, "share"])
       })))
 
   it.effect("a closed connection releases its sessions' records at once; epochs: no session, a wrong epoch, an epoch-0 acknowledgement", () =>

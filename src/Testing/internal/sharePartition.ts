@@ -32,6 +32,17 @@ interface InFlight {
   deadline: number
 }
 
+/** An in-flight record of a share-partition, for inspection. */
+export interface InFlightRecord {
+  readonly offset: bigint
+  readonly state: "available" | "acquired" | "acknowledged" | "archived"
+  readonly deliveryCount: number
+  /** The member holding it (acquired), else "". */
+  readonly member: string
+}
+
+const STATE_NAMES = { 0: "available", 1: "acquired", 2: "acknowledged", 4: "archived" } as const
+
 export interface AcquiredRange {
   readonly firstOffset: bigint
   readonly lastOffset: bigint
@@ -100,6 +111,16 @@ export class SharePartition {
     let n = 0
     for (const r of this.inFlight.values()) if (r.state === RecordState.Acquired) n++
     return n
+  }
+
+  /** The in-flight records between the start and end offsets, in offset order. */
+  inFlightRecords(): Array<InFlightRecord> {
+    const out: Array<InFlightRecord> = []
+    for (let o = this.startOffset; o < this.endOffset; o++) {
+      const r = this.inFlight.get(o)
+      if (r !== undefined) out.push({ offset: o, state: STATE_NAMES[r.state], deliveryCount: r.deliveryCount, member: r.member })
+    }
+    return out
   }
 
   /** Records acquired by `member` (for the describe helpers and tests). */
