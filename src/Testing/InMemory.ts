@@ -14,9 +14,10 @@
  * (Describe / Alter / DeleteShareGroupOffsets, ListGroups, DeleteGroups). Group configs are set
  * with IncrementalAlterConfigs on the GROUP resource; the ones applied are
  * `share.auto.offset.reset`, `share.record.lock.duration.ms`, `share.delivery.count.limit`,
- * `share.session.timeout.ms`, `share.heartbeat.interval.ms` and `share.partition.max.record.locks`
- * (the others, `share.isolation.level` among them, are stored and described only: share groups
- * read uncommitted). Their broker defaults are `Options`' `share*` settings.
+ * `share.session.timeout.ms`, `share.heartbeat.interval.ms`, `share.partition.max.record.locks`
+ * and `share.isolation.level` (read_committed: up to the last stable offset, aborted transactions
+ * archived); the other group configs are stored and described only. Their broker defaults are
+ * `Options`' `share*` settings.
  *
  * A `Control` handle injects faults (error codes, latency, dropped connections, brokers down,
  * leaders moving) and inspects the cluster (logs, offsets, groups, the requests it saw). Timers

@@ -22,7 +22,8 @@ import type { ShareFetchRequest } from "../../src/Protocol/generated/ShareFetch.
 import { ShareGroupHeartbeat } from "../../src/Protocol/generated/ShareGroupHeartbeat.ts"
 import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
 import * as InMemory from "../../src/Testing/InMemory.ts"
-import { utf8, withKafka } from "./inMemoryHelpers.ts"
+import * as Producer from "../../src/Producer/Producer.ts"
+import { runWithClock, utf8, withKafka } from "./inMemoryHelpers.ts"
 
 const G = "share-1"
 const LOCK = 20_000
@@ -179,6 +180,23 @@ describe("in-memory share groups", () => {
           broker.request(FindCoordinator, { keyType: 2, coordinatorKeys: [`${G}:${topicId}:0`, "not-a-share-partition"] })))
         assert.deepStrictEqual(share.coordinators.map((x) => [x.nodeId, x.errorCode]), [[1, 0], [-1, ErrorCode.INVALID_REQUEST]])
       })))
+
+  it.effect("share.isolation.level=read_committed: the records of an aborted transaction and the markers are archived, a committed transaction's record handed out", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka, cluster) =>
+      runWithClock(Effect.gen(function*() {
+        const { topicId } = yield* setUp(cluster, { "share.isolation.level": "read_committed" })
+        const producer = yield* Producer.make({ transactionalId: "tx-1" })
+        yield* Effect.flip(producer.transaction(Effect.andThen(producer.send({ topic: "t", value: utf8("aborted") }), Effect.fail("abort"))))
+        const c = yield* client(kafka)
+        yield* join(c, "member-a")
+        const l = (yield* c.leader("t", 0)).broker
+        // a, b, c; the aborted record (3) and its abort marker (4) are never handed out
+        assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("member-a", topicId, 0, { maxRecords: 10 }))), [[0n, 2n, 1]])
+        yield* producer.transaction(producer.send({ topic: "t", value: utf8("committed") }))
+        assert.deepStrictEqual(acquired(yield* l.request(ShareFetch, fetchReq("member-a", topicId, 1, { maxRecords: 10 }))), [[5n, 5n, 1]])
+        // the aborted record, its abort marker and the commit marker (6)
+        assert.deepStrictEqual((yield* kafka.sharePartition(G, "t", 0))?.records.filter((r) => r.state === "archived").map((r) => r.offset), [3n, 4n, 6n])
+      }))))
 
   it.effect("group configs: IncrementalAlterConfigs checks share configs as Kafka does; DescribeConfigs lists every group config", () =>
     withKafka({ brokers: 1, topics: [{ name: "t" }] }, (_kafka, cluster) =>

@@ -72,7 +72,7 @@ export const GROUP_CONFIGS: ReadonlyArray<readonly [name: string, type: number]>
   ["share.session.timeout.ms", 3], // applied
   ["share.heartbeat.interval.ms", 3], // applied
   ["share.partition.max.record.locks", 3], // applied
-  ["share.isolation.level", 2],
+  ["share.isolation.level", 2], // applied
   ["share.renew.acknowledge.enable", 1],
   ["share.assignment.interval.ms", 3],
   ["streams.session.timeout.ms", 3],
@@ -196,7 +196,8 @@ export class ShareCoordinator {
     return {
       lockMs: lock === undefined ? this.settings.recordLockDurationMs : Number(lock),
       deliveryCountLimit: limit === undefined ? this.settings.deliveryCountLimit : Number(limit),
-      maxRecordLocks: locks === undefined ? this.settings.partitionMaxRecordLocks : Number(locks)
+      maxRecordLocks: locks === undefined ? this.settings.partitionMaxRecordLocks : Number(locks),
+      readCommitted: this.config(groupId, "share.isolation.level") === "read_committed"
     }
   }
 

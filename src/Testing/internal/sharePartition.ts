@@ -66,6 +66,8 @@ export interface ShareLimits {
   readonly lockMs: number
   readonly deliveryCountLimit: number
   readonly maxRecordLocks: number
+  /** `share.isolation.level=read_committed`: acquire up to the last stable offset, aborted transactions archived. */
+  readonly readCommitted: boolean
 }
 
 export class SharePartition {
@@ -137,7 +139,8 @@ export class SharePartition {
   acquire(member: string, maxRecords: number, strict = false): Acquisition {
     const log = this.log()
     if (log === undefined || !this.initialised) return { ranges: [], records: null }
-    const { lockMs, deliveryCountLimit, maxRecordLocks } = this.limits()
+    const { lockMs, deliveryCountLimit, maxRecordLocks, readCommitted } = this.limits()
+    const upTo = readCommitted ? log.lastStableOffset : log.highWatermark
     const now = this.scheduler.now()
     const taken: Array<bigint> = []
     let budget = Math.min(maxRecords, maxRecordLocks - this.acquiredCount())
@@ -159,14 +162,16 @@ export class SharePartition {
       budget--
     }
     // then new records from the log, whole batches
-    if (budget > 0 && this.endOffset < log.highWatermark) {
+    if (budget > 0 && this.endOffset < upTo) {
       for (const b of log.batchesFrom(this.endOffset)) {
-        if (budget <= 0 || b.lastOffset >= log.highWatermark) break
+        if (budget <= 0 || b.lastOffset >= upTo) break
         const from = b.baseOffset > this.endOffset ? b.baseOffset : this.endOffset
         for (let o = this.endOffset; o < from; o++) this.inFlight.set(o, { state: RecordState.Archived, deliveryCount: 0, member: "", deadline: 0 })
+        const skipped = b.isControl || (readCommitted && b.isTransactional &&
+          log.aborted.some((a) => a.producerId === b.producerId && a.firstOffset <= b.baseOffset && a.lastOffset > b.baseOffset))
         let o = from
         for (; o <= b.lastOffset && !(strict && budget <= 0); o++) {
-          if (b.isControl) {
+          if (skipped) {
             this.inFlight.set(o, { state: RecordState.Archived, deliveryCount: 0, member: "", deadline: 0 })
             continue
           }
