@@ -10,7 +10,8 @@
  * ShareFetch share sessions (epochs, piggy-backed acknowledgements, long polls), acquisition locks
  * with delivery counts, accept / release / reject / renew acknowledgements (a record no longer
  * held by the member is INVALID_RECORD_STATE), the delivery limit (archived past it), release of a
- * member's records when it leaves or its session's connection closes, and the share-group offsets
+ * member's records when its share session closes (epoch -1, or its connection: not when it only
+ * leaves the group, as on Kafka 4.4), and the share-group offsets
  * (Describe / Alter / DeleteShareGroupOffsets, ListGroups, DeleteGroups). Group configs are set
  * with IncrementalAlterConfigs on the GROUP resource; the ones applied are
  * `share.auto.offset.reset`, `share.record.lock.duration.ms`, `share.delivery.count.limit`,

@@ -136,7 +136,7 @@ describe("in-memory share groups", () => {
         assert.deepStrictEqual([(yield* kafka.sharePartition(G, "t", 0))?.startOffset, (yield* kafka.group(G))?.type], [3n, "share"])
       })))
 
-  it.effect("a closed connection releases its sessions' records at once; epochs: no session, a wrong epoch, an epoch-0 acknowledgement", () =>
+  it.effect("a closed connection releases its sessions' records at once, leaving the group does not; epochs: no session, a wrong epoch, an epoch-0 acknowledgement", () =>
     withKafka({ brokers: 1, topics: [{ name: "t" }] }, (kafka, cluster) =>
       Effect.gen(function*() {
         const { topicId } = yield* setUp(cluster)
@@ -151,6 +151,10 @@ describe("in-memory share groups", () => {
         assert.strictEqual((yield* lb.request(ShareFetch, fetchReq("member-b", topicId, 1))).errorCode, ErrorCode.SHARE_SESSION_NOT_FOUND)
         assert.strictEqual((yield* lb.request(ShareAcknowledge, { groupId: G, memberId: "member-b", shareSessionEpoch: 0, isRenewAck: false, topics: [] })).errorCode, ErrorCode.INVALID_SHARE_SESSION_EPOCH)
         assert.strictEqual((yield* lb.request(ShareFetch, fetchReq("", topicId, 0))).errorCode, ErrorCode.INVALID_REQUEST)
+        // leaving the group does not release them (as Kafka 4.4: A's session lives on)
+        const left = yield* ca.coordinator({ type: "group", key: G }).pipe(Effect.flatMap(({ broker }) =>
+          broker.request(ShareGroupHeartbeat, { groupId: G, memberId: "member-a", memberEpoch: -1 })))
+        assert.strictEqual(left.errorCode, 0)
         assert.deepStrictEqual(acquired(yield* lb.request(ShareFetch, fetchReq("member-b", topicId, 0))), [])
         yield* kafka.dropConnections(1)
         // B's own session went with the drop too: it opens a new one and gets A's records, no time passed

@@ -292,12 +292,14 @@ export class ShareCoordinator {
     return c === undefined ? this.settings.heartbeatIntervalMs : Number(c)
   }
 
-  /** A member leaves or its session times out: its share sessions close and its acquired records go back. */
+  /**
+   * A member leaves or its session times out. As Kafka 4.4 (checked on the test broker): its
+   * acquired records stay acquired — its share sessions live on, and the records go back when a
+   * session closes (epoch -1, its connection) or their locks expire.
+   */
   private remove(g: ShareGroup, m: ShareMember): void {
     m.sessionTimer?.cancel()
     g.members.delete(m.memberId)
-    this.sessions.ofMember(g.groupId, m.memberId)
-    for (const sp of g.partitions.values()) sp.releaseAll(m.memberId)
     this.bump(g)
   }
 
@@ -354,6 +356,7 @@ export class ShareCoordinator {
     const g = this.groups.get(groupId)
     if (g === undefined) return ErrorCode.GROUP_ID_NOT_FOUND
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP
+    for (const s of this.sessions.ofGroup(groupId)) this.sessions.close(s)
     this.groups.delete(groupId)
     return 0
   }

@@ -69,13 +69,6 @@ export class ShareSessionCache {
     return out
   }
 
-  /** Removes and returns every session of a member (it left or was removed). */
-  ofMember(groupId: string, memberId: string): Array<ShareSession> {
-    const out = [...this.sessions.values()].filter((s) => s.groupId === groupId && s.memberId === memberId)
-    for (const s of out) this.close(s)
-    return out
-  }
-
   /** Every session of a group (DeleteGroups, describe). */
   ofGroup(groupId: string): Array<ShareSession> {
     return [...this.sessions.values()].filter((s) => s.groupId === groupId)
