@@ -219,7 +219,9 @@ export interface ControlService {
   /**
    * Answers `api` with `code` instead of doing the work, `times` times (default 1; `Infinity` for
    * always), for every partition of the request or only `topic` / `partition`, on every broker or
-   * only `nodeId`. One request takes one use however many of its partitions were hit.
+   * only `nodeId`. One request takes one use however many of its partitions were hit. ShareFetch
+   * and ShareAcknowledge answer a rule without `topic` at the top level (e.g.
+   * `SHARE_SESSION_NOT_FOUND`, `INVALID_SHARE_SESSION_EPOCH`), one with a `topic` on its partitions.
    */
   readonly injectError: (
     api: ApiName | AnyApi,

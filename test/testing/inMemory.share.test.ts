@@ -6,7 +6,7 @@
  * real broker. The answers mirror what Kafka 4.4 sends (checked on the test broker).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Stream } from "effect"
 import type { Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
@@ -22,8 +22,9 @@ import type { ShareFetchRequest } from "../../src/Protocol/generated/ShareFetch.
 import { ShareGroupHeartbeat } from "../../src/Protocol/generated/ShareGroupHeartbeat.ts"
 import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
 import * as InMemory from "../../src/Testing/InMemory.ts"
+import * as ShareConsumer from "../../src/Consumer/ShareConsumer.ts"
 import * as Producer from "../../src/Producer/Producer.ts"
-import { runWithClock, utf8, withKafka } from "./inMemoryHelpers.ts"
+import { runWithClock, str, utf8, withKafka } from "./inMemoryHelpers.ts"
 
 const G = "share-1"
 const LOCK = 20_000
@@ -201,6 +202,25 @@ describe("in-memory share groups", () => {
         // the aborted record, its abort marker and the commit marker (6)
         assert.deepStrictEqual((yield* kafka.sharePartition(G, "t", 0))?.records.filter((r) => r.state === "archived").map((r) => r.offset), [3n, 4n, 6n])
       }))))
+
+  it.live("a ShareConsumer through injected share-session errors (top level) and a partition's NOT_LEADER_OR_FOLLOWER: every record accepted once", () =>
+    withKafka({ brokers: 2, topics: [{ name: "t" }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        yield* setUp(cluster)
+        yield* kafka.injectError("ShareFetch", { code: "SHARE_SESSION_NOT_FOUND", times: 2 })
+        yield* kafka.injectError("ShareFetch", { code: "NOT_LEADER_OR_FOLLOWER", topic: "t", times: 2 })
+        const consumer = yield* ShareConsumer.make({ groupId: G, topics: ["t"], maxWait: "50 millis", ackMode: "explicit" })
+        const values = yield* consumer.records.pipe(
+          Stream.take(3),
+          Stream.mapEffect((r) => Effect.as(r.ack("accept"), str(r.value))),
+          Stream.runCollect
+        )
+        assert.deepStrictEqual([...values], ["a", "b", "c"])
+        const results = yield* consumer.commit
+        for (const r of results) assert.strictEqual(r.error, undefined)
+        assert.isAtLeast(consumer.stats().sessionErrors, 2)
+        assert.deepStrictEqual((yield* kafka.sharePartition(G, "t", 0))?.startOffset, 3n)
+      })))
 
   it.effect("group configs: IncrementalAlterConfigs checks share configs as Kafka does; DescribeConfigs lists every group config", () =>
     withKafka({ brokers: 1, topics: [{ name: "t" }] }, (_kafka, cluster) =>
