@@ -99,6 +99,15 @@ describe("in-memory share groups", () => {
         })
         assert.strictEqual(late.errorCode, 0)
         assert.strictEqual(late.responses[0].partitions[0].errorCode, ErrorCode.INVALID_RECORD_STATE)
+        // once B accepted it (the start offset moved past it), A's late acceptance is skipped without an error
+        const accept = (memberId: string, broker: typeof la, epoch: number) =>
+          broker.request(ShareAcknowledge, {
+            groupId: G, memberId, shareSessionEpoch: epoch, isRenewAck: false,
+            topics: [{ topicId, partitions: [{ partitionIndex: 0, acknowledgementBatches: [{ firstOffset: 0n, lastOffset: 0n, acknowledgeTypes: [1] }] }] }]
+          })
+        assert.strictEqual((yield* accept("member-b", lb, 2)).responses[0].partitions[0].errorCode, 0)
+        assert.strictEqual((yield* accept("member-a", la, 2)).responses[0].partitions[0].errorCode, 0)
+        assert.strictEqual((yield* kafka.sharePartition(G, "t", 0))?.startOffset, 1n)
       })))
 
   it.effect("a long poll waits for a lock to expire; renew restarts the lock; at the delivery limit an expired record is archived", () =>

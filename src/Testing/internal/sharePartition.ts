@@ -6,7 +6,8 @@
  * each acquisition increments the delivery count and starts a lock; release or lock expiry makes a
  * record available again unless it reached the delivery limit (then archived); accept
  * acknowledges, reject and gap archive; renew restarts the lock. Acknowledging a record that is not
- * acquired by the acknowledging member is INVALID_RECORD_STATE, and a partition's
+ * acquired by the acknowledging member is INVALID_RECORD_STATE (one below the SPSO, done with, is
+ * skipped without error, as the 4.4 broker does), and a partition's
  * acknowledgements in one request apply all or nothing. The SPSO moves over acknowledged and
  * archived records.
  *
@@ -262,6 +263,9 @@ export class SharePartition {
         const type = b.acknowledgeTypes.length === 1 ? b.acknowledgeTypes[0] : b.acknowledgeTypes[Number(o - b.firstOffset)]
         if (type < AckType.gap || type > AckType.renew) return { code: ErrorCode.INVALID_REQUEST, message: `unknown acknowledge type ${type}` }
         if (type === AckType.renew && !renewAllowed) return { code: ErrorCode.INVALID_REQUEST, message: "a renew acknowledgement needs IsRenewAck" }
+        // below the start offset everything is done with: skipped, no error (as the 4.4 broker
+        // answers a late acceptance of a record another member already accepted)
+        if (o < this.startOffset) continue
         const r = this.inFlight.get(o)
         if (r === undefined || r.state !== RecordState.Acquired) {
           return { code: ErrorCode.INVALID_RECORD_STATE, message: `the record at offset ${o} is not acquired` }
@@ -275,7 +279,7 @@ export class SharePartition {
     let released = false
     const renewed: Array<bigint> = []
     for (const b of batches) {
-      for (let o = b.firstOffset; o <= b.lastOffset; o++) {
+      for (let o = b.firstOffset < this.startOffset ? this.startOffset : b.firstOffset; o <= b.lastOffset; o++) {
         const r = this.inFlight.get(o)!
         const type = b.acknowledgeTypes.length === 1 ? b.acknowledgeTypes[0] : b.acknowledgeTypes[Number(o - b.firstOffset)]
         switch (type) {
