@@ -1,14 +1,29 @@
 /**
  * An in-memory Kafka cluster for tests: N brokers with topics, partitions, leaders and replicas,
  * a log per partition, idempotent and transactional producers, consumer groups (classic and
- * KIP-848) and committed offsets — behind the real `Cluster` (through its `connect` seam), so the
- * real Producer, Consumer and Admin code runs against it without a broker. Requests and responses
- * go through the wire codecs at the negotiated version, as over a socket.
+ * KIP-848), share groups (KIP-932) and committed offsets — behind the real `Cluster` (through its
+ * `connect` seam), so the real Producer, Consumer, ShareConsumer and Admin code runs against it
+ * without a broker. Requests and responses go through the wire codecs at the negotiated version,
+ * as over a socket.
+ *
+ * Share groups behave as Kafka 4.4's: ShareGroupHeartbeat membership with the simple assignor,
+ * ShareFetch share sessions (epochs, piggy-backed acknowledgements, long polls), acquisition locks
+ * with delivery counts, accept / release / reject / renew acknowledgements (a record no longer
+ * held by the member is INVALID_RECORD_STATE), the delivery limit (archived past it), release of a
+ * member's records when its share session closes (epoch -1, or its connection: not when it only
+ * leaves the group, as on Kafka 4.4), and the share-group offsets
+ * (Describe / Alter / DeleteShareGroupOffsets, ListGroups, DeleteGroups). Group configs are set
+ * with IncrementalAlterConfigs on the GROUP resource; the ones applied are
+ * `share.auto.offset.reset`, `share.record.lock.duration.ms`, `share.delivery.count.limit`,
+ * `share.session.timeout.ms`, `share.heartbeat.interval.ms`, `share.partition.max.record.locks`
+ * and `share.isolation.level` (read_committed: up to the last stable offset, aborted transactions
+ * archived); the other group configs are stored and described only. Their broker defaults are
+ * `Options`' `share*` settings.
  *
  * A `Control` handle injects faults (error codes, latency, dropped connections, brokers down,
  * leaders moving) and inspects the cluster (logs, offsets, groups, the requests it saw). Timers
- * (fetch long-polls, session and transaction timeouts, injected latency) run on Effect's `Clock`,
- * so under `it.effect` they advance with `TestClock`.
+ * (fetch long-polls, session and transaction timeouts, acquisition locks, injected latency) run
+ * on Effect's `Clock`, so under `it.effect` they advance with `TestClock`.
  *
  * @example
  * ```ts
@@ -40,10 +55,11 @@ import { makeConnect } from "./internal/connection.ts"
 import { Kafka } from "./internal/kafka.ts"
 import type { LoggedRequest } from "./internal/kafka.ts"
 import { Scheduler } from "./internal/scheduler.ts"
-import { describeGroup, readRecords } from "./internal/inspect.ts"
-import type { GroupInfo } from "./internal/inspect.ts"
+import { describeGroup, describeSharePartition, readRecords } from "./internal/inspect.ts"
+import type { GroupInfo, SharePartitionInfo } from "./internal/inspect.ts"
+import type { InFlightRecord } from "./internal/sharePartition.ts"
 
-export type { GroupInfo, LoggedRequest }
+export type { GroupInfo, InFlightRecord, LoggedRequest, SharePartitionInfo }
 
 /**
  * The APIs the in-memory broker answers (the others are `UnsupportedVersionError`, as with a
@@ -65,6 +81,8 @@ export type ApiName =
   | "InitProducerId" | "AddPartitionsToTxn" | "AddOffsetsToTxn" | "TxnOffsetCommit" | "EndTxn"
   | "DescribeProducers" | "ListTransactions" | "DescribeTransactions"
   | "DescribeAcls" | "CreateAcls" | "DeleteAcls"
+  | "ShareGroupHeartbeat" | "ShareGroupDescribe" | "ShareFetch" | "ShareAcknowledge"
+  | "DescribeShareGroupOffsets" | "AlterShareGroupOffsets" | "DeleteShareGroupOffsets"
 
 /**
  * A topic to create with the cluster (or later with `Control.createTopic`).
@@ -125,6 +143,25 @@ export interface Options {
   /** KIP-848 groups: session timeout (default 45 s) and heartbeat interval (default 5 s). */
   readonly consumerSessionTimeout?: Duration.Input | undefined
   readonly consumerHeartbeatInterval?: Duration.Input | undefined
+  /**
+   * Share groups (KIP-932): the broker defaults of the group configs `share.session.timeout.ms`
+   * (45 s), `share.heartbeat.interval.ms` (5 s), `share.record.lock.duration.ms` (the acquisition
+   * lock, `group.share.record.lock.duration.ms`, 30 s), `share.delivery.count.limit`
+   * (`group.share.delivery.count.limit`, 5) and `share.partition.max.record.locks` (2000). A
+   * group sets its own with IncrementalAlterConfigs on its GROUP resource.
+   */
+  readonly shareSessionTimeout?: Duration.Input | undefined
+  readonly shareHeartbeatInterval?: Duration.Input | undefined
+  readonly shareRecordLockDuration?: Duration.Input | undefined
+  readonly shareDeliveryCountLimit?: number | undefined
+  readonly sharePartitionMaxRecordLocks?: number | undefined
+  /**
+   * The range a group's `share.record.lock.duration.ms` may be set in
+   * (`group.share.min.record.lock.duration.ms` / `…max…`, 15 s / 60 s as Kafka). Lower the minimum
+   * to test lock expiry with short locks.
+   */
+  readonly shareMinRecordLockDuration?: Duration.Input | undefined
+  readonly shareMaxRecordLockDuration?: Duration.Input | undefined
   /** Narrow the versions the brokers offer, e.g. `{ FindCoordinator: { max: 3 } }` for an older broker. */
   readonly apiVersions?: Readonly<Partial<Record<ApiName, { readonly min?: number; readonly max?: number }>>> | undefined
   /** Round-trip requests and responses through the wire codecs (default `true`). */
@@ -182,7 +219,9 @@ export interface ControlService {
   /**
    * Answers `api` with `code` instead of doing the work, `times` times (default 1; `Infinity` for
    * always), for every partition of the request or only `topic` / `partition`, on every broker or
-   * only `nodeId`. One request takes one use however many of its partitions were hit.
+   * only `nodeId`. One request takes one use however many of its partitions were hit. ShareFetch
+   * and ShareAcknowledge answer a rule without `topic` at the top level (e.g.
+   * `SHARE_SESSION_NOT_FOUND`, `INVALID_SHARE_SESSION_EPOCH`), one with a `topic` on its partitions.
    */
   readonly injectError: (
     api: ApiName | AnyApi,
@@ -235,8 +274,10 @@ export interface ControlService {
   }, KafkaError>
   /** A group's committed offset for a partition, if any. */
   readonly committed: (groupId: string, topic: string, partition: number) => Effect.Effect<bigint | undefined>
-  /** A group's state and members, if the group exists. */
+  /** A group's state and members (classic, consumer or share group), if the group exists. */
   readonly group: (groupId: string) => Effect.Effect<GroupInfo | undefined>
+  /** A share group's in-flight records of a partition (states, delivery counts, owners), if it has state there. */
+  readonly sharePartition: (groupId: string, topic: string, partition: number) => Effect.Effect<SharePartitionInfo | undefined>
   /** The requests seen so far (the latest `maxLoggedRequests`; optionally of one API or one broker), in arrival order. */
   readonly requests: (filter?: { readonly api?: ApiName | AnyApi | undefined; readonly nodeId?: number | undefined }) => Effect.Effect<ReadonlyArray<LoggedRequest>>
   readonly clearRequests: Effect.Effect<void>
@@ -313,6 +354,15 @@ export const make = (options: Options = {}): Effect.Effect<ControlService, never
       consumerGroups: {
         sessionTimeoutMs: ms(options.consumerSessionTimeout, "45 seconds"),
         heartbeatIntervalMs: ms(options.consumerHeartbeatInterval, "5 seconds")
+      },
+      shareGroups: {
+        sessionTimeoutMs: ms(options.shareSessionTimeout, "45 seconds"),
+        heartbeatIntervalMs: ms(options.shareHeartbeatInterval, "5 seconds"),
+        recordLockDurationMs: ms(options.shareRecordLockDuration, "30 seconds"),
+        minRecordLockDurationMs: ms(options.shareMinRecordLockDuration, "15 seconds"),
+        maxRecordLockDurationMs: ms(options.shareMaxRecordLockDuration, "60 seconds"),
+        deliveryCountLimit: options.shareDeliveryCountLimit ?? 5,
+        partitionMaxRecordLocks: options.sharePartitionMaxRecordLocks ?? 2000
       },
       versions,
       wire: options.wire ?? true,
@@ -403,6 +453,7 @@ export const make = (options: Options = {}): Effect.Effect<ControlService, never
         })),
       committed: (groupId, topic, partition) => Effect.sync(() => kafka.offsets.get(groupId, topic, partition)?.offset),
       group: (groupId) => Effect.sync(() => describeGroup(kafka, groupId)),
+      sharePartition: (groupId, topic, partition) => Effect.sync(() => describeSharePartition(kafka, groupId, topic, partition)),
       requests: (filter = {}) =>
         Effect.sync(() => {
           const key = filter.api === undefined ? undefined : apiKeyOf(filter.api)

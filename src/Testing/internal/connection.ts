@@ -48,6 +48,7 @@ export const makeConnect = (kafka: Kafka) => (node: NodeAddress): Effect.Effect<
       const c = conn
       if (c === undefined) return
       conn = undefined
+      kafka.connectionClosed(c.id)
       Deferred.doneUnsafe(c.closed, Exit.fail(new ConnectionError({ broker: address, reason: "Closed", message })))
     }
 
@@ -152,7 +153,7 @@ export const makeConnect = (kafka: Kafka) => (node: NodeAddress): Effect.Effect<
               return Effect.fail(new ConnectionError({ broker: address, reason: "Closed", message: `broker ${nodeId} went down` }))
             }
             const fault = kafka.faults.matcher(api.key, nodeId)
-            const ctx: RequestContext = { nodeId, version, now: kafka.scheduler.now(), fault, clientId }
+            const ctx: RequestContext = { nodeId, version, now: kafka.scheduler.now(), connection: c.id, fault, clientId }
             let out: unknown
             try {
               out = route.handle(kafka, ctx, body)

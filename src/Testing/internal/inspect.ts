@@ -8,6 +8,35 @@ import type { KafkaRecord } from "../../Protocol/RecordBatch.ts"
 import { consumerGroupState } from "./consumerGroups.ts"
 import type { Kafka } from "./kafka.ts"
 import type { PartitionLog } from "./log.ts"
+import { shareGroupState } from "./shareGroups.ts"
+import type { InFlightRecord } from "./sharePartition.ts"
+
+/**
+ * A share-partition (KIP-932) as its leader sees it: the share-partition start and end offsets
+ * and every in-flight record between them with its state, delivery count and owner.
+ *
+ * @example
+ * ```ts
+ * const sp = yield* kafka.sharePartition("workers", "jobs", 0)
+ * const archived = sp?.records.filter((r) => r.state === "archived").map((r) => r.offset)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface SharePartitionInfo {
+  /** The share-partition start offset (-1 until the first ShareFetch sets it). */
+  readonly startOffset: bigint
+  /** The next offset never acquired. */
+  readonly endOffset: bigint
+  readonly records: ReadonlyArray<InFlightRecord>
+}
+
+export const describeSharePartition = (kafka: Kafka, groupId: string, topic: string, partition: number): SharePartitionInfo | undefined => {
+  const g = kafka.share.group(groupId, false)
+  const t = kafka.state.topics.get(topic)
+  const sp = g === undefined || t === undefined ? undefined : g.partitions.get(`${t.id}:${partition}`)
+  return sp === undefined ? undefined : { startOffset: sp.startOffset, endOffset: sp.endOffset, records: sp.inFlightRecords() }
+}
 
 /** A partition's records, without control records; read_committed drops aborted and open transactions. */
 export const readRecords = (log: PartitionLog, readCommitted: boolean): ReadonlyArray<KafkaRecord> => {
@@ -36,8 +65,8 @@ export const readRecords = (log: PartitionLog, readCommitted: boolean): Readonly
  */
 export interface GroupInfo {
   readonly groupId: string
-  readonly type: "classic" | "consumer"
-  /** Classic: Empty, PreparingRebalance, CompletingRebalance, Stable, Dead; consumer: Empty, Assigning, Reconciling, Stable. */
+  readonly type: "classic" | "consumer" | "share"
+  /** Classic: Empty, PreparingRebalance, CompletingRebalance, Stable, Dead; consumer: Empty, Assigning, Reconciling, Stable; share: Empty, Stable. */
   readonly state: string
   /** Classic: the generation; consumer: the group epoch. */
   readonly generation: number
@@ -46,12 +75,30 @@ export interface GroupInfo {
   readonly members: ReadonlyArray<{
     readonly memberId: string
     readonly groupInstanceId: string | null
-    /** KIP-848 members: partitions currently assigned, `topic-partition`; classic: empty. */
+    /** KIP-848 and share-group members: partitions currently assigned, `topic-partition`; classic: empty. */
     readonly assigned: ReadonlyArray<string>
   }>
 }
 
+const assignedNames = (kafka: Kafka, a: ReadonlyMap<string, ReadonlySet<number>>): Array<string> =>
+  [...a].flatMap(([topicId, ps]) => {
+    const name = kafka.state.topicsById.get(topicId)?.name ?? topicId
+    return [...ps].sort((x, y) => x - y).map((p) => `${name}-${p}`)
+  })
+
 export const describeGroup = (kafka: Kafka, groupId: string): GroupInfo | undefined => {
+  const share = kafka.share.group(groupId, false)
+  if (share !== undefined) {
+    return {
+      groupId,
+      type: "share",
+      state: shareGroupState(share),
+      generation: share.groupEpoch,
+      protocolName: "simple",
+      leader: null,
+      members: [...share.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: null, assigned: assignedNames(kafka, m.assignment) }))
+    }
+  }
   const g = kafka.groups.get(groupId)
   if (g === undefined) return undefined
   if (g.type === "classic") {
@@ -75,10 +122,7 @@ export const describeGroup = (kafka: Kafka, groupId: string): GroupInfo | undefi
     members: [...g.members.values()].map((m) => ({
       memberId: m.memberId,
       groupInstanceId: m.instanceId,
-      assigned: [...m.assigned].flatMap(([topicId, ps]) => {
-        const name = kafka.state.topicsById.get(topicId)?.name ?? topicId
-        return [...ps].sort((a, b) => a - b).map((p) => `${name}-${p}`)
-      })
+      assigned: assignedNames(kafka, m.assigned)
     }))
   }
 }

@@ -11,6 +11,9 @@ import { ClassicCoordinator } from "./groups.ts"
 import type { ConsumerGroup, ConsumerGroupSettings } from "./consumerGroups.ts"
 import { ConsumerCoordinator } from "./consumerGroups.ts"
 import { OffsetStore } from "./offsets.ts"
+import type { ShareGroupSettings } from "./shareGroups.ts"
+import { ShareCoordinator } from "./shareGroups.ts"
+import { ShareSessionCache } from "./shareSessions.ts"
 import type { Scheduler } from "./scheduler.ts"
 import type { StateOptions } from "./state.ts"
 import { ClusterState } from "./state.ts"
@@ -21,6 +24,7 @@ export interface KafkaOptions {
   readonly autoCreateTopics: boolean
   readonly groups: GroupSettings
   readonly consumerGroups: ConsumerGroupSettings
+  readonly shareGroups: ShareGroupSettings
   /** Version range overrides by API key. */
   readonly versions: ReadonlyMap<number, { readonly min: number; readonly max: number }>
   /** Round-trip every request and response through the wire codecs at the negotiated version. */
@@ -72,6 +76,8 @@ export interface RequestContext {
   readonly nodeId: number
   readonly version: number
   readonly now: number
+  /** The client connection the request came on (share sessions live and die with it). */
+  readonly connection: number
   readonly fault: FaultMatcher
   readonly clientId: string
 }
@@ -95,6 +101,8 @@ export class Kafka {
   readonly classic: ClassicCoordinator
   readonly consumer: ConsumerCoordinator
   readonly groups = new Map<string, AnyGroup>()
+  readonly share: ShareCoordinator
+  readonly shareSessions = new ShareSessionCache()
   readonly requests: Array<LoggedRequest> = []
   readonly handles = new Set<Droppable>()
   private seq = 0
@@ -107,6 +115,15 @@ export class Kafka {
     this.txns = new TransactionCoordinator(this.state, scheduler, this.offsets, options.transactionMarkerDelayMs)
     this.classic = new ClassicCoordinator(scheduler, options.groups)
     this.consumer = new ConsumerCoordinator(this.state, scheduler, options.consumerGroups)
+    this.share = new ShareCoordinator(this.state, scheduler, options.shareGroups, this.shareSessions)
+  }
+
+  /**
+   * A client connection closed (by the client, dropped, its broker down): as Kafka 4.4, the share
+   * sessions opened on it go, and their members' acquired records are released at once.
+   */
+  connectionClosed(connection: number): void {
+    for (const s of this.shareSessions.onConnection(connection)) this.share.closeSession(s)
   }
 
   logRequest(entry: Omit<LoggedRequest, "seq">): LoggedRequest {
@@ -132,6 +149,7 @@ export class Kafka {
       if (g.type === "classic") this.classic.shutdown(g)
       else this.consumer.shutdown(g)
     }
+    this.share.shutdown()
     this.scheduler.shutdown()
   }
 }

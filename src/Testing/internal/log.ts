@@ -15,6 +15,7 @@ import { decodeRecordBatchesSync, encodeControlBatch } from "../../Protocol/Reco
 import type { RecordBatch } from "../../Protocol/RecordBatch.ts"
 import { checkSequence, lastSequenceOf, recordBatch, recordMarker } from "./idempotence.ts"
 import type { BatchMetadata, ProducerEntry } from "./idempotence.ts"
+import { Wakeups } from "./wakeups.ts"
 
 export interface StoredBatch {
   readonly baseOffset: bigint
@@ -85,7 +86,7 @@ export class PartitionLog {
   readonly producers = new Map<bigint, ProducerEntry>()
   /** Leader epoch → its first offset, ascending. */
   readonly epochs: Array<{ epoch: number; startOffset: bigint }> = []
-  private readonly listeners = new Set<() => void>()
+  private readonly wakeups = new Wakeups()
 
   get lastStableOffset(): bigint {
     let lso = this.logEndOffset
@@ -95,14 +96,11 @@ export class PartitionLog {
 
   /** Calls `f` on the next change (append, marker, deletion); returns an unsubscribe. */
   onChange(f: () => void): () => void {
-    this.listeners.add(f)
-    return () => this.listeners.delete(f)
+    return this.wakeups.on(f)
   }
 
   private changed(): void {
-    const fs = [...this.listeners]
-    this.listeners.clear()
-    for (const f of fs) f()
+    this.wakeups.fire()
   }
 
   private noteEpoch(epoch: number, offset: bigint): void {
@@ -275,6 +273,11 @@ export class PartitionLog {
       else hi = mid
     }
     return lo
+  }
+
+  /** The stored batches from the one holding `offset` (or the first after it) on, in offset order. */
+  *batchesFrom(offset: bigint): Generator<StoredBatch> {
+    for (let i = this.indexFor(offset); i < this.batches.length; i++) yield this.batches[i]
   }
 
   /**

@@ -108,6 +108,7 @@ const javaHash = (s: string): number => {
 
 export const GROUP_TOPIC = "__consumer_offsets"
 export const TXN_TOPIC = "__transaction_state"
+export const SHARE_STATE_TOPIC = "__share_group_state"
 
 export interface StateOptions {
   readonly brokers: number
@@ -308,7 +309,7 @@ export class ClusterState {
   }
 
   /** The internal topic behind coordinators, created on first use as Kafka does. */
-  internalTopic(name: typeof GROUP_TOPIC | typeof TXN_TOPIC): TopicState {
+  internalTopic(name: typeof GROUP_TOPIC | typeof TXN_TOPIC | typeof SHARE_STATE_TOPIC): TopicState {
     const existing = this.topics.get(name)
     if (existing !== undefined) return existing
     const rf = Math.min(3, this.brokers.size)
@@ -322,15 +323,15 @@ export class ClusterState {
   }
 
   /** The internal partition of a group id or transactional id. */
-  coordinatorPartition(type: "group" | "transaction", key: string): PartitionState {
-    const topic = this.internalTopic(type === "group" ? GROUP_TOPIC : TXN_TOPIC)
+  coordinatorPartition(type: "group" | "transaction" | "share", key: string): PartitionState {
+    const topic = this.internalTopic(type === "group" ? GROUP_TOPIC : type === "transaction" ? TXN_TOPIC : SHARE_STATE_TOPIC)
     const h = javaHash(key)
     const index = (h === -2147483648 ? 0 : Math.abs(h)) % topic.partitions.length
     return topic.partitions[index]
   }
 
   /** The coordinator node of a group id or transactional id, or -1 while there is none. */
-  coordinatorOf(type: "group" | "transaction", key: string): number {
+  coordinatorOf(type: "group" | "transaction" | "share", key: string): number {
     return this.coordinatorPartition(type, key).leader
   }
 }

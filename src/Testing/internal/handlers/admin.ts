@@ -18,6 +18,7 @@ import type { DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsRe
 import { IncrementalAlterConfigs } from "../../../Protocol/generated/IncrementalAlterConfigs.ts"
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from "../../../Protocol/generated/IncrementalAlterConfigs.ts"
 import type { Kafka, RequestContext } from "../kafka.ts"
+import { GROUP_CONFIGS } from "../shareGroups.ts"
 import { TOPIC_CONFIG_DEFAULTS, validateConfig } from "../state.ts"
 import type { TopicState } from "../state.ts"
 import { route, ZERO_UUID } from "./common.ts"
@@ -25,6 +26,8 @@ import type { Route } from "./common.ts"
 
 const TOPIC = 2
 const BROKER = 4
+const GROUP = 32
+const GROUP_CONFIG = 8
 /** Config sources (DescribeConfigs). */
 const DYNAMIC_TOPIC_CONFIG = 1
 const STATIC_BROKER_CONFIG = 4
@@ -171,6 +174,14 @@ const describeConfigs = (kafka: Kafka, ctx: RequestContext, req: DescribeConfigs
         }
         return result(0, null, brokerConfigs(kafka).map(([name, value]) => entry(name, value, STATIC_BROKER_CONFIG, false)))
       }
+      if (r.resourceType === GROUP) {
+        // every group id has the group configs (as Kafka: whether or not the group exists)
+        const set = kafka.share.configs.get(r.resourceName)
+        return result(0, null, GROUP_CONFIGS.map(([name, type]) => {
+          const value = set?.get(name)
+          return { ...entry(name, value ?? kafka.share.defaultConfig(name), value === undefined ? DEFAULT_CONFIG : GROUP_CONFIG, value === undefined), configType: v >= 3 ? type : 0 }
+        }))
+      }
       return result(ErrorCode.INVALID_REQUEST, `unsupported resource type ${r.resourceType}`)
     })
   }
@@ -199,13 +210,37 @@ const alterTopic = (
   return undefined
 }
 
+/** IncrementalAlterConfigs on a GROUP resource (SET and DELETE), all or nothing: undefined, or why not. */
+const alterGroup = (
+  kafka: Kafka,
+  groupId: string,
+  changes: IncrementalAlterConfigsRequest["resources"][number]["configs"],
+  validateOnly: boolean
+): string | undefined => {
+  if (groupId === "") return "Group id must not be empty."
+  const next = new Map(kafka.share.configs.get(groupId) ?? [])
+  for (const c of changes) {
+    if (c.configOperation !== 0 && c.configOperation !== 1) return `The config operation ${c.configOperation} is not supported for ${c.name}`
+    const invalid = kafka.share.validateConfig(c.name, c.configOperation === 0 ? c.value ?? "" : null)
+    if (invalid !== undefined) return invalid
+    if (c.configOperation === 0) next.set(c.name, c.value ?? "")
+    else next.delete(c.name)
+  }
+  if (!validateOnly) kafka.share.configs.set(groupId, next)
+  return undefined
+}
+
 const incrementalAlterConfigs = (kafka: Kafka, ctx: RequestContext, req: IncrementalAlterConfigsRequest): IncrementalAlterConfigsResponse => ({
   throttleTimeMs: 0,
   responses: req.resources.map((r) => {
     const result = (errorCode: number, errorMessage: string | null) => ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName })
     const injected = ctx.fault.code(r.resourceType === TOPIC ? r.resourceName : undefined)
     if (injected !== 0) return result(injected, "injected")
-    if (r.resourceType !== TOPIC) return result(ErrorCode.INVALID_REQUEST, "only topic configs can be altered in memory")
+    if (r.resourceType === GROUP) {
+      const failed = alterGroup(kafka, r.resourceName, r.configs, req.validateOnly)
+      return failed === undefined ? result(0, null) : result(ErrorCode.INVALID_CONFIG, failed)
+    }
+    if (r.resourceType !== TOPIC) return result(ErrorCode.INVALID_REQUEST, "only topic and group configs can be altered in memory")
     const failed = alterTopic(kafka, r.resourceName, (configs) => {
       for (const c of r.configs) {
         const current = configs.get(c.name) ?? TOPIC_CONFIG_DEFAULTS.get(c.name) ?? ""

@@ -131,9 +131,12 @@ const findOne = (kafka: Kafka, ctx: RequestContext, keyType: number, key: string
   const failed = (errorCode: number, errorMessage: string) => ({ nodeId: -1, host: "", port: -1, errorCode, errorMessage })
   const injected = ctx.fault.code()
   if (injected !== 0) return failed(injected, "injected")
-  if (keyType !== 0 && keyType !== 1) return failed(ErrorCode.INVALID_REQUEST, `unknown key type ${keyType}`)
+  if (keyType !== 0 && keyType !== 1 && keyType !== 2) return failed(ErrorCode.INVALID_REQUEST, `unknown key type ${keyType}`)
   if (key === "") return failed(ErrorCode.INVALID_REQUEST, "an empty coordinator key")
-  const node = kafka.state.coordinatorOf(keyType === 0 ? "group" : "transaction", key)
+  // key type 2: the share coordinator of a share-partition ("groupId:topicId:partition"), the
+  // leader of its __share_group_state partition
+  if (keyType === 2 && !/^.+:[A-Za-z0-9_-]{22}:\d+$/.test(key)) return failed(ErrorCode.INVALID_REQUEST, `Invalid coordinator key ${key}`)
+  const node = kafka.state.coordinatorOf(keyType === 0 ? "group" : keyType === 1 ? "transaction" : "share", key)
   return node < 0 ? failed(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.") : found(node)
 }
 

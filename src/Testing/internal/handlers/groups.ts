@@ -21,6 +21,7 @@ import type { ListGroupsRequest, ListGroupsResponse } from "../../../Protocol/ge
 import { SyncGroup } from "../../../Protocol/generated/SyncGroup.ts"
 import type { SyncGroupRequest, SyncGroupResponse } from "../../../Protocol/generated/SyncGroup.ts"
 import { consumerGroupState } from "../consumerGroups.ts"
+import { shareGroupState } from "../shareGroups.ts"
 import type { AnyGroup, Kafka, RequestContext } from "../kafka.ts"
 import { route } from "./common.ts"
 import type { Route } from "./common.ts"
@@ -110,15 +111,23 @@ const listGroups = (kafka: Kafka, ctx: RequestContext, req: ListGroupsRequest): 
     .filter((g) => g.type !== "classic" || g.state !== "Dead")
     .filter((g) => states.size === 0 || states.has(stateOf(g).toLowerCase()))
     .filter((g) => types.size === 0 || types.has(g.type))
+  // share groups (ListGroups v5 with a types filter, or without one: every group)
+  const shares = [...kafka.share.groups.values()]
+    .filter((g) => kafka.isCoordinator(ctx.nodeId, "group", g.groupId))
+    .filter((g) => states.size === 0 || states.has(shareGroupState(g).toLowerCase()))
+    .filter(() => types.size === 0 || types.has("share"))
   return {
     throttleTimeMs: 0,
     errorCode: 0,
-    groups: groups.map((g) => ({
-      groupId: g.groupId,
-      protocolType: g.type === "classic" ? g.protocolType ?? "" : "consumer",
-      groupState: v >= 4 ? stateOf(g) : "",
-      groupType: v >= 5 ? g.type : ""
-    }))
+    groups: [
+      ...groups.map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.type === "classic" ? g.protocolType ?? "" : "consumer",
+        groupState: v >= 4 ? stateOf(g) : "",
+        groupType: v >= 5 ? g.type : ""
+      })),
+      ...shares.map((g) => ({ groupId: g.groupId, protocolType: "share", groupState: v >= 4 ? shareGroupState(g) : "", groupType: v >= 5 ? "share" : "" }))
+    ]
   }
 }
 
@@ -132,7 +141,7 @@ const describeGroups = (kafka: Kafka, ctx: RequestContext, req: DescribeGroupsRe
     if (g === undefined || g.type !== "classic") {
       // v6 (KIP-1043): a missing group, or one of another type, is GROUP_ID_NOT_FOUND
       if (ctx.version < 6) return { ...dead, errorCode: 0 }
-      const errorMessage = g === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a classic group.`
+      const errorMessage = g === undefined && kafka.share.group(groupId, false) === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a classic group.`
       return { ...dead, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage }
     }
     const stable = g.state === "Stable"
@@ -161,6 +170,11 @@ const deleteGroups = (kafka: Kafka, ctx: RequestContext, req: DeleteGroupsReques
   results: req.groupsNames.map((groupId) => {
     const error = coordinatorError(kafka, ctx, groupId)
     if (error !== 0) return { groupId, errorCode: error, errorMessage: null }
+    const share = kafka.share.group(groupId, false)
+    if (share !== undefined) {
+      const code = kafka.share.delete(groupId)
+      return { groupId, errorCode: code, errorMessage: code === 0 || ctx.version < 3 ? null : `Share group ${groupId} is not empty.` }
+    }
     const g = kafka.groups.get(groupId)
     if (g === undefined && !kafka.offsets.hasOffsets(groupId)) return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: ctx.version >= 3 ? `Group ${groupId} not found.` : null }
     if (g !== undefined && (g.members.size > 0 || (g.type === "classic" && g.state !== "Empty" && g.state !== "Dead"))) {

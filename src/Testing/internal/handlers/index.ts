@@ -13,12 +13,13 @@ import { consumerGroupRoutes } from "./consumerGroups.ts"
 import { groupRoutes } from "./groups.ts"
 import { offsetRoutes } from "./offsets.ts"
 import { produceRoutes } from "./produce.ts"
+import { shareGroupRoutes } from "./shareGroups.ts"
 import { transactionRoutes } from "./transactions.ts"
 
 export type { Handler, Route } from "./common.ts"
 
 export const routes: ReadonlyMap<number, Route> = new Map(
-  [...clusterRoutes, ...produceRoutes, ...fetchRoutes, ...adminRoutes, ...aclRoutes, ...groupRoutes, ...consumerGroupRoutes, ...offsetRoutes, ...transactionRoutes].map((r) => [r.api.key, r])
+  [...clusterRoutes, ...produceRoutes, ...fetchRoutes, ...adminRoutes, ...aclRoutes, ...groupRoutes, ...consumerGroupRoutes, ...shareGroupRoutes, ...offsetRoutes, ...transactionRoutes].map((r) => [r.api.key, r])
 )
 
 /** The version range the cluster advertises for an API key (overrides applied), or undefined. */
