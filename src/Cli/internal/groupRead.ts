@@ -155,7 +155,14 @@ export interface ShareReadOptions extends DrainOptions {
 export const readShareGroup = (o: ShareReadOptions): Effect.Effect<number, CommandFailed, Scope.Scope | Cluster> =>
   Effect.gen(function*() {
     const fail = (e: unknown) => new CommandFailed({ message: `share group ${o.groupId}: ${describeError(e)}` })
-    const consumer = yield* ShareConsumer.make({ groupId: o.groupId, topics: o.topics, ackMode: "explicit" }).pipe(Effect.mapError(fail))
+    // with --count, acquire no more than that (the brokers may still hand out whole batches):
+    // what is acquired and not printed is released on close, with its delivery count spent
+    const consumer = yield* ShareConsumer.make({
+      groupId: o.groupId,
+      topics: o.topics,
+      ackMode: "explicit",
+      ...(o.count === undefined ? {} : { maxRecords: Math.max(1, Math.min(o.count, 500)) })
+    }).pipe(Effect.mapError(fail))
     // runs on interruption too, before the consumer closes
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(consumer.commit, (results) => {
