@@ -6,7 +6,8 @@
  * acquired: the next member, which stops after a few idle seconds, gets every record not
  * printed, which it could not if they stayed locked (30 s). Consumer groups: what was printed is
  * committed (the next run goes on after it, a KIP-848 run finds nothing left), `--no-commit`
- * commits nothing, the default stop at the ends, and `--follow` until Ctrl-C.
+ * commits nothing, the default stop at the ends, two members at once print every record once,
+ * and `--follow` until Ctrl-C.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -145,6 +146,13 @@ describe("kpax consume --share-group / --group", () => {
         assert.deepStrictEqual(lines(after), [])
       })
 
-      yield* Effect.all([committing, reading, following], { concurrency: 3, discard: true })
+      const split = Effect.gen(function*() {
+        const g4 = uniqueGroup("cli-gc-two")
+        const [a, b] = yield* Effect.all([run(["consume", t, "--group", g4]), run(["consume", t, "--group", g4])], { concurrency: 2 })
+        // two members at once (they may or may not overlap): every record once between them
+        assert.deepStrictEqual(values(ok(a!), ok(b!)), all(30))
+      })
+
+      yield* Effect.all([committing, reading, following, split], { concurrency: 4, discard: true })
     })), 240_000)
 })

@@ -118,7 +118,10 @@ export const readGroup = (o: GroupReadOptions): Effect.Effect<number, CommandFai
       offsetReset: o.offsetReset,
       isolationLevel: o.isolation,
       ackMode: "manual",
-      commitOffsets: o.commit
+      commitOffsets: o.commit,
+      // a revocation waits (this less 5 s) for handed-out records to be acked; past --end some
+      // are never printed, so never acked: keep such a stall short
+      rebalanceTimeout: "30 seconds"
     }).pipe(Effect.mapError(fail))
     const ends = o.ends === undefined ? undefined : new Ends(new Map(o.ends.map((e) => [key(e), e.end])))
     const byKey = new Map((o.ends ?? []).map((e) => [key(e), { topic: e.topic, partition: e.partition }]))
