@@ -45,7 +45,7 @@ export const javaVersion = async (): Promise<string> => {
 }
 
 export const runPerfTool = async (
-  tool: "kafka-producer-perf-test" | "kafka-consumer-perf-test",
+  tool: "kafka-producer-perf-test" | "kafka-consumer-perf-test" | "kafka-share-consumer-perf-test",
   args: ReadonlyArray<string>,
   timeoutMs = 300_000
 ): Promise<JavaRun> => {

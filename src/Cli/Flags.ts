@@ -48,7 +48,7 @@ export const position = (flag: string, text: string, now: number): Effect.Effect
 export const format = {
   format: Flag.Literals("format", ["raw", "json"]).pipe(Flag.withDescription("raw: the value (and toggled fields) per line; json: an object per line"), Flag.withDefault("raw" as const)),
   template: Flag.String("template").pipe(
-    Flag.withDescription("print each record by a template: {{topic}} {{partition}} {{offset}} {{timestamp}} {{time}} {{key}} {{value}} {{headers}} {{header.NAME}}, \\t \\n"),
+    Flag.withDescription("print each record by a template: {{topic}} {{partition}} {{offset}} {{timestamp}} {{time}} {{key}} {{value}} {{headers}} {{header.NAME}} {{deliveryCount}}, \\t \\n"),
     Flag.optional
   ),
   encoding: Flag.Literals("encoding", ["utf8", "base64", "hex"]).pipe(Flag.withDescription("how keys, values and header values are written"), Flag.withDefault("utf8" as const)),

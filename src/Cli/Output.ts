@@ -13,6 +13,12 @@ export const write = (text: string): void => {
   process.stdout.write(text)
 }
 
+/**
+ * Writes a note for the operator on stderr (`kpax: …`): what a command did or chose besides its
+ * output, such as a group offset it set.
+ */
+export const note = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(`kpax: ${text}\n`))
+
 /** Writes one line to stdout. */
 export const line = (text: string): Effect.Effect<void> => Effect.sync(() => write(text + "\n"))
 

@@ -4,10 +4,11 @@
  * - `raw` (default): the value, preceded by the fields toggled on (`--partition`, `--offset`,
  *   `--timestamp`, `--key`, `--headers`, in that order), separated by a tab;
  * - `json`: one object per line: `value` and the toggled fields, or every field
- *   (`topic partition offset timestamp key headers value`) when none is toggled;
+ *   (`topic partition offset timestamp key headers value`, and `deliveryCount` for share-group
+ *   records) when none is toggled;
  * - a template (`--template '{{partition}}/{{offset}} {{key}}={{value}}'`): placeholders `topic`,
  *   `partition`, `offset`, `timestamp` (epoch ms), `time` (RFC 3339), `key`, `value`, `headers`,
- *   `header.<name>`; `\n` and `\t` are newline and tab.
+ *   `header.<name>`, `deliveryCount` (share groups; empty otherwise); `\n` and `\t` are newline and tab.
  *
  * Keys, values and header values are written as UTF-8 text, or `--encoding base64|hex`.
  * A missing key or value (null) is empty in `raw` and templates, `null` in `json`.
@@ -42,7 +43,10 @@ const headersText = (r: ConsumerRecord, encoding: Encoding): string => {
 
 type Part = string | ((r: ConsumerRecord) => string)
 
-const FIELDS = new Set(["topic", "partition", "offset", "timestamp", "time", "key", "value", "headers"])
+const FIELDS = new Set(["topic", "partition", "offset", "timestamp", "time", "key", "value", "headers", "deliveryCount"])
+
+/** A share-group record's delivery count (`consume --share-group`), else `undefined`. */
+const deliveryCount = (r: ConsumerRecord): number | undefined => (r as { readonly deliveryCount?: number }).deliveryCount
 
 /** A template's parts; an unknown placeholder is an error message. */
 export const compileTemplate = (template: string, encoding: Encoding): ReadonlyArray<Part> | string => {
@@ -70,6 +74,7 @@ export const compileTemplate = (template: string, encoding: Encoding): ReadonlyA
         : name === "time" ? (r) => formatTime(r.timestamp)
         : name === "key" ? (r) => text(r.key, encoding) ?? ""
         : name === "value" ? (r) => text(r.value, encoding) ?? ""
+        : name === "deliveryCount" ? (r) => String(deliveryCount(r) ?? "")
         : (r) => headersText(r, encoding)
     )
   }
@@ -106,6 +111,7 @@ export const formatter = (o: FormatOptions): ((r: ConsumerRecord) => string) | s
       if (all || o.timestamp) j.timestamp = r.timestamp
       if (all || o.key) j.key = text(r.key, enc)
       if (all || o.headers) j.headers = r.headers.map((h) => ({ key: h.key, value: text(h.value, enc) }))
+      if (all && deliveryCount(r) !== undefined) j.deliveryCount = deliveryCount(r)
       j.value = text(r.value, enc)
       return toJsonLine(j)
     }

@@ -93,6 +93,11 @@ export interface ConsumerOptions extends PartitionConsumerOptions, Omit<Group.Gr
   readonly ackMode?: "onPull" | "manual" | undefined
   /** Commit processed offsets periodically (default `true`). */
   readonly autoCommit?: boolean | undefined
+  /**
+   * `false`: never commit — read as a member of the group (sharing its partitions, revocations
+   * as usual) and leave its committed offsets as they are (default `true`).
+   */
+  readonly commitOffsets?: boolean | undefined
   /** How often (default 5 seconds, as `auto.commit.interval.ms`). */
   readonly autoCommitInterval?: Duration.Input | undefined
   /**
@@ -214,8 +219,9 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
     // the membership exists only after `join`, but its hooks may run before `join` returns:
     // they hand it over
     let group: Group.GroupMembership | undefined
+    const commits = options.commitOffsets ?? true
     const membership: Membership<Group.GroupError> = {
-      commit: (offsets) => Effect.suspend(() => (group === undefined ? Effect.void : group.commit(offsets))),
+      commit: (offsets) => Effect.suspend(() => (group === undefined || !commits ? Effect.void : group.commit(offsets))),
       committed: (partitions) =>
         Effect.suspend(() =>
           group === undefined
@@ -233,7 +239,7 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
       group = m
       return user === undefined ? handle(partitions) : Effect.andThen(handle(partitions), user(partitions))
     }
-    const { ackMode: _a, autoCommit: _c, autoCommitInterval: _i, maxPollRecords: _m, onAssigned, onRevoked, onLost, ...rest } = options
+    const { ackMode: _a, autoCommit: _c, autoCommitInterval: _i, commitOffsets: _o, maxPollRecords: _m, onAssigned, onRevoked, onLost, ...rest } = options
     group = yield* Group.join({
       ...rest,
       rackId: options.rack ?? null,

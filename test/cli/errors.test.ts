@@ -64,6 +64,24 @@ describe("kpax exit codes and errors", () => {
       assert.include(bare!.stderr, "SUBCOMMANDS")
     }), 180_000)
 
+  it.live("consume: group flags that do not fit are usage errors, before connecting", () =>
+    Effect.promise(async () => {
+      const unreachable = ["--brokers", "127.0.0.1:1"]
+      const cases: Array<[ReadonlyArray<string>, RegExp]> = [
+        [["consume", "a", "b"], /several topics need --group or --share-group/],
+        [["consume", "a", "--idle", "1s"], /--idle goes with --group or --share-group/],
+        [["consume", "a", "--group", "g", "--share-group", "s"], /exclude each other/],
+        [["consume", "a", "--share-group", "s", "--end", "latest"], /--end does not go with --share-group/],
+        [["consume", "a", "--share-group", "s", "--partitions", "0"], /--partitions does not go with a group/],
+        [["consume", "a", "--group", "g", "--start", "-1h"], /with --group, --start is .*: earliest or latest/],
+        [["consume", "a", "--ack", "release"], /--ack goes with --share-group/],
+        [["consume", "a", "--share-group", "s", "--no-commit"], /--no-commit goes with --group/],
+        [["consume", "a", "--group", "g", "--idle", "soon"], /^kpax: --idle: .*"soon"/]
+      ]
+      const runs = await Promise.all(cases.map(([args]) => raw([...args, ...unreachable])))
+      runs.forEach((r, i) => oneLine(r, 2, cases[i]![1]))
+    }), 180_000)
+
   it.live("unreachable brokers: one line, exit 1, quickly; the password never shows", () =>
     Effect.promise(async () => {
       const [refused, withPassword] = await Promise.all([

@@ -402,6 +402,7 @@ export const TOOLS = {
   "kafka-console-share-consumer": "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
   "kafka-producer-perf-test": "org.apache.kafka.tools.ProducerPerformance",
   "kafka-consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",
+  "kafka-share-consumer-perf-test": "org.apache.kafka.tools.ShareConsumerPerformance",
   "kafka-consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
   "kafka-groups": "org.apache.kafka.tools.GroupsCommand",
   "kafka-share-groups": "org.apache.kafka.tools.consumer.group.ShareGroupCommand",

@@ -1,9 +1,8 @@
 /**
  * Reads partitions over offset ranges and prints their records: the engine of `consume` and
  * `tail`. Each partition is read from its start offset up to its end offset (exclusive), or on
- * and on with `follow`; reading stops at `count` records in all. A partition is done when a
- * record at `end - 1` is printed, or when the consumer's position stays at or past its end
- * (the last offsets are transaction markers or compacted away, which no record reaches).
+ * and on with `follow`; reading stops at `count` records in all, or when every partition reached
+ * its end (see `Ends`).
  *
  * @internal
  */
@@ -15,6 +14,7 @@ import type { ConsumerRecord } from "../../Consumer/Record.ts"
 import { CommandFailed, describeError } from "../Errors.ts"
 import { write } from "../Output.ts"
 import type { Progress } from "../Progress.ts"
+import { Ends } from "./ends.ts"
 import type { Isolation } from "./offsets.ts"
 
 export interface Range {
@@ -42,56 +42,37 @@ export const readRanges = (o: ReadOptions): Effect.Effect<number, CommandFailed,
     const consumer = yield* PartitionConsumer.make({ isolationLevel: o.isolation, offsetReset: "earliest" }).pipe(
       Effect.mapError((e) => new CommandFailed({ message: e.message }))
     )
-    const ends = new Map<number, bigint | undefined>()
-    for (const r of open) ends.set(r.partition, r.end)
+    const ends = new Map<number, bigint>()
+    for (const r of open) if (r.end !== undefined) ends.set(r.partition, r.end)
     yield* consumer.assign(open.map((r) => ({ topic: o.topic, partition: r.partition, from: r.start }))).pipe(
       Effect.mapError((e) => new CommandFailed({ message: `reading ${o.topic}: ${describeError(e)}` }))
     )
     let printed = 0
     const limit = o.count ?? Number.POSITIVE_INFINITY
-    const finished = new Set<number>()
     const bounded = open.every((r) => r.end !== undefined)
-    const isDone = () => printed >= limit || (bounded && finished.size === open.length)
-    // The consumer's position jumps to the end of each fetched chunk when the chunk is pulled,
-    // before its records reach `handle`. So a position at or past the end only says that the
-    // rest of a partition holds no records (transaction markers, compacted offsets) once it has
-    // been seen twice with no batch handled in between.
-    let handled = 0
-    const seenAtEnd = new Map<number, number>()
-    const checkPositions = () => {
-      for (const [p, end] of ends) {
-        if (end === undefined || finished.has(p)) continue
-        const pos = consumer.position({ topic: o.topic, partition: p })
-        if (pos === undefined || pos < end) seenAtEnd.delete(p)
-        else if (seenAtEnd.get(p) === handled) finished.add(p)
-        else seenAtEnd.set(p, handled)
-      }
-    }
+    const tracker = new Ends(ends)
+    const isDone = () => printed >= limit || (bounded && tracker.finished.size === open.length)
+    const position = (partition: number) => consumer.position({ topic: o.topic, partition })
     const handle = (batch: PartitionConsumer.ConsumerBatch) =>
       Effect.sync(() => {
-        const end = ends.get(batch.partition)
         let out = ""
         let n = 0
         for (const r of batch.records) {
           if (printed + n >= limit) break
-          if (end !== undefined && r.offset >= end) {
-            finished.add(batch.partition)
-            break
-          }
+          if (!tracker.admit(batch.partition, r.offset)) break
           out += o.print(r) + "\n"
           n++
-          if (end !== undefined && r.offset + 1n >= end) finished.add(batch.partition)
         }
         if (out !== "") write(out)
         printed += n
-        handled++
+        tracker.handled()
         o.progress.add(n)
         return isDone()
       })
     const poll = Effect.gen(function*() {
       for (;;) {
         yield* Effect.sleep("200 millis")
-        checkPositions()
+        tracker.checkPositions(position)
         if (isDone()) return
       }
     })
