@@ -127,6 +127,9 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
       }
     })
     sender.beforeSend = txn.beforeSend
+    sender.onSequenceGap = () => {
+      txn.epochBumpNeeded = true
+    }
     if (o.idempotent) {
       yield* txn.init
       if (o.transactionalId === null) sender.resetIdentity = txn.init

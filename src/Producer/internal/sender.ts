@@ -65,6 +65,8 @@ export class Sender {
   resetIdentity: Effect.Effect<void, ProducerError> = Effect.void
   /** Adds partitions to the open transaction before their first batch is sent, set by the producer. */
   beforeSend: (batches: ReadonlyArray<Batch>) => Effect.Effect<void, ProducerError> = () => Effect.void
+  /** A transactional batch with sequence numbers failed (set by the producer: bump the epoch after the abort). */
+  onSequenceGap: () => void = () => {}
   /** Called when a batch completes and its bytes are free again (wakes the sends waiting for space, set by the producer). */
   onSpaceFreed: () => void = () => {}
 
@@ -114,7 +116,11 @@ export class Sender {
   fail(batch: Batch, error: ProducerError): void {
     // A batch that had sequence numbers and will never be written leaves a gap the broker would
     // refuse every later batch for: start over with a new producer id (KIP-360's epoch bump).
-    if (batch.baseSequence >= 0 && this.settings.idempotent && this.settings.transactionalId === null) this.resetSequences()
+    if (batch.baseSequence >= 0 && this.settings.idempotent) {
+      if (this.settings.transactionalId === null) this.resetSequences()
+      // in a transaction the gap is closed once the transaction is aborted (its epoch is bumped)
+      else this.onSequenceGap()
+    }
     this.settle(batch, [{ start: 0, count: batch.records.length, baseOffset: -1n, logAppendTime: -1, error }])
   }
 

@@ -98,7 +98,37 @@ export class Transactions {
     )
   })
 
+  /**
+   * A batch of this producer failed after it got sequence numbers: the partition's log may lack
+   * them, so the broker would refuse every later batch as out of order. Once the transaction is
+   * aborted, the next `begin` bumps the epoch (InitProducerId with the current id and epoch,
+   * KIP-360), which restarts the sequences of every partition at 0, as the Java producer does.
+   */
+  epochBumpNeeded = false
+
+  private readonly bumpEpoch: Effect.Effect<void, ProducerError> = Effect.suspend(() =>
+    this.cluster.withCoordinator(this.key, (c) =>
+      Effect.flatMap(
+        c.broker.request(InitProducerId, {
+          transactionalId: this.transactionalId,
+          transactionTimeoutMs: this.transactionTimeoutMs,
+          producerId: this.identity.producerId,
+          producerEpoch: this.identity.producerEpoch
+        }) as Effect.Effect<{ errorCode: number; producerId: bigint; producerEpoch: number }, ProducerError>,
+        (res) =>
+          Effect.map(check(res.errorCode, null), () => {
+            this.identity.producerId = res.producerId
+            this.identity.producerEpoch = res.producerEpoch
+            this.epochBumpNeeded = false
+          })
+      )
+    ).pipe(Effect.catch(this.mapError))
+  )
+
   readonly begin: Effect.Effect<void, ProducerError> = Effect.suspend(() => {
+    if (this.epochBumpNeeded && this.state === "idle" && this.transactionalId !== null) {
+      return Effect.andThen(this.bumpEpoch, this.begin)
+    }
     if (this.transactionalId === null) {
       return Effect.fail(new TransactionError({ transactionalId: "", code: undefined, message: "transactions need a transactionalId in the producer's options" }))
     }
