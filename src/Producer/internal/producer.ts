@@ -127,8 +127,11 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
       }
     })
     sender.beforeSend = txn.beforeSend
-    sender.onSequenceGap = () => {
-      txn.epochBumpNeeded = true
+    if (o.transactionalId !== null) {
+      sender.pipelined = txn.added
+      sender.onSequenceGap = () => {
+        txn.epochBumpNeeded = true
+      }
     }
     if (o.idempotent) {
       yield* txn.init

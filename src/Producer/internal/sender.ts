@@ -65,6 +65,8 @@ export class Sender {
   resetIdentity: Effect.Effect<void, ProducerError> = Effect.void
   /** Adds partitions to the open transaction before their first batch is sent, set by the producer. */
   beforeSend: (batches: ReadonlyArray<Batch>) => Effect.Effect<void, ProducerError> = () => Effect.void
+  /** Whether batches of a partition may be in flight together (set by a transactional producer: once it is in the transaction). */
+  pipelined: (topic: string, partition: number) => boolean = () => true
   /** A transactional batch with sequence numbers failed (set by the producer: bump the epoch after the abort). */
   onSequenceGap: () => void = () => {}
   /** Called when a batch completes and its bytes are free again (wakes the sends waiting for space, set by the producer). */
@@ -214,7 +216,11 @@ export class Sender {
             continue
           }
           if (head.compressing) break // its compression wakes the loop when done
-          if (q.retrying || (s.idempotent && !q.confirmed) ? q.inFlight > 0 : q.inFlight >= s.maxInFlight) break
+          // one batch at a time while sequences are unsettled, and until the partition is in the
+          // open transaction: a second batch racing the first one's AddPartitionsToTxn would reach
+          // the broker first, and be refused as out of order if the first one's add fails
+          const single = q.retrying || (s.idempotent && !q.confirmed) || !this.pipelined(topic, q.partition)
+          if (single ? q.inFlight > 0 : q.inFlight >= s.maxInFlight) break
           if (head.retryAt > now) {
             nextWake = Math.min(nextWake, head.retryAt)
             break

@@ -142,6 +142,9 @@ export class Transactions {
     return Effect.void
   })
 
+  /** Whether a partition was added to the open transaction. */
+  readonly added = (topic: string, partition: number): boolean => this.partitions.has(topic + "\u0000" + partition)
+
   /** Before a batch goes out in a transaction: its partition must be part of the transaction. */
   readonly beforeSend = (batches: ReadonlyArray<Batch>): Effect.Effect<void, ProducerError> => {
     if (this.transactionalId === null) return Effect.void
