@@ -238,4 +238,27 @@ describe("in-memory faults drive the retry policy", () => {
           assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), [...values("a", 50), ...values("b", 400)])
         })))
   }
+  // found by the soak (bench/SOAK.md): a member's transaction failed with BROKER_NOT_AVAILABLE
+  // when the partition's leader was SIGKILLed and a metadata refresh dropped it between the
+  // sender picking the leader and connecting to it
+  it.effect("the leader leaves the metadata while a batch is on its way to it: the batch goes to the new leader", () =>
+    withKafka({ brokers: 3, topics: [{ name: "t", partitions: 1, replicationFactor: 3 }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        const producer = yield* runWithClock(Producer.make({ transactionalId: "tx-gone", linger: "0 millis" }))
+        yield* runWithClock(producer.transaction(producer.send({ topic: "t", value: utf8("a") })))
+        const leader = yield* kafka.leaderOf("t", 0)
+        if ((yield* kafka.coordinatorOf("transaction", "tx-gone")) === leader) {
+          yield* kafka.moveCoordinator("transaction", "tx-gone", leader === 1 ? 2 : 1)
+        }
+        // the batch is drained for `leader`, then waits for AddPartitionsToTxn ...
+        yield* kafka.delay("AddPartitionsToTxn", "500 millis", { times: 1 })
+        const txn = yield* Effect.forkChild(producer.transaction(producer.send({ topic: "t", value: utf8("b") })))
+        yield* TestClock.adjust(100)
+        // ... meanwhile the leader dies and a refresh (the consumer's, say) drops it from the metadata
+        yield* kafka.setBrokerDown(leader, true)
+        yield* cluster.refresh(["t"])
+        assert.isFalse(cluster.snapshot().brokers.has(leader))
+        yield* runWithClock(Fiber.join(txn))
+        assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["a", "b"])
+      })))
 })

@@ -337,7 +337,13 @@ export class Sender {
         }
       }
       yield* this.beforeSend(batches)
-      const broker: BrokerService = yield* this.cluster.broker(node)
+      // the leader we drained for may have left the metadata meanwhile (killed, fenced): that is
+      // a leader move, retried on the new leader, not a failure of the batches
+      const broker: BrokerService = yield* Effect.catchIf(
+        this.cluster.broker(node),
+        (e) => e._tag === "KafkaError" && e.code === ErrorCode.BROKER_NOT_AVAILABLE,
+        () => Effect.fail(kafkaError("NOT_LEADER_OR_FOLLOWER", `broker ${node}, the leader when the batches were drained, left the cluster's metadata`))
+      )
       const topics = new Map<string, Array<{ index: number; records: Uint8Array }>>()
       for (const b of batches) {
         let list = topics.get(b.topic)
