@@ -76,6 +76,13 @@ const openResources = (): Record<string, number> => {
   return out
 }
 
+/** The failure's first line and where in kpax it came from (the frames under src/, not the error constructors). */
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const lines = Cause.pretty(cause).split("\n")
+  const frames = lines.filter((l) => l.includes("/src/") && !l.includes("Errors.ts")).slice(0, 3).map((l) => l.trim().replace(/\(file:\/\/.*\/src\//, "(src/"))
+  return [lines[0], ...frames].join(" / ")
+}
+
 const clusterOptions = (job: Job, clientId: string): Cluster.ClusterOptions => ({
   bootstrap: [...job.bootstrap],
   clientId,
@@ -162,6 +169,14 @@ const member = (job: MemberJob, state: State) =>
         ...(job.protocol === "classic" ? { sessionTimeout: "10 seconds", heartbeatInterval: "1 second", rebalanceTimeout: "30 seconds" } : {})
       }).pipe(withCluster)
       const tag = `m${job.slot}.${stats.incarnations}`
+      const timing = { send: 0, offsets: 0, total: 0, records: 0 }
+      if (process.env.SOAK_DEBUG) {
+        // where each owned partition is: position, lag, buffered (diagnosing stalls)
+        yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep("5 seconds"), Effect.sync(() => {
+          const parts = consumer.assignment().map((tp) => `p${tp.partition}@${consumer.position(tp)}/lag${consumer.lag(tp)}`)
+          console.log(`[${tag} ${new Date().toISOString().slice(11, 19)}] gen ${consumer.membership.generation().generationId} ${parts.join(" ")} processed ${stats.processed} txns ${stats.transactions} ms ${JSON.stringify(timing)} buffered ${consumer.bufferedBytes()}`)
+        }))))
+      }
       yield* consumer.records.pipe(Stream.runForEachArray((chunk) =>
         Effect.gen(function*() {
           const next = new Map<string, { topic: string; partition: number; offset: bigint }>()
@@ -171,8 +186,11 @@ const member = (job: MemberJob, state: State) =>
             next.set(`${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset + 1n })
             out[i] = { topic: job.output, key: r.key, value: te.encode(`${td.decode(r.value!)}|${tag}|${r.timestamp}`) }
           }
+          const t0 = Date.now()
           yield* producer.transaction(Effect.gen(function*() {
             yield* producer.sendAll(out)
+            timing.send += Date.now() - t0
+            const t1 = Date.now()
             const g = consumer.membership.generation()
             yield* producer.sendOffsets([...next.values()], {
               groupId: g.groupId,
@@ -180,7 +198,10 @@ const member = (job: MemberJob, state: State) =>
               memberId: g.memberId,
               groupInstanceId: g.groupInstanceId
             })
+            timing.offsets += Date.now() - t1
           }))
+          timing.total += Date.now() - t0
+          timing.records += chunk.length
           stats.processed += chunk.length
           stats.transactions++
           tell({ type: "progress", t: Date.now(), count: stats.processed })
@@ -191,7 +212,7 @@ const member = (job: MemberJob, state: State) =>
     for (;;) {
       const exit = yield* Effect.exit(once)
       stats.restarts++
-      const reason = Exit.isFailure(exit) ? Cause.pretty(exit.cause).split("\n").slice(0, 3).join(" / ") : "the stream ended"
+      const reason = Exit.isFailure(exit) ? describe(exit.cause) : "the stream ended"
       tell({ type: "restart", t: Date.now(), reason })
       yield* Effect.sleep("1 second")
     }
