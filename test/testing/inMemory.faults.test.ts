@@ -261,4 +261,26 @@ describe("in-memory faults drive the retry policy", () => {
         yield* runWithClock(Fiber.join(txn))
         assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["a", "b"])
       })))
+  // found by the soak (bench/SOAK.md): with markers taking a little while (a loaded cluster), each
+  // transaction after a commit waited the transient back-off (250 ms, then 500 ms) and the
+  // members' pipeline could not keep up with its input
+  it.effect("the next transaction asks again every 20 ms while the previous one's markers are written", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t", partitions: 1 }], transactionMarkerDelay: "60 millis" }, (kafka) =>
+      Effect.gen(function*() {
+        const producer = yield* runWithClock(Producer.make({ transactionalId: "tx-quick", linger: "0 millis" }))
+        yield* runWithClock(producer.transaction(producer.send({ topic: "t", value: utf8("one") })))
+        const endedAt = (yield* kafka.requests({ api: "EndTxn" }))[0].at
+        yield* runWithClock(producer.transaction(producer.send({ topic: "t", value: utf8("two") })), { step: 1 })
+        const adds = (yield* kafka.requests({ api: "AddPartitionsToTxn" })).slice(1).map((r) => ({
+          at: r.at,
+          code: (r.response as { resultsByTopicV3AndBelow: ReadonlyArray<{ resultsByPartition: ReadonlyArray<{ partitionErrorCode: number }> }> }).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode
+        }))
+        assert.include(adds.map((a) => a.code), 51, "the second transaction never saw CONCURRENT_TRANSACTIONS")
+        const added = adds[adds.length - 1]
+        assert.strictEqual(added.code, 0)
+        // markers done at endedAt + 60 (simulated time): the add that succeeds comes within one 20 ms step
+        assert.isAtMost(added.at - endedAt, 60 + 20)
+        yield* TestClock.adjust(60) // the second transaction's markers
+        assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["one", "two"])
+      })))
 })

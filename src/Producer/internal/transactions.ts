@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import type { ClusterService } from "../../Cluster/Cluster.ts"
 import * as RetryPolicy from "../../Cluster/RetryPolicy.ts"
 import { ErrorCode, errorForCode, kafkaError } from "../../Protocol/Errors.ts"
@@ -39,6 +39,30 @@ export interface GroupMetadata {
   readonly memberId?: string | undefined
   readonly groupInstanceId?: string | null | undefined
 }
+
+/**
+ * CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being written. Asked
+ * again every 20 ms (as the Java producer does), not on the transient back-off, whose 250 ms,
+ * 500 ms, … made every transaction after a commit wait most of a second once markers took
+ * longer than a few milliseconds (the soak's members fell behind on a loaded machine for good).
+ */
+class StillEnding {
+  readonly _tag = "StillEnding"
+  readonly error: KafkaError
+  constructor(error: KafkaError) {
+    this.error = error
+  }
+}
+
+const stillEnding = (code: number, message: string): Effect.Effect<never, StillEnding> =>
+  Effect.fail(new StillEnding(errorForCode(code, message)!))
+
+/** Runs `self` until the previous transaction has ended (at most `timeoutMs`), then maps the marker back. */
+const afterPreviousEnded = <A, E>(self: Effect.Effect<A, E | StillEnding>, timeoutMs: number): Effect.Effect<A, E | KafkaError> =>
+  self.pipe(
+    Effect.retry({ while: (e) => e instanceof StillEnding, schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo({ duration: timeoutMs })) }),
+    Effect.catchIf((e): e is StillEnding => e instanceof StillEnding, (e) => Effect.fail(e.error))
+  )
 
 const check = (code: number, message: string | null | undefined): Effect.Effect<void, KafkaError> =>
   code === 0 ? Effect.void : Effect.fail(errorForCode(code, message) ?? kafkaError("UNKNOWN_SERVER_ERROR"))
@@ -159,7 +183,7 @@ export class Transactions {
     }
     if (fresh.size === 0) return Effect.void
     const topics = [...fresh].map(([name, partitions]) => ({ name, partitions }))
-    return this.cluster.withCoordinator(this.key, (c) =>
+    return afterPreviousEnded(this.cluster.withCoordinator(this.key, (c) =>
       Effect.gen({ self: this }, function*() {
         const res = yield* c.broker.request(AddPartitionsToTxn, {
           v3AndBelowTransactionalId: this.transactionalId!,
@@ -169,14 +193,14 @@ export class Transactions {
         }, { version: 3 })
         for (const r of res.resultsByTopicV3AndBelow) {
           for (const p of r.resultsByPartition) {
-            if (p.partitionErrorCode !== 0) {
-              return yield* Effect.fail(errorForCode(p.partitionErrorCode, `adding ${r.name}-${p.partitionIndex} to the transaction`)!)
-            }
+            const what = `adding ${r.name}-${p.partitionIndex} to the transaction`
+            if (p.partitionErrorCode === ErrorCode.CONCURRENT_TRANSACTIONS) return yield* stillEnding(p.partitionErrorCode, what)
+            if (p.partitionErrorCode !== 0) return yield* Effect.fail(errorForCode(p.partitionErrorCode, what)!)
             this.partitions.add(r.name + "\u0000" + p.partitionIndex)
           }
         }
       })
-    ).pipe(Effect.catch(this.mapError))
+    ), this.transactionTimeoutMs).pipe(Effect.catch(this.mapError))
   }
 
   /** Records a failed batch of the open transaction (the commit will refuse). */
@@ -222,11 +246,12 @@ export class Transactions {
         }))
       }
       const id = this.transactionalId!
-      yield* this.cluster.withCoordinator(this.key, (c) =>
+      yield* afterPreviousEnded(this.cluster.withCoordinator(this.key, (c) =>
         Effect.flatMap(
           c.broker.request(AddOffsetsToTxn, { transactionalId: id, producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch, groupId: group.groupId }),
-          (res) => check(res.errorCode, null)
-        ))
+          (res): Effect.Effect<void, KafkaError | StillEnding> =>
+            res.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS ? stillEnding(res.errorCode, "adding offsets to the transaction") : check(res.errorCode, null)
+        )), this.transactionTimeoutMs)
       this.offsetsAdded = true
       const byTopic = new Map<string, Array<OffsetToCommit>>()
       for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o])
