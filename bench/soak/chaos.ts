@@ -128,12 +128,23 @@ export const inject = async (fault: PlannedFault, ctx: ChaosContext): Promise<st
       return `broker ${nodeId}: ${fault.direction} traffic black-holed for ${ms / 1000} s (those connections stay silent)`
     }
     case "cut": {
+      // the target broker may serve no client at the moment (it leads nothing after a restart):
+      // after 10 s without a cut, every broker's next responses are cut instead
+      const armed = () => proxy.brokers.reduce((n, b) => n + b.faults.cuts, 0)
       proxy.cutResponses(fault.target, 5)
-      const deadline = Date.now() + 20_000
-      while (proxy.brokers[fault.target]!.faults.cuts > 0 && Date.now() < deadline) await sleep(100)
-      const left = proxy.brokers[fault.target]!.faults.cuts
-      proxy.cutResponses(fault.target, 0)
-      return `broker ${nodeId}: ${5 - left} responses cut in the middle (connection closed after half a frame)`
+      let deadline = Date.now() + 10_000
+      while (armed() > 0 && Date.now() < deadline) await sleep(100)
+      let where = `broker ${nodeId}`
+      let cut = 5 - armed()
+      if (cut === 0) {
+        proxy.cutResponses(undefined, 2)
+        where = `broker ${nodeId} (idle), then every broker`
+        deadline = Date.now() + 10_000
+        while (armed() > 0 && Date.now() < deadline) await sleep(100)
+        cut = 2 * proxy.brokers.length - armed()
+      }
+      proxy.cutResponses(undefined, 0)
+      return `${where}: ${cut} responses cut in the middle (connection closed after half a frame)`
     }
     case "member-crash": {
       await ctx.crashMember(fault.target)
