@@ -158,7 +158,9 @@ export const analyse = (input: ReadonlyArray<ReadRecord>, output: ReadonlyArray<
     const hit = byOut.find((l) => l.out >= f.start && l.in >= f.end && l.out - l.in <= threshold)
     return { ...f, recoveryMs: hit === undefined ? undefined : hit.out - f.start }
   })
-  const end = Math.max(start, ...input.map((r) => r.timestamp), ...output.map((r) => r.timestamp))
+  let end = start
+  for (const r of input) if (r.timestamp > end) end = r.timestamp
+  for (const r of output) if (r.timestamp > end) end = r.timestamp
   const seconds = Array.from({ length: Math.ceil((end - start) / 1000) + 1 }, (_, i) => ({ t: i, input: 0, output: 0 }))
   for (const r of input) {
     const s = seconds[Math.floor((r.timestamp - start) / 1000)]
