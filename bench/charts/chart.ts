@@ -83,7 +83,8 @@ const barsSvg = (title: string, subtitle: string, unit: string, bars: ReadonlyAr
 
 let rasterizer: ((svg: string, file: string) => boolean) | undefined
 
-const getRasterizer = async (): Promise<(svg: string, file: string) => boolean> => {
+/** PNG writer: resvg, else ImageMagick; `false` when neither is there (keep the SVG). */
+export const getRasterizer = async (): Promise<(svg: string, file: string) => boolean> => {
   if (rasterizer !== undefined) return rasterizer
   try {
     const { Resvg } = (await import("@resvg/resvg-js")) as typeof import("@resvg/resvg-js")

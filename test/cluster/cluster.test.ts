@@ -45,6 +45,22 @@ describe("Cluster (scripted brokers)", () => {
       assert.deepStrictEqual(cluster.snapshot().topics.get("orders")?.available, [0, 1, 2])
     }))
 
+  // found by the soak (bench/SOAK.md): a closed cluster still counted the connections it had closed
+  it.effect("closing the cluster's scope closes every connection and counts none after", () =>
+    Effect.gen(function*() {
+      const { fake, make } = clusterWith({
+        [METADATA]: () => Effect.succeed(metadataResponse(twoBrokers, [{ name: "orders", leaders: [1, 2, 1] }]))
+      })
+      const scope = yield* Scope.make()
+      const cluster = yield* Scope.provide(make, scope)
+      yield* cluster.leader("orders", 0)
+      yield* cluster.leader("orders", 1)
+      assert.strictEqual(cluster.connectionCount(), 2)
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(fake.closed.map((c) => c.nodeId).sort(), [-1, 1, 2])
+      assert.strictEqual(cluster.connectionCount(), 0)
+    }))
+
   it.effect("concurrent refreshes are coalesced into one Metadata request", () =>
     Effect.gen(function*() {
       const gate = yield* Deferred.make<void>()

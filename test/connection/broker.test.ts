@@ -78,15 +78,27 @@ describe("Broker against a fake Kafka", () => {
       if (err._tag === "UnsupportedVersionError") assert.isUndefined(err.brokerMin)
     }))
 
-  it.live("per-request timeout is typed; the connection keeps serving", () =>
+  // found by the soak (bench/SOAK.md): a black-holed connection (half-open: the socket is fine,
+  // nothing comes back) was kept after its request timed out, so every later request to that
+  // broker timed out too, for good. A broker answers a connection's requests in order: once one
+  // got no answer, the connection is closed (as the Java client does) and the next request
+  // opens a new one
+  it.live("per-request timeout is typed; the silent connection is closed and the next request reconnects", () =>
     Effect.gen(function*() {
-      const { broker } = yield* setup({ echo: (p) => (p === "drop" ? { drop: true } : {}) })
+      // the first connection goes silent after "drop" (nothing more is answered on it)
+      let silent = -1
+      const { broker } = yield* setup({
+        echo: (p, _v, connection) => {
+          if (p === "drop") silent = connection
+          return connection === silent ? { drop: true } : {}
+        }
+      })
       const start = performance.now()
       const err = failureOf(yield* Effect.exit(broker.request(Echo, echo("drop"), { timeout: "150 millis" })))
       assert.strictEqual(err._tag, "RequestTimeoutError")
       assert.isBelow(performance.now() - start, 2_000)
-      assert.strictEqual((yield* broker.request(Echo, echo("ok"))).payload, "ok")
-      assert.strictEqual((yield* broker.stats).connects, 1)
+      assert.strictEqual((yield* broker.request(Echo, echo("ok"), { timeout: "2 seconds" })).payload, "ok")
+      assert.strictEqual((yield* broker.stats).connects, 2)
     }))
 
   it.live("a request that fails its Schema is a typed EncodeError and is not sent", () =>

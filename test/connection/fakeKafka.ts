@@ -81,7 +81,7 @@ export interface FakeKafkaOptions {
     /** Delay of every SASL response (widens the window in which a client could interleave). */
     readonly delayMs?: number
   }
-  readonly echo?: (payload: string, version: number) => EchoReply
+  readonly echo?: (payload: string, version: number, connection: number) => EchoReply
 }
 
 export interface RequestLog {
@@ -288,7 +288,7 @@ export const fakeKafka = (options: FakeKafkaOptions = {}): Effect.Effect<FakeKaf
 
         if (apiKey === ECHO_KEY) {
           const payload = version >= 3 ? r.compactString() : r.string()
-          const reply = options.echo?.(payload, version) ?? {}
+          const reply = options.echo?.(payload, version, connection) ?? {}
           if (reply.drop === true) return
           if (reply.garbage === true) {
             respond(cid, version >= 3, (w) => w.int16(7))

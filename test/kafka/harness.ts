@@ -651,6 +651,11 @@ export interface KafkaNode {
   readonly bootstrap: string
   readonly port: number
   readonly controllerPort: number
+  /**
+   * Port of the CLIENT listener (clusters started with `clientAdvertisedPorts`): clients are told
+   * to reach it at the advertised port (a proxy's), the proxy forwards here.
+   */
+  readonly clientPort: number | undefined
   /** The node's folder: `server.properties`, `data/`, `logs/server.log`, `stdout.log`, `pid`. */
   readonly dir: string
   /** The broker's log4j log. */
@@ -667,15 +672,17 @@ class NodeState implements KafkaNode {
   readonly nodeId: number
   readonly port: number
   readonly controllerPort: number
+  readonly clientPort: number | undefined
   readonly dir: string
   readonly propsFile: string
   process: ChildProcess | undefined = undefined
   exited: Promise<void> = Promise.resolve()
 
-  constructor(nodeId: number, port: number, controllerPort: number, dir: string) {
+  constructor(nodeId: number, port: number, controllerPort: number, clientPort: number | undefined, dir: string) {
     this.nodeId = nodeId
     this.port = port
     this.controllerPort = controllerPort
+    this.clientPort = clientPort
     this.dir = dir
     this.propsFile = path.join(dir, "server.properties")
   }
@@ -974,7 +981,7 @@ function baseProps(node: NodeLayout, all: ReadonlyArray<NodeLayout>): Props {
     "advertised.listeners": listenerNames.filter((l) => l !== "CONTROLLER").map((l) => `${l}://${HOST}:${node.ports[l]}`).join(","),
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map": listenerNames.map((l) => `${l}:${l === "CONTROLLER" ? "PLAINTEXT" : l}`).join(","),
+    "listener.security.protocol.map": listenerNames.map((l) => `${l}:${l === "CONTROLLER" || l === "CLIENT" ? "PLAINTEXT" : l}`).join(","),
     // Test-sized defaults: one partition per new topic, no rebalance delay, small internal topics.
     "num.partitions": 1,
     "default.replication.factor": rf,
@@ -1029,7 +1036,7 @@ async function startAttempt(blueprint: Blueprint, options: StartOptions, jars: s
     nodeId,
     ports: Object.fromEntries(blueprint.listeners.map((l, j) => [l, portList[i * blueprint.listeners.length + j]!]))
   }))
-  const nodes = layouts.map((l) => new NodeState(l.nodeId, l.ports.PLAINTEXT!, l.ports.CONTROLLER!, path.join(runDir, `node-${l.nodeId}`)))
+  const nodes = layouts.map((l) => new NodeState(l.nodeId, l.ports.PLAINTEXT!, l.ports.CONTROLLER!, l.ports.CLIENT, path.join(runDir, `node-${l.nodeId}`)))
   const clusterId = randomClusterId()
   const detached = options.detached ?? false
   const launch: Launch = {
@@ -1161,15 +1168,35 @@ export async function startSingle(options: StartOptions = {}): Promise<KafkaHand
  * await cluster.stop()
  * ```
  */
-export async function startCluster(size = 3, options: StartOptions = {}): Promise<KafkaHandle> {
+export async function startCluster(size = 3, options: ClusterStartOptions = {}): Promise<KafkaHandle> {
   if (size < 1) throw new Error("a cluster needs at least one node")
+  const advertised = options.clientAdvertisedPorts
+  if (advertised !== undefined && advertised.length !== size) throw new Error(`clientAdvertisedPorts needs ${size} ports, got ${advertised.length}`)
   const { handle } = await startRun({
     shape: "cluster",
-    listeners: ["PLAINTEXT", "CONTROLLER"],
+    listeners: advertised === undefined ? ["PLAINTEXT", "CONTROLLER"] : ["PLAINTEXT", "CONTROLLER", "CLIENT"],
     nodeIds: Array.from({ length: size }, (_, i) => i + 1),
-    props: (node, all) => baseProps(node, all)
+    props: (node, all) => {
+      const props = baseProps(node, all)
+      if (advertised === undefined) return props
+      // inter-broker traffic stays on PLAINTEXT; clients are sent to the proxy's port
+      return {
+        ...props,
+        "advertised.listeners": `PLAINTEXT://${HOST}:${node.ports.PLAINTEXT}, CLIENT://${HOST}:${advertised[all.indexOf(node)]}`.replace(" ", "")
+      }
+    }
   }, options)
   return handle
+}
+
+/** {@link startCluster}'s options. */
+export interface ClusterStartOptions extends StartOptions {
+  /**
+   * Adds a PLAINTEXT listener named CLIENT to every node, advertised at `127.0.0.1:<port>` (one per
+   * node, in node order): the ports of a proxy in front of the brokers (fault injection), which
+   * forwards to each node's `clientPort`. Brokers replicate over PLAINTEXT, bypassing the proxy.
+   */
+  readonly clientAdvertisedPorts?: ReadonlyArray<number>
 }
 
 const USERS = [

@@ -197,4 +197,90 @@ describe("in-memory faults drive the retry policy", () => {
         yield* TestClock.adjust(500)
         assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["one", "two"])
       })))
+  // found by the soak (bench/SOAK.md): after a batch timed out in a transaction, every later
+  // transaction of the member failed with OUT_OF_ORDER_SEQUENCE_NUMBER on that partition
+  it.effect("a batch that fails in a transaction leaves no sequence gap: the next transaction bumps the epoch and commits", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t", partitions: 1 }] }, (kafka) =>
+      Effect.gen(function*() {
+        const producer = yield* runWithClock(Producer.make({ transactionalId: "tx-gap", linger: "0 millis" }))
+        yield* runWithClock(producer.transaction(producer.send({ topic: "t", value: utf8("a") })))
+        const before = producer.identity()
+        yield* kafka.injectError("Produce", { code: "TOPIC_AUTHORIZATION_FAILED", times: 1 })
+        const failed = yield* runWithClock(Effect.exit(producer.transaction(producer.send({ topic: "t", value: utf8("b") }))))
+        assert.isTrue(Exit.isFailure(failed))
+        yield* runWithClock(producer.transaction(producer.send({ topic: "t", value: utf8("c") })))
+        const after = producer.identity()
+        assert.strictEqual(after.producerId, before.producerId)
+        assert.strictEqual(after.producerEpoch, before.producerEpoch + 1)
+        const codes = (yield* kafka.requests({ api: Produce })).map((r) =>
+          (r.response as { responses: ReadonlyArray<{ partitionResponses: ReadonlyArray<{ errorCode: number }> }> }).responses[0].partitionResponses[0].errorCode)
+        assert.deepStrictEqual(codes, [0, 29, 0])
+        assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["a", "c"])
+      })))
+  // found by the soak (bench/SOAK.md): under load, the members' transactions failed with
+  // OUT_OF_ORDER_SEQUENCE_NUMBER — a second batch of a partition went out while the first one's
+  // AddPartitionsToTxn was slow or failed, and reached the broker first
+  for (const fault of ["slow", "failing"] as const) {
+    it.effect(`AddPartitionsToTxn ${fault} while several batches of a partition are ready: the transaction commits every record, in order`, () =>
+      withKafka({ brokers: 1, topics: [{ name: "t", partitions: 1 }] }, (kafka) =>
+        Effect.gen(function*() {
+          const producer = yield* runWithClock(Producer.make({ transactionalId: `tx-${fault}`, linger: "5 millis", batchSize: 2000, requestTimeout: "1 second" }))
+          const values = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
+          const send = (vs: ReadonlyArray<string>) => producer.transaction(producer.sendAll(vs.map((v) => ({ topic: "t", value: utf8(v) }))))
+          // a first transaction: the partition's sequences are confirmed, later batches may be pipelined
+          yield* runWithClock(send(values("a", 50)))
+          if (fault === "slow") yield* kafka.delay("AddPartitionsToTxn", "3 seconds", { times: 1 })
+          else yield* kafka.injectError("AddPartitionsToTxn", { code: "COORDINATOR_NOT_AVAILABLE", times: 1 })
+          yield* runWithClock(send(values("b", 400)), { step: 50 })
+          const codes = (yield* kafka.requests({ api: Produce })).map((r) =>
+            (r.response as { responses: ReadonlyArray<{ partitionResponses: ReadonlyArray<{ errorCode: number }> }> }).responses[0].partitionResponses[0].errorCode)
+          assert.notInclude(codes, 45, "a batch was refused as out of order")
+          assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), [...values("a", 50), ...values("b", 400)])
+        })))
+  }
+  // found by the soak (bench/SOAK.md): a member's transaction failed with BROKER_NOT_AVAILABLE
+  // when the partition's leader was SIGKILLed and a metadata refresh dropped it between the
+  // sender picking the leader and connecting to it
+  it.effect("the leader leaves the metadata while a batch is on its way to it: the batch goes to the new leader", () =>
+    withKafka({ brokers: 3, topics: [{ name: "t", partitions: 1, replicationFactor: 3 }] }, (kafka, cluster) =>
+      Effect.gen(function*() {
+        const producer = yield* runWithClock(Producer.make({ transactionalId: "tx-gone", linger: "0 millis" }))
+        yield* runWithClock(producer.transaction(producer.send({ topic: "t", value: utf8("a") })))
+        const leader = yield* kafka.leaderOf("t", 0)
+        if ((yield* kafka.coordinatorOf("transaction", "tx-gone")) === leader) {
+          yield* kafka.moveCoordinator("transaction", "tx-gone", leader === 1 ? 2 : 1)
+        }
+        // the batch is drained for `leader`, then waits for AddPartitionsToTxn ...
+        yield* kafka.delay("AddPartitionsToTxn", "500 millis", { times: 1 })
+        const txn = yield* Effect.forkChild(producer.transaction(producer.send({ topic: "t", value: utf8("b") })))
+        yield* TestClock.adjust(100)
+        // ... meanwhile the leader dies and a refresh (the consumer's, say) drops it from the metadata
+        yield* kafka.setBrokerDown(leader, true)
+        yield* cluster.refresh(["t"])
+        assert.isFalse(cluster.snapshot().brokers.has(leader))
+        yield* runWithClock(Fiber.join(txn))
+        assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["a", "b"])
+      })))
+  // found by the soak (bench/SOAK.md): with markers taking a little while (a loaded cluster), each
+  // transaction after a commit waited the transient back-off (250 ms, then 500 ms) and the
+  // members' pipeline could not keep up with its input
+  it.effect("the next transaction asks again every 20 ms while the previous one's markers are written", () =>
+    withKafka({ brokers: 1, topics: [{ name: "t", partitions: 1 }], transactionMarkerDelay: "60 millis" }, (kafka) =>
+      Effect.gen(function*() {
+        const producer = yield* runWithClock(Producer.make({ transactionalId: "tx-quick", linger: "0 millis" }))
+        yield* runWithClock(producer.transaction(producer.send({ topic: "t", value: utf8("one") })))
+        const endedAt = (yield* kafka.requests({ api: "EndTxn" }))[0].at
+        yield* runWithClock(producer.transaction(producer.send({ topic: "t", value: utf8("two") })), { step: 1 })
+        const adds = (yield* kafka.requests({ api: "AddPartitionsToTxn" })).slice(1).map((r) => ({
+          at: r.at,
+          code: (r.response as { resultsByTopicV3AndBelow: ReadonlyArray<{ resultsByPartition: ReadonlyArray<{ partitionErrorCode: number }> }> }).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode
+        }))
+        assert.include(adds.map((a) => a.code), 51, "the second transaction never saw CONCURRENT_TRANSACTIONS")
+        const added = adds[adds.length - 1]
+        assert.strictEqual(added.code, 0)
+        // markers done at endedAt + 60 (simulated time): the add that succeeds comes within one 20 ms step
+        assert.isAtMost(added.at - endedAt, 60 + 20)
+        yield* TestClock.adjust(60) // the second transaction's markers
+        assert.deepStrictEqual((yield* kafka.records("t", 0, { isolation: "read_committed" })).map((r) => str(r.value)), ["one", "two"])
+      })))
 })

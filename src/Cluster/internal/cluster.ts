@@ -186,6 +186,13 @@ export const makeCluster = (options: ClusterImplOptions) =>
     const coordinators = new Map<string, NodeAddress>()
     /** The connections of each open broker or coordinator session, apart from the shared ones. */
     const sessionConnections = new Set<Map<number, Connection>>()
+    // added first, so it runs after the connections' scopes (forked from clusterScope) closed:
+    // once closed, the cluster counts no connection
+    yield* Scope.addFinalizer(clusterScope, Effect.sync(() => {
+      dataConnections.clear()
+      coordinatorConnections.clear()
+      sessionConnections.clear()
+    }))
     let bootstrapped = false
 
     // ---- connections ------------------------------------------------------------------------

@@ -412,11 +412,15 @@ class TransportImpl implements Transport {
   private readonly onTimeout = (entry: Entry): void => {
     if (entry.state === DONE) return
     entry.timer = undefined
+    const written = entry.state === WRITTEN
     this.giveUp(entry)
-    Deferred.doneUnsafe(
-      entry.deferred,
-      Exit.fail(this.timeoutError(entry.api, entry.correlationId, entry.timeoutMs))
-    )
+    const error = this.timeoutError(entry.api, entry.correlationId, entry.timeoutMs)
+    // A broker answers a connection's requests in order: one written and never answered means
+    // nothing more will come (a paused broker, a half-open connection). Close it, as the Java
+    // client does, so the next request opens a new one instead of timing out too (closed before
+    // the caller resumes: completing its Deferred may run it at once).
+    if (written) this.fail(new ConnectionError({ broker: this.broker, reason: "Closed", message: `closed after ${error.message}` }))
+    Deferred.doneUnsafe(entry.deferred, Exit.fail(error))
   }
 
   private timeoutError(api: string | undefined, correlationId: number, timeoutMs: number): RequestTimeoutError {

@@ -150,6 +150,7 @@ const pullLoop = <A>(
             }
             return Effect.succeed(emit(p, chunk, fromRest(p, max)) as readonly [A, ...Array<A>])
           }
+          if (max !== Infinity) return coalesce(f, p, only, emit, max, records, chunk)
           p.position = chunk.nextOffset
           const out = emit(p, chunk, records)
           return Effect.succeed(out as readonly [A, ...Array<A>])
@@ -157,6 +158,62 @@ const pullLoop = <A>(
       })
     )
   }
+}
+
+/**
+ * Adds the partition's next buffered chunks to `records`, up to `max` (Java's max.poll.records
+ * spans completed fetches too): a reader that fell behind gets bigger chunks instead of one
+ * fetch's worth at a time, so a pipeline with a fixed cost per chunk (a transaction) catches up.
+ * Only for bounded pulls: unbounded ones (PartitionConsumer) hand out one chunk per fetch.
+ */
+const coalesce = <A>(
+  f: Fetcher,
+  p: PartitionState,
+  only: TopicPartition | undefined,
+  emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>,
+  max: number,
+  records: Array<ConsumerRecord>,
+  last: DataChunk
+): Effect.Effect<readonly [A, ...Array<A>], ConsumerError | Cause.Done> => {
+  const done = () => {
+    p.position = last.nextOffset
+    return Effect.succeed(emit(p, last, records) as readonly [A, ...Array<A>])
+  }
+  const next = p.chunks[0]
+  if (records.length >= max || next === undefined || next._tag !== "Data" || next.generation !== p.generation || p.paused || p.revoking) {
+    return done()
+  }
+  shift(f, p)
+  return decodeRecordBatches(next.bytes, { verifyCrc: f.settings.checkCrcs }).pipe(
+    Effect.matchEffect({
+      // hand out what decoded; the next pull fetches these bytes again (and fails on them)
+      onFailure: () => Effect.andThen(done(), (out) => Effect.sync(() => {
+        if (p.generation === next.generation) f.startAt(p, next.fetchOffset)
+        return out
+      })),
+      onSuccess: (batches) => {
+        if (p.generation !== next.generation) return pullLoop(f, only, emit, max)
+        const more: Array<ConsumerRecord> = []
+        toRecords(p.topic, p.partition, batches, next.fetchOffset, f.settings.isolationLevel === 1, next.abortedTransactions, more)
+        const room = max - records.length
+        if (more.length > room) {
+          // the rest of this chunk in later pulls, as for a single chunk over `max`
+          p.rest = more
+          p.restAt = 0
+          p.restNext = next.nextOffset
+          p.restChunk = next
+          if (only === undefined && !p.inReady) {
+            p.inReady = true
+            f.ready.push(p)
+          }
+          for (const r of fromRest(p, room)) records.push(r)
+          return Effect.succeed(emit(p, next, records) as readonly [A, ...Array<A>])
+        }
+        for (const r of more) records.push(r)
+        return coalesce(f, p, only, emit, max, records, next)
+      }
+    })
+  )
 }
 
 /** A chunk's records as a batch, with the partition's offsets as of its fetch. */

@@ -127,6 +127,12 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
       }
     })
     sender.beforeSend = txn.beforeSend
+    if (o.transactionalId !== null) {
+      sender.pipelined = txn.added
+      sender.onSequenceGap = () => {
+        txn.epochBumpNeeded = true
+      }
+    }
     if (o.idempotent) {
       yield* txn.init
       if (o.transactionalId === null) sender.resetIdentity = txn.init

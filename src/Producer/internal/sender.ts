@@ -65,6 +65,10 @@ export class Sender {
   resetIdentity: Effect.Effect<void, ProducerError> = Effect.void
   /** Adds partitions to the open transaction before their first batch is sent, set by the producer. */
   beforeSend: (batches: ReadonlyArray<Batch>) => Effect.Effect<void, ProducerError> = () => Effect.void
+  /** Whether batches of a partition may be in flight together (set by a transactional producer: once it is in the transaction). */
+  pipelined: (topic: string, partition: number) => boolean = () => true
+  /** A transactional batch with sequence numbers failed (set by the producer: bump the epoch after the abort). */
+  onSequenceGap: () => void = () => {}
   /** Called when a batch completes and its bytes are free again (wakes the sends waiting for space, set by the producer). */
   onSpaceFreed: () => void = () => {}
 
@@ -114,7 +118,11 @@ export class Sender {
   fail(batch: Batch, error: ProducerError): void {
     // A batch that had sequence numbers and will never be written leaves a gap the broker would
     // refuse every later batch for: start over with a new producer id (KIP-360's epoch bump).
-    if (batch.baseSequence >= 0 && this.settings.idempotent && this.settings.transactionalId === null) this.resetSequences()
+    if (batch.baseSequence >= 0 && this.settings.idempotent) {
+      if (this.settings.transactionalId === null) this.resetSequences()
+      // in a transaction the gap is closed once the transaction is aborted (its epoch is bumped)
+      else this.onSequenceGap()
+    }
     this.settle(batch, [{ start: 0, count: batch.records.length, baseOffset: -1n, logAppendTime: -1, error }])
   }
 
@@ -208,7 +216,11 @@ export class Sender {
             continue
           }
           if (head.compressing) break // its compression wakes the loop when done
-          if (q.retrying || (s.idempotent && !q.confirmed) ? q.inFlight > 0 : q.inFlight >= s.maxInFlight) break
+          // one batch at a time while sequences are unsettled, and until the partition is in the
+          // open transaction: a second batch racing the first one's AddPartitionsToTxn would reach
+          // the broker first, and be refused as out of order if the first one's add fails
+          const single = q.retrying || (s.idempotent && !q.confirmed) || !this.pipelined(topic, q.partition)
+          if (single ? q.inFlight > 0 : q.inFlight >= s.maxInFlight) break
           if (head.retryAt > now) {
             nextWake = Math.min(nextWake, head.retryAt)
             break
@@ -325,7 +337,13 @@ export class Sender {
         }
       }
       yield* this.beforeSend(batches)
-      const broker: BrokerService = yield* this.cluster.broker(node)
+      // the leader we drained for may have left the metadata meanwhile (killed, fenced): that is
+      // a leader move, retried on the new leader, not a failure of the batches
+      const broker: BrokerService = yield* Effect.catchIf(
+        this.cluster.broker(node),
+        (e) => e._tag === "KafkaError" && e.code === ErrorCode.BROKER_NOT_AVAILABLE,
+        () => Effect.fail(kafkaError("NOT_LEADER_OR_FOLLOWER", `broker ${node}, the leader when the batches were drained, left the cluster's metadata`))
+      )
       const topics = new Map<string, Array<{ index: number; records: Uint8Array }>>()
       for (const b of batches) {
         let list = topics.get(b.topic)

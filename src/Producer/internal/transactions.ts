@@ -45,6 +45,30 @@ export interface GroupMetadata {
   readonly groupInstanceId?: string | null | undefined
 }
 
+/**
+ * CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being written. Asked
+ * again every 20 ms (as the Java producer does), not on the transient back-off, whose 250 ms,
+ * 500 ms, … made every transaction after a commit wait most of a second once markers took
+ * longer than a few milliseconds (the soak's members fell behind on a loaded machine for good).
+ */
+class StillEnding {
+  readonly _tag = "StillEnding"
+  readonly error: KafkaError
+  constructor(error: KafkaError) {
+    this.error = error
+  }
+}
+
+const stillEnding = (code: number, message: string): Effect.Effect<never, StillEnding> =>
+  Effect.fail(new StillEnding(errorForCode(code, message)!))
+
+/** Runs `self` until the previous transaction has ended (at most `timeoutMs`), then maps the marker back. */
+const afterPreviousEnded = <A, E>(self: Effect.Effect<A, E | StillEnding>, timeoutMs: number): Effect.Effect<A, E | KafkaError> =>
+  self.pipe(
+    Effect.retry({ while: (e) => e instanceof StillEnding, schedule: Schedule.spaced("20 millis").pipe(Schedule.upTo({ duration: timeoutMs })) }),
+    Effect.catchIf((e): e is StillEnding => e instanceof StillEnding, (e) => Effect.fail(e.error))
+  )
+
 const check = (code: number, message: string | null | undefined): Effect.Effect<void, KafkaError> =>
   code === 0 ? Effect.void : Effect.fail(errorForCode(code, message) ?? kafkaError("UNKNOWN_SERVER_ERROR"))
 
@@ -103,7 +127,37 @@ export class Transactions {
     )
   })
 
+  /**
+   * A batch of this producer failed after it got sequence numbers: the partition's log may lack
+   * them, so the broker would refuse every later batch as out of order. Once the transaction is
+   * aborted, the next `begin` bumps the epoch (InitProducerId with the current id and epoch,
+   * KIP-360), which restarts the sequences of every partition at 0, as the Java producer does.
+   */
+  epochBumpNeeded = false
+
+  private readonly bumpEpoch: Effect.Effect<void, ProducerError> = Effect.suspend(() =>
+    this.cluster.withCoordinator(this.key, (c) =>
+      Effect.flatMap(
+        c.broker.request(InitProducerId, {
+          transactionalId: this.transactionalId,
+          transactionTimeoutMs: this.transactionTimeoutMs,
+          producerId: this.identity.producerId,
+          producerEpoch: this.identity.producerEpoch
+        }) as Effect.Effect<{ errorCode: number; producerId: bigint; producerEpoch: number }, ProducerError>,
+        (res) =>
+          Effect.map(check(res.errorCode, null), () => {
+            this.identity.producerId = res.producerId
+            this.identity.producerEpoch = res.producerEpoch
+            this.epochBumpNeeded = false
+          })
+      )
+    ).pipe(Effect.catch(this.mapError))
+  )
+
   readonly begin: Effect.Effect<void, ProducerError> = Effect.suspend(() => {
+    if (this.epochBumpNeeded && this.state === "idle" && this.transactionalId !== null) {
+      return Effect.andThen(this.bumpEpoch, this.begin)
+    }
     if (this.transactionalId === null) {
       return Effect.fail(new TransactionError({ transactionalId: "", code: undefined, message: "transactions need a transactionalId in the producer's options" }))
     }
@@ -116,6 +170,9 @@ export class Transactions {
     this.partitions.clear()
     return Effect.void
   })
+
+  /** Whether a partition was added to the open transaction. */
+  readonly added = (topic: string, partition: number): boolean => this.partitions.has(topic + "\u0000" + partition)
 
   /** Before a batch goes out in a transaction: its partition must be part of the transaction. */
   readonly beforeSend = (batches: ReadonlyArray<Batch>): Effect.Effect<void, ProducerError> => {
@@ -131,7 +188,7 @@ export class Transactions {
     }
     if (fresh.size === 0) return Effect.void
     const topics = [...fresh].map(([name, partitions]) => ({ name, partitions }))
-    return this.cluster.withCoordinator(this.key, (c) =>
+    return afterPreviousEnded(this.cluster.withCoordinator(this.key, (c) =>
       Effect.gen({ self: this }, function*() {
         const res = yield* c.broker.request(AddPartitionsToTxn, {
           v3AndBelowTransactionalId: this.transactionalId!,
@@ -141,14 +198,14 @@ export class Transactions {
         }, { version: 3 })
         for (const r of res.resultsByTopicV3AndBelow) {
           for (const p of r.resultsByPartition) {
-            if (p.partitionErrorCode !== 0) {
-              return yield* Effect.fail(errorForCode(p.partitionErrorCode, `adding ${r.name}-${p.partitionIndex} to the transaction`)!)
-            }
+            const what = `adding ${r.name}-${p.partitionIndex} to the transaction`
+            if (p.partitionErrorCode === ErrorCode.CONCURRENT_TRANSACTIONS) return yield* stillEnding(p.partitionErrorCode, what)
+            if (p.partitionErrorCode !== 0) return yield* Effect.fail(errorForCode(p.partitionErrorCode, what)!)
             this.partitions.add(r.name + "\u0000" + p.partitionIndex)
           }
         }
       })
-    ).pipe(Effect.catch(this.mapError))
+    ), this.transactionTimeoutMs).pipe(Effect.catch(this.mapError))
   }
 
   /** Records a failed batch of the open transaction (the commit will refuse). */
@@ -209,11 +266,12 @@ export class Transactions {
       const live = Effect.isEffect(group)
       let first: GroupMetadata | undefined = live ? yield* group : group
       const groupId = first.groupId
-      yield* this.cluster.withCoordinator(this.key, (c) =>
+      yield* afterPreviousEnded(this.cluster.withCoordinator(this.key, (c) =>
         Effect.flatMap(
           c.broker.request(AddOffsetsToTxn, { transactionalId: id, producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch, groupId }),
-          (res) => check(res.errorCode, null)
-        )).pipe(Effect.catch(this.mapError))
+          (res): Effect.Effect<void, KafkaError | StillEnding> =>
+            res.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS ? stillEnding(res.errorCode, "adding offsets to the transaction") : check(res.errorCode, null)
+        )), this.transactionTimeoutMs).pipe(Effect.catch(this.mapError))
       this.offsetsAdded = true
       const byTopic = new Map<string, Array<OffsetToCommit>>()
       for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o])
