@@ -150,7 +150,13 @@ const runWorker = (client: ClientName, job: Job, options: { readonly profile?: s
       fs.mkdirSync(PROFILE_DIR, { recursive: true })
       env.BENCH_CPU_PROFILE = path.join(PROFILE_DIR, `${options.profile}.cpuprofile`)
     }
-    const child = spawn(process.execPath, [WORKER, client, JSON.stringify(job)], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    // BENCH_NODE_ARGS="--trace-gc": extra node flags for the children; their stdout then goes to bench/producer/profiles/
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+    const child = spawn(process.execPath, [...nodeArgs, WORKER, client, JSON.stringify(job)], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    if (nodeArgs.length > 0) {
+      fs.mkdirSync(PROFILE_DIR, { recursive: true })
+      child.stdout.pipe(fs.createWriteStream(path.join(PROFILE_DIR, `${client}-${job.kind}.log`)))
+    }
     live.add(child)
     child.once("exit", () => live.delete(child))
     let stdout = ""

@@ -63,6 +63,7 @@ export interface Driver {
  */
 const profiler = async () => {
   const file = process.env.BENCH_CPU_PROFILE
+  if (process.env.BENCH_HEAP_PROFILE !== undefined && process.env.BENCH_HEAP_PROFILE !== "") return heapProfiler(process.env.BENCH_HEAP_PROFILE)
   if (file === undefined || file === "") return { stop: async () => {} }
   const { Session } = await import("node:inspector/promises")
   const session = new Session()
@@ -73,6 +74,26 @@ const profiler = async () => {
   return {
     stop: async () => {
       const { profile } = await session.post("Profiler.stop")
+      const fs = await import("node:fs")
+      fs.writeFileSync(file, JSON.stringify(profile))
+      session.disconnect()
+    }
+  }
+}
+
+/**
+ * With BENCH_HEAP_PROFILE=<file> (instead of the CPU profile), a sampling heap profile of the timed
+ * part: what is still on the heap when it ends, by allocation site (promoted garbage included).
+ */
+const heapProfiler = async (file: string) => {
+  const { Session } = await import("node:inspector/promises")
+  const session = new Session()
+  session.connect()
+  await session.post("HeapProfiler.enable")
+  await session.post("HeapProfiler.startSampling", { samplingInterval: 4096 })
+  return {
+    stop: async () => {
+      const { profile } = await session.post("HeapProfiler.stopSampling")
       const fs = await import("node:fs")
       fs.writeFileSync(file, JSON.stringify(profile))
       session.disconnect()
