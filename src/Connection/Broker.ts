@@ -17,7 +17,7 @@
  * program.pipe(Effect.provide(Broker.layer({ host: "localhost", port: 9092 })), Effect.runPromise)
  * ```
  */
-import { Clock, Context, Duration, Effect, Layer, Result, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Result, Schedule, Tracer } from "effect"
 import type { Scope } from "effect"
 import type { AnyApi, Api } from "../Protocol/Api.ts"
 import { UnsupportedVersionError } from "./Errors.ts"
@@ -64,7 +64,10 @@ export interface BrokerOptions {
    * When it ends it starts over. Default: jittered exponential from 100 ms, capped at 10 s.
    */
   readonly reconnectBackoff?: Schedule.Schedule<unknown, BrokerError> | undefined
-  /** A span per request (default `true`). */
+  /**
+   * A span per request (default `true`) when a tracer is installed (`Effect.withTracer`, an OTLP
+   * layer, …). Under Effect's default native tracer, which records nowhere, no span is made.
+   */
   readonly tracing?: boolean | undefined
   /**
    * Check every request against its API's Schema before encoding it (default `true`); a request
@@ -210,6 +213,8 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
       return Effect.contextWith((ctx: Context.Context<never>) => {
         const clock = Context.get(ctx, Clock.Clock)
         const m = metrics.api(api.name)
+        // a span nobody records costs a span object, an attributes map and a context per request
+        const traced = tracing && Context.get(ctx, Tracer.Tracer) !== Tracer.nativeTracer
         const transport = session.transport
         const write = Effect.suspend((): Effect.Effect<Res | undefined, BrokerError> => {
           if (validate) {
@@ -242,7 +247,7 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
               const res = decoded.success
               const throttle = throttleOf(res)
               if (throttle > 0) throttledUntil = Math.max(throttledUntil, clock.currentTimeMillisUnsafe() + throttle)
-              return tracing
+              return traced
                 ? Effect.as(Effect.annotateCurrentSpan("kafka.response.bytes", bytes.length), res)
                 : Effect.succeed(res)
             })
@@ -254,7 +259,7 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
               m.errors.updateUnsafe(1, ctx)
               metrics.inFlight.updateUnsafe(transport.inFlight, ctx)
             }))
-          return tracing
+          return traced
             ? Effect.withSpan(effect, `kafka.${api.name}`, {
               kind: "client",
               captureStackTrace: false,

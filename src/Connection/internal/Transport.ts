@@ -2,8 +2,9 @@
  * One socket to one broker carrying pipelined, size-prefixed frames.
  *
  * Effect only at the edges (`connect`, `request`, `send`, `close`). Inside, plain TypeScript:
- * - a correlation-id map of entries, each with a `Deferred` completed synchronously from the
- *   `'data'` handler (`Deferred.doneUnsafe`);
+ * - a correlation-id map of entries, each resuming its waiting fiber synchronously from the
+ *   `'data'` handler (the `resume` of the request's `Effect.callback`: no `Deferred`, no extra
+ *   interruption wrapper per request);
  * - a bound on requests in flight (`maxInFlight` slots, FIFO of waiters);
  * - a write queue honouring backpressure (`socket.write` returned false → wait for `'drain'`)
  *   and a gate for exclusive exchanges (re-authentication);
@@ -90,11 +91,14 @@ const WAITING_WRITE = 1
 const WRITTEN = 2
 const DONE = 3
 
+type Resume = (effect: Effect.Effect<Uint8Array, TransportError>) => void
+
 /** A request from submission to response. */
 class Entry {
   readonly correlationId: number
   readonly frame: FrameBytes
-  readonly deferred = Deferred.makeUnsafe<Uint8Array, TransportError>()
+  /** Resumes the requesting fiber; called once (later calls are ignored by `Effect.callback`). */
+  readonly resume: Resume
   readonly priority: boolean
   readonly api: string | undefined
   readonly timeoutMs: number
@@ -102,9 +106,10 @@ class Entry {
   holdsSlot = false
   timer: ReturnType<typeof setTimeout> | undefined = undefined
 
-  constructor(frame: FrameBytes, correlationId: number, options: RequestOptions | undefined) {
+  constructor(frame: FrameBytes, correlationId: number, options: RequestOptions | undefined, resume: Resume) {
     this.frame = frame
     this.correlationId = correlationId
+    this.resume = resume
     this.priority = options?.priority === true
     this.api = options?.api
     this.timeoutMs = options?.timeoutMs ?? 0
@@ -244,14 +249,16 @@ class TransportImpl implements Transport {
   }
 
   request(frame: FrameBytes, correlationId: number, options?: RequestOptions): Effect.Effect<Uint8Array, TransportError> {
-    return Effect.suspend(() => {
-      if (this.failure !== undefined) return Effect.fail(this.failure)
+    // one parameter: a `register` taking a second (the AbortSignal) costs an AbortController per call
+    return Effect.callback<Uint8Array, TransportError>((resume) => {
+      if (this.failure !== undefined) return resume(Effect.fail(this.failure))
       if (this.pending.has(correlationId)) {
-        return Effect.die(new Error(`correlation id ${correlationId} is already in use on ${this.broker}`))
+        return resume(Effect.die(new Error(`correlation id ${correlationId} is already in use on ${this.broker}`)))
       }
-      const entry = new Entry(frame, correlationId, options)
+      const entry = new Entry(frame, correlationId, options, resume)
       this.submit(entry)
-      return Effect.onInterrupt(Deferred.await(entry.deferred), () => Effect.sync(() => this.giveUp(entry)))
+      // interruption: forget the entry (a late response is dropped)
+      return Effect.sync(() => this.giveUp(entry))
     })
   }
 
@@ -413,10 +420,7 @@ class TransportImpl implements Transport {
     if (entry.state === DONE) return
     entry.timer = undefined
     this.giveUp(entry)
-    Deferred.doneUnsafe(
-      entry.deferred,
-      Exit.fail(this.timeoutError(entry.api, entry.correlationId, entry.timeoutMs))
-    )
+    entry.resume(Exit.fail(this.timeoutError(entry.api, entry.correlationId, entry.timeoutMs)))
   }
 
   private timeoutError(api: string | undefined, correlationId: number, timeoutMs: number): RequestTimeoutError {
@@ -456,7 +460,7 @@ class TransportImpl implements Transport {
     const entry = this.pending.get(correlationId)
     if (entry !== undefined && entry.state === WRITTEN) {
       this.retire(entry)
-      Deferred.doneUnsafe(entry.deferred, Exit.succeed(frame))
+      entry.resume(Exit.succeed(frame))
       return
     }
     if (entry === undefined && (this.abandoned.delete(correlationId) || !this.failOnUnknown)) {
@@ -474,7 +478,7 @@ class TransportImpl implements Transport {
 
   /**
    * Closes the socket and fails everything in flight or waiting. Idempotent. All bookkeeping is
-   * settled before any `Deferred` completes: completing one may run its fiber synchronously.
+   * settled before any request resumes: resuming one may run its fiber synchronously.
    */
   private fail(error: ConnectionError | TlsError): void {
     if (this.failure !== undefined) return
@@ -493,7 +497,7 @@ class TransportImpl implements Transport {
       entry.holdsSlot = false
       if (entry.timer !== undefined) clearTimeout(entry.timer)
     }
-    for (const entry of entries) Deferred.doneUnsafe(entry.deferred, exit)
+    for (const entry of entries) entry.resume(exit)
     for (const w of oneWays) if (w instanceof OneWay && !w.cancelled) w.resume(exit)
     Deferred.doneUnsafe(this.closedSignal, Exit.succeed(error))
   }
