@@ -109,6 +109,34 @@ describe("Transport against a misbehaving server", () => {
       assert.strictEqual(yield* ask(t, "after", 2_000), "after")
     }))
 
+  it.live("timeouts of different lengths: each unanswered request fails with its own, answered ones never do", () =>
+    Effect.gen(function*() {
+      const server = yield* fakeServer((c) =>
+        c.onFrame((f) => {
+          const text = dec.decode(f.subarray(4))
+          if (!text.startsWith("silence")) c.socket.write(frame(f.readInt32BE(0), f.subarray(4)))
+        })
+      )
+      const t = yield* connect({ host: "127.0.0.1", port: server.port })
+      // the long one first: the connection's one timer must still fire for the shorter ones behind it
+      const long = yield* Effect.forkChild(Effect.exit(ask(t, "silence-long", 60_000)))
+      const answered = yield* ask(t, "answered", 100)
+      const short = yield* Effect.forkChild(Effect.exit(ask(t, "silence-short", 100)))
+      const shorter = yield* Effect.forkChild(Effect.exit(ask(t, "silence-shorter", 50)))
+      const errs = [failureOf(yield* Fiber.join(shorter)), failureOf(yield* Fiber.join(short))]
+      assert.deepStrictEqual(errs.map((e) => [e._tag, e._tag === "RequestTimeoutError" ? e.timeoutMs : -1]), [
+        ["RequestTimeoutError", 50],
+        ["RequestTimeoutError", 100]
+      ])
+      assert.strictEqual(answered, "answered")
+      assert.isUndefined(long.pollUnsafe(), "the 60 s request is still waiting")
+      // answered after the short ones expired, with the long one still pending ahead of it
+      assert.strictEqual(yield* ask(t, "later", 100), "later")
+      yield* Fiber.interrupt(long)
+      assert.strictEqual(t.inFlight, 0)
+      assert.isTrue(t.isOpen)
+    }))
+
   it.live("maxInFlight: waiting for a slot counts toward the timeout; interrupted waiters leave no trace", () =>
     Effect.gen(function*() {
       const server = yield* fakeServer((c) =>
