@@ -83,14 +83,14 @@ const profiler = async () => {
 
 /**
  * With BENCH_HEAP_PROFILE=<file> (instead of the CPU profile), a sampling heap profile of the timed
- * part: what is still on the heap when it ends, by allocation site (promoted garbage included).
+ * part: everything allocated, by allocation site (collected objects included).
  */
 const heapProfiler = async (file: string) => {
   const { Session } = await import("node:inspector/promises")
   const session = new Session()
   session.connect()
   await session.post("HeapProfiler.enable")
-  await session.post("HeapProfiler.startSampling", { samplingInterval: 4096 })
+  await session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
   return {
     stop: async () => {
       const { profile } = await session.post("HeapProfiler.stopSampling")
