@@ -150,7 +150,13 @@ const runWorker = (client: ClientName, job: Job, options: { readonly profile?: s
       fs.mkdirSync(PROFILE_DIR, { recursive: true })
       env.BENCH_CPU_PROFILE = path.join(PROFILE_DIR, `${options.profile}.cpuprofile`)
     }
-    const child = spawn(process.execPath, [WORKER, client, JSON.stringify(job)], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    // BENCH_NODE_ARGS="--trace-gc": extra node flags for the children; their stdout then goes to bench/producer/profiles/
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+    const child = spawn(process.execPath, [...nodeArgs, WORKER, client, JSON.stringify(job)], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    if (nodeArgs.length > 0) {
+      fs.mkdirSync(PROFILE_DIR, { recursive: true })
+      child.stdout.pipe(fs.createWriteStream(path.join(PROFILE_DIR, `${client}-${job.kind}.log`)))
+    }
     live.add(child)
     child.once("exit", () => live.delete(child))
     let stdout = ""
@@ -308,7 +314,7 @@ const main = async () => {
         kind: "latency", brokers, topic, size: sc.size, rate: sc.rate!, seconds: sc.seconds!, warmupSeconds: 1, acks: sc.acks
       }
       try {
-        const result = await runWorker(client, job)
+        const result = await runWorker(client, job, { profile: client === "kpax" && profiled(sc.id, false) ? `latency-kpax-${sc.id}` : undefined })
         let verified: string | undefined
         if (result.skipped === undefined) {
           const ends = await endOffsets(topic)
@@ -424,7 +430,7 @@ const main = async () => {
       const load = load1()
       const job: MetadataJob = { kind: "metadata", brokers, topic, seconds: sc.seconds!, reps: REPS }
       try {
-        const result = await runWorker(client, job)
+        const result = await runWorker(client, job, { profile: client === "kpax" && profiled(sc.id, false) ? `metadata-kpax-${sc.id}` : undefined })
         record(sc, client, { result }, load)
       } catch (e) {
         record(sc, client, { error: String(e instanceof Error ? e.message : e) }, load)
@@ -483,12 +489,14 @@ const main = async () => {
 const describe = (sc: Scenario, r: JobResult | undefined): string => {
   if (r === undefined) return "?"
   const rates = r.reps.map((x) => (x.n / x.ms) * 1000)
+  const cpus = r.reps.flatMap((x) => (x.extra?.cpuMs === undefined ? [] : [((x.extra.cpuMs * 1000) / x.n).toFixed(1)]))
+  const cpu = cpus.length === 0 ? "" : `, ${cpus.join(" / ")} µs CPU each`
   if (r.latency !== undefined) {
     const l = r.latency
-    return `p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, p99.9 ${l.p999.toFixed(2)} ms at ${Math.round(l.achievedRate)}/s${l.saturated === true ? " (SATURATED)" : ""}, RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`
+    return `p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, p99.9 ${l.p999.toFixed(2)} ms at ${Math.round(l.achievedRate)}/s${l.saturated === true ? " (SATURATED)" : ""}${cpu}, RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`
   }
   const unit = sc.kind === "metadata" ? "req/s" : "msgs/s"
-  return `${rates.map((x) => Math.round(x).toLocaleString("en-US")).join(" / ")} ${unit}, RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`
+  return `${rates.map((x) => Math.round(x).toLocaleString("en-US")).join(" / ")} ${unit}${cpu}, RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`
 }
 
 main().catch((e: unknown) => {

@@ -100,6 +100,12 @@ const cpuPerRecord = (r: JobResult): string => {
   return xs.length === 0 ? "" : `, ${fmt3(median(xs))} µs CPU/rec`
 }
 
+/** `2.1`: CPU µs per record (or request), median over the reps; `–` when not measured. */
+const cpuPer = (r: JobResult): string => {
+  const xs = r.reps.flatMap((x) => (x.extra?.cpuMs === undefined ? [] : [(x.extra.cpuMs * 1000) / x.n]))
+  return xs.length === 0 ? "–" : fmt3(median(xs))
+}
+
 /** kpax's median over the best JavaScript peer's, and over Java's. */
 const ratios = (list: ReadonlyArray<Outcome>, higherIsBetter: (o: Outcome & { result: JobResult }) => number) => {
   const k = list.find((o) => o.client === "kpax" && ok(o))
@@ -185,16 +191,16 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
     p()
     p("Each record timed from its send call to its acknowledgement, after a 1 s warm-up at the same rate; end offsets verified.")
     p()
-    p("| client | p50 ms | p99 ms | p99.9 ms | max ms | achieved msgs/s | peak RSS | load |")
-    p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    p("| client | p50 ms | p99 ms | p99.9 ms | max ms | achieved msgs/s | µs CPU/rec | peak RSS | load |")
+    p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for (const o of sorted(list)) {
       if (!ok(o)) {
-        p(`| ${CLIENT_LABEL[o.client]} | ${o.error !== undefined ? "failed¹" : "n/a²"} | | | | | | |`)
+        p(`| ${CLIENT_LABEL[o.client]} | ${o.error !== undefined ? "failed¹" : "n/a²"} | | | | | | | |`)
         continue
       }
       const l = o.result.latency!
       const sat = l.saturated === true ? " (could not keep up: fell 2 s behind, stopped)" : ""
-      p(`| ${CLIENT_LABEL[o.client]} | ${fmt3(l.p50)} | ${fmt3(l.p99)} | ${fmt3(l.p999)} | ${fmt3(l.max)} | ${fmtInt(l.achievedRate)}${sat} | ${mib(o.result.peakRss)} | ${o.load.toFixed(1)} |`)
+      p(`| ${CLIENT_LABEL[o.client]} | ${fmt3(l.p50)} | ${fmt3(l.p99)} | ${fmt3(l.p999)} | ${fmt3(l.max)} | ${fmtInt(l.achievedRate)}${sat} | ${cpuPer(o.result)} | ${mib(o.result.peakRss)} | ${o.load.toFixed(1)} |`)
     }
     const k = list.find((o) => o.client === "kpax" && ok(o))
     const others = list.filter((o) => o.client !== "kpax" && ok(o) && o.result.latency?.saturated !== true)
@@ -245,15 +251,15 @@ export const renderSection = (report: Report, charts: ReadonlyArray<{ id: string
     p()
     p("A loop of Metadata requests for one topic, each awaited before the next, for 1 s per repetition (after a 1 s warm-up).")
     p()
-    p("| client | round trips/s | µs per round trip | how | peak RSS |")
-    p("| --- | ---: | ---: | --- | ---: |")
+    p("| client | round trips/s | µs per round trip | µs CPU per round trip | how | peak RSS |")
+    p("| --- | ---: | ---: | ---: | --- | ---: |")
     for (const o of sorted(list)) {
       if (!ok(o)) {
-        p(`| ${CLIENT_LABEL[o.client]} | ${o.error !== undefined ? "failed¹" : "n/a²"} | | | |`)
+        p(`| ${CLIENT_LABEL[o.client]} | ${o.error !== undefined ? "failed¹" : "n/a²"} | | | | |`)
         continue
       }
       const s = spread(ratesOf(o.result))
-      p(`| ${CLIENT_LABEL[o.client]} | ${fmtSpread(s)} | ${fmt3(1e6 / s.median)} | ${o.result.settings} | ${mib(o.result.peakRss)} |`)
+      p(`| ${CLIENT_LABEL[o.client]} | ${fmtSpread(s)} | ${fmt3(1e6 / s.median)} | ${cpuPer(o.result)} | ${o.result.settings} | ${mib(o.result.peakRss)} |`)
     }
     const r = ratios(list, (o) => median(ratesOf(o.result)))
     p()

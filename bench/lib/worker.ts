@@ -63,6 +63,7 @@ export interface Driver {
  */
 const profiler = async () => {
   const file = process.env.BENCH_CPU_PROFILE
+  if (process.env.BENCH_HEAP_PROFILE !== undefined && process.env.BENCH_HEAP_PROFILE !== "") return heapProfiler(process.env.BENCH_HEAP_PROFILE)
   if (file === undefined || file === "") return { stop: async () => {} }
   const { Session } = await import("node:inspector/promises")
   const session = new Session()
@@ -73,6 +74,26 @@ const profiler = async () => {
   return {
     stop: async () => {
       const { profile } = await session.post("Profiler.stop")
+      const fs = await import("node:fs")
+      fs.writeFileSync(file, JSON.stringify(profile))
+      session.disconnect()
+    }
+  }
+}
+
+/**
+ * With BENCH_HEAP_PROFILE=<file> (instead of the CPU profile), a sampling heap profile of the timed
+ * part: everything allocated, by allocation site (collected objects included).
+ */
+const heapProfiler = async (file: string) => {
+  const { Session } = await import("node:inspector/promises")
+  const session = new Session()
+  session.connect()
+  await session.post("HeapProfiler.enable")
+  await session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  return {
+    stop: async () => {
+      const { profile } = await session.post("HeapProfiler.stopSampling")
       const fs = await import("node:fs")
       fs.writeFileSync(file, JSON.stringify(profile))
       session.disconnect()
@@ -169,12 +190,16 @@ async function latency(client: ClientName, job: LatencyJob): Promise<JobResult> 
   }
   // a client saturated in the warm-up reports the warm-up's numbers (with `saturated`)
   const warm = job.warmupSeconds > 0 ? await phase(job.warmupSeconds) : undefined
+  const prof = await profiler()
+  const cpu0 = process.cpuUsage()
   const { samples, total, elapsed } = saturated && warm !== undefined ? warm : await phase(job.seconds)
+  const cpu = process.cpuUsage(cpu0)
+  await prof.stop()
   samples.sort()
   await s.close()
   return {
     client, version: s.version, settings: s.settings,
-    reps: [{ n: total, ms: elapsed * 1000 }],
+    reps: [{ n: total, ms: elapsed * 1000, extra: { cpuMs: (cpu.user + cpu.system) / 1000 } }],
     latency: {
       count: total,
       p50: quantileSorted(samples, 0.5),
@@ -216,9 +241,10 @@ async function metadata(client: ClientName, job: MetadataJob): Promise<JobResult
   const driver = await load(client, "metadata")
   const s = await driver.metadata!(job)
   if (isSkipped(s)) return skippedResult(client, s)
-  const loop = async (seconds: number) => {
+  const loop = async (seconds: number): Promise<Rep> => {
     const before = s.sent?.()
     const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
     const end = t0 + seconds * 1000
     let n = 0
     while (performance.now() < end) {
@@ -226,15 +252,18 @@ async function metadata(client: ClientName, job: MetadataJob): Promise<JobResult
       n++
     }
     const ms = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
     if (before !== undefined) {
       const sent = s.sent!() - before
       if (sent < n) throw new Error(`${client} sent ${sent} Metadata requests for ${n} calls: it answered from a cache`)
     }
-    return { n, ms }
+    return { n, ms, extra: { cpuMs: (cpu.user + cpu.system) / 1000 } }
   }
   await loop(Math.min(1, job.seconds))
   const reps: Array<Rep> = []
+  const prof = await profiler()
   for (let i = 0; i < job.reps; i++) reps.push(await loop(job.seconds))
+  await prof.stop()
   await s.close()
   return { client, version: s.version, settings: s.settings, reps, peakRss: peakRss() }
 }

@@ -17,7 +17,7 @@
  * program.pipe(Effect.provide(Broker.layer({ host: "localhost", port: 9092 })), Effect.runPromise)
  * ```
  */
-import { Clock, Context, Duration, Effect, Layer, Result, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Result, Schedule, Tracer } from "effect"
 import type { Scope } from "effect"
 import type { AnyApi, Api } from "../Protocol/Api.ts"
 import { UnsupportedVersionError } from "./Errors.ts"
@@ -64,7 +64,10 @@ export interface BrokerOptions {
    * When it ends it starts over. Default: jittered exponential from 100 ms, capped at 10 s.
    */
   readonly reconnectBackoff?: Schedule.Schedule<unknown, BrokerError> | undefined
-  /** A span per request (default `true`). */
+  /**
+   * A span per request (default `true`) when a tracer is installed (`Effect.withTracer`, an OTLP
+   * layer, …). Under Effect's default native tracer, which records nowhere, no span is made.
+   */
   readonly tracing?: boolean | undefined
   /**
    * Check every request against its API's Schema before encoding it (default `true`); a request
@@ -197,8 +200,25 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
     /** Requests to this broker are held until then (KIP-219 throttling). */
     let throttledUntil = 0
 
+    /** The transport options of requests with the default timeout, by API name (one object each). */
+    const defaultSendOptions = new Map<string, { readonly timeoutMs: number; readonly api: string }>()
+    const sendOptionsOf = (api: AnyApi, options: RequestOptions | undefined) => {
+      if (options?.timeout !== undefined) return { timeoutMs: Duration.toMillis(options.timeout), api: api.name }
+      let o = defaultSendOptions.get(api.name)
+      if (o === undefined) {
+        o = { timeoutMs: requestTimeoutMs, api: api.name }
+        defaultSendOptions.set(api.name, o)
+      }
+      return o
+    }
+
+    /**
+     * One request on a live session, run synchronously up to the write (called from the
+     * request's one `contextWith`: no `suspend`/`flatMap` layers before the transport).
+     */
     const exchange = <Req, Res>(
       session: Session,
+      ctx: Context.Context<never>,
       api: Api<Req, Res>,
       req: Req,
       options: RequestOptions | undefined,
@@ -206,82 +226,92 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
     ): Effect.Effect<Res | undefined, BrokerError> => {
       const version = session.versions.pick(api, options?.version)
       if (version < 0) return Effect.fail(unsupported(session, api, options?.version))
-      const timeoutMs = options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout)
-      return Effect.contextWith((ctx: Context.Context<never>) => {
-        const clock = Context.get(ctx, Clock.Clock)
-        const m = metrics.api(api.name)
-        const transport = session.transport
-        const write = Effect.suspend((): Effect.Effect<Res | undefined, BrokerError> => {
-          if (validate) {
-            const invalid = validateRequest(api, version, req)
-            if (invalid !== undefined) {
-              m.errors.updateUnsafe(1, ctx)
-              return Effect.fail(invalid)
-            }
-          }
-          const correlationId = transport.nextCorrelationId()
-          const encoded = session.encode(api, version, correlationId, req)
-          if (Result.isFailure(encoded)) {
+      const sendOptions = sendOptionsOf(api, options)
+      const clock = Context.get(ctx, Clock.Clock)
+      const m = metrics.api(api.name)
+      // a span nobody records costs a span object, an attributes map and a context per request
+      const traced = tracing && Context.get(ctx, Tracer.Tracer) !== Tracer.nativeTracer
+      const transport = session.transport
+      const write = (): Effect.Effect<Res | undefined, BrokerError> => {
+        if (validate) {
+          const invalid = validateRequest(api, version, req)
+          if (invalid !== undefined) {
             m.errors.updateUnsafe(1, ctx)
-            return Effect.fail(encoded.failure)
+            return Effect.fail(invalid)
           }
-          const frame = encoded.success
-          m.requests.updateUnsafe(1, ctx)
-          m.bytesOut.updateUnsafe(frame.length, ctx)
-          const started = performance.now()
-          const sendOptions = { timeoutMs, api: api.name }
-          let effect: Effect.Effect<Res | undefined, BrokerError>
-          if (expectResponse) {
-            metrics.inFlight.updateUnsafe(transport.inFlight + 1, ctx)
-            effect = Effect.flatMap(transport.request(frame, correlationId, sendOptions), (bytes) => {
-              m.bytesIn.updateUnsafe(bytes.length, ctx)
-              m.latency.updateUnsafe(performance.now() - started, ctx)
-              metrics.inFlight.updateUnsafe(transport.inFlight, ctx)
-              const decoded = session.decode(api, version, bytes)
-              if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
-              const res = decoded.success
-              const throttle = throttleOf(res)
-              if (throttle > 0) throttledUntil = Math.max(throttledUntil, clock.currentTimeMillisUnsafe() + throttle)
-              return tracing
-                ? Effect.as(Effect.annotateCurrentSpan("kafka.response.bytes", bytes.length), res)
-                : Effect.succeed(res)
-            })
-          } else {
-            effect = Effect.as(transport.send(frame, sendOptions), undefined)
-          }
-          effect = Effect.tapError(effect, () =>
-            Effect.sync(() => {
-              m.errors.updateUnsafe(1, ctx)
-              metrics.inFlight.updateUnsafe(transport.inFlight, ctx)
-            }))
-          return tracing
-            ? Effect.withSpan(effect, `kafka.${api.name}`, {
-              kind: "client",
-              captureStackTrace: false,
-              attributes: {
-                "messaging.system": "kafka",
-                "kafka.api": api.name,
-                "kafka.api.version": version,
-                "kafka.broker": address,
-                "kafka.correlation_id": correlationId,
-                "kafka.request.bytes": frame.length
-              }
-            })
-            : effect
-        })
-        const wait = throttledUntil - clock.currentTimeMillisUnsafe()
-        return wait > 0 ? Effect.andThen(Effect.sleep(wait), write) : write
-      })
+        }
+        const correlationId = transport.nextCorrelationId()
+        const encoded = session.encode(api, version, correlationId, req)
+        if (Result.isFailure(encoded)) {
+          m.errors.updateUnsafe(1, ctx)
+          return Effect.fail(encoded.failure)
+        }
+        const frame = encoded.success
+        m.requests.updateUnsafe(1, ctx)
+        m.bytesOut.updateUnsafe(frame.length, ctx)
+        const started = performance.now()
+        let effect: Effect.Effect<Res | undefined, BrokerError>
+        if (expectResponse) {
+          metrics.inFlight.updateUnsafe(transport.inFlight + 1, ctx)
+          effect = Effect.flatMap(transport.request(frame, correlationId, sendOptions), (bytes) => {
+            m.bytesIn.updateUnsafe(bytes.length, ctx)
+            m.latency.updateUnsafe(performance.now() - started, ctx)
+            metrics.inFlight.updateUnsafe(transport.inFlight, ctx)
+            const decoded = session.decode(api, version, bytes)
+            if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
+            const res = decoded.success
+            const throttle = throttleOf(res)
+            if (throttle > 0) throttledUntil = Math.max(throttledUntil, clock.currentTimeMillisUnsafe() + throttle)
+            return traced
+              ? Effect.as(Effect.annotateCurrentSpan("kafka.response.bytes", bytes.length), res)
+              : Effect.succeed(res)
+          })
+        } else {
+          effect = Effect.as(transport.send(frame, sendOptions), undefined)
+        }
+        effect = Effect.tapError(effect, () =>
+          Effect.sync(() => {
+            m.errors.updateUnsafe(1, ctx)
+            metrics.inFlight.updateUnsafe(transport.inFlight, ctx)
+          }))
+        return traced
+          ? Effect.withSpan(effect, `kafka.${api.name}`, {
+            kind: "client",
+            captureStackTrace: false,
+            attributes: {
+              "messaging.system": "kafka",
+              "kafka.api": api.name,
+              "kafka.api.version": version,
+              "kafka.broker": address,
+              "kafka.correlation_id": correlationId,
+              "kafka.request.bytes": frame.length
+            }
+          })
+          : effect
+      }
+      const wait = throttledUntil - clock.currentTimeMillisUnsafe()
+      return wait > 0 ? Effect.andThen(Effect.sleep(wait), Effect.suspend(write)) : write()
     }
 
+    /** The live session's exchange, or connect first. */
+    const onSession = <Req, Res>(
+      api: Api<Req, Res>,
+      req: Req,
+      options: RequestOptions | undefined,
+      expectResponse: boolean
+    ): Effect.Effect<Res | undefined, BrokerError> =>
+      Effect.contextWith((ctx: Context.Context<never>) => {
+        const live = connector.current
+        return live !== undefined
+          ? exchange(live, ctx, api, req, options, expectResponse)
+          : Effect.flatMap(connector.get, (session) => exchange(session, ctx, api, req, options, expectResponse))
+      })
+
     const request = <Req, Res>(api: Api<Req, Res>, req: Req, options?: RequestOptions) =>
-      Effect.flatMap(connector.get, (session) => exchange(session, api, req, options, true)) as Effect.Effect<
-        Res,
-        BrokerError
-      >
+      onSession(api, req, options, true) as Effect.Effect<Res, BrokerError>
 
     const send = <Req>(api: Api<Req, any>, req: Req, options?: RequestOptions) =>
-      Effect.asVoid(Effect.flatMap(connector.get, (session) => exchange(session, api, req, options, false)))
+      Effect.asVoid(onSession(api, req, options, false))
 
     const service: BrokerService = {
       address,

@@ -109,6 +109,37 @@ describe("Transport against a misbehaving server", () => {
       assert.strictEqual(failureOf(yield* Effect.exit(ask(t, "after", 2_000)))._tag, "ConnectionError")
     }))
 
+  it.live("timeouts of different lengths: each unanswered request fails with its own, answered ones never do", () =>
+    Effect.gen(function*() {
+      // one slot, held by a slow answer: the queued requests are never written, so their
+      // timeouts fail only them (a written request that times out closes the connection)
+      const server = yield* fakeServer((c) =>
+        c.onFrame((f) => {
+          const text = dec.decode(f.subarray(4))
+          const answer = () => c.socket.write(frame(f.readInt32BE(0), f.subarray(4)))
+          if (text === "slow") setTimeout(answer, 300)
+          else answer()
+        })
+      )
+      const t = yield* connect({ host: "127.0.0.1", port: server.port, maxInFlight: 1 })
+      // the long one first: the connection's one timer must still fire for the shorter ones behind it
+      const slow = yield* Effect.forkChild(ask(t, "slow", 60_000))
+      yield* Effect.sleep("20 millis")
+      const short = yield* Effect.forkChild(Effect.exit(ask(t, "queued-short", 100)))
+      const shorter = yield* Effect.forkChild(Effect.exit(ask(t, "queued-shorter", 50)))
+      const errs = [failureOf(yield* Fiber.join(shorter)), failureOf(yield* Fiber.join(short))]
+      assert.deepStrictEqual(errs.map((e) => [e._tag, e._tag === "RequestTimeoutError" ? e.timeoutMs : -1]), [
+        ["RequestTimeoutError", 50],
+        ["RequestTimeoutError", 100]
+      ])
+      assert.isUndefined(slow.pollUnsafe(), "the 60 s request is still waiting")
+      assert.strictEqual(yield* Fiber.join(slow), "slow")
+      // answered after the short ones expired
+      assert.strictEqual(yield* ask(t, "later", 100), "later")
+      assert.strictEqual(t.inFlight, 0)
+      assert.isTrue(t.isOpen)
+    }))
+
   it.live("maxInFlight: waiting for a slot counts toward the timeout; interrupted waiters leave no trace", () =>
     Effect.gen(function*() {
       // "slow" is answered after 300 ms (a request that times out once written closes the

@@ -2,12 +2,15 @@
  * One socket to one broker carrying pipelined, size-prefixed frames.
  *
  * Effect only at the edges (`connect`, `request`, `send`, `close`). Inside, plain TypeScript:
- * - a correlation-id map of entries, each with a `Deferred` completed synchronously from the
- *   `'data'` handler (`Deferred.doneUnsafe`);
+ * - a correlation-id map of entries, each resuming its waiting fiber synchronously from the
+ *   `'data'` handler (the `resume` of the request's `Effect.callback`: no `Deferred`, no extra
+ *   interruption wrapper per request);
  * - a bound on requests in flight (`maxInFlight` slots, FIFO of waiters);
  * - a write queue honouring backpressure (`socket.write` returned false → wait for `'drain'`)
  *   and a gate for exclusive exchanges (re-authentication);
- * - one timer per request for its timeout (no fiber per request).
+ * - one timer per connection for the requests' timeouts (no fiber and no `setTimeout` per
+ *   request): requests with the same timeout expire in submission order, so each timeout has a
+ *   FIFO of deadlines and the timer is armed for the earliest head.
  * A timed-out or interrupted request leaves the map; its late response is dropped. A socket error,
  * close, oversized frame or unknown correlation id fails every entry and closes the socket.
  *
@@ -90,21 +93,28 @@ const WAITING_WRITE = 1
 const WRITTEN = 2
 const DONE = 3
 
+type Resume = (effect: Effect.Effect<Uint8Array, TransportError>) => void
+
 /** A request from submission to response. */
 class Entry {
   readonly correlationId: number
   readonly frame: FrameBytes
-  readonly deferred = Deferred.makeUnsafe<Uint8Array, TransportError>()
+  /** Resumes the requesting fiber; called once (later calls are ignored by `Effect.callback`). */
+  readonly resume: Resume
   readonly priority: boolean
   readonly api: string | undefined
   readonly timeoutMs: number
   state = WAITING_SLOT
   holdsSlot = false
-  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** `performance.now()` by which the response must arrive (when `timeoutMs > 0`). */
+  deadline = 0
+  /** The deadline FIFO this entry is in (requests with the same `timeoutMs`). */
+  deadlines: Fifo<Entry> | undefined = undefined
 
-  constructor(frame: FrameBytes, correlationId: number, options: RequestOptions | undefined) {
+  constructor(frame: FrameBytes, correlationId: number, options: RequestOptions | undefined, resume: Resume) {
     this.frame = frame
     this.correlationId = correlationId
+    this.resume = resume
     this.priority = options?.priority === true
     this.api = options?.api
     this.timeoutMs = options?.timeoutMs ?? 0
@@ -184,6 +194,11 @@ class TransportImpl implements Transport {
   private corked = false
   private paused = 0
   private cid = 0
+  /** Entries with a timeout, one FIFO per `timeoutMs` (deadline order within each). */
+  private readonly deadlines = new Map<number, Fifo<Entry>>()
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** When `timer` fires (`Infinity` when not armed). */
+  private timerAt = Infinity
   private bytesIn = 0
   private bytesOut = 0
   private framesIn = 0
@@ -244,14 +259,16 @@ class TransportImpl implements Transport {
   }
 
   request(frame: FrameBytes, correlationId: number, options?: RequestOptions): Effect.Effect<Uint8Array, TransportError> {
-    return Effect.suspend(() => {
-      if (this.failure !== undefined) return Effect.fail(this.failure)
+    // one parameter: a `register` taking a second (the AbortSignal) costs an AbortController per call
+    return Effect.callback<Uint8Array, TransportError>((resume) => {
+      if (this.failure !== undefined) return resume(Effect.fail(this.failure))
       if (this.pending.has(correlationId)) {
-        return Effect.die(new Error(`correlation id ${correlationId} is already in use on ${this.broker}`))
+        return resume(Effect.die(new Error(`correlation id ${correlationId} is already in use on ${this.broker}`)))
       }
-      const entry = new Entry(frame, correlationId, options)
+      const entry = new Entry(frame, correlationId, options, resume)
       this.submit(entry)
-      return Effect.onInterrupt(Deferred.await(entry.deferred), () => Effect.sync(() => this.giveUp(entry)))
+      // interruption: forget the entry (a late response is dropped)
+      return Effect.sync(() => this.giveUp(entry))
     })
   }
 
@@ -302,7 +319,7 @@ class TransportImpl implements Transport {
   private submit(entry: Entry): void {
     this.pending.set(entry.correlationId, entry)
     this.abandoned.delete(entry.correlationId)
-    if (entry.timeoutMs > 0) entry.timer = setTimeout(this.onTimeout, entry.timeoutMs, entry)
+    if (entry.timeoutMs > 0) this.addDeadline(entry)
     if (entry.priority) {
       this.enqueueWrite(entry)
     } else if (this.slotsUsed < this.maxInFlight) {
@@ -371,11 +388,65 @@ class TransportImpl implements Transport {
     }
   }
 
-  /** Ends an entry's bookkeeping: map, timer, slot. */
+  private addDeadline(entry: Entry): void {
+    let fifo = this.deadlines.get(entry.timeoutMs)
+    if (fifo === undefined) {
+      fifo = new Fifo<Entry>()
+      this.deadlines.set(entry.timeoutMs, fifo)
+    }
+    entry.deadline = performance.now() + entry.timeoutMs
+    entry.deadlines = fifo
+    fifo.push(entry)
+    if (entry.deadline < this.timerAt) this.armTimer(entry.deadline)
+  }
+
+  private armTimer(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(at - performance.now())))
+    // the socket keeps the process alive while requests are pending; a timer left armed for an
+    // answered request must not
+    this.timer.unref()
+  }
+
+  /** Drops answered entries from the head of their deadline FIFO (responses mostly come in order). */
+  private static dropDone(fifo: Fifo<Entry>): void {
+    for (let head = fifo.peek(); head !== undefined && head.state === DONE; head = fifo.peek()) fifo.shift()
+  }
+
+  /** Fails the requests whose deadline passed, then arms the timer for the next one. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined
+    this.timerAt = Infinity
+    const now = performance.now()
+    const expired: Array<Entry> = []
+    for (const [timeoutMs, fifo] of this.deadlines) {
+      TransportImpl.dropDone(fifo)
+      for (let head = fifo.peek(); head !== undefined && head.deadline <= now; head = fifo.peek()) {
+        fifo.shift()
+        if (head.state !== DONE) expired.push(head)
+        TransportImpl.dropDone(fifo)
+      }
+      if (fifo.isEmpty) this.deadlines.delete(timeoutMs)
+    }
+    // resuming runs the requesters' fibers synchronously: they may submit (and arm) again
+    for (const entry of expired) this.onTimeout(entry)
+    let next = Infinity
+    for (const fifo of this.deadlines.values()) {
+      const head = fifo.peek()
+      if (head !== undefined && head.deadline < next) next = head.deadline
+    }
+    if (next < this.timerAt) this.armTimer(next)
+  }
+
+  /** Ends an entry's bookkeeping: map, deadline, slot. */
   private retire(entry: Entry): void {
     entry.state = DONE
     if (this.pending.get(entry.correlationId) === entry) this.pending.delete(entry.correlationId)
-    if (entry.timer !== undefined) clearTimeout(entry.timer)
+    if (entry.deadlines !== undefined) {
+      if (entry.deadlines.peek() === entry) TransportImpl.dropDone(entry.deadlines)
+      entry.deadlines = undefined
+    }
     if (entry.holdsSlot) {
       entry.holdsSlot = false
       this.releaseSlot()
@@ -409,18 +480,17 @@ class TransportImpl implements Transport {
     }
   }
 
-  private readonly onTimeout = (entry: Entry): void => {
+  private onTimeout(entry: Entry): void {
     if (entry.state === DONE) return
-    entry.timer = undefined
     const written = entry.state === WRITTEN
     this.giveUp(entry)
     const error = this.timeoutError(entry.api, entry.correlationId, entry.timeoutMs)
     // A broker answers a connection's requests in order: one written and never answered means
     // nothing more will come (a paused broker, a half-open connection). Close it, as the Java
     // client does, so the next request opens a new one instead of timing out too (closed before
-    // the caller resumes: completing its Deferred may run it at once).
+    // the caller resumes: resuming may run it at once).
     if (written) this.fail(new ConnectionError({ broker: this.broker, reason: "Closed", message: `closed after ${error.message}` }))
-    Deferred.doneUnsafe(entry.deferred, Exit.fail(error))
+    entry.resume(Exit.fail(error))
   }
 
   private timeoutError(api: string | undefined, correlationId: number, timeoutMs: number): RequestTimeoutError {
@@ -460,7 +530,7 @@ class TransportImpl implements Transport {
     const entry = this.pending.get(correlationId)
     if (entry !== undefined && entry.state === WRITTEN) {
       this.retire(entry)
-      Deferred.doneUnsafe(entry.deferred, Exit.succeed(frame))
+      entry.resume(Exit.succeed(frame))
       return
     }
     if (entry === undefined && (this.abandoned.delete(correlationId) || !this.failOnUnknown)) {
@@ -478,7 +548,7 @@ class TransportImpl implements Transport {
 
   /**
    * Closes the socket and fails everything in flight or waiting. Idempotent. All bookkeeping is
-   * settled before any `Deferred` completes: completing one may run its fiber synchronously.
+   * settled before any request resumes: resuming one may run its fiber synchronously.
    */
   private fail(error: ConnectionError | TlsError): void {
     if (this.failure !== undefined) return
@@ -492,12 +562,16 @@ class TransportImpl implements Transport {
     this.abandoned.clear()
     this.slotQueue.drain()
     this.slotsUsed = 0
+    this.deadlines.clear()
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.timerAt = Infinity
     for (const entry of entries) {
       entry.state = DONE
       entry.holdsSlot = false
-      if (entry.timer !== undefined) clearTimeout(entry.timer)
+      entry.deadlines = undefined
     }
-    for (const entry of entries) Deferred.doneUnsafe(entry.deferred, exit)
+    for (const entry of entries) entry.resume(exit)
     for (const w of oneWays) if (w instanceof OneWay && !w.cancelled) w.resume(exit)
     Deferred.doneUnsafe(this.closedSignal, Exit.succeed(error))
   }
