@@ -488,7 +488,9 @@ const describe = (sc: Scenario, r: JobResult | undefined): string => {
     return `p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, p99.9 ${l.p999.toFixed(2)} ms at ${Math.round(l.achievedRate)}/s${l.saturated === true ? " (SATURATED)" : ""}, RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`
   }
   const unit = sc.kind === "metadata" ? "req/s" : "msgs/s"
-  return `${rates.map((x) => Math.round(x).toLocaleString("en-US")).join(" / ")} ${unit}, RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`
+  // CPU per record (all the child's threads) barely moves with the machine's load: print it too
+  const cpu = r.reps.flatMap((x) => (x.extra?.cpuMs === undefined || x.n === 0 ? [] : [((x.extra.cpuMs * 1000) / x.n).toFixed(2)]))
+  return `${rates.map((x) => Math.round(x).toLocaleString("en-US")).join(" / ")} ${unit}, RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB${cpu.length > 0 ? `, µs CPU/rec ${cpu.join(" / ")}` : ""}`
 }
 
 main().catch((e: unknown) => {
