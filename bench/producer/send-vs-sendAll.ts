@@ -2,7 +2,9 @@
  * Issue 14: per-record `send` with unbounded concurrency against one `sendAll` of the same
  * records (1 KiB values, acks=all, kpax defaults otherwise, 6 partitions, round-robin keys), for
  * 100k and 1M records, each in a fresh topic and a fresh producer. Prints msg/s both ways, the
- * ratio (acceptance: send ≥ 70% of sendAll), peak RSS and the 1-minute load average.
+ * ratio (acceptance: send ≥ 70% of sendAll), the process's CPU time per record (all threads:
+ * less sensitive to the machine's load than msg/s), peak RSS and the 1-minute load average.
+ * `REPS=<n>` repeats each pair (sendAll, send alternating).
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 npx node bench/producer/send-vs-sendAll.ts [100000,1000000]
  */
@@ -24,6 +26,8 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss())
 }, 50)
 
+let cpuPerRecord = 0
+
 const run = async (mode: "send" | "sendAll", n: number): Promise<number> => {
   const topic = `bench-send-${mode}-${n}-${Date.now()}`
   const { value: cluster, close } = await openScoped(Cluster.make(clusterOptions(brokers)))
@@ -35,10 +39,13 @@ const run = async (mode: "send" | "sendAll", n: number): Promise<number> => {
     )
     try {
       const t0 = performance.now()
+      const cpu0 = process.cpuUsage()
       const metas = mode === "send"
         ? await Effect.runPromise(Effect.forEach(records, producer.send, { concurrency: "unbounded" }))
         : await Effect.runPromise(producer.sendAll(records))
       const s = (performance.now() - t0) / 1000
+      const cpu = process.cpuUsage(cpu0)
+      cpuPerRecord = (cpu.user + cpu.system) / n
       if (metas.length !== n) throw new Error(`${metas.length} acknowledged of ${n}`)
       return n / s
     } finally {
@@ -49,18 +56,23 @@ const run = async (mode: "send" | "sendAll", n: number): Promise<number> => {
   }
 }
 
+const REPS = Number(process.env.REPS ?? "1")
 for (const n of counts) {
-  peakRss = 0
-  const all = await run("sendAll", n)
-  const rssAll = peakRss
-  peakRss = 0
-  const one = await run("send", n)
-  const rssOne = peakRss
-  const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MiB`
-  console.log(
-    `${n} records: sendAll ${Math.round(all)} msg/s (peak RSS ${mb(rssAll)}), ` +
-      `send×unbounded ${Math.round(one)} msg/s (peak RSS ${mb(rssOne)}), ratio ${(one / all * 100).toFixed(0)}%, ` +
-      `load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`
-  )
+  for (let rep = 0; rep < REPS; rep++) {
+    peakRss = 0
+    const all = await run("sendAll", n)
+    const rssAll = peakRss
+    const cpuAll = cpuPerRecord
+    peakRss = 0
+    const one = await run("send", n)
+    const rssOne = peakRss
+    const cpuOne = cpuPerRecord
+    const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MiB`
+    console.log(
+      `${n} records: sendAll ${Math.round(all)} msg/s (${cpuAll.toFixed(2)} µs CPU/rec, peak RSS ${mb(rssAll)}), ` +
+        `send×unbounded ${Math.round(one)} msg/s (${cpuOne.toFixed(2)} µs CPU/rec, peak RSS ${mb(rssOne)}), ratio ${(one / all * 100).toFixed(0)}%, ` +
+        `load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`
+    )
+  }
 }
 clearInterval(sampler)

@@ -77,7 +77,15 @@ export interface TypedRecord<K, V> {
 }
 
 /**
- * Producer settings. Defaults follow the Java client (4.x).
+ * Producer settings. Defaults follow the Java client (4.x), except where noted ("differs from
+ * Java"): `linger`'s default does not wait when nothing is in flight, and batches grow past
+ * `batchSize` up to `maxBatchSize` (a setting Java does not have) when records arrive faster
+ * than batches leave.
+ *
+ * @example
+ * ```ts
+ * const options: Producer.ProducerOptions = { acks: "all", compression: "lz4", linger: "10 millis" }
+ * ```
  *
  * @since 0.1.0
  */
@@ -87,10 +95,29 @@ export interface ProducerOptions {
   /** Default `"none"`. */
   readonly compression?: "none" | "gzip" | "snappy" | "lz4" | "zstd" | undefined
   readonly compressionLevel?: number | undefined
-  /** How long a batch may wait for more records (default 5 ms, as `linger.ms`). */
+  /**
+   * How long a batch may wait for more records before it is sent. Set, it is Java's `linger.ms`.
+   * **Differs from Java** when not set: a batch whose leader has no Produce request in flight
+   * goes at once (waiting would gain nothing: what arrives meanwhile batches up behind that
+   * request), otherwise it waits up to 5 ms (Java's default `linger.ms`) or until `batchSize`.
+   * So a lone record is not delayed 5 ms, and a steady stream still batches.
+   */
   readonly linger?: Duration.Input | undefined
-  /** Target batch size in bytes (default 16384, as `batch.size`). */
+  /**
+   * Bytes at which a batch is ready to send (default 16384, as `batch.size`). **Differs from
+   * Java**: a ready batch that cannot leave yet (its partition's requests are in flight, or the
+   * records arrived faster than the sender runs) keeps taking records up to `maxBatchSize`,
+   * where Java opens a new batch at `batch.size`.
+   */
   readonly batchSize?: number | undefined
+  /**
+   * Bytes at which a batch takes no more records (default 1,000,000, librdkafka's `batch.size`;
+   * raised to `batchSize` if smaller; at most `maxRequestSize`). Java has no such bound (its
+   * batches stop at `batch.size`): with 1 KiB records a 16 KiB batch holds 16, the broker pays
+   * per batch and lz4/zstd compress small batches worse, so bursts go out in batches of up to
+   * this size instead.
+   */
+  readonly maxBatchSize?: number | undefined
   /** Bytes of records waiting to be sent before `send` suspends (default 32 MiB, as `buffer.memory`). */
   readonly bufferMemory?: number | undefined
   /** Produce requests in flight per broker (default 5; at most 5 with idempotence). */
@@ -101,7 +128,12 @@ export interface ProducerOptions {
   readonly requestTimeout?: Duration.Input | undefined
   /** Bound on the time from `send` to acknowledgement, retries included (default 120 s). */
   readonly deliveryTimeout?: Duration.Input | undefined
-  /** How long `send` waits for a topic's metadata or buffer space (default 60 s, as `max.block.ms`). */
+  /**
+   * How long `send` waits for a topic's metadata or for buffer space (default 60 s, as
+   * `max.block.ms`), then fails with `MaxBlockTimeout`. **Differs from Java** in one detail: each
+   * wait (metadata, then buffer space) is bounded by it on its own, where Java bounds their sum.
+   * A blocked `sendAll` gives each of its records this long.
+   */
   readonly maxBlock?: Duration.Input | undefined
   /** Exactly-once per partition (default `true`, unless `acks` is not `"all"`). */
   readonly idempotent?: boolean | undefined
@@ -182,7 +214,9 @@ export interface ResolvedOptions {
   readonly compression: number
   readonly compressionLevel: number | undefined
   readonly lingerMs: number
+  readonly lingerWhenIdle: boolean
   readonly batchSize: number
+  readonly maxBatchSize: number
   readonly bufferMemory: number
   readonly maxInFlight: number
   readonly maxRequestSize: number
@@ -222,16 +256,20 @@ export const resolveOptions = (o: ProducerOptions): Effect.Effect<ResolvedOption
     const batchSize = o.batchSize ?? 16384
     const bufferMemory = o.bufferMemory ?? 32 * 1024 * 1024
     const maxRequestSize = o.maxRequestSize ?? 1024 * 1024
-    for (const [name, v] of [["batchSize", batchSize], ["bufferMemory", bufferMemory], ["maxRequestSize", maxRequestSize]] as const) {
+    const maxBatchSize = o.maxBatchSize ?? Math.min(1_000_000, maxRequestSize)
+    for (const [name, v] of [["batchSize", batchSize], ["maxBatchSize", maxBatchSize], ["bufferMemory", bufferMemory], ["maxRequestSize", maxRequestSize]] as const) {
       if (!Number.isInteger(v) || v < 1) return bad(`${name} must be a positive integer, not ${v}`)
     }
+    if (maxBatchSize > maxRequestSize) return bad(`maxBatchSize (${maxBatchSize}) must not exceed maxRequestSize (${maxRequestSize})`)
     try {
       return Effect.succeed({
         acks,
         compression,
         compressionLevel: o.compressionLevel,
         lingerMs: ms(o.linger, "5 millis"),
+        lingerWhenIdle: o.linger === undefined,
         batchSize,
+        maxBatchSize: Math.max(batchSize, maxBatchSize),
         bufferMemory,
         maxInFlight,
         maxRequestSize,

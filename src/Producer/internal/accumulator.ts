@@ -1,12 +1,23 @@
 /**
  * The record accumulator: records gathered per partition into batches, in plain TypeScript.
- * One `Deferred` per batch (not per record) tells the senders of its records how it ended.
+ * One `Deferred` per batch (not per record) tells `sendAll`, `flush` and the sink how it ended;
+ * a `send` waits in the batch's waiter list instead (its index and resume callback, resumed by the
+ * sender when the batch settles: no Deferred or extra fiber per record).
+ *
+ * A batch is ready to send at `batchSize` bytes but keeps taking records until the sender takes
+ * it or it reaches `maxBatchSize`: records that arrive faster than the sender can take batches
+ * (a burst, or a partition behind its in-flight requests) go out in fewer, larger batches.
  *
  * @internal
  */
 import { Deferred } from "effect"
+import type { Effect } from "effect"
 import type { Header } from "../../Protocol/RecordBatch.ts"
 import type { ProducerError } from "../Errors.ts"
+import type { RecordMetadata } from "../Producer.ts"
+
+/** Resumes a waiting `send` with its outcome (the callback of its `Effect.callback`). */
+export type SendResume = (result: Effect.Effect<RecordMetadata, ProducerError>) => void
 
 /** A record as the accumulator keeps it (the user's object, not copied). */
 export interface PendingRecord {
@@ -42,8 +53,11 @@ export class Batch {
   readonly createdAt: number
   records: Array<PendingRecord> = []
   readonly done: Deferred.Deferred<BatchAck> = Deferred.makeUnsafe<BatchAck>()
+  /** Sends waiting for this batch: their records' indexes and resume callbacks (made at the first). */
+  waitIndexes: Array<number> | undefined = undefined
+  waitResumes: Array<SendResume> | undefined = undefined
   bytes = 0
-  /** No more records join it (full, or being sent). */
+  /** No more records join it (at `maxBatchSize`, a newer batch opened, or being sent). */
   sealed = false
   /** Stamped at the first send; kept across retries so the broker can de-duplicate. */
   producerId = -1n
@@ -71,6 +85,16 @@ export class Batch {
     this.topic = topic
     this.partition = partition
     this.createdAt = createdAt
+  }
+  /** A send waits for record `index`: resumed when the batch settles. */
+  addWaiter(index: number, resume: SendResume): void {
+    if (this.waitIndexes === undefined) {
+      this.waitIndexes = [index]
+      this.waitResumes = [resume]
+    } else {
+      this.waitIndexes.push(index)
+      this.waitResumes!.push(resume)
+    }
   }
 }
 
@@ -137,9 +161,13 @@ export class Accumulator {
   /** Every batch not yet completed (queued or in flight). */
   readonly pending = new Set<Batch>()
   bufferedBytes = 0
+  /** Bytes at which a batch is ready to send. */
   readonly batchSize: number
-  constructor(batchSize: number) {
+  /** Bytes at which a batch takes no more records (at least `batchSize`). */
+  readonly maxBatchSize: number
+  constructor(batchSize: number, maxBatchSize: number = batchSize) {
     this.batchSize = batchSize
+    this.maxBatchSize = Math.max(batchSize, maxBatchSize)
   }
 
   queueOf(topic: string, partition: number): PartitionQueue {
@@ -158,7 +186,7 @@ export class Accumulator {
 
   /** Index of the last appended record in its batch (set by `append`, to avoid an object per record). */
   lastIndex = 0
-  /** Whether the last `append` opened or filled a batch: the sender must look (linger timer, send). */
+  /** Whether the last `append` opened a batch or made one ready: the sender must look (linger timer, send). */
   lastWake = false
 
   /** Appends a record to its partition's open batch (or a new one) and returns that batch. */
@@ -166,7 +194,7 @@ export class Accumulator {
     const q = this.queueOf(topic, partition)
     let batch = q.queue.length > 0 ? q.queue[q.queue.length - 1] : undefined
     let wake = false
-    if (batch === undefined || batch.sealed || (batch.records.length > 0 && batch.bytes + size > this.batchSize)) {
+    if (batch === undefined || batch.sealed || (batch.records.length > 0 && batch.bytes + size > this.maxBatchSize)) {
       if (batch !== undefined && !batch.sealed) batch.sealed = true
       batch = new Batch(topic, partition, now())
       q.queue.push(batch)
@@ -177,10 +205,10 @@ export class Accumulator {
     batch.records.push(record)
     batch.bytes += size
     this.bufferedBytes += size
-    if (batch.bytes >= this.batchSize) {
+    if (batch.bytes >= this.maxBatchSize) {
       batch.sealed = true
       wake = true
-    }
+    } else if (batch.bytes >= this.batchSize && batch.bytes - size < this.batchSize) wake = true // just became ready
     this.lastWake = wake
     return batch
   }

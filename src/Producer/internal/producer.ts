@@ -1,7 +1,12 @@
 /**
  * The producer's front: `send`/`sendAll` append records synchronously (partitioning, validation,
- * accounting) and wait on their batch's `Deferred`; the slow path waits for metadata or buffer
- * space. Construction wires the accumulator, the sender loop and transactions into a scope.
+ * accounting). A `send` is one `Effect.callback`: its resume callback goes into its batch's waiter
+ * list (resumed by the sender when the batch settles) or, when the buffer is full, into the FIFO
+ * of blocked sends, which appends for it when space frees and then moves it to its batch's list —
+ * no Deferred, timer or extra fiber per record. `sendAll` waits on its batches' `Deferred`s; when
+ * blocked, the rest of its records wait as one entry of the same FIFO. One timer per producer
+ * expires blocked sends at `maxBlock`. Construction wires the accumulator, the sender loop and
+ * transactions into a scope.
  *
  * @internal
  */
@@ -17,17 +22,10 @@ import { defaultPartitioner } from "../Partitioner.ts"
 import type { PartitionInput } from "../Partitioner.ts"
 import type { ProducerRecord, ProducerService, RecordMetadata, ResolvedOptions, TypedRecord } from "../Producer.ts"
 import { Accumulator, Batch, estimateSize } from "./accumulator.ts"
-import type { BatchAck, PendingRecord } from "./accumulator.ts"
+import type { AckPart, BatchAck, PendingRecord, SendResume } from "./accumulator.ts"
 import { Sender } from "./sender.ts"
 import { SpaceQueue } from "./spaceQueue.ts"
 import { Transactions } from "./transactions.ts"
-
-/** Where a record went: its batch and index there. */
-interface Appended {
-  readonly batch: Batch
-  readonly index: number
-  readonly record: ProducerRecord
-}
 
 /**
  * Where many records went, as runs of consecutive records that landed next to each other in one
@@ -45,16 +43,21 @@ interface AppendedMany {
 
 const NEED_METADATA = 1
 const NEED_SPACE = 2
+const DONE = 3
 
 /**
- * A send blocked on buffer space: its record, and the callback that resumes its fiber with the
- * outcome of the append done for it when space freed (see `SpaceQueue`).
+ * An entry of the FIFO of sends blocked on buffer space: one `send`, or the rest of a `sendAll`.
+ * `take` (at the head, when space frees) appends what now fits and returns true once the entry
+ * is through (its fiber resumed one way or another), false to stay at the head. `expire` resumes
+ * it with the max-block time-out. `deadline` is its time of queueing plus `maxBlock`, so the
+ * queue is in deadline order and one timer serves it.
  */
 interface SpaceWaiter {
-  readonly record: ProducerRecord
-  readonly resume: (effect: Effect.Effect<Appended | typeof NEED_METADATA, ProducerError>) => void
+  readonly deadline: number
+  ticket: number
+  take(): boolean
+  expire(): void
 }
-
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array
 
 const validate = (r: ProducerRecord): InvalidRecord | undefined => {
@@ -112,7 +115,7 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     const now = () => clock.currentTimeMillisUnsafe()
     const policy = yield* RetryPolicy.RetryPolicy
     const runFork = Effect.runForkWith(context)
-    const acc = new Accumulator(o.batchSize)
+    const acc = new Accumulator(o.batchSize, o.maxBatchSize)
     const identity = { producerId: -1n, producerEpoch: -1 }
     const txn = new Transactions(cluster, identity, o.transactionalId, o.transactionTimeoutMs)
     const sender = new Sender({
@@ -216,113 +219,137 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         message: `no usable metadata for topic ${topic} within maxBlock (${o.maxBlockMs} ms)`
       })
 
-    /**
-     * Appends for the waiters at the head of the space queue while their records fit, in order
-     * (called when a batch completes and when a waiter joins or leaves). A waiter whose topic lost
-     * its metadata meanwhile is resumed to wait for it, and then queues again.
-     */
-    const takeWaiter = (_size: number, w: SpaceWaiter): boolean => {
-      const x = tryAppend(w.record, true)
-      if (x === NEED_SPACE) return false
-      if (x === NEED_METADATA) w.resume(Effect.succeed(NEED_METADATA))
-      else if (isBatch(x)) w.resume(Effect.succeed({ batch: x, index: acc.lastIndex, record: w.record }))
-      else w.resume(Effect.fail(x))
-      return true
+    const spaceTimeout = (r: ProducerRecord) => {
+      const size = estimateSize(r)
+      return new MaxBlockTimeout({
+        waitedFor: "buffer-space", topic: r.topic, size, timeoutMs: o.maxBlockMs,
+        message: `no room for a record of about ${size} bytes for ${r.topic} in bufferMemory (${o.bufferMemory} bytes) within maxBlock (${o.maxBlockMs} ms)`
+      })
     }
+
+    // ---- blocked on buffer space: the FIFO, its one timer ---------------------------------------
+
+    const takeWaiter = (_size: number, w: SpaceWaiter): boolean => w.take()
     const drainSpace = (): void => {
       if (spaceQueue.length > 0) spaceQueue.drain(takeWaiter)
     }
     sender.onSpaceFreed = drainSpace
 
+    /** When the armed timer fires (Infinity: none armed). */
+    let timerAt = Infinity
+    let expireBefore = 0
+    const expireIfDue = (_size: number, w: SpaceWaiter): boolean => {
+      if (w.deadline > expireBefore) return false
+      w.expire()
+      return true
+    }
+    const onTimer = (): void => {
+      timerAt = Infinity
+      expireBefore = now()
+      if (spaceQueue.length > 0) spaceQueue.drain(expireIfDue)
+      armTimer()
+      drainSpace() // the waiters behind an expired head may fit
+    }
+    /** Arms the timer for the head's deadline (deadlines grow from head to tail). */
+    const armTimer = (): void => {
+      const head = spaceQueue.peek()
+      if (head === undefined || timerAt <= head.deadline) return
+      timerAt = head.deadline
+      sender.fork(Effect.andThen(Effect.sleep(Math.max(0, head.deadline - now())), Effect.sync(onTimer)))
+    }
+
+    /** Queues a blocked entry at the tail; the returned effect takes it out (interruption). */
+    const queueSpace = (w: SpaceWaiter, size: number): Effect.Effect<void> => {
+      w.ticket = spaceQueue.push(size, w)
+      armTimer()
+      sender.wake()
+      return Effect.sync(() => {
+        // a dead head must not hold back the waiters behind it
+        if (spaceQueue.cancel(w.ticket)) drainSpace()
+      })
+    }
+
+    // ---- one record: `send` ---------------------------------------------------------------------
+
+    /** A blocked `send`: appends its record when it fits and moves its resume to the batch's list. */
+    class SendWaiter implements SpaceWaiter {
+      readonly record: ProducerRecord
+      readonly resume: SendResume
+      readonly deadline: number
+      ticket = -1
+      constructor(record: ProducerRecord, resume: SendResume) {
+        this.record = record
+        this.resume = resume
+        this.deadline = now() + o.maxBlockMs
+      }
+      take(): boolean {
+        const x = tryAppend(this.record, true)
+        if (x === NEED_SPACE) return false
+        dispatch(x, this.record, this.resume, 0)
+        return true
+      }
+      expire(): void {
+        this.resume(Effect.fail(spaceTimeout(this.record)))
+      }
+    }
+
     /**
-     * Queues the record for buffer space; resumes with its append once it fits (or with
-     * NEED_METADATA). Interrupted (maxBlock, the caller), its entry is marked dead.
+     * Routes the outcome of appending `r` for a waiting send: into its batch's waiter list, a
+     * failure, a wait for metadata (`waited`: metadata waits so far) or for space (returns the
+     * effect that cancels that wait).
      */
-    const awaitSpace = (r: ProducerRecord): Effect.Effect<Appended | typeof NEED_METADATA, ProducerError> =>
-      Effect.suspend(() => {
-        if (spaceQueue.length === 0) {
-          // space may have freed since the fast path looked
-          const x = tryAppend(r, true)
-          if (x === NEED_METADATA) return Effect.succeed(NEED_METADATA)
-          if (isBatch(x)) return Effect.succeed({ batch: x, index: acc.lastIndex, record: r })
-          if (x !== NEED_SPACE) return Effect.fail(x)
+    const dispatch = (
+      x: Batch | ProducerError | typeof NEED_METADATA | typeof NEED_SPACE,
+      r: ProducerRecord,
+      resume: SendResume,
+      waited: number
+    ): Effect.Effect<void> | undefined => {
+      if (isBatch(x)) x.addWaiter(acc.lastIndex, resume)
+      else if (x === NEED_SPACE) return queueSpace(new SendWaiter(r, resume), estimateSize(r))
+      else if (x === NEED_METADATA) resume(afterMetadata(r, waited))
+      else resume(Effect.fail(x))
+      return undefined
+    }
+
+    const afterMetadata = (r: ProducerRecord, waited: number): Effect.Effect<RecordMetadata, ProducerError> =>
+      Effect.flatMap(awaitTopic(r.topic, estimateSize(r)), () =>
+        Effect.callback<RecordMetadata, ProducerError>((resume) => {
+          const x = tryAppend(r)
+          if (x === NEED_METADATA && waited > 0) {
+            resume(Effect.fail(kafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${r.topic} has no usable metadata`)))
+            return
+          }
+          return dispatch(x, r, resume, waited + 1)
+        }))
+
+    /** One record: appended synchronously, then one suspension until its batch settles. */
+    const send = (r: ProducerRecord): Effect.Effect<RecordMetadata, ProducerError> =>
+      Effect.callback<RecordMetadata, ProducerError>((resume) => {
+        const x = tryAppend(r)
+        if (isBatch(x)) {
+          x.addWaiter(acc.lastIndex, resume)
+          return
         }
-        return Effect.callback<Appended | typeof NEED_METADATA, ProducerError>((resume) => {
-          const ticket = spaceQueue.push(estimateSize(r), { record: r, resume })
-          sender.wake()
-          return Effect.sync(() => {
-            // a dead head must not hold back the waiters behind it
-            if (spaceQueue.cancel(ticket)) drainSpace()
-          })
-        })
+        return dispatch(x, r, resume, 0)
       })
 
-    /** Appends one record, taking the slow path when needed. */
-    const appended = (x: Batch | ProducerError, r: ProducerRecord): Effect.Effect<Appended, ProducerError> =>
-      isBatch(x) ? Effect.succeed({ batch: x, index: acc.lastIndex, record: r }) : Effect.fail(x)
-
-    const append = (r: ProducerRecord): Effect.Effect<Appended, ProducerError> =>
-      Effect.suspend(() => {
-        const first = tryAppend(r)
-        if (typeof first === "object") return appended(first, r)
-        // the slow path: what it waits for now, for the time-out's error
-        let waitingFor: typeof NEED_METADATA | typeof NEED_SPACE = first
-        const afterMetadata = (waited: number): Effect.Effect<Appended, ProducerError> =>
-          Effect.flatMap(awaitTopic(r.topic, estimateSize(r)), () => {
-            const next = tryAppend(r)
-            if (typeof next === "object") return appended(next, r)
-            if (next === NEED_METADATA && waited > 0) {
-              return Effect.fail(kafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${r.topic} has no usable metadata`))
-            }
-            return next === NEED_METADATA ? afterMetadata(waited + 1) : forSpace(waited)
-          })
-        const forSpace = (waited: number): Effect.Effect<Appended, ProducerError> => {
-          waitingFor = NEED_SPACE
-          return Effect.flatMap(awaitSpace(r), (x) => {
-            if (x !== NEED_METADATA) return Effect.succeed(x)
-            waitingFor = NEED_METADATA
-            return afterMetadata(waited)
-          })
-        }
-        return (first === NEED_METADATA ? afterMetadata(0) : forSpace(0)).pipe(
-          Effect.timeoutOrElse({
-            duration: o.maxBlockMs,
-            orElse: () =>
-              Effect.fail(
-                waitingFor === NEED_METADATA
-                  ? metadataTimeout(r.topic, estimateSize(r))
-                  : new MaxBlockTimeout({
-                    waitedFor: "buffer-space", topic: r.topic, size: estimateSize(r), timeoutMs: o.maxBlockMs,
-                    message: `no room for a record of about ${estimateSize(r)} bytes for ${r.topic} in bufferMemory (${o.bufferMemory} bytes) within maxBlock (${o.maxBlockMs} ms)`
-                  })
-              )
-          })
-        )
-      })
-
-    const awaitInBatch = (batch: Batch, index: number, record: ProducerRecord): Effect.Effect<RecordMetadata, ProducerError> =>
-      Effect.flatMap(Deferred.await(batch.done), (ack) => {
-        const m = metadataOf(batch, index, record, ack)
+    /** Resumes the sends waiting in a settled batch, in record order. */
+    sender.onSettled = (batch: Batch, parts: ReadonlyArray<AckPart>): void => {
+      const indexes = batch.waitIndexes!
+      const resumes = batch.waitResumes!
+      batch.waitIndexes = undefined
+      batch.waitResumes = undefined
+      for (let k = 0; k < indexes.length; k++) {
+        const i = indexes[k]
+        const m = metadataOf(batch, i, batch.records[i], parts)
         if (isError(m)) {
           txn.batchFailed(m)
-          return Effect.fail(m)
-        }
-        return Effect.succeed(m)
-      })
+          resumes[k](Effect.fail(m))
+        } else resumes[k](Effect.succeed(m))
+      }
+    }
 
-    const awaitAppended = (a: Appended): Effect.Effect<RecordMetadata, ProducerError> => awaitInBatch(a.batch, a.index, a.record)
-
-    /**
-     * One record: on the fast path the append is synchronous and goes straight to the batch's
-     * Deferred (no `Appended` object, no extra flatMap step); the slow path only when needed.
-     */
-    const send = (r: ProducerRecord): Effect.Effect<RecordMetadata, ProducerError> =>
-      Effect.suspend(() => {
-        const first = tryAppend(r)
-        if (isBatch(first)) return awaitInBatch(first, acc.lastIndex, r)
-        if (typeof first === "object") return Effect.fail(first)
-        return Effect.flatMap(append(r), awaitAppended)
-      })
+    // ---- many records: `sendAll`, the sink ------------------------------------------------------
 
     /** Adds record `position` (appended to `batch` at `index`, or failed with `error`) to the runs. */
     const addToRuns = (out: AppendedMany, batch: Batch | undefined, index: number, error: ProducerError | undefined): void => {
@@ -340,42 +367,115 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     }
 
     /**
-     * Appends records in order, as runs per batch: a plain loop on the fast path (no object,
-     * Effect or generator step per record); the slow path (metadata, buffer space) per record
-     * that needs it. Errors are kept at their record's place.
+     * One `sendAll`'s appending: where it is in its records (`pending`: taken from them, not
+     * appended yet) and the runs so far; blocked on space, it is one entry of the FIFO.
+     */
+    class Appending implements SpaceWaiter {
+      readonly out: AppendedMany = { batches: [], firsts: [], starts: [], counts: [], count: 0, errors: undefined }
+      readonly array: ReadonlyArray<ProducerRecord> | undefined
+      readonly it: Iterator<ProducerRecord> | undefined
+      i = 0
+      pending: ProducerRecord | undefined = undefined
+      /** Metadata waits for `pending` so far. */
+      waits = 0
+      /** Set at the time-out: records that do not fit at once fail instead of waiting. */
+      expired = false
+      resume: ((result: Effect.Effect<AppendedMany>) => void) | undefined = undefined
+      deadline = 0
+      ticket = -1
+      constructor(records: Iterable<ProducerRecord>) {
+        // arrays by index (no iterator result per record), other iterables through their iterator
+        this.array = Array.isArray(records) ? (records as ReadonlyArray<ProducerRecord>) : undefined
+        this.it = this.array === undefined ? records[Symbol.iterator]() : undefined
+      }
+
+      /**
+       * Appends in order, a plain loop (no object, Effect or generator step per record), until
+       * the records end (DONE) or one needs metadata or space (left in `pending`). `queued`: at
+       * the head of the FIFO.
+       */
+      run(queued: boolean): typeof DONE | typeof NEED_METADATA | typeof NEED_SPACE {
+        const out = this.out
+        for (;;) {
+          let r = this.pending
+          if (r === undefined) {
+            if (this.array !== undefined) {
+              if (this.i >= this.array.length) return DONE
+              r = this.array[this.i++]
+            } else {
+              const next = this.it!.next()
+              if (next.done === true) return DONE
+              r = next.value
+            }
+            this.waits = 0
+          }
+          const x = tryAppend(r, queued)
+          if (typeof x === "object") {
+            if (isBatch(x)) addToRuns(out, x, acc.lastIndex, undefined)
+            else addToRuns(out, undefined, -1, x)
+          } else if (x === NEED_SPACE && this.expired) addToRuns(out, undefined, -1, spaceTimeout(r))
+          else if (x === NEED_METADATA && this.waits >= 2) {
+            addToRuns(out, undefined, -1, kafkaError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${r.topic} has no usable metadata`))
+          } else {
+            this.pending = r
+            return x
+          }
+          this.pending = undefined
+        }
+      }
+
+      /** What to do after `run`: the result, or the wait it needs. */
+      next(x: typeof DONE | typeof NEED_METADATA | typeof NEED_SPACE): Effect.Effect<AppendedMany> {
+        if (x === DONE) return Effect.succeed(this.out)
+        if (x === NEED_SPACE) {
+          return Effect.callback<AppendedMany>((resume) => {
+            this.resume = resume
+            this.deadline = now() + o.maxBlockMs
+            return queueSpace(this, estimateSize(this.pending!))
+          })
+        }
+        const r = this.pending!
+        this.waits++
+        return Effect.flatMap(Effect.result(awaitTopic(r.topic, estimateSize(r))), (waited) => {
+          if (Result.isFailure(waited)) {
+            addToRuns(this.out, undefined, -1, waited.failure)
+            this.pending = undefined
+          }
+          return this.next(this.run(false))
+        })
+      }
+
+      take(): boolean {
+        const before = this.out.count
+        const x = this.run(true)
+        if (x === NEED_SPACE) {
+          if (this.out.count === before) return false
+          // it moved on but its next record does not fit: behind the others, with a new deadline
+          // (each record waits at most maxBlock; the FIFO stays in deadline order)
+          this.deadline = now() + o.maxBlockMs
+          this.ticket = spaceQueue.push(estimateSize(this.pending!), this)
+          armTimer()
+          return true
+        }
+        this.resume!(x === DONE ? Effect.succeed(this.out) : Effect.suspend(() => this.next(x)))
+        return true
+      }
+
+      expire(): void {
+        this.expired = true
+        const x = this.run(false)
+        this.resume!(x === DONE ? Effect.succeed(this.out) : Effect.suspend(() => this.next(x)))
+      }
+    }
+
+    /**
+     * Appends records in order, as runs per batch: a plain loop on the fast path; blocked, the
+     * rest waits as one entry of the FIFO. Errors are kept at their record's place.
      */
     const appendMany = (records: Iterable<ProducerRecord>): Effect.Effect<AppendedMany> =>
       Effect.suspend(() => {
-        const out: AppendedMany = { batches: [], firsts: [], starts: [], counts: [], count: 0, errors: undefined }
-        // arrays by index (no iterator result per record), other iterables through their iterator
-        const array = Array.isArray(records) ? (records as ReadonlyArray<ProducerRecord>) : undefined
-        const it = array === undefined ? records[Symbol.iterator]() : undefined
-        let i = 0
-        const loop = (): Effect.Effect<AppendedMany> => {
-          for (;;) {
-            let r: ProducerRecord
-            if (array !== undefined) {
-              if (i >= array.length) return Effect.succeed(out)
-              r = array[i++]
-            } else {
-              const next = it!.next()
-              if (next.done === true) return Effect.succeed(out)
-              r = next.value
-            }
-            const x = tryAppend(r)
-            if (typeof x === "object") {
-              if (isBatch(x)) addToRuns(out, x, acc.lastIndex, undefined)
-              else addToRuns(out, undefined, -1, x)
-              continue
-            }
-            return Effect.flatMap(Effect.result(append(r)), (slow) => {
-              if (Result.isSuccess(slow)) addToRuns(out, slow.success.batch, slow.success.index, undefined)
-              else addToRuns(out, undefined, -1, slow.failure)
-              return loop()
-            })
-          }
-        }
-        return loop()
+        const a = new Appending(records)
+        return a.next(a.run(false))
       })
 
     const awaitMany = (a: AppendedMany): Effect.Effect<ReadonlyArray<RecordMetadata>, ProducerError> =>

@@ -26,6 +26,9 @@ export interface SenderSettings {
   readonly compression: number
   readonly compressionLevel: number | undefined
   readonly lingerMs: number
+  /** Send a batch at once, lingering not, when its leader has no request in flight (the default linger). */
+  readonly lingerWhenIdle: boolean
+  readonly batchSize: number
   readonly maxInFlight: number
   readonly requestTimeoutMs: number
   readonly deliveryTimeoutMs: number
@@ -71,6 +74,8 @@ export class Sender {
   onSequenceGap: () => void = () => {}
   /** Called when a batch completes and its bytes are free again (wakes the sends waiting for space, set by the producer). */
   onSpaceFreed: () => void = () => {}
+  /** Resumes the sends in a settled batch's waiter list (set by the producer). */
+  onSettled: (batch: Batch, parts: ReadonlyArray<AckPart>) => void = () => {}
 
   constructor(options: {
     readonly acc: Accumulator
@@ -108,6 +113,7 @@ export class Sender {
     }
     this.acc.complete(batch)
     Deferred.doneUnsafe(batch.done, Exit.succeed(parts))
+    if (batch.waitIndexes !== undefined) this.onSettled(batch, parts)
     this.onSpaceFreed()
   }
 
@@ -199,7 +205,7 @@ export class Sender {
       const tm = snapshot.topics.get(topic)
       for (const q of parts) {
         if (q === undefined) continue
-        if (s.compression !== 0) this.compressReady(q, now)
+        if (s.compression !== 0) this.compressReady(q)
         while (q.queue.length > 0) {
           const head = q.queue[0]
           if (now - head.createdAt >= s.deliveryTimeoutMs && head.baseSequence < 0) {
@@ -225,13 +231,17 @@ export class Sender {
             nextWake = Math.min(nextWake, head.retryAt)
             break
           }
-          const ready = head.sealed || q.queue.length > 1 || this.flushing > 0 || this.closing ||
-            now - head.createdAt >= s.lingerMs
+          const leader = tm?.partitions[q.partition]?.leader ?? -1
+          // ready: full enough, behind another batch, flushing, lingered long enough — or, with
+          // the default linger, nothing is in flight to its leader (waiting would gain nothing:
+          // what arrives meanwhile batches up behind this request)
+          const ready = head.sealed || q.queue.length > 1 || head.bytes >= s.batchSize || this.flushing > 0 || this.closing ||
+            now - head.createdAt >= s.lingerMs ||
+            (s.lingerWhenIdle && leader >= 0 && q.inFlight === 0 && (this.nodeInFlight.get(leader) ?? 0) === 0)
           if (!ready) {
             nextWake = Math.min(nextWake, head.createdAt + s.lingerMs)
             break
           }
-          const leader = tm?.partitions[q.partition]?.leader ?? -1
           if (leader < 0) {
             needMetadata.add(topic)
             nextWake = Math.min(nextWake, now + 50)
@@ -245,6 +255,16 @@ export class Sender {
           } else if (list.some((b) => b.topic === topic && b.partition === q.partition)) {
             nextWake = 0 // one batch per partition per request: the next goes in the next request
             break
+          }
+          if (s.compression !== 0 && head.section === undefined) {
+            // it takes no more records from here: compress (on the thread pool when large)
+            head.sealed = true
+            const work = startSection(head, s, this.onCompressed)
+            if (work !== undefined) {
+              this.fork(work)
+              break // its compression wakes the loop when done
+            }
+            if (head.compressError !== undefined) continue // fails at the top of the loop
           }
           q.queue.shift()
           head.sealed = true
@@ -262,15 +282,16 @@ export class Sender {
   }
 
   /**
-   * Starts compressing every batch of the queue that will take no more records (sealed, or its
-   * linger is over): on the thread pool when large, so the sections of several partitions (and of
-   * batches waiting behind one in flight) compress at once, off the event loop.
+   * Starts compressing every batch of the queue that will take no more records (sealed, or the
+   * producer is flushing or closing): on the thread pool when large, so the sections of several
+   * partitions (and of batches waiting behind one in flight) compress at once, off the event loop.
+   * The open batch keeps growing until the drain takes it (which compresses it then).
    */
-  private compressReady(q: PartitionQueue, now: number): void {
+  private compressReady(q: PartitionQueue): void {
     const s = this.settings
     for (const b of q.queue) {
       if (b.section !== undefined || b.compressing || b.compressError !== undefined || b.encoded !== undefined) continue
-      if (!(b.sealed || this.flushing > 0 || this.closing || now - b.createdAt >= s.lingerMs)) continue
+      if (!(b.sealed || this.flushing > 0 || this.closing)) continue
       b.sealed = true
       const work = startSection(b, s, this.onCompressed)
       if (work !== undefined) this.fork(work)

@@ -39,6 +39,11 @@ export class SpaceQueue<A> {
     return this.dropped + this.values.length - 1
   }
 
+  /** The waiter at the head (always a live one), if any. */
+  peek(): A | undefined {
+    return this.head < this.values.length ? this.values[this.head] : undefined
+  }
+
   /** Marks a waiter dead (no-op if it was already taken or cancelled). Returns whether it was live. */
   cancel(ticket: number): boolean {
     const i = ticket - this.dropped
