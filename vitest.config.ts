@@ -14,7 +14,14 @@ export default defineConfig({
       { extends: true, test: { name: "kpax", include: ["test/**/*.test.ts"], exclude: [REGISTRY_TESTS] } },
       {
         extends: true,
-        test: { name: "schema-registry", include: [REGISTRY_TESTS], globalSetup: ["test/registry/globalSetup.ts"] }
+        test: {
+          name: "schema-registry",
+          include: [REGISTRY_TESTS],
+          globalSetup: ["test/registry/globalSetup.ts"],
+          // Apicurio's in-memory H2 store fails concurrent registrations of new content (lock
+          // time-outs, then duplicate content ids: 500s), so these files and tests run one at a time.
+          fileParallelism: false
+        }
       }
     ]
   }

@@ -14,7 +14,7 @@ export const unique = (prefix: string): string => `${prefix}-${process.pid}-${Da
 
 /** kpax's registry client on the test registry; few quick retries so failures surface fast. */
 export const registryLayer = () =>
-  SchemaRegistry.layer({ url: registryUrl(), retry: Schedule.spaced("50 millis").pipe(Schedule.upTo({ times: 2 })) })
+  SchemaRegistry.layer({ url: registryUrl(), retry: Schedule.spaced("100 millis").pipe(Schedule.upTo({ times: 5 })) })
 
 /** The interop peer. */
 export const peer = () => new PeerRegistry({ host: registryUrl() })

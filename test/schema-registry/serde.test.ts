@@ -13,7 +13,7 @@ const ok = <A, E>(r: Result.Result<A, E>): A => {
 }
 const ada = { name: "Ada", age: 36 }
 
-describe.concurrent("registry serdes: interop with @kafkajs/confluent-schema-registry (real registry)", () => {
+describe("registry serdes: interop with @kafkajs/confluent-schema-registry (real registry)", () => {
   it.live("Avro: same bytes both ways, each decodes the other's", () =>
     withRegistry(Effect.gen(function*() {
       const topic = unique("avro")
