@@ -19,7 +19,7 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import { DeserializationError, InvalidSchema, type SchemaRegistryError, SerializationError } from "./Errors.ts"
-import type { Codec, Format } from "./internal/format.ts"
+import type { Codec, Format, ValueOf } from "./internal/format.ts"
 import * as References from "./internal/references.ts"
 import * as Wire from "./internal/wire.ts"
 import { SchemaRegistry, type SchemaRegistryClient } from "./SchemaRegistry.ts"
@@ -41,8 +41,8 @@ export type SubjectNameStrategy =
  *
  * @since 0.1.0
  */
-export interface SerializerOptions<A> {
-  readonly format: Format<A>
+export interface SerializerOptions<F extends Format<any>> {
+  readonly format: F
   readonly topic: string
   readonly part?: "key" | "value" | undefined
   readonly subjectNameStrategy?: SubjectNameStrategy | undefined
@@ -109,7 +109,7 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
  *
  * @since 0.1.0
  */
-export const serializer = <A>(options: SerializerOptions<A>): Effect.Effect<Serializer<A>, SerializationError, SchemaRegistry> =>
+export const serializer = <F extends Format<any>>(options: SerializerOptions<F>): Effect.Effect<Serializer<ValueOf<F>>, SerializationError, SchemaRegistry> =>
   Effect.gen(function*() {
     const client = yield* SchemaRegistry
     const format = options.format
@@ -138,7 +138,7 @@ export const serializer = <A>(options: SerializerOptions<A>): Effect.Effect<Seri
     return {
       subject,
       schemaId: id,
-      encode: (value: A) => {
+      encode: (value: ValueOf<F>) => {
         try {
           return Result.succeed(Wire.frame(id, codec.encode(value), indexBytes))
         } catch (e) {
@@ -176,11 +176,11 @@ type Entry = Codec | DeserializationError
  *
  * @since 0.1.0
  */
-export const deserializer = <A>(options: {
-  readonly format: Format<A>
+export const deserializer = <F extends Format<any>>(options: {
+  readonly format: F
   /** Protobuf records written without message indexes (older @kafkajs/confluent-schema-registry). */
   readonly protobufMessageIndexes?: boolean | undefined
-}): Effect.Effect<Deserializer<A>, never, SchemaRegistry> =>
+}): Effect.Effect<Deserializer<ValueOf<F>>, never, SchemaRegistry> =>
   Effect.gen(function*() {
     const client = yield* SchemaRegistry
     const format = options.format
@@ -224,6 +224,7 @@ export const deserializer = <A>(options: {
       return missing === undefined ? Effect.void : Effect.forEach(missing, load, { concurrency: "unbounded", discard: true })
     }
 
+    type A = ValueOf<F>
     const decode = (bytes: Uint8Array): Result.Result<A, DeserializationError> => {
       const id = Wire.schemaId(bytes)
       if (id < 0) {

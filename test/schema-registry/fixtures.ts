@@ -22,11 +22,11 @@ export const peer = () => new PeerRegistry({ host: registryUrl() })
 export const withRegistry = <A, E>(effect: Effect.Effect<A, E, SchemaRegistry.SchemaRegistry>) =>
   Effect.provide(effect, registryLayer())
 
-export const userAvro = (name: string, extra: ReadonlyArray<object> = []) => ({
+export const userAvro = (name: string, extra: ReadonlyArray<{ readonly name: string; readonly type: unknown; readonly default?: unknown }> = []) => ({
   type: "record",
   name: "User",
   namespace: name.replace(/[^A-Za-z0-9_]/g, "_"),
-  fields: [{ name: "name", type: "string" }, { name: "age", type: "int" }, ...extra]
+  fields: [{ name: "name", type: "string" as unknown }, { name: "age", type: "int" as unknown }, ...extra]
 })
 
 export const userJson = {

@@ -36,3 +36,6 @@ export interface Format<A> {
   /** Phantom: the decoded value type. */
   readonly "~value"?: A
 }
+
+/** The value type of a format. */
+export type ValueOf<F> = F extends Format<infer A> ? A : never
