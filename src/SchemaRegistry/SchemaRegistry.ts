@@ -152,7 +152,10 @@ export interface SchemaRegistryClient {
  *
  * @example
  * ```ts
- * const id = yield* Effect.flatMap(SchemaRegistry.SchemaRegistry.asEffect(), (sr) => sr.register("orders-value", schema))
+ * const program = Effect.gen(function*() {
+ *   const registry = yield* SchemaRegistry.SchemaRegistry
+ *   const id = yield* registry.register("orders-value", { schemaType: "AVRO", schema: "\"string\"" })
+ * })
  * ```
  *
  * @since 0.1.0
