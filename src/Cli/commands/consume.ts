@@ -15,6 +15,7 @@ import { progress } from "../Progress.ts"
 import { bounds, resolvePositions } from "../internal/offsets.ts"
 import { readRanges } from "../internal/read.ts"
 import { selectPartitions, topicOrFail } from "../internal/topics.ts"
+import * as SchemaRegistryFlags from "../SchemaRegistryFlags.ts"
 
 export const consume = Command.make("consume", {
   topic: Argument.String("topic").pipe(Argument.withDescription("topic to read")),
@@ -27,7 +28,8 @@ export const consume = Command.make("consume", {
   count: Flag.Int("count").pipe(Flag.withAlias("n"), Flag.withDescription("stop after this many records in all"), Flag.optional),
   follow: Flag.Boolean("follow").pipe(Flag.withAlias("f"), Flag.withDescription("keep reading new records (until Ctrl-C or --count)"), Flag.withDefault(false), Flag.withoutNegation),
   readCommitted: Flag.Boolean("read-committed").pipe(Flag.withDescription("skip records of aborted transactions, stop at the last stable offset"), Flag.withDefault(false), Flag.withoutNegation),
-  ...Flags.format
+  ...Flags.format,
+  ...SchemaRegistryFlags.consumeFlags
 }, (input) =>
   Effect.gen(function*() {
     const now = Date.now()
@@ -45,12 +47,14 @@ export const consume = Command.make("consume", {
       const starts = yield* resolvePositions(input.topic, partitions, start, limits)
       const ends = input.follow ? undefined : yield* resolvePositions(input.topic, partitions, end ?? { _tag: "latest" }, limits)
       const p = yield* progress("consumed")
+      const registry = yield* SchemaRegistryFlags.reader(input)
       yield* readRanges({
         topic: input.topic,
         ranges: partitions.map((partition) => ({ partition, start: starts.get(partition)!, end: ends?.get(partition) })),
         count: Option.getOrUndefined(input.count),
         isolation,
-        print,
+        print: registry === undefined ? print : (r) => print(registry.decode(r)),
+        prepare: registry?.prepare,
         progress: p
       })
     })))

@@ -31,6 +31,8 @@ export interface ReadOptions {
   readonly count: number | undefined
   readonly isolation: Isolation
   readonly print: (r: ConsumerRecord) => string
+  /** Runs on each batch before it is printed (a registry decoder loads new schema ids). */
+  readonly prepare?: ((records: ReadonlyArray<ConsumerRecord>) => Effect.Effect<void>) | undefined
   readonly progress: Progress
 }
 
@@ -97,7 +99,7 @@ export const readRanges = (o: ReadOptions): Effect.Effect<number, CommandFailed,
     })
     yield* Effect.raceFirst(
       consumer.batches.pipe(
-        Stream.mapEffect(handle),
+        Stream.mapEffect((batch) => (o.prepare === undefined ? handle(batch) : Effect.andThen(o.prepare(batch.records), handle(batch)))),
         Stream.takeUntil((done) => done),
         Stream.runDrain
       ),
