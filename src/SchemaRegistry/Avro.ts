@@ -12,8 +12,8 @@ import avro from "avsc"
 import type * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import * as AvroSchema from "./internal/avroSchema.ts"
-import type { Codec, Format, ResolvedReference } from "./internal/format.ts"
-import type { SchemaDefinition, SchemaReference } from "./SchemaRegistry.ts"
+import { type Codec, definitionOf, type Format, type ResolvedReference } from "./internal/format.ts"
+import type { SchemaReference } from "./SchemaRegistry.ts"
 
 /**
  * An Avro format; `effectSchema` is set when it was derived from an Effect Schema.
@@ -64,9 +64,7 @@ export const format = <A = unknown>(
   schema?: string | object | undefined,
   options: { readonly references?: ReadonlyArray<SchemaReference> | undefined; readonly effectSchema?: Schema.Top | undefined } = {}
 ): AvroFormat<A> => {
-  const definition: SchemaDefinition | undefined = schema === undefined
-    ? undefined
-    : { schemaType: "AVRO", schema: typeof schema === "string" ? schema : JSON.stringify(schema), references: options.references ?? [] }
+  const definition = definitionOf("AVRO", schema, options.references)
   let reader: avro.Type | undefined
   return {
     schemaType: "AVRO",

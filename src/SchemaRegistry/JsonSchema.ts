@@ -10,8 +10,8 @@ import { Ajv, type ErrorObject } from "ajv"
 import * as JsonSchemaDoc from "effect/JsonSchema"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import type { Codec, Format, ResolvedReference } from "./internal/format.ts"
-import type { SchemaDefinition, SchemaReference } from "./SchemaRegistry.ts"
+import { type Codec, definitionOf, type Format, type ResolvedReference } from "./internal/format.ts"
+import type { SchemaReference } from "./SchemaRegistry.ts"
 
 /**
  * A JSON Schema format; `effectSchema` is set when it was derived from an Effect Schema that transforms.
@@ -58,9 +58,7 @@ export const format = <A = unknown>(
   schema?: string | object | undefined,
   options: { readonly references?: ReadonlyArray<SchemaReference> | undefined; readonly effectSchema?: Schema.Top | undefined } = {}
 ): JsonSchemaFormat<A> => {
-  const definition: SchemaDefinition | undefined = schema === undefined
-    ? undefined
-    : { schemaType: "JSON", schema: typeof schema === "string" ? schema : JSON.stringify(schema), references: options.references ?? [] }
+  const definition = definitionOf("JSON", schema, options.references)
   return {
     schemaType: "JSON",
     definition,

@@ -8,9 +8,9 @@
  * @since 0.1.0
  */
 import protobuf from "protobufjs"
-import type { Codec, Format, ResolvedReference } from "./internal/format.ts"
+import { type Codec, definitionOf, type Format, type ResolvedReference } from "./internal/format.ts"
 import { encodeIndexes } from "./internal/wire.ts"
-import type { SchemaDefinition, SchemaReference } from "./SchemaRegistry.ts"
+import type { SchemaReference } from "./SchemaRegistry.ts"
 
 /**
  * A Protobuf format.
@@ -104,9 +104,7 @@ export const format = <A = unknown>(
     readonly toObject?: ToObjectOptions | undefined
   } = {}
 ): ProtobufFormat<A> => {
-  const definition: SchemaDefinition | undefined = schema === undefined
-    ? undefined
-    : { schemaType: "PROTOBUF", schema, references: options.references ?? [] }
+  const definition = definitionOf("PROTOBUF", schema, options.references)
   const conversion = options.toObject ?? defaultToObject
   return {
     schemaType: "PROTOBUF",

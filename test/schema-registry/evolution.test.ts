@@ -1,16 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Result, Schedule } from "effect"
+import { Effect, Schedule } from "effect"
 import * as Avro from "../../src/SchemaRegistry/Avro.ts"
 import * as JsonSchema from "../../src/SchemaRegistry/JsonSchema.ts"
 import * as SchemaRegistry from "../../src/SchemaRegistry/SchemaRegistry.ts"
 import * as Serde from "../../src/SchemaRegistry/Serde.ts"
 import * as Wire from "../../src/SchemaRegistry/internal/wire.ts"
-import { unique, userAvro, userJson, withRegistry } from "./fixtures.ts"
+import { ok, unique, userAvro, userJson, withRegistry } from "./fixtures.ts"
 
-const ok = <A, E>(r: Result.Result<A, E>): A => {
-  if (Result.isFailure(r)) throw new Error(`expected success, got ${String((r.failure as any)?.message ?? r.failure)}`)
-  return r.success
-}
 const plain = (v: unknown) => JSON.parse(JSON.stringify(v))
 
 describe("schema evolution and subjects (real registry)", () => {

@@ -4,7 +4,7 @@
  * subject/topic names and the schemas the tests use.
  */
 import { SchemaRegistry as PeerRegistry } from "@kafkajs/confluent-schema-registry"
-import { Effect, Schedule } from "effect"
+import { Effect, Result, Schedule } from "effect"
 import * as SchemaRegistry from "../../src/SchemaRegistry/SchemaRegistry.ts"
 import { registryUrl } from "../registry/env.ts"
 
@@ -39,3 +39,9 @@ export const userJson = {
 
 export const userProto = (pkg: string) =>
   `syntax = "proto3";\npackage ${pkg.replace(/[^A-Za-z0-9_]/g, "_")};\n\nmessage User {\n  string name = 1;\n  int32 age = 2;\n}\n\nmessage Other {\n  string note = 1;\n}\n`
+
+/** The success of a Result, or a thrown error naming the failure. */
+export const ok = <A, E>(r: Result.Result<A, E>): A => {
+  if (Result.isFailure(r)) throw new Error(`expected success, got ${String((r.failure as any)?.message ?? r.failure)}`)
+  return r.success
+}

@@ -1,16 +1,12 @@
 import { COMPATIBILITY, SchemaType } from "@kafkajs/confluent-schema-registry"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Result } from "effect"
+import { Effect } from "effect"
 import * as Avro from "../../src/SchemaRegistry/Avro.ts"
 import * as JsonSchema from "../../src/SchemaRegistry/JsonSchema.ts"
 import * as Protobuf from "../../src/SchemaRegistry/Protobuf.ts"
 import * as Serde from "../../src/SchemaRegistry/Serde.ts"
-import { peer, unique, userAvro, userJson, userProto, withRegistry } from "./fixtures.ts"
+import { ok, peer, unique, userAvro, userJson, userProto, withRegistry } from "./fixtures.ts"
 
-const ok = <A, E>(r: Result.Result<A, E>): A => {
-  if (Result.isFailure(r)) throw new Error(`expected success, got ${String((r.failure as any)?.message ?? r.failure)}`)
-  return r.success
-}
 const ada = { name: "Ada", age: 36 }
 
 describe("registry serdes: interop with @kafkajs/confluent-schema-registry (real registry)", () => {

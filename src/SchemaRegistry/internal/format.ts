@@ -3,7 +3,7 @@
  * schema, with its references already fetched, into a codec of plain functions — compiled once per
  * schema id, called per record.
  */
-import type { SchemaDefinition, SchemaType } from "../SchemaRegistry.ts"
+import type { SchemaDefinition, SchemaReference, SchemaType } from "../SchemaRegistry.ts"
 
 /** A referenced schema, by the name the referring schema uses for it (dependencies first). */
 export interface ResolvedReference {
@@ -39,3 +39,13 @@ export interface Format<A> {
 
 /** The value type of a format. */
 export type ValueOf<F> = F extends Format<infer A> ? A : never
+
+/** The registry definition of a user's schema (an object is sent as its JSON text). */
+export const definitionOf = (
+  schemaType: SchemaType,
+  schema: string | object | undefined,
+  references: ReadonlyArray<SchemaReference> | undefined
+): SchemaDefinition | undefined =>
+  schema === undefined
+    ? undefined
+    : { schemaType, schema: typeof schema === "string" ? schema : JSON.stringify(schema), references: references ?? [] }
