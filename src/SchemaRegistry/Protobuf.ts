@@ -40,6 +40,40 @@ const fileMessages = (schema: string) => {
   return { parsed, top: messages(top), nested: (t: protobuf.Type) => messages(t) }
 }
 
+const LONGS = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"])
+
+/**
+ * Accepts the plain-object forms `toObject` produces — int64 as decimal strings, enums by name —
+ * by converting exactly those (a string that is not an integer, or not a name of the enum, is left
+ * for `verify` to reject); everything else is checked by `verify` as it is. Copies only what it changes.
+ */
+const normalize = (type: protobuf.Type, value: unknown): unknown => {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value
+  const record = value as Record<string, unknown>
+  let out = record
+  for (const field of type.fieldsArray) {
+    const v = record[field.name]
+    if (v === undefined || v === null) continue
+    const one = (x: unknown): unknown => {
+      const resolved = field.resolve().resolvedType
+      if (resolved instanceof protobuf.Type) return normalize(resolved, x)
+      if (resolved instanceof protobuf.Enum) return typeof x === "string" && x in resolved.values ? resolved.values[x] : x
+      if (LONGS.has(field.type) && typeof x === "string" && /^-?\d+$/.test(x)) {
+        return (protobuf.util.Long as unknown as { fromString: (s: string, unsigned: boolean) => unknown }).fromString(x, field.type === "uint64" || field.type === "fixed64")
+      }
+      return x
+    }
+    const next = field.map && typeof v === "object"
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, one(x)]))
+      : field.repeated && Array.isArray(v) ? v.map(one) : one(v)
+    if (next !== v) {
+      if (out === record) out = { ...record }
+      out[field.name] = next
+    }
+  }
+  return out
+}
+
 const fullName = (t: protobuf.Type) => t.fullName.replace(/^\./, "")
 
 const pathOf = (schema: string, messageName: string | undefined): { readonly name: string; readonly indexes: Array<number> } => {
@@ -127,9 +161,10 @@ export const format = <A = unknown>(
       return {
         indexBytes: encodeIndexes(writer.indexes),
         encode: (value) => {
-          const problem = writerType.verify(value as Record<string, unknown>)
+          const message = normalize(writerType, value)
+          const problem = writerType.verify(message as Record<string, unknown>)
           if (problem !== null) throw new Error(`the value does not match ${writer.name}: ${problem}`)
-          return writerType.encode(writerType.fromObject(value as Record<string, unknown>)).finish()
+          return writerType.encode(writerType.fromObject(message as Record<string, unknown>)).finish()
         },
         decode: (payload, indexes) => {
           const type = typeAt(indexes ?? [0])

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
 import * as Avro from "../../src/SchemaRegistry/Avro.ts"
 import * as JsonSchema from "../../src/SchemaRegistry/JsonSchema.ts"
+import * as Protobuf from "../../src/SchemaRegistry/Protobuf.ts"
 import * as SchemaRegistry from "../../src/SchemaRegistry/SchemaRegistry.ts"
 import * as Serde from "../../src/SchemaRegistry/Serde.ts"
 import * as Wire from "../../src/SchemaRegistry/internal/wire.ts"
@@ -96,6 +97,35 @@ describe("schema evolution and subjects (real registry)", () => {
       const value = { name: "Ada", home: { city: "London" } }
       const de = yield* Serde.deserializer({ format: Avro.format() })
       assert.deepStrictEqual(plain(yield* de.deserialize(ok(ser.encode(value)))), value)
+    })))
+
+  it.live("schema references: a Protobuf import and a JSON Schema $ref of other subjects", () =>
+    withRegistry(Effect.gen(function*() {
+      const sr = yield* SchemaRegistry.SchemaRegistry
+      const topic = unique("refs2")
+      const pkg = topic.replace(/[^A-Za-z0-9_]/g, "_")
+      const money = `syntax = "proto3";\npackage ${pkg};\nmessage Money {\n  string currency = 1;\n  int64 cents = 2;\n}\n`
+      yield* sr.register(`${topic}-money`, { schemaType: "PROTOBUF", schema: money })
+      const order = `syntax = "proto3";\npackage ${pkg};\nimport "money.proto";\nmessage Order {\n  string id = 1;\n  Money total = 2;\n}\n`
+      const proto = Protobuf.format(order, { references: [{ name: "money.proto", subject: `${topic}-money`, version: 1 }] })
+      const pser = yield* Serde.serializer({ format: proto, topic })
+      const pvalue = { id: "o-1", total: { currency: "EUR", cents: "1250" } }
+      const pde = yield* Serde.deserializer({ format: Protobuf.format() })
+      assert.deepStrictEqual(yield* pde.deserialize(ok(pser.encode(pvalue))), pvalue)
+      assert.strictEqual(pser.encode({ id: 5, total: { currency: "EUR", cents: "1" } })._tag, "Failure")
+      assert.strictEqual(pser.encode({ id: "o", total: { currency: "EUR", cents: "many" } })._tag, "Failure")
+
+      const address = { $id: "address.json", type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+      yield* sr.register(`${topic}-address`, { schemaType: "JSON", schema: JSON.stringify(address) })
+      const person = { title: "Person", type: "object", properties: { name: { type: "string" }, home: { $ref: "address.json" } }, required: ["name", "home"] }
+      const json = JsonSchema.format(person, { references: [{ name: "address.json", subject: `${topic}-address`, version: 1 }] })
+      const jser = yield* Serde.serializer({ format: json, topic: `${topic}-j` })
+      const jde = yield* Serde.deserializer({ format: JsonSchema.format() })
+      const jvalue = { name: "Ada", home: { city: "London" } }
+      assert.deepStrictEqual(yield* jde.deserialize(ok(jser.encode(jvalue))), jvalue)
+      // the referenced schema is enforced too
+      const wrong = jser.encode({ name: "Ada", home: { city: 5 } })
+      assert.strictEqual(wrong._tag, "Failure")
     })))
 
   it.live("bad input: magic byte, unknown id, payload not matching, unreachable registry — each a typed error for that record", () =>

@@ -1,6 +1,6 @@
 import { COMPATIBILITY, SchemaType } from "@kafkajs/confluent-schema-registry"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Result, Schema, Scope, Stream } from "effect"
+import { Effect, Result, Schedule, Schema, Scope, Stream } from "effect"
 import * as Cluster from "../../src/Cluster/Cluster.ts"
 import * as PartitionConsumer from "../../src/Consumer/PartitionConsumer.ts"
 import * as Record from "../../src/Consumer/Record.ts"
@@ -9,7 +9,7 @@ import * as Avro from "../../src/SchemaRegistry/Avro.ts"
 import * as JsonSchema from "../../src/SchemaRegistry/JsonSchema.ts"
 import * as Protobuf from "../../src/SchemaRegistry/Protobuf.ts"
 import * as RegistryTopic from "../../src/SchemaRegistry/RegistryTopic.ts"
-import type * as SchemaRegistry from "../../src/SchemaRegistry/SchemaRegistry.ts"
+import * as SchemaRegistry from "../../src/SchemaRegistry/SchemaRegistry.ts"
 import * as Topic from "../../src/Topic.ts"
 import { brokers } from "../kafka/env.ts"
 import { createTopic, uniqueTopic } from "../util/kafka.ts"
@@ -117,5 +117,16 @@ describe("registry-backed typed topics (real broker + real registry)", () => {
         assert.deepStrictEqual(skipped, [[1n, "MagicByte"], [2n, "UnknownSchema"], [3n, "Payload"]])
         const results = yield* records.pipe(Record.decodeResult(Users), Stream.runCollect)
         assert.deepStrictEqual(results.map((r) => r._tag), ["Success", "Failure", "Failure", "Failure", "Success"])
+
+        // the registry unreachable: a reader topic (no writer schema) still makes, each record fails typed
+        const nowhere = SchemaRegistry.layer({ url: "http://127.0.0.1:1", retry: Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: 1 })) })
+        const Offline = yield* RegistryTopic.make({ name, value: { format: JsonSchema.format() } }).pipe(Effect.provide(nowhere))
+        const lost: Array<string> = []
+        const none = yield* records.pipe(
+          Record.decodeSkipping(Offline, (e) => Effect.sync(() => lost.push((e.cause as any)?.reason))),
+          Stream.runCollect
+        )
+        assert.strictEqual(none.length, 0)
+        assert.deepStrictEqual(lost, ["Registry", "MagicByte", "Registry", "Registry", "Registry"])
       }), "sr-bad"))
 })
