@@ -1,7 +1,9 @@
 import * as http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Result, Schema } from "effect"
+import * as Avro from "../../src/SchemaRegistry/Avro.ts"
 import * as JsonSchema from "../../src/SchemaRegistry/JsonSchema.ts"
+import * as RegistryTopic from "../../src/SchemaRegistry/RegistryTopic.ts"
 import * as SchemaRegistry from "../../src/SchemaRegistry/SchemaRegistry.ts"
 import * as Serde from "../../src/SchemaRegistry/Serde.ts"
 import { registryUrl } from "../registry/env.ts"
@@ -102,5 +104,43 @@ describe("SchemaRegistry client (real registry)", () => {
       if (Result.isFailure(wrong)) assert.include(wrong.failure.message, "/qty")
       const de = yield* Serde.deserializer({ format: JsonSchema.format() })
       if (Result.isSuccess(bytes)) assert.deepStrictEqual(yield* de.deserialize(bytes.success), { id: "a", qty: 2, tags: ["x"] })
+    }).pipe(Effect.provide(SchemaRegistry.layer({ url: registryUrl() }))))
+
+  it.live("Avro derived from an Effect Schema: the mapping, and a transforming schema typed both ways through a RegistryTopic", () =>
+    Effect.gen(function*() {
+      const Line = Schema.Struct({ sku: Schema.String, qty: Schema.Int }).annotate({ identifier: "Line" })
+      const Order = Schema.Struct({
+        id: Schema.String,
+        placed: Schema.NumberFromString,
+        paid: Schema.Boolean,
+        status: Schema.Literals(["new", "shipped"]),
+        lines: Schema.Array(Line),
+        attrs: Schema.Record(Schema.String, Schema.String),
+        note: Schema.optional(Schema.NullOr(Schema.String))
+      }).annotate({ identifier: "Order" })
+      assert.deepStrictEqual(Avro.toAvroSchema(Order, { namespace: "shop" }), {
+        type: "record", name: "Order", namespace: "shop",
+        fields: [
+          { name: "id", type: "string" },
+          { name: "placed", type: "string" },
+          { name: "paid", type: "boolean" },
+          { name: "status", type: { type: "enum", name: "OrderStatusEnum", symbols: ["new", "shipped"] } },
+          { name: "lines", type: { type: "array", items: { type: "record", name: "Line", namespace: "shop", fields: [{ name: "sku", type: "string" }, { name: "qty", type: "long" }] } } },
+          { name: "attrs", type: { type: "map", values: "string" } },
+          { name: "note", type: ["null", "string"], default: null }
+        ]
+      })
+      assert.throws(() => Avro.toAvroSchema(Schema.Struct({ at: Schema.Date })), /no Avro type/)
+      const name = unique("derived-avro")
+      const Orders = yield* RegistryTopic.make({ name, value: { format: Avro.fromSchema(Order, { namespace: "shop" }) } })
+      const order = { id: "o", placed: 1700000000, paid: true, status: "new" as const, lines: [{ sku: "a", qty: 2 }], attrs: { gift: "yes" }, note: null }
+      const bytes = Result.getOrThrow(Orders.encodeValue(order))
+      yield* Orders.prepare!([{ key: null, value: bytes }])
+      const back = Result.getOrThrow(Orders.decodeValue(bytes, 0, 0n))
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(back)), order)
+      assert.strictEqual(typeof back.placed, "number") // decoded through the Effect Schema: "1700000000" → 1700000000
+      const bad = Orders.encodeValue({ ...order, placed: "soon" as unknown as number })
+      assert.isTrue(Result.isFailure(Orders.encodeValue({ ...order, status: "lost" as "new" })))
+      assert.isTrue(Result.isFailure(bad))
     }).pipe(Effect.provide(SchemaRegistry.layer({ url: registryUrl() }))))
 })
