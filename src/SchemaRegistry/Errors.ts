@@ -91,6 +91,13 @@ export class InvalidSchema extends Data.TaggedError("InvalidSchema")<{
  * A value that could not be written: it does not match the schema, or its schema could not be
  * registered or found (`cause` holds the registry's error).
  *
+ * @example
+ * ```ts
+ * Serde.serializer({ format, topic: "orders" }).pipe(
+ *   Effect.catchTag("SerializationError", (e) =>
+ *     Effect.die(`${e.subject}: ${e.reason}`))) // "orders-value: Incompatible artifact: …"
+ * ```
+ *
  * @since 0.1.0
  */
 export class SerializationError extends Data.TaggedError("SerializationError")<{
@@ -118,6 +125,13 @@ export type DeserializationReason =
 /**
  * A record that could not be read. `reason` says which step failed; `schemaId` is set once the
  * header was read.
+ *
+ * @example
+ * ```ts
+ * deserializer.deserialize(bytes).pipe(
+ *   Effect.catchTag("DeserializationError", (e) =>
+ *     e.reason === "Registry" ? Effect.fail(e) : Effect.succeed(undefined))) // skip bad records, stop on outages
+ * ```
  *
  * @since 0.1.0
  */

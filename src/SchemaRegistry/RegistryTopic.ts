@@ -10,6 +10,9 @@
  * whose `cause` is the serde's `DeserializationError` (bad magic byte, unknown schema id, payload
  * not matching, registry unreachable), so the stream can skip it or stop.
  *
+ * The topic's `key`/`value` Schema fields are the raw byte codecs: the registry framing lives in
+ * `encodeKey`/`encodeValue`/`decodeKey`/`decodeValue` (and `prepare`), which is what kpax uses.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"

@@ -183,6 +183,14 @@ export interface SchemaRegistryOptions {
 /**
  * Makes a client; its keep-alive connections close with the scope.
  *
+ * @example
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const registry = yield* SchemaRegistry.make({ url: "http://localhost:8081" })
+ *   return yield* registry.subjects
+ * }))
+ * ```
+ *
  * @since 0.1.0
  */
 export const make = (options: SchemaRegistryOptions) =>
@@ -228,6 +236,12 @@ const readPem = (variable: string) => (file: string) =>
 
 /**
  * The options read from `Config` (`KAFKA_SCHEMA_REGISTRY_*`, see the module's table).
+ *
+ * @example
+ * ```ts
+ * // KAFKA_SCHEMA_REGISTRY_URL=http://localhost:8081
+ * const options = Effect.runSync(SchemaRegistry.optionsConfig) // { url: "http://localhost:8081", … }
+ * ```
  *
  * @since 0.1.0
  */
