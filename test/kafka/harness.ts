@@ -1317,7 +1317,7 @@ extendedKeyUsage = clientAuth
  * A throw-away CA, a broker certificate for localhost/127.0.0.1 and a client certificate, in `dir`.
  * openssl when present (fast, and gives PEM keys for Node), else the JDK's keytool.
  */
-async function makeTls(dir: string): Promise<TlsFiles> {
+export async function makeTls(dir: string): Promise<TlsFiles> {
   await fsp.mkdir(dir, { recursive: true })
   const p12 = (name: string) => path.join(dir, `${name}.p12`)
   const clientKeystore = { location: p12("client"), type: "PKCS12" as const, password: STORE_PASSWORD }
