@@ -1,3 +1,4 @@
+import { AvroDeserializer, AvroSerializer, JsonDeserializer, JsonSerializer, SchemaRegistryClient, SerdeType } from "@confluentinc/schemaregistry"
 import { COMPATIBILITY, SchemaType } from "@kafkajs/confluent-schema-registry"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -5,6 +6,7 @@ import * as Avro from "../../src/SchemaRegistry/Avro.ts"
 import * as JsonSchema from "../../src/SchemaRegistry/JsonSchema.ts"
 import * as Protobuf from "../../src/SchemaRegistry/Protobuf.ts"
 import * as Serde from "../../src/SchemaRegistry/Serde.ts"
+import { registryUrl } from "../registry/env.ts"
 import { ok, peer, unique, userAvro, userJson, userProto, withRegistry } from "./fixtures.ts"
 
 const ada = { name: "Ada", age: 36 }
@@ -69,5 +71,25 @@ describe("registry serdes: interop with @kafkajs/confluent-schema-registry (real
       assert.deepStrictEqual([...bytes.subarray(5, 7)], [2, 2]) // count 1, index 1, zigzag
       const de = yield* Serde.deserializer({ format: Protobuf.format() })
       assert.deepStrictEqual(yield* de.deserialize(bytes), { note: "hi" })
+    })))
+
+  it.live("@confluentinc/schemaregistry: Avro and JSON Schema, same bytes both ways, each decodes the other's", () =>
+    withRegistry(Effect.gen(function*() {
+      const client = new SchemaRegistryClient({ baseURLs: [registryUrl()] })
+      for (const kind of ["avro", "json"] as const) {
+        const topic = unique(`confluent-${kind}`)
+        const format = kind === "avro" ? Avro.format(userAvro(topic)) : JsonSchema.format(userJson)
+        const ser = yield* Serde.serializer({ format, topic })
+        const mine = Buffer.from(ok(ser.encode(ada)))
+        const theirSer = kind === "avro"
+          ? new AvroSerializer(client, SerdeType.VALUE, { useLatestVersion: true })
+          : new JsonSerializer(client, SerdeType.VALUE, { useLatestVersion: true })
+        const theirDe = kind === "avro" ? new AvroDeserializer(client, SerdeType.VALUE, {}) : new JsonDeserializer(client, SerdeType.VALUE, {})
+        const theirs = yield* Effect.promise(() => theirSer.serialize(topic, ada))
+        assert.deepStrictEqual(mine, theirs, kind)
+        assert.deepStrictEqual(JSON.parse(JSON.stringify(yield* Effect.promise(() => theirDe.deserialize(topic, mine)))), ada)
+        const de = yield* Serde.deserializer({ format: kind === "avro" ? Avro.format() : JsonSchema.format() })
+        assert.deepStrictEqual(JSON.parse(JSON.stringify(yield* de.deserialize(theirs))), ada)
+      }
     })))
 })
