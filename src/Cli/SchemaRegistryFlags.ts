@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import * as fs from "node:fs"
-import { Effect, Layer, Option, Result } from "effect"
+import { Effect, Layer, Option, Result, Schedule } from "effect"
 import { Flag } from "effect/cli"
 import type { ConsumerRecord } from "../Consumer/Record.ts"
 import type { ProducerRecord } from "../Producer/Producer.ts"
@@ -59,7 +59,8 @@ const registryLayer = (input: CommonInput) =>
     if (url === undefined || url === "") {
       return yield* new UsageError({ message: "--key-format/--value-format need --schema-registry URL (or KAFKA_SCHEMA_REGISTRY_URL)" })
     }
-    return SchemaRegistry.layer({ url, requestTimeout: "10 seconds" })
+    // CLI-sized: a registry that does not answer ends the command within seconds, not the library's minute of retries.
+    return SchemaRegistry.layer({ url, requestTimeout: "10 seconds", retry: Schedule.spaced("200 millis").pipe(Schedule.upTo({ times: 3 })) })
   })
 
 const used = (input: CommonInput) => Option.isSome(input.keyFormat) || Option.isSome(input.valueFormat)

@@ -46,5 +46,12 @@ describe("kpax produce / consume with a Schema Registry", () => {
       assert.deepStrictEqual({ ...decoded }, { name: "Ada", age: 36 })
       const missing = yield* Effect.promise(() => kpax(["consume", t, "--value-format", "avro"]))
       assert.strictEqual(missing.code, 2)
+      // a registry nobody answers: produce fails naming it; consume prints each record's error in its place
+      const down = yield* run(["produce", t, "--schema-registry", "http://127.0.0.1:1", "--value-format", "avro", "--value", "{}"])
+      assert.strictEqual(down.code, 1)
+      assert.include(down.stderr, "unavailable")
+      const blind = ok(yield* run(["consume", t, "--schema-registry", "http://127.0.0.1:1", "--value-format", "avro"]))
+      assert.strictEqual(lines(blind).length, 3)
+      for (const l of lines(blind)) assert.match(l, /^!! cannot decode the value: .*unavailable/)
     }))
 })

@@ -90,16 +90,24 @@ export const readRanges = (o: ReadOptions): Effect.Effect<number, CommandFailed,
         o.progress.add(n)
         return isDone()
       })
+    // A batch whose prepare (a registry lookup) is still running has not been handled yet: the
+    // positions say nothing until it is.
+    let preparing = 0
+    const prepared = (prepare: NonNullable<ReadOptions["prepare"]>, batch: PartitionConsumer.ConsumerBatch) =>
+      Effect.suspend(() => {
+        preparing++
+        return Effect.andThen(prepare(batch.records), handle(batch)).pipe(Effect.ensuring(Effect.sync(() => void preparing--)))
+      })
     const poll = Effect.gen(function*() {
       for (;;) {
         yield* Effect.sleep("200 millis")
-        checkPositions()
+        if (preparing === 0) checkPositions()
         if (isDone()) return
       }
     })
     yield* Effect.raceFirst(
       consumer.batches.pipe(
-        Stream.mapEffect((batch) => (o.prepare === undefined ? handle(batch) : Effect.andThen(o.prepare(batch.records), handle(batch)))),
+        Stream.mapEffect((batch) => (o.prepare === undefined ? handle(batch) : prepared(o.prepare, batch))),
         Stream.takeUntil((done) => done),
         Stream.runDrain
       ),
