@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import type * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
@@ -38,7 +39,9 @@ export class InvalidTopicName extends Schema.TaggedError<InvalidTopicName>()("In
 export class RecordEncodeError extends Schema.TaggedError<RecordEncodeError>()("RecordEncodeError", {
   topic: Schema.String,
   part: Schema.Literals(["key", "value"]),
-  reason: Schema.String
+  reason: Schema.String,
+  /** The serde's own error, when there is one (a registry-backed topic's `SerializationError`). */
+  cause: Schema.optional(Schema.Unknown)
 }) {
   override get message(): string {
     return `cannot encode the ${this.part} of a record for topic ${this.topic}: ${this.reason}`
@@ -55,7 +58,9 @@ export class RecordDecodeError extends Schema.TaggedError<RecordDecodeError>()("
   partition: Schema.Number,
   offset: Schema.BigInt,
   part: Schema.Literals(["key", "value"]),
-  reason: Schema.String
+  reason: Schema.String,
+  /** The serde's own error, when there is one (a registry-backed topic's `DeserializationError`). */
+  cause: Schema.optional(Schema.Unknown)
 }) {
   override get message(): string {
     return `cannot decode the ${this.part} of ${this.topic}-${this.partition}@${this.offset}: ${this.reason}`
@@ -144,6 +149,23 @@ export interface Topic<K, V> {
   readonly encodeValue: (value: V) => Result.Result<Uint8Array, RecordEncodeError>
   readonly decodeKey: (key: Uint8Array | null, partition: number, offset: bigint) => Result.Result<K | null, RecordDecodeError>
   readonly decodeValue: (value: Uint8Array | null, partition: number, offset: bigint) => Result.Result<V, RecordDecodeError>
+  /**
+   * Loads what decoding these records needs before `decodeKey`/`decodeValue` run (a
+   * registry-backed topic fetches the schemas of ids it has not seen); the record-stream decoders
+   * (`Record.decode`, `decodeResult`, `decodeSkipping`) run it once per batch. Never fails: what
+   * could not be loaded fails the records that need it. Plain topics have none.
+   */
+  readonly prepare?: ((records: ReadonlyArray<PreparableRecord>) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * The part of a record `Topic.prepare` looks at.
+ *
+ * @since 0.1.0
+ */
+export interface PreparableRecord {
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array | null
 }
 
 /**

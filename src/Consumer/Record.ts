@@ -124,6 +124,13 @@ export const decodeRecord = <K, V>(topic: Topic<K, V>, record: ConsumerRecord): 
   })
 }
 
+/** Runs the topic's `prepare` (if it has one) on each batch before it is decoded. */
+const prepared = <K, V>(topic: Topic<K, V>) =>
+<E, R>(self: Stream.Stream<ConsumerRecord, E, R>): Stream.Stream<ConsumerRecord, E, R> => {
+  const prepare = topic.prepare
+  return prepare === undefined ? self : Stream.mapArrayEffect(self, (chunk) => Effect.as(prepare(chunk), chunk))
+}
+
 /**
  * Decodes a stream of records through a topic's schemas; the stream fails with the first
  * `RecordDecodeError` (after emitting every record before it).
@@ -137,7 +144,7 @@ export const decodeRecord = <K, V>(topic: Topic<K, V>, record: ConsumerRecord): 
  */
 export const decode = <K, V>(topic: Topic<K, V>) =>
 <E, R>(self: Stream.Stream<ConsumerRecord, E, R>): Stream.Stream<TypedConsumerRecord<K, V>, E | RecordDecodeError, R> =>
-  Stream.transformPull(self, (pull) =>
+  Stream.transformPull(prepared(topic)(self), (pull) =>
     Effect.sync(() => {
       let failed: RecordDecodeError | undefined
       return Effect.suspend(() => {
@@ -172,7 +179,7 @@ export const decode = <K, V>(topic: Topic<K, V>) =>
  */
 export const decodeResult = <K, V>(topic: Topic<K, V>) =>
 <E, R>(self: Stream.Stream<ConsumerRecord, E, R>): Stream.Stream<Result.Result<TypedConsumerRecord<K, V>, RecordDecodeError>, E, R> =>
-  Stream.mapArray(self, (chunk) => {
+  Stream.mapArray(prepared(topic)(self), (chunk) => {
     const out = new Array<Result.Result<TypedConsumerRecord<K, V>, RecordDecodeError>>(chunk.length)
     for (let i = 0; i < chunk.length; i++) out[i] = decodeRecord(topic, chunk[i])
     return out as unknown as readonly [Result.Result<TypedConsumerRecord<K, V>, RecordDecodeError>]
@@ -194,7 +201,7 @@ export const decodeSkipping = <K, V, E2 = never, R2 = never>(
   onError: (error: RecordDecodeError) => Effect.Effect<void, E2, R2> = () => Effect.void as Effect.Effect<void, E2, R2>
 ) =>
 <E, R>(self: Stream.Stream<ConsumerRecord, E, R>): Stream.Stream<TypedConsumerRecord<K, V>, E | E2, R | R2> =>
-  Stream.transformPull(self, (pull) =>
+  Stream.transformPull(prepared(topic)(self), (pull) =>
     Effect.sync(() => {
       const next: Effect.Effect<
         readonly [TypedConsumerRecord<K, V>, ...Array<TypedConsumerRecord<K, V>>],

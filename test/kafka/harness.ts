@@ -58,7 +58,7 @@ const defaultLog: Log = (message) => {
 // ---------------------------------------------------------------------------------------------
 // Java, Maven and the jar cache
 
-function javaBin(): string {
+export function javaBin(): string {
   const home = process.env.JAVA_HOME
   if (home !== undefined && home !== "" && fs.existsSync(path.join(home, "bin", "java"))) {
     return path.join(home, "bin", "java")
@@ -73,7 +73,7 @@ function javaTool(name: string): string {
 
 /** Identifies the JDK (a hash of `java -version`): class-data archives belong to one JDK. */
 let javaId: string | undefined
-function checkJava(): void {
+export function checkJava(): void {
   if (javaId !== undefined) return
   const r = spawnSync(javaBin(), ["-version"], { encoding: "utf8" })
   if (r.error !== undefined) {
@@ -202,7 +202,7 @@ async function resolveJars(log: Log): Promise<string> {
 }
 
 /** A lock folder (mkdir is atomic) holding its owner's identity; a dead owner's lock is broken. */
-async function withLock(lockDir: string, log: Log, body: () => Promise<void>): Promise<void> {
+export async function withLock(lockDir: string, log: Log, body: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + 20 * 60_000
   let told = false
   for (;;) {
@@ -243,7 +243,7 @@ interface RunResult {
   readonly spawnError?: string
 }
 
-function run(
+export function run(
   command: string,
   args: ReadonlyArray<string>,
   options: { readonly input?: string; readonly timeoutMs?: number; readonly env?: NodeJS.ProcessEnv; readonly cwd?: string } = {}
@@ -300,7 +300,7 @@ function commandLine(pid: number): string | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
   } catch (error) {
@@ -341,7 +341,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 /** Brokers of this process that are not detached: killed if the process exits without stopping them. */
 const attached = new Set<ChildProcess>()
 let exitHookInstalled = false
-function trackAttached(child: ChildProcess): void {
+export function trackAttached(child: ChildProcess): void {
   attached.add(child)
   child.once("exit", () => attached.delete(child))
   if (!exitHookInstalled) {
@@ -714,7 +714,7 @@ class StartError extends Error {
   }
 }
 
-function tail(text: string, lines: number): string {
+export function tail(text: string, lines: number): string {
   return text.split("\n").slice(-lines - 1).join("\n")
 }
 
@@ -1345,7 +1345,7 @@ extendedKeyUsage = clientAuth
  * A throw-away CA, a broker certificate for localhost/127.0.0.1 and a client certificate, in `dir`.
  * openssl when present (fast, and gives PEM keys for Node), else the JDK's keytool.
  */
-async function makeTls(dir: string): Promise<TlsFiles> {
+export async function makeTls(dir: string): Promise<TlsFiles> {
   await fsp.mkdir(dir, { recursive: true })
   const p12 = (name: string) => path.join(dir, `${name}.p12`)
   const clientKeystore = { location: p12("client"), type: "PKCS12" as const, password: STORE_PASSWORD }

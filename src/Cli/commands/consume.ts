@@ -32,6 +32,7 @@ import { bounds, resolvePositions } from "../internal/offsets.ts"
 import { readRanges } from "../internal/read.ts"
 import { startShareGroup } from "../internal/shareStart.ts"
 import { selectPartitions, topicOrFail } from "../internal/topics.ts"
+import * as SchemaRegistryFlags from "../SchemaRegistryFlags.ts"
 
 const usage = (message: string) => Effect.fail(new UsageError({ message }))
 
@@ -64,7 +65,8 @@ export const consume = Command.make("consume", {
     Flag.optional
   ),
   idle: Flag.String("idle").pipe(Flag.withDescription("with --group or --share-group: stop after this long without a record (500ms, 10s, …)"), Flag.optional),
-  ...Flags.format
+  ...Flags.format,
+  ...SchemaRegistryFlags.consumeFlags
 }, (input) =>
   Effect.gen(function*() {
     const now = Date.now()
@@ -98,7 +100,17 @@ export const consume = Command.make("consume", {
         for (const t of input.topics) yield* topicOrFail(t)
         yield* startShareGroup(groupId, input.topics, start === undefined ? undefined : { position: start, text: startText! })
         const p = yield* progress("consumed")
-        yield* readShareGroup({ groupId, topics: input.topics, ack: Option.getOrElse(input.ack, () => "accept" as const), count, idleMs, print, progress: p })
+        const registry = yield* SchemaRegistryFlags.reader(input)
+        yield* readShareGroup({
+          groupId,
+          topics: input.topics,
+          ack: Option.getOrElse(input.ack, () => "accept" as const),
+          count,
+          idleMs,
+          print: registry === undefined ? print : (r) => print(registry.decode(r)),
+          prepare: registry?.prepare,
+          progress: p
+        })
       })))
     }
 
@@ -116,6 +128,7 @@ export const consume = Command.make("consume", {
           for (const [partition, offset] of at) ends.push({ topic: t, partition, end: offset })
         }
         const p = yield* progress("consumed")
+        const registry = yield* SchemaRegistryFlags.reader(input)
         yield* readGroup({
           groupId,
           topics: input.topics,
@@ -126,7 +139,8 @@ export const consume = Command.make("consume", {
           ends: input.follow ? undefined : ends,
           count,
           idleMs,
-          print,
+          print: registry === undefined ? print : (r) => print(registry.decode(r)),
+          prepare: registry?.prepare,
           progress: p
         })
       })))
@@ -143,12 +157,14 @@ export const consume = Command.make("consume", {
       const starts = yield* resolvePositions(topicName, partitions, from, limits)
       const ends = input.follow ? undefined : yield* resolvePositions(topicName, partitions, end ?? { _tag: "latest" }, limits)
       const p = yield* progress("consumed")
+      const registry = yield* SchemaRegistryFlags.reader(input)
       yield* readRanges({
         topic: topicName,
         ranges: partitions.map((partition) => ({ partition, start: starts.get(partition)!, end: ends?.get(partition) })),
         count,
         isolation,
-        print,
+        print: registry === undefined ? print : (r) => print(registry.decode(r)),
+        prepare: registry?.prepare,
         progress: p
       })
     })))

@@ -19,6 +19,7 @@ import { progress } from "../Progress.ts"
 import { parseTime } from "../Time.ts"
 import { LineSplitter, splitKey } from "../internal/lines.ts"
 import { selectPartitions, topicOrFail } from "../internal/topics.ts"
+import * as SchemaRegistryFlags from "../SchemaRegistryFlags.ts"
 
 /** Bytes of lines sent as one `sendAll`. */
 const CHUNK_BYTES = 1 << 20
@@ -40,7 +41,8 @@ const flags = {
     Flag.withDescription("compression codec"),
     Flag.withDefault("none" as const)
   ),
-  each: Flag.Boolean("each").pipe(Flag.withDescription("report partition and offset of every record, not a summary"), Flag.withDefault(false), Flag.withoutNegation)
+  each: Flag.Boolean("each").pipe(Flag.withDescription("report partition and offset of every record, not a summary"), Flag.withDefault(false), Flag.withoutNegation),
+  ...SchemaRegistryFlags.produceFlags
 }
 
 interface Input {
@@ -55,6 +57,11 @@ interface Input {
   readonly acks: "all" | "1" | "0"
   readonly compression: "none" | "gzip" | "snappy" | "lz4" | "zstd"
   readonly each: boolean
+  readonly schemaRegistry: Option.Option<string>
+  readonly keyFormat: Option.Option<"avro" | "protobuf" | "json-schema">
+  readonly valueFormat: Option.Option<"avro" | "protobuf" | "json-schema">
+  readonly keySchema: Option.Option<string>
+  readonly valueSchema: Option.Option<string>
 }
 
 const parseHeaders = (specs: ReadonlyArray<string>) =>
@@ -117,14 +124,18 @@ const handler = (input: Input) =>
       const topic = yield* topicOrFail(input.topic)
       if (partition !== undefined) yield* selectPartitions(topic, [partition])
       const producer = yield* Producer.make({ acks, idempotent: acks === "all", compression: input.compression })
-      const record = (line: Uint8Array): ProducerRecord => {
+      const framed = yield* SchemaRegistryFlags.writer(input, input.topic)
+      const plain = (line: Uint8Array): ProducerRecord => {
         const kv = separator === undefined ? { key: fixedKey, value: line } : splitKey(line as Buffer, separator)
         return { topic: input.topic, partition, key: kv.key, value: kv.value, headers, timestamp }
       }
+      const record = framed === undefined ? plain : (line: Uint8Array) => framed(plain(line))
       const fail = (e: { readonly message: string }) => new CommandFailed({ message: `producing to ${input.topic}: ${e.message}` })
 
       if (Option.isSome(input.value)) {
-        const m = yield* producer.send(record(Buffer.from(input.value.value, "utf8"))).pipe(Effect.mapError(fail))
+        const text = input.value.value
+        const one = yield* Effect.try({ try: () => record(Buffer.from(text, "utf8")), catch: (e) => e as CommandFailed })
+        const m = yield* producer.send(one).pipe(Effect.mapError(fail))
         write((json ? toJsonLine(recordJson(m)) : recordLine(m)) + "\n")
         return
       }
@@ -139,7 +150,8 @@ const handler = (input: Input) =>
       const sendLines = (lines: ReadonlyArray<Buffer>) =>
         Effect.gen(function*() {
           if (lines.length === 0) return
-          const metas = yield* producer.sendAll(lines.map(record)).pipe(Effect.mapError(fail))
+          const records = yield* Effect.try({ try: () => lines.map(record), catch: (e) => e as CommandFailed })
+          const metas = yield* producer.sendAll(records).pipe(Effect.mapError(fail))
           p.add(metas.length)
           if (input.each) {
             let out = ""

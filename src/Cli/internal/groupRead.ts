@@ -29,6 +29,8 @@ export interface DrainOptions {
   /** Stop after this long without a record. */
   readonly idleMs: number | undefined
   readonly print: (r: ConsumerRecord) => string
+  /** Runs on each chunk before it is printed (a registry decoder loads new schema ids). */
+  readonly prepare?: ((records: ReadonlyArray<ConsumerRecord>) => Effect.Effect<void>) | undefined
   readonly progress: Progress
 }
 
@@ -55,7 +57,7 @@ const drain = <A extends ConsumerRecord, E>(o: DrainOptions, m: Member<A, E>): E
     let wasAssigned = false
     const finished = () => printed >= limit || (m.done?.() ?? false)
     // uninterruptible: what is printed is also acknowledged (or marked for commit)
-    const handle = (chunk: ReadonlyArray<A>) =>
+    const print = (chunk: ReadonlyArray<A>) =>
       Effect.uninterruptible(Effect.suspend(() => {
         lastActive = Date.now()
         let out = ""
@@ -72,6 +74,8 @@ const drain = <A extends ConsumerRecord, E>(o: DrainOptions, m: Member<A, E>): E
         m.handled?.()
         return Effect.as(taken.length > 0 ? m.printed(taken) : Effect.void, finished())
       }))
+    // the registry lookup may wait: interruptible, before the chunk is printed and acknowledged
+    const handle = (chunk: ReadonlyArray<A>) => (o.prepare === undefined ? print(chunk) : Effect.andThen(o.prepare(chunk), print(chunk)))
     const tickMs = Math.min(200, o.idleMs ?? 200)
     const watch = Effect.gen(function*() {
       for (;;) {

@@ -31,6 +31,8 @@ export interface ReadOptions {
   readonly count: number | undefined
   readonly isolation: Isolation
   readonly print: (r: ConsumerRecord) => string
+  /** Runs on each batch before it is printed (a registry decoder loads new schema ids). */
+  readonly prepare?: ((records: ReadonlyArray<ConsumerRecord>) => Effect.Effect<void>) | undefined
   readonly progress: Progress
 }
 
@@ -69,16 +71,24 @@ export const readRanges = (o: ReadOptions): Effect.Effect<number, CommandFailed,
         o.progress.add(n)
         return isDone()
       })
+    // A batch whose prepare (a registry lookup) is still running has not been handled yet: the
+    // positions say nothing until it is.
+    let preparing = 0
+    const prepared = (prepare: NonNullable<ReadOptions["prepare"]>, batch: PartitionConsumer.ConsumerBatch) =>
+      Effect.suspend(() => {
+        preparing++
+        return Effect.andThen(prepare(batch.records), handle(batch)).pipe(Effect.ensuring(Effect.sync(() => void preparing--)))
+      })
     const poll = Effect.gen(function*() {
       for (;;) {
         yield* Effect.sleep("200 millis")
-        tracker.checkPositions(position)
+        if (preparing === 0) tracker.checkPositions(position)
         if (isDone()) return
       }
     })
     yield* Effect.raceFirst(
       consumer.batches.pipe(
-        Stream.mapEffect(handle),
+        Stream.mapEffect((batch) => (o.prepare === undefined ? handle(batch) : prepared(o.prepare, batch))),
         Stream.takeUntil((done) => done),
         Stream.runDrain
       ),
