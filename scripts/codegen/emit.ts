@@ -612,7 +612,7 @@ export class Emitter {
           case "int64":
             return `typeof ${e} === "bigint" && BigInt.asIntN(64, ${e}) === ${e}`
           case "float64":
-            return `typeof ${e} === "number" && ${e} - ${e} === 0`
+            return `typeof ${e} === "number"` // a double: NaN and ±Infinity are encodable, as the Schema says
           case "string":
             return `C.kafkaString(${e})`
           case "uuid":

@@ -2263,7 +2263,7 @@ function isAlterClientQuotasRequestOpDataValid(x: unknown): boolean {
   {
     const value: any = x.value
     if (value === undefined) return false
-    else if (!(typeof value === "number" && value - value === 0)) return false
+    else if (!(typeof value === "number")) return false
   }
   {
     const remove: any = x.remove
