@@ -25,8 +25,10 @@
  * refused (write ts or sh), as are unknown words, so no block is skipped unseen. Blocks run at most
  * four at a time, in one process, each test named `<page>:<line>`.
  */
+import * as path from "node:path"
 import { assert, describe, it } from "vitest"
-import { blocksOf, fenceProblem, needsRegistry, noRun, pages, RUNNABLE, runBy } from "./blocks.ts"
+import type { Block } from "./blocks.ts"
+import { blocksOf, commandsOf, fenceProblem, needsRegistry, noRun, pages, prepareSh, prepareTs, ROOT, RUNNABLE, runBy } from "./blocks.ts"
 import { describeBlocks } from "./suite.ts"
 
 describe("docs pages", () => {
@@ -48,6 +50,38 @@ describe("docs pages", () => {
     }
     console.log(counts.join("\n"))
     assert.deepStrictEqual(problems, [])
+  })
+})
+
+describe("the block rules", () => {
+  const block = (lang: string, attrs: Array<string>, code: string): Block => ({ file: "docs/x.md", line: 10, lang, attrs, code })
+
+  it("refuses other names for ts and sh, and unknown words; takes the known ones", () => {
+    assert.match(fenceProblem(block("bash", [], ""))!, /docs\/x.md:10: write ```sh instead of ```bash/)
+    assert.match(fenceProblem(block("typescript", [], ""))!, /write ```ts/)
+    assert.match(fenceProblem(block("ts", ["norun"], ""))!, /unknown info-string words norun/)
+    assert.strictEqual(fenceProblem(block("ts", ["no-run", "topics=a,b.c", "names=g", "registry", "run-by=test/x.test.ts"], "")), undefined)
+    assert.strictEqual(fenceProblem(block("json", ["whatever"], "")), undefined)
+  })
+
+  it("points package imports at the sources, leaves unknown ones for the type-check, makes names unique", () => {
+    const out = path.join(ROOT, ".docs-blocks", "x")
+    const code = prepareTs(
+      block("ts", ["topics=orders", "names=billing"], `import * as Cluster from "kpax/Cluster"\nimport { Admin } from "kpax"\nimport * as C from "kpax/Layers/Config"\nconst t = ["orders", 'billing', "orders-2", "localhost:9092"]`),
+      out,
+      "run",
+      "127.0.0.1:1"
+    ).split("\n")
+    assert.strictEqual(code[0], `import * as Cluster from "../../src/Cluster/Cluster.ts"`)
+    assert.strictEqual(code[1], `import { Admin } from "../../src/index.ts"`)
+    assert.strictEqual(code[2], `import * as C from "kpax/Layers/Config"`)
+    assert.strictEqual(code[3], `const t = ["orders-run-docs-x-md-10", 'billing-run-docs-x-md-10', "orders-2", "127.0.0.1:1"]`)
+  })
+
+  it("reads sh commands with their page lines: comments dropped, continuations joined, quotes kept", () => {
+    const b = block("sh", ["topics=jobs"], `# a comment\nkpax consume jobs --count 1   # one\n\nkpax produce jobs \\\n  --value '#1 jobs'`)
+    assert.deepStrictEqual(commandsOf(b), [{ line: 12, command: "kpax consume jobs --count 1" }, { line: 14, command: "kpax produce jobs --value '#1 jobs'" }])
+    assert.strictEqual(prepareSh(b, "kpax produce jobs --value jobs.x", "r", "h:1"), "kpax produce jobs-r-docs-x-md-10 --value jobs.x")
   })
 })
 

@@ -197,7 +197,7 @@ export const commandsOf = (b: Block): Array<{ readonly line: number; readonly co
 /** A `sh` block's command with the block's names made unique and `localhost:9092` the test broker. */
 export const prepareSh = (b: Block, command: string, run: string, broker: string): string => {
   let line = command
-  for (const [name, unique] of namesFor(b, run)) line = line.replace(new RegExp(`(?<![\\w.-])${escape(name)}(?![\\w-])`, "g"), unique)
+  for (const [name, unique] of namesFor(b, run)) line = line.replace(new RegExp(`(?<![\\w.-])${escape(name)}(?![\\w.-])`, "g"), unique)
   return line.replaceAll("localhost:9092", broker)
 }
 
