@@ -80,6 +80,8 @@ export const describeBlocks = (options: { readonly suite: string; readonly regis
           const names = namesFor(b, run)
           for (const topic of topicsOf(b)) await Effect.runPromise(createTopic(cluster!, names.get(topic)!, { partitions: 3 }))
           if (b.lang === "ts") {
+            // without a top-level await the import ends before the program, and its failure would not be this block's
+            if (!/^await /m.test(b.code)) throw new Error(`${where(b)}: a ts block that runs ends with a top-level \`await Effect.runPromise(program)\``)
             try {
               await runTs(options.suite, b)
             } catch (e) {
