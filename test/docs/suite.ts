@@ -38,10 +38,16 @@ export const runnableBlocks = (): Array<Block> => pages().flatMap(blocksOf).filt
  * Defines the tests of the blocks that need a Schema Registry (`registry: true`, run from
  * test/schema-registry/ where vitest provides one) or of all the others.
  */
-export const describeBlocks = (options: { readonly suite: string; readonly registry: boolean; readonly env?: () => Record<string, string> }) => {
+export const describeBlocks = (options: {
+  readonly suite: string
+  readonly registry: boolean
+  readonly env?: () => Record<string, string>
+  /** Blocks at once (default `PARALLEL`). */
+  readonly parallel?: number
+}) => {
   const blocks = runnableBlocks().filter((b) => needsRegistry(b) === options.registry)
   const run = `${Date.now().toString(36)}${process.pid.toString(36)}`
-  const limit = limiter(PARALLEL)
+  const limit = limiter(options.parallel ?? PARALLEL)
   let errors: Map<string, Array<string>> = new Map()
   let scope: Scope.Closeable | undefined
   let cluster: Cluster.ClusterService | undefined
