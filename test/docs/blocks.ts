@@ -4,6 +4,13 @@
  * rewrites that make a block run against the test broker (package imports to the sources, unique
  * topic and group names, the broker address), one type-check of every TypeScript block, and the
  * runners for `ts` blocks (imported in this process) and `sh` blocks (each line through `sh -c`).
+ *
+ * Why imports are rewritten rather than resolved: `kpax/<Module>` would resolve by package
+ * self-reference to package.json's `exports`, which point at dist/ — not built in a checkout. So
+ * each specifier that is a key of `exports` becomes the relative path of the source file its
+ * target is compiled from (dist/X.js ↔ src/X.ts), for tsc and vitest alike, with no tsconfig
+ * `paths` to keep in step; a specifier that is not an export is left alone and fails the
+ * type-check, as it would fail for users.
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
