@@ -107,6 +107,35 @@ export const Utf8: Schema.Codec<string, Uint8Array> = Schema.Uint8Array.pipe(
 )
 
 /**
+ * A string as UTF-8 bytes, for the `key` and `value` of an untyped record.
+ *
+ * @example
+ * ```ts
+ * import * as Topic from "kpax/Topic"
+ *
+ * yield* producer.send({ topic: "orders", key: Topic.utf8("o-1"), value: Topic.utf8("{\"total\":12.5}") })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, "utf8"))
+
+/**
+ * UTF-8 bytes as a string (`null`, a record without key or value, as `""`).
+ *
+ * @example
+ * ```ts
+ * import * as Topic from "kpax/Topic"
+ *
+ * Stream.runForEach((record) => Effect.log(Topic.text(record.value)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const text = (bytes: Uint8Array | null): string =>
+  bytes === null ? "" : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+
+/**
  * Carries any schema as JSON in UTF-8 bytes.
  *
  * @example

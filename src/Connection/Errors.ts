@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Broker } from "kpax/Connection/Broker"
+ * import { Broker } from "kpax/Broker"
  *
  * const program = Effect.gen(function*() {
  *   const broker = yield* Broker

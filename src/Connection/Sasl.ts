@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { Redacted } from "effect"
- * import type { SaslOptions } from "kpax/Connection/Sasl"
+ * import type { SaslOptions } from "kpax/Connection"
  *
  * const sasl: SaslOptions = {
  *   mechanism: "SCRAM-SHA-512",

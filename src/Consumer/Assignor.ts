@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import * as Assignor from "kpax/Consumer/Assignor"
+ * import * as Assignor from "kpax/Assignor"
  *
  * // everything to the member with the smallest id (a user assignor)
  * const allToOne: Assignor.Assignor = {

@@ -53,7 +53,7 @@
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
- * import * as Group from "kpax/Consumer/Group"
+ * import * as Group from "kpax/Group"
  *
  * const program = Effect.gen(function*() {
  *   const membership = yield* Group.join({

@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import * as Offsets from "kpax/Consumer/Offsets"
+ * import * as Offsets from "kpax/Offsets"
  *
  * const program = Effect.gen(function*() {
  *   yield* Offsets.commit("billing", [{ topic: "orders", partition: 0, offset: 42n }])
@@ -75,3 +75,29 @@ export const fetch = (
   Effect.gen(function*() {
     return yield* fetchOffsets(sharedCoordinator(yield* Cluster, groupId), groupId, partitions, options)
   })
+
+/**
+ * The offsets to commit once `records` are processed: per partition, the offset after its last
+ * record (Kafka commits the position of the next record to read). For
+ * `Producer.sendOffsets` in consume-transform-produce, or `commit`.
+ *
+ * @example
+ * ```ts
+ * yield* producer.transaction(Effect.gen(function*() {
+ *   yield* producer.sendAll(chunk.map(transform))
+ *   const offsets = Offsets.nextOffsets(chunk)
+ *   yield* producer.sendOffsets(offsets, consumer.groupMetadata(offsets))
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const nextOffsets = (records: Iterable<{ readonly topic: string; readonly partition: number; readonly offset: bigint }>): Array<OffsetToCommit> => {
+  const next = new Map<string, OffsetToCommit>()
+  for (const r of records) {
+    const key = topicPartitionKey(r)
+    const seen = next.get(key)
+    if (seen === undefined || seen.offset <= r.offset) next.set(key, { topic: r.topic, partition: r.partition, offset: r.offset + 1n })
+  }
+  return [...next.values()]
+}

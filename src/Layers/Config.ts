@@ -48,7 +48,7 @@ const readPem = (file: string, variable: string): Effect.Effect<string, InvalidK
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import * as KafkaConfig from "kpax/Layers/Config"
+ * import * as KafkaConfig from "kpax/Layers"
  *
  * const options = Effect.runSync(KafkaConfig.clusterOptions) // reads KAFKA_* from the environment
  * ```

@@ -28,7 +28,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Compression, compress, decompress } from "kpax/Protocol/Compression"
+ * import { Compression, compress, decompress } from "kpax/Compression"
  *
  * const roundTrip = Effect.gen(function*() {
  *   const packed = yield* compress(Compression.zstd, new TextEncoder().encode("hello hello hello"))

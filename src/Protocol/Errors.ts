@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { ErrorCode, KafkaError, errorForCode } from "kpax/Protocol/Errors"
+ * import { ErrorCode, KafkaError, errorForCode } from "kpax/Errors"
  *
  * declare const produce: Effect.Effect<void, KafkaError>
  * produce.pipe(

@@ -25,7 +25,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import * as RecordBatch from "kpax/Protocol/RecordBatch"
+ * import * as RecordBatch from "kpax/RecordBatch"
  *
  * const program = Effect.gen(function*() {
  *   const bytes = yield* RecordBatch.encodeRecordBatch(

@@ -28,7 +28,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import * as InMemory from "kpax/Testing/InMemory"
+ * import { InMemory } from "kpax/Testing"
  * import * as Producer from "kpax/Producer"
  *
  * const program = Effect.gen(function*() {

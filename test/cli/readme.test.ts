@@ -1,46 +1,21 @@
 /**
- * The README's command-line example, run as it is written: each line of the `sh` block after the
- * marker comment goes to `sh -c` with `kpax` as a function running bin/kpax.js against the test
+ * The README's command-line tour, run as it is written: each command of the `sh` block marked
+ * `run-by=test/cli/readme.test.ts` goes to `sh -c` with `kpax` as a function running bin/kpax.js against the test
  * broker (`KAFKA_BROKERS`), with the topic and group names made unique. Checks what each prints.
  */
-import { spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { uniqueGroup } from "../admin/helpers.ts"
 import { brokers } from "../kafka/env.ts"
 import { uniqueTopic } from "../util/kafka.ts"
+import { blocksOf, commandsOf, runBy, sh } from "../docs/blocks.ts"
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..")
-const MARKER = "<!-- The commands below are run, in order, by test/cli/readme.test.ts. -->"
-
-/** The example's commands, comments dropped. */
+/** The README's command-line tour: the `sh` block marked `run-by=test/cli/readme.test.ts` (rules: test/docs/blocks.test.ts). */
 const readmeCommands = (): Array<string> => {
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8")
-  const at = readme.indexOf(MARKER)
-  assert.isAbove(at, 0, "README: the command-line example marker")
-  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))![1]!
-  return block.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter((l) => l !== "")
+  const tour = blocksOf("README.md").filter((b) => b.lang === "sh" && runBy(b) === "test/cli/readme.test.ts")
+  assert.strictEqual(tour.length, 1, "README: one sh block with run-by=test/cli/readme.test.ts")
+  return commandsOf(tour[0]!).map((c) => c.command)
 }
-
-const sh = (line: string) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const script = `kpax() { "${process.execPath}" "${path.join(ROOT, "bin", "kpax.js")}" "$@"; }\n${line}`
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("KAFKA_")) env[k] = v
-    const child = spawn("sh", ["-c", script], { env: { ...env, KAFKA_BROKERS: brokers().join(",") }, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
 
 describe("README: the command line", () => {
   it.live("the example runs as written", () =>
@@ -50,7 +25,7 @@ describe("README: the command line", () => {
       const out: Array<Array<string>> = []
       for (const c of commands) {
         const line = c.replace(/\b(jobs|billing|workers)\b/g, (w) => names[w]!)
-        const r = yield* Effect.promise(() => sh(line))
+        const r = yield* Effect.promise(() => sh(line, brokers()))
         assert.strictEqual(r.code, 0, `${line}\n${r.stderr}`)
         out.push(r.stdout.split("\n").filter((l) => l !== ""))
       }

@@ -1,6 +1,6 @@
 /**
- * Share groups (KIP-932) over the real broker only: the README example, Java's console share
- * consumer as a third member, and closing. The share-group behaviour (accept once, release /
+ * Share groups (KIP-932) over the real broker only: the example of docs/share-groups.md at scale,
+ * Java's console share consumer as a third member, and closing. The share-group behaviour (accept once, release /
  * reject / delivery limit, abandoned and stalled members, expired locks, renew) is in
  * test/scenarios/shareScenarios.ts, one body run on the real broker and the in-memory cluster.
  */
@@ -70,7 +70,7 @@ const produce = (cluster: ClusterService, topic: string, count: number, partitio
   })
 
 describe("ShareConsumer over a real broker", () => {
-  it.live("the README example: explicit acknowledgements, a failed record released and done on its second delivery", () =>
+  it.live("the share-groups example: explicit acknowledgements, a failed record released and done on its second delivery", () =>
     Effect.gen(function*() {
       const bootstrap = brokers()
       const topic = uniqueTopic("share-readme")
@@ -83,7 +83,7 @@ describe("ShareConsumer over a real broker", () => {
         yield* produce(cluster, topic, total, 3)
       }))
 
-      // ---- README: Share groups (queues) ----
+      // ---- docs/share-groups.md's example, at scale (2,000 jobs) ----
       const done: Array<string> = []
       // every tenth job fails on its first delivery
       const handle = (record: ShareConsumer.ShareRecord) =>
@@ -110,7 +110,7 @@ describe("ShareConsumer over a real broker", () => {
       }).pipe(Effect.scoped, Effect.provide(Cluster.layer({ bootstrap })))
 
       const results = yield* program
-      // ---- end of README ----
+      // ---- end of the example ----
 
       assert.strictEqual(done.length, total)
       assert.strictEqual(new Set(done).size, total)
