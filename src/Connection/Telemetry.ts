@@ -239,10 +239,10 @@ export interface MessagingMetrics {
 
 const cache = new Map<string, MessagingMetrics>()
 
-/** The metrics of `send` (producer) or `poll` (consumer) for a topic. @internal */
+/** The metrics of `send` (producer) or `poll` (consumer) for a topic (`undefined`: several). @internal */
 export const messagingMetrics = (
   operation: "send" | "poll",
-  topic: string,
+  topic: string | undefined,
   group?: string | undefined,
   errorType?: string | undefined
 ): MessagingMetrics => {
@@ -253,7 +253,7 @@ export const messagingMetrics = (
     [A.system]: "kafka",
     [A.operationName]: operation,
     [A.operationType]: operation === "send" ? "send" : "receive",
-    [A.destination]: topic,
+    ...(topic !== undefined ? { [A.destination]: topic } : {}),
     ...(group !== undefined ? { [A.group]: group } : {}),
     ...(errorType !== undefined ? { [A.errorType]: errorType } : {})
   }
