@@ -46,13 +46,13 @@ export class FetcherTelemetry {
   ): Effect.Effect<readonly [A, ...Array<A>], E> {
     if (!this.tracing) {
       return run((p, chunk, records) => {
-        Telemetry.messagingMetrics("poll", p.topic, this.group).messages.updateUnsafe(records.length, Context.empty())
+        this.consumedOf(p.topic).messages.updateUnsafe(records.length, Context.empty())
         return emit(p, chunk, records)
       })
     }
     const seen: Seen = { count: 0, topic: undefined, partition: -1, mixed: false, offset: -1n, links: [] }
     const pulled = run((p, chunk, records) => {
-      Telemetry.messagingMetrics("poll", p.topic, this.group).messages.updateUnsafe(records.length, Context.empty())
+      this.consumedOf(p.topic).messages.updateUnsafe(records.length, Context.empty())
       if (seen.count === 0) {
         seen.topic = p.topic
         seen.partition = p.partition
@@ -67,6 +67,17 @@ export class FetcherTelemetry {
       return emit(p, chunk, records)
     })
     return Effect.tap(pulled, () => this.span(only, seen))
+  }
+
+  /** The consumed-messages metrics by topic (no key built per chunk). */
+  private readonly consumed = new Map<string, Telemetry.MessagingMetrics>()
+  private consumedOf(topic: string): Telemetry.MessagingMetrics {
+    let m = this.consumed.get(topic)
+    if (m === undefined) {
+      m = Telemetry.messagingMetrics("poll", topic, this.group)
+      this.consumed.set(topic, m)
+    }
+    return m
   }
 
   /** The span of a pull that returned records (made when they are handed over: no waiting in it). */

@@ -91,7 +91,7 @@ export class ProducerTelemetry {
   /** One Produce request to `node`: its duration, and with a tracer a `send` span over it. */
   traceRequest = (request: Effect.Effect<void>, node: number, batches: ReadonlyArray<Batch>): Effect.Effect<void> => {
     const topic = singleTopic(batches)
-    const metrics = Telemetry.messagingMetrics("send", topic)
+    const metrics = topic === undefined ? Telemetry.messagingMetrics("send", undefined) : this.sentOf(topic)
     const started = performance.now()
     const timed = Effect.ensuring(request, Effect.sync(() => {
       metrics.duration.updateUnsafe((performance.now() - started) / 1000, Context.empty())
@@ -134,9 +134,22 @@ export class ProducerTelemetry {
   /** A batch settled: its records are counted as sent, with `error.type` for a failed part. */
   onBatchDone = (batch: Batch, parts: ReadonlyArray<AckPart>): void => {
     for (const p of parts) {
-      const m = Telemetry.messagingMetrics("send", batch.topic, undefined, p.error === undefined ? undefined : Telemetry.errorType(p.error))
+      const m = p.error === undefined
+        ? this.sentOf(batch.topic)
+        : Telemetry.messagingMetrics("send", batch.topic, undefined, Telemetry.errorType(p.error))
       m.messages.updateUnsafe(p.count, Context.empty())
     }
+  }
+
+  /** The metrics of sends to a topic that succeed, by topic (no key built per batch). */
+  private readonly sent = new Map<string, Telemetry.MessagingMetrics>()
+  private sentOf(topic: string): Telemetry.MessagingMetrics {
+    let m = this.sent.get(topic)
+    if (m === undefined) {
+      m = Telemetry.messagingMetrics("send", topic)
+      this.sent.set(topic, m)
+    }
+    return m
   }
 }
 
