@@ -15,13 +15,23 @@ import { Context, Effect, Exit, Tracer } from "effect"
 import type { ClusterService } from "../../Cluster/Cluster.ts"
 import * as Telemetry from "../../Connection/Telemetry.ts"
 import type { Header } from "../../Protocol/internal/RecordBatchCodec.ts"
-import type { ProducerError } from "../Errors.ts"
-import type { ProducerRecord, RecordMetadata } from "../Producer.ts"
 import type { AckPart, Batch } from "./accumulator.ts"
 
 const { A } = Telemetry
 
-type Send = (r: ProducerRecord) => Effect.Effect<RecordMetadata, ProducerError>
+/** What telemetry reads of a record to send and of where it went (structural: no import of Producer.ts). */
+interface OutgoingRecord {
+  readonly topic: string
+  readonly partition?: number | undefined
+  readonly key?: Uint8Array | null | undefined
+  readonly value: Uint8Array | null
+  readonly headers?: ReadonlyArray<Header> | undefined
+}
+interface Written {
+  readonly partition: number
+  readonly offset: bigint
+}
+type Send<R extends OutgoingRecord, M extends Written, E> = (r: R) => Effect.Effect<M, E>
 
 export class ProducerTelemetry {
   readonly tracing: boolean
@@ -42,7 +52,7 @@ export class ProducerTelemetry {
    * `send` as it is without a tracer; with one, a `create <topic>` span around each send made
    * inside a sampled span (a send outside any span, or in an unsampled one, makes none).
    */
-  wrapSend(send: Send): Send {
+  wrapSend<R extends OutgoingRecord, M extends Written, E>(send: Send<R, M, E>): Send<R, M, E> {
     if (!this.tracing) return send
     return (r) =>
       Effect.contextWith((ctx: Context.Context<never>) => {
@@ -52,7 +62,7 @@ export class ProducerTelemetry {
       })
   }
 
-  private create(send: Send, r: ProducerRecord, propagate: boolean): Effect.Effect<RecordMetadata, ProducerError> {
+  private create<R extends OutgoingRecord, M extends Written, E>(send: Send<R, M, E>, r: R, propagate: boolean): Effect.Effect<M, E> {
     const attributes: Record<string, unknown> = {
       [A.system]: "kafka",
       [A.operationName]: "create",
@@ -67,7 +77,7 @@ export class ProducerTelemetry {
       let record = r
       if (propagate) {
         const header: Header = { key: Telemetry.TRACEPARENT, value: Buffer.from(Telemetry.formatTraceparent(span), "latin1") }
-        record = { ...r, headers: r.headers === undefined ? [header] : [...r.headers, header] }
+        record = { ...r, headers: r.headers === undefined ? [header] : [...r.headers, header] } as R
       }
       this.createSpans.set(record, span)
       this.liveCreateSpans++
