@@ -158,3 +158,21 @@ describe("OpenTelemetry", () => {
     }).pipe(Effect.provide(Otel))
   })
 })
+
+describe("traceparent", () => {
+  it("round-trips a span's context; rejects what is not W3C trace context", () => {
+    const span = Telemetry.parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    assert.deepInclude(span, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", sampled: true })
+    assert.strictEqual(Telemetry.formatTraceparent(span!), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    assert.strictEqual(Telemetry.parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")?.sampled, false)
+    for (const bad of [
+      "", "garbage", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", // too few parts
+      "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", // forbidden version
+      "00-00000000000000000000000000000000-00f067aa0ba902b7-01", // zero trace id
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", // zero span id
+      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", // upper case
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra" // version 00 has 4 parts
+    ]) assert.isUndefined(Telemetry.parseTraceparent(bad), bad)
+    assert.isUndefined(Telemetry.producerSpanOf({ headers: [{ key: "traceparent", value: null }] }))
+  })
+})
