@@ -35,6 +35,7 @@ describe("OpenTelemetry", () => {
     }))
     const topic = uniqueTopic("otel")
     const groupId = uniqueTopic("otel-g")
+    const small = uniqueTopic("otel-small")
     const program = Effect.gen(function*() {
       const cluster = yield* Cluster.Cluster
       yield* createTopic(cluster, topic)
@@ -43,6 +44,10 @@ describe("OpenTelemetry", () => {
       const sent = yield* producer.send({ topic, key: te.encode("order-1"), value: te.encode("v1") }).pipe(Effect.withSpan("test.produce"))
       // a batch sent outside any span: the batch's send span only
       yield* producer.sendAll([2, 3, 4].map((i) => ({ topic, value: te.encode(`v${i}`) })))
+      // a record the broker refuses (larger than the topic's max.message.bytes): error.type
+      yield* createTopic(cluster, small, { configs: { "max.message.bytes": "1000" } })
+      const refused = yield* producer.send({ topic: small, value: new Uint8Array(4000) }).pipe(Effect.withSpan("test.refused"), Effect.flip)
+      assert.strictEqual(refused._tag, "RecordTooLarge")
       const admin = yield* Admin.make
       yield* admin.listTopics()
       const consumer = yield* Consumer.make({ groupId, topics: [topic], offsetReset: "earliest", maxWait: "100 millis" })
@@ -142,6 +147,10 @@ describe("OpenTelemetry", () => {
       assert.deepInclude(one("kafka.SyncGroup").attributes, { "messaging.consumer.group.name": groupId, "messaging.operation.name": "sync" })
       assert.deepInclude(one("Admin.listTopics").attributes, { "messaging.system": "kafka", "messaging.operation.name": "listTopics" })
 
+      // failures carry error.type: the create span, the batch's send span, the sent-messages count
+      assert.strictEqual(one(`create ${small}`).attributes["error.type"], "RecordTooLarge")
+      assert.strictEqual(one(`send ${small}`).attributes["error.type"], "RecordTooLarge")
+
       // metrics, with the conventions' names and units
       const exported: Array<MetricData> = metrics.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
       const points = (name: string) =>
@@ -155,6 +164,9 @@ describe("OpenTelemetry", () => {
       assert.isAtLeast(durations.length, 1)
       assert.strictEqual(durations[0]!.unit, "s")
       assert.isAtLeast((durations[0]!.p.value as Histogram).count, 1)
+      const failed = exported.filter((m) => m.descriptor.name === "messaging.client.sent.messages").flatMap((m) => m.dataPoints as Array<DataPoint<unknown>>)
+        .filter((p) => p.attributes["messaging.destination.name"] === small)
+      assert.deepStrictEqual(failed.map((p) => [p.attributes["error.type"], p.value]), [["RecordTooLarge", 1]])
     }).pipe(Effect.provide(Otel))
   })
 })

@@ -132,14 +132,19 @@ export class ProducerTelemetry {
       }
     }
     // a root span: a batch gathers the sends of many callers, none of them its parent
-    return Effect.withSpan(timed, topic === undefined ? "send" : `send ${topic}`, {
-      kind: "client",
-      root: true,
-      captureStackTrace: false,
-      attributes,
-      links
+    return Effect.useSpan(topic === undefined ? "send" : `send ${topic}`, { kind: "client", root: true, attributes, links }, (span) => {
+      for (const b of batches) this.batchSpans.set(b, span)
+      return Effect.withParentSpan(
+        Effect.ensuring(timed, Effect.sync(() => {
+          for (const b of batches) if (this.batchSpans.get(b) === span) this.batchSpans.delete(b)
+        })),
+        span
+      )
     })
   }
+
+  /** The send span of each batch in a traced Produce request, while the request runs. */
+  private readonly batchSpans = new Map<Batch, Tracer.Span>()
 
   /** A batch settled: its records are counted as sent, with `error.type` for a failed part. */
   onBatchDone = (batch: Batch, parts: ReadonlyArray<AckPart>): void => {
@@ -148,6 +153,7 @@ export class ProducerTelemetry {
         ? this.sentOf(batch.topic)
         : Telemetry.messagingMetrics("send", batch.topic, undefined, Telemetry.errorType(p.error))
       m.messages.updateUnsafe(p.count, Context.empty())
+      if (p.error !== undefined && this.tracing) this.batchSpans.get(batch)?.attribute(A.errorType, Telemetry.errorType(p.error))
     }
   }
 
