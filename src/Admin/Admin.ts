@@ -38,6 +38,7 @@ import { Context, Effect, Layer } from "effect"
 import type { Duration } from "effect"
 import { Cluster } from "../Cluster/Cluster.ts"
 import type { ClusterError } from "../Cluster/Errors.ts"
+import * as Telemetry from "../Connection/Telemetry.ts"
 import type { InvalidTopicName } from "../Topic.ts"
 import type { AdminItemError, AdminPartialFailure, GroupHasActiveMembers, InvalidAdminRequest, NotShareGroup } from "./Errors.ts"
 import * as acls from "./internal/acls.ts"
@@ -336,7 +337,13 @@ export interface AdminService {
  */
 export class Admin extends Context.Service<Admin, AdminService>()("kpax/Admin") {}
 
-const span = <A, Err>(name: string, self: Effect.Effect<A, Err>): Effect.Effect<A, Err> => Effect.withSpan(self, `Admin.${name}`)
+/** An admin call's span: `Admin.<name>` with `messaging.system`, the operation's name and `error.type` on failure. */
+const span = <A, Err>(name: string, self: Effect.Effect<A, Err>): Effect.Effect<A, Err> =>
+  Effect.withSpan(
+    Effect.tapError(self, (e) => Effect.annotateCurrentSpan(Telemetry.A.errorType, Telemetry.errorType(e))),
+    `Admin.${name}`,
+    { kind: "client", attributes: { [Telemetry.A.system]: "kafka", [Telemetry.A.operationName]: name } }
+  )
 
 /**
  * The Admin service over the `Cluster` in context. It holds nothing of its own: every operation

@@ -28,6 +28,8 @@ import { BrokerMetrics } from "./internal/Metrics.ts"
 import type { Session } from "./internal/Session.ts"
 import type { TlsOptions } from "./internal/Transport.ts"
 import { validateRequest } from "./internal/Validation.ts"
+import { requestAttributes, responseErrorType } from "./internal/spanAttributes.ts"
+import * as Telemetry from "./Telemetry.ts"
 import type { VersionRange } from "./internal/Versions.ts"
 
 export type { BrokerError } from "./Errors.ts"
@@ -171,6 +173,7 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
     const address = `${options.host}:${options.port}`
     const requestTimeoutMs = Duration.toMillis(options.requestTimeout ?? "30 seconds")
     const metrics = new BrokerMetrics(address)
+    const server = { host: options.host, port: options.port }
     const tracing = options.tracing ?? true
     const validate = options.validateRequests ?? true
     const connector = new Connector(
@@ -262,9 +265,14 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
             const res = decoded.success
             const throttle = throttleOf(res)
             if (throttle > 0) throttledUntil = Math.max(throttledUntil, clock.currentTimeMillisUnsafe() + throttle)
-            return traced
-              ? Effect.as(Effect.annotateCurrentSpan("kafka.response.bytes", bytes.length), res)
-              : Effect.succeed(res)
+            if (!traced) return Effect.succeed(res)
+            const errorType = responseErrorType(res)
+            return Effect.as(
+              errorType === undefined
+                ? Effect.annotateCurrentSpan("kafka.response.bytes", bytes.length)
+                : Effect.annotateCurrentSpan({ "kafka.response.bytes": bytes.length, [Telemetry.A.errorType]: errorType }),
+              res
+            )
           })
         } else {
           effect = Effect.as(transport.send(frame, sendOptions), undefined)
@@ -274,20 +282,25 @@ export const make = (options: BrokerOptions): Effect.Effect<BrokerService, never
             m.errors.updateUnsafe(1, ctx)
             metrics.inFlight.updateUnsafe(transport.inFlight, ctx)
           }))
-        return traced
-          ? Effect.withSpan(effect, `kafka.${api.name}`, {
+        if (!traced) return effect
+        return Effect.withSpan(
+          Effect.tapError(effect, (e) => Effect.annotateCurrentSpan(Telemetry.A.errorType, Telemetry.errorType(e))),
+          `kafka.${api.name}`,
+          {
             kind: "client",
             captureStackTrace: false,
-            attributes: {
+            attributes: requestAttributes(api.name, req, {
               "messaging.system": "kafka",
+              "server.address": server.host,
+              "server.port": server.port,
               "kafka.api": api.name,
               "kafka.api.version": version,
               "kafka.broker": address,
               "kafka.correlation_id": correlationId,
               "kafka.request.bytes": frame.length
-            }
-          })
-          : effect
+            })
+          }
+        )
       }
       const wait = throttledUntil - clock.currentTimeMillisUnsafe()
       return wait > 0 ? Effect.andThen(Effect.sleep(wait), Effect.suspend(write)) : write()

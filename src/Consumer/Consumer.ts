@@ -215,6 +215,7 @@ export const make = (options: ConsumerOptions): Effect.Effect<ConsumerService, G
     }
     const cluster = yield* Cluster
     const fetcher = yield* startFetcher(cluster, fetchSettings)
+    if (fetcher.telemetry !== undefined) fetcher.telemetry.group = options.groupId
 
     // the membership exists only after `join`, but its hooks may run before `join` returns:
     // they hand it over

@@ -37,6 +37,7 @@ import { PartitionState, partitionKey } from "./partition.ts"
 import type { DataChunk, StartPosition } from "./partition.ts"
 import { pull as pullRecords } from "./reader.ts"
 import { Signal } from "./signal.ts"
+import { FetcherTelemetry } from "./telemetry.ts"
 
 export interface FetcherSettings {
   readonly isolationLevel: 0 | 1
@@ -82,6 +83,8 @@ export class Fetcher {
   connectionsCheckedFor: ClusterMetadata | undefined
   readonly settings: FetcherSettings
   readonly now: () => number
+  /** Consumed-messages metrics and, with a tracer, poll spans (set by `startFetcher`). */
+  telemetry: FetcherTelemetry | undefined = undefined
   readonly parts = new Map<string, PartitionState>()
   /** Partitions with chunks, in the order they got them (round robin for readers). */
   ready: Array<PartitionState> = []
@@ -461,7 +464,10 @@ export class Fetcher {
     emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>,
     maxRecords = Infinity
   ): Effect.Effect<readonly [A, ...Array<A>], ConsumerError | Cause.Done> {
-    return pullRecords(this, only, emit, maxRecords)
+    const t = this.telemetry
+    return t === undefined
+      ? pullRecords(this, only, emit, maxRecords)
+      : t.pull(only, emit, (e) => pullRecords(this, only, e, maxRecords))
   }
 
   /** Closes the fetch sessions on the brokers (best effort). */
@@ -496,6 +502,7 @@ export const startFetcher = (cluster: ClusterService, settings: FetcherSettings)
     const scope = yield* Scope.fork(parentScope)
     const clock = yield* Effect.clockWith(Effect.succeed)
     const fetcher = new Fetcher(cluster, settings, () => clock.currentTimeMillisUnsafe())
+    fetcher.telemetry = new FetcherTelemetry(yield* Effect.context<never>())
     // closed with the requests, before the sessions are closed (over the shared connections)
     fetcher.connections = yield* Scope.provide(cluster.brokerSession, scope)
     yield* Effect.forkIn(fetcher.run((work) => Effect.forkIn(work, scope)), scope)

@@ -26,6 +26,7 @@ import type { AckPart, BatchAck, PendingRecord, SendResume } from "./accumulator
 import { Sender } from "./sender.ts"
 import { SpaceQueue } from "./spaceQueue.ts"
 import { Transactions } from "./transactions.ts"
+import { ProducerTelemetry } from "./telemetry.ts"
 
 /**
  * Where many records went, as runs of consecutive records that landed next to each other in one
@@ -129,6 +130,9 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         runFork(Effect.forkIn(effect, scope))
       }
     })
+    const telemetry = new ProducerTelemetry(context, cluster)
+    sender.onBatchDone = telemetry.onBatchDone
+    sender.traceRequest = telemetry.traceRequest
     sender.beforeSend = txn.beforeSend
     if (o.transactionalId !== null) {
       sender.pipelined = txn.added
@@ -332,6 +336,9 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         }
         return dispatch(x, r, resume, 0)
       })
+
+    /** `send` in a `create` span when called inside a sampled span (only with a tracer installed). */
+    const tracedSend = telemetry.wrapSend(send)
 
     /** Resumes the sends waiting in a settled batch, in record order. */
     sender.onSettled = (batch: Batch, parts: ReadonlyArray<AckPart>): void => {
@@ -551,7 +558,7 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
         if (Result.isFailure(key)) return Effect.fail(key.failure)
         const value = topic.encodeValue(r.value)
         if (Result.isFailure(value)) return Effect.fail(value.failure)
-        return send({ topic: topic.name, key: key.success, value: value.success, partition: r.partition, headers: r.headers, timestamp: r.timestamp })
+        return tracedSend({ topic: topic.name, key: key.success, value: value.success, partition: r.partition, headers: r.headers, timestamp: r.timestamp })
       })
 
     const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ProducerError, R> =>
@@ -609,7 +616,7 @@ export const makeProducer = (cluster: ClusterService, o: ResolvedOptions): Effec
     })
 
     const service: ProducerService = {
-      send,
+      send: tracedSend,
       sendAll: (records) => Effect.flatMap(appendMany(records), awaitMany),
       sendTyped,
       sink,

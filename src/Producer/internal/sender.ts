@@ -76,6 +76,10 @@ export class Sender {
   onSpaceFreed: () => void = () => {}
   /** Resumes the sends in a settled batch's waiter list (set by the producer). */
   onSettled: (batch: Batch, parts: ReadonlyArray<AckPart>) => void = () => {}
+  /** Telemetry of a settled batch (messaging metrics, set by the producer). */
+  onBatchDone: (batch: Batch, parts: ReadonlyArray<AckPart>) => void = () => {}
+  /** Wraps each Produce request (its duration; a span when traced; set by the producer). */
+  traceRequest: (request: Effect.Effect<void>, node: number, batches: ReadonlyArray<Batch>) => Effect.Effect<void> = (r) => r
 
   constructor(options: {
     readonly acc: Accumulator
@@ -112,6 +116,7 @@ export class Sender {
       return
     }
     this.acc.complete(batch)
+    this.onBatchDone(batch, parts)
     Deferred.doneUnsafe(batch.done, Exit.succeed(parts))
     if (batch.waitIndexes !== undefined) this.onSettled(batch, parts)
     this.onSpaceFreed()
@@ -317,7 +322,7 @@ export class Sender {
     if (current.length > 0) groups.push(current)
     for (const g of groups) {
       this.nodeInFlight.set(node, (this.nodeInFlight.get(node) ?? 0) + 1)
-      this.fork(this.request(node, g))
+      this.fork(this.traceRequest(this.request(node, g), node, g))
     }
   }
 
