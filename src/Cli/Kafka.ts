@@ -13,6 +13,7 @@ import * as RetryPolicy from "../Cluster/RetryPolicy.ts"
 import { clusterOptions } from "../Layers/Config.ts"
 import { CommandFailed, describeError, UsageError } from "./Errors.ts"
 import { globals } from "./Global.ts"
+import * as Hints from "./Hints.ts"
 import * as Profile from "./Profile.ts"
 import * as Settings from "./Settings.ts"
 import type { Globals } from "./Global.ts"
@@ -135,15 +136,17 @@ export const clusterLayer = (c: Connection): Layer.Layer<Cluster, CommandFailed>
   ).pipe(Layer.provide(RetryPolicy.layer(retryPolicy(c.timeoutMs))))
 
 /**
- * Runs `effect` with the command line's `Cluster` (and an `Admin` over it).
+ * Runs `effect` with the command line's `Cluster` (and an `Admin` over it); its errors get the
+ * hints of `Hints.ts` (`access`: the ACL operation the command needs, for authorization errors).
  *
  * @example
  * ```ts
- * const handler = withCluster(Effect.gen(function*() { const cluster = yield* Cluster; … }))
+ * const handler = withCluster(Effect.gen(function*() { const cluster = yield* Cluster; … }), { operation: "Read" })
  * ```
  */
-export const withCluster = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+export const withCluster = <A, E, R>(effect: Effect.Effect<A, E, R>, access?: { readonly operation: string }) =>
   Effect.gen(function*() {
     const c = yield* connection
-    return yield* Effect.provide(effect, Admin.layer.pipe(Layer.provideMerge(clusterLayer(c))))
+    const hinted = Hints.withHint({ principal: c.principal, sasl: c.options.sasl !== undefined, operation: access?.operation })
+    return yield* Effect.provide(effect, Admin.layer.pipe(Layer.provideMerge(clusterLayer(c)))).pipe(Effect.mapError(hinted))
   })

@@ -116,7 +116,7 @@ describe("kpax exit codes and errors", () => {
         kpax(["consume", "no-such-topic-kpax-cli"]),
         kpax(["topics", "describe", "no-such-topic-kpax-cli"])
       ])
-      oneLine(noTopic, 1, /^kpax: topic no-such-topic-kpax-cli does not exist$/m)
+      oneLine(noTopic, 1, /^kpax: topic no-such-topic-kpax-cli does not exist: create it with kpax topics create no-such-topic-kpax-cli$/m)
       oneLine(noPartition, 1, /UNKNOWN_TOPIC_OR_PARTITION/)
     }), 180_000)
 
