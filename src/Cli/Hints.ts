@@ -70,7 +70,8 @@ export const hint = (line: string, ctx: Context): string | undefined => {
  */
 export const withHint = (ctx: Context) => <E>(e: E): E | CommandFailed => {
   if (typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "UsageError") return e
-  const line = describeError(e)
+  // the broker's own text after an authorization code describes its request object, not the fix
+  const line = describeError(e).replace(/(_AUTHORIZATION_FAILED)\b.*$/, "$1")
   const h = hint(line, ctx)
   return h === undefined ? e : new CommandFailed({ message: `${line}: ${h}` })
 }

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Command } from "effect/cli"
+import { acls } from "./commands/acls.ts"
 import { config } from "./commands/config.ts"
 import { configs } from "./commands/configs.ts"
 import { consume } from "./commands/consume.ts"
@@ -23,6 +24,6 @@ Connection flags fall back to KAFKA_* environment variables (KAFKA_BROKERS, KAFK
 
 export const root = Command.make("kpax").pipe(
   Command.withDescription(DESCRIPTION),
-  Command.withSubcommands([consume, tail, produce, offset, rollback, meta, coord, topics, groups, configs, config]),
+  Command.withSubcommands([consume, tail, produce, offset, rollback, meta, coord, topics, groups, configs, acls, config]),
   Command.withGlobalFlags(Global.all)
 )
