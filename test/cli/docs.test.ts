@@ -1,29 +1,26 @@
 /**
- * docs/cli.md's `sh` blocks, each run whole with `sh -e` (`kpax` is bin/kpax.js) against the test
- * broker: every block must exit 0, and the config ones must show where their settings came from.
+ * docs/cli.md's `sh` blocks marked `run-by=test/cli/docs.test.ts`, each run whole with `sh -e`
+ * against the test broker (HOME and XDG_CONFIG_HOME fresh): every block must exit 0, and the
+ * config ones must show where their settings came from. The ACL block is run by
+ * test/cli/secured.test.ts (it needs a broker with an authorizer).
  */
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { brokers } from "../kafka/env.ts"
-
-const ROOT = path.resolve(import.meta.dirname, "..", "..")
+import { shBlocks, shell } from "./run.ts"
 
 describe("docs/cli.md", () => {
   it.live("every sh block runs", () =>
     Effect.sync(() => {
-      const doc = fs.readFileSync(path.join(ROOT, "docs", "cli.md"), "utf8")
-      const blocks = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!)
+      const blocks = shBlocks("docs/cli.md", "test/cli/docs.test.ts")
       assert.strictEqual(blocks.length, 4)
-      const env: Record<string, string> = {}
-      for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("KAFKA_") && !k.startsWith("KPAX_") && k !== "XDG_CONFIG_HOME") env[k] = v
       const outputs = blocks.map((block) => {
-        const script = `set -e\nkpax() { "${process.execPath}" "${path.join(ROOT, "bin", "kpax.js")}" "$@"; }\n${block}`
-        const r = spawnSync("sh", ["-c", script], { env: { ...env, HOME: fs.mkdtempSync(path.join(os.tmpdir(), "kpax-docs-home-")), KAFKA_BROKERS: brokers().join(",") }, encoding: "utf8", timeout: 90_000 })
-        assert.strictEqual(r.status, 0, `${block}\n${r.stderr}`)
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "kpax-docs-home-"))
+        const r = shell(`set -e\n${block}`, { HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"), KAFKA_BROKERS: brokers().join(",") })
+        assert.strictEqual(r.code, 0, `${block}\n${r.stderr}`)
         return r.stdout
       })
       assert.match(outputs[0]!, /"setting":"client-id","value":"reporting","source":"flag --client-id"/)

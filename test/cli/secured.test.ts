@@ -14,7 +14,7 @@ import { Effect } from "effect"
 import { startSecured } from "../kafka/harness.ts"
 import type { SecuredKafka } from "../kafka/harness.ts"
 import { uniqueTopic } from "../util/kafka.ts"
-import { jsonLines, kpaxRaw, lines, ok } from "./run.ts"
+import { jsonLines, kpaxRaw, lines, ok, shBlocks, shell } from "./run.ts"
 import type { Run } from "./run.ts"
 
 let kafka: SecuredKafka
@@ -172,6 +172,16 @@ describe("kpax against a secured broker", () => {
       let after: Run
       do after = ok(yield* Effect.andThen(Effect.sleep("200 millis"), run(["acls", "list", "--topic", t, "--json", ...alice()])))
       while (after.stdout !== "")
+
+      // docs/cli.md's ACL block, as a super user whose settings come from a profile
+      const [block] = shBlocks("docs/cli.md", "test/cli/secured.test.ts")
+      const env = { ...configHome("docs-acls", { profiles: { default: { "brokers": kafka.listeners.SASL_SSL, "tls-ca": kafka.tls.caPem, "sasl-mechanism": "PLAIN", "sasl-username": "alice", "sasl-password-env": "PW" } } }), PW: PASSWORD }
+      const doc = shell(`set -e\n${block}`, env)
+      assert.strictEqual(doc.code, 0, doc.stderr)
+      const docCreated = lines(doc).slice(0, 5).map((l) => l.split(/\s+/).slice(2, 6).join(" "))
+      assert.deepStrictEqual(docCreated, ["PERMISSION OPERATION RESOURCE NAME", "Allow Describe Group billing", "Allow Read Group billing", "Allow Describe Topic orders", "Allow Read Topic orders"])
+      // the last command deleted bob's two ACLs on orders
+      assert.deepStrictEqual(lines(doc).slice(-2).map((l) => l.split(/\s+/).slice(3, 6).join(" ")), ["Describe Topic orders", "Read Topic orders"])
     }), 240_000)
 
   it.live("misconfigurations get one line with the fix, exit 1", () =>
