@@ -31,3 +31,31 @@ export const normalizeArgs = (argv: ReadonlyArray<string>): Array<string> => {
   }
   return out
 }
+
+const valueOf = (argv: ReadonlyArray<string>, flag: string): string | undefined => {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === "--") return undefined
+    if (a === flag) return argv[i + 1]
+    if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1)
+  }
+  return undefined
+}
+
+/**
+ * `--json` added when the selected profile asks for JSON output (`"json": true`) and the command
+ * line does not ask for help, the version or completions. A broken config file adds nothing:
+ * the command itself reports it.
+ *
+ * @example
+ * ```ts
+ * withProfileOutput(["meta"], (name) => name === undefined ? true : false) // ["meta", "--json"]
+ * ```
+ */
+export const withProfileOutput = (argv: ReadonlyArray<string>, wantsJson: (profile: string | undefined) => boolean): ReadonlyArray<string> => {
+  const end = argv.indexOf("--")
+  const words = end < 0 ? argv : argv.slice(0, end)
+  if (words.length === 0 || words.some((a) => ["--json", "--help", "-h", "--version", "--completions"].includes(a) || a.startsWith("--completions="))) return argv
+  if (!wantsJson(valueOf(words, "--profile"))) return argv
+  return end < 0 ? [...argv, "--json"] : [...argv.slice(0, end), "--json", ...argv.slice(end)]
+}

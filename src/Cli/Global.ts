@@ -49,11 +49,17 @@ export const SaslPassword = GlobalFlag.Setting("sasl-password")({
 export const Timeout = GlobalFlag.Setting("timeout")({
   flag: optionalString("timeout", "how long to wait for the brokers: connecting, metadata, retries (default 10s; env KAFKA_CONNECT_TIMEOUT)")
 })
+export const Profile = GlobalFlag.Setting("profile")({
+  flag: optionalString("profile", "the profile of the kpax config file to use (env KPAX_PROFILE; see kpax config show)")
+})
+export const CommandConfig = GlobalFlag.Setting("command-config")({
+  flag: optionalString("command-config", "a Java client properties file (bootstrap.servers, security.protocol, sasl.*, ssl.* in PEM)")
+})
 export const Json = GlobalFlag.Setting("json")({ flag: bool("json", "machine output: one JSON value per line on stdout") })
 export const Quiet = GlobalFlag.Setting("quiet")({ flag: bool("quiet", "no progress reports on stderr").pipe(Flag.withAlias("q")) })
 
 /** Every global flag, for `Command.withGlobalFlags`. */
-export const all = [Brokers, ClientId, Tls, TlsCa, TlsCert, TlsKey, TlsInsecure, SaslMechanism, SaslUsername, SaslPassword, Timeout, Json, Quiet] as const
+export const all = [Brokers, ClientId, Tls, TlsCa, TlsCert, TlsKey, TlsInsecure, SaslMechanism, SaslUsername, SaslPassword, Timeout, Profile, CommandConfig, Json, Quiet] as const
 
 /** The global flags' values, as given on the command line. */
 export interface Globals {
@@ -68,6 +74,8 @@ export interface Globals {
   readonly saslUsername: string | undefined
   readonly saslPassword: Redacted.Redacted<string> | undefined
   readonly timeout: string | undefined
+  readonly profile: string | undefined
+  readonly commandConfig: string | undefined
   readonly json: boolean
   readonly quiet: boolean
 }
@@ -88,6 +96,8 @@ export const globals = Effect.gen(function*() {
     saslUsername: u(yield* SaslUsername),
     saslPassword: u(yield* SaslPassword),
     timeout: u(yield* Timeout),
+    profile: u(yield* Profile),
+    commandConfig: u(yield* CommandConfig),
     json: yield* Json,
     quiet: yield* Quiet
   } satisfies Globals

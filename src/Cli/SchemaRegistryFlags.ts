@@ -21,6 +21,7 @@ import * as Protobuf from "../SchemaRegistry/Protobuf.ts"
 import * as SchemaRegistry from "../SchemaRegistry/SchemaRegistry.ts"
 import * as Serde from "../SchemaRegistry/Serde.ts"
 import { CommandFailed, UsageError } from "./Errors.ts"
+import { settings } from "./Kafka.ts"
 
 const FORMATS = ["avro", "protobuf", "json-schema"] as const
 type FormatName = typeof FORMATS[number]
@@ -55,9 +56,9 @@ const formatOf = (name: FormatName, schema: string | undefined): Format<unknown>
 
 const registryLayer = (input: CommonInput) =>
   Effect.gen(function*() {
-    const url = Option.getOrUndefined(input.schemaRegistry) ?? process.env.KAFKA_SCHEMA_REGISTRY_URL
+    const url = Option.getOrUndefined(input.schemaRegistry) ?? (yield* settings).get("KAFKA_SCHEMA_REGISTRY_URL")?.value
     if (url === undefined || url === "") {
-      return yield* new UsageError({ message: "--key-format/--value-format need --schema-registry URL (or KAFKA_SCHEMA_REGISTRY_URL)" })
+      return yield* new UsageError({ message: "--key-format/--value-format need --schema-registry URL (or KAFKA_SCHEMA_REGISTRY_URL, or schema-registry in the profile)" })
     }
     // CLI-sized: a registry that does not answer ends the command within seconds, not the library's minute of retries.
     return SchemaRegistry.layer({ url, requestTimeout: "10 seconds", retry: Schedule.spaced("200 millis").pipe(Schedule.upTo({ times: 3 })) })

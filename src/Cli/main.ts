@@ -9,9 +9,10 @@ import * as fs from "node:fs"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer } from "effect"
 import { CliConfig, Command, GlobalFlag } from "effect/cli"
-import { normalizeArgs } from "./Args.ts"
+import { normalizeArgs, withProfileOutput } from "./Args.ts"
 import { ExitCode, outcomeOf } from "./Errors.ts"
 import * as Presenter from "./Presenter.ts"
+import * as Profile from "./Profile.ts"
 import { root } from "./Root.ts"
 
 const version = (): string => {
@@ -20,6 +21,14 @@ const version = (): string => {
     return pkg.version ?? "0.0.0"
   } catch {
     return "0.0.0"
+  }
+}
+
+const profileWantsJson = (name: string | undefined): boolean => {
+  try {
+    return Profile.load({ name, env: process.env, cwd: process.cwd() })?.entries.some((e) => e.variable === "KPAX_JSON" && e.value === "true") ?? false
+  } catch {
+    return false
   }
 }
 
@@ -40,7 +49,7 @@ const Services = Layer.mergeAll(
  */
 export const run = (argv: ReadonlyArray<string>): Promise<number> =>
   new Promise((resolve) => {
-    const program = Command.runWith(root, { version: version() })(normalizeArgs(argv)).pipe(Effect.provide(Services))
+    const program = Command.runWith(root, { version: version() })(normalizeArgs(withProfileOutput(argv, profileWantsJson))).pipe(Effect.provide(Services))
     const fiber = Effect.runFork(program)
     const interrupt = () => fiber.interruptUnsafe()
     process.once("SIGINT", interrupt)

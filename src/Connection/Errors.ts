@@ -29,6 +29,7 @@ export type ConnectionErrorReason =
   | "Shutdown" // this Broker was shut down (its scope closed): it will not connect again
   | "Socket" // a socket error after the connection was established
   | "FrameTooLarge" // the broker announced a frame larger than `maxFrameBytes`
+  | "TlsRecord" // the broker answered with TLS: a plaintext client on a TLS listener
   | "Protocol" // the byte stream does not follow the Kafka framing (bad size, unknown correlation id)
 
 /**
@@ -47,11 +48,11 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<{
   readonly cause?: unknown
 }> {
   /**
-   * A new connection may succeed, except when the broker sends frames we refuse to buffer or this
-   * Broker was shut down.
+   * A new connection may succeed, except when the broker sends frames we refuse to buffer, speaks
+   * TLS to a plaintext client, or this Broker was shut down.
    */
   get retriable(): boolean {
-    return this.reason !== "FrameTooLarge" && this.reason !== "Shutdown"
+    return this.reason !== "FrameTooLarge" && this.reason !== "TlsRecord" && this.reason !== "Shutdown"
   }
 }
 

@@ -31,6 +31,8 @@ const flags = (given: Partial<{ [K in keyof typeof values]: (typeof values)[K] }
       Effect.provideService(Global.SaslUsername, v.saslUsername),
       Effect.provideService(Global.SaslPassword, v.saslPassword),
       Effect.provideService(Global.Timeout, v.timeout),
+      Effect.provideService(Global.Profile, v.profile),
+      Effect.provideService(Global.CommandConfig, v.commandConfig),
       Effect.provideService(Global.Json, false),
       Effect.provideService(Global.Quiet, true)
     )
@@ -46,7 +48,9 @@ const values = {
   saslMechanism: Option.none<"PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512">(),
   saslUsername: Option.none<string>(),
   saslPassword: Option.none<Redacted.Redacted<string>>(),
-  timeout: Option.none<string>()
+  timeout: Option.none<string>(),
+  profile: Option.none<string>(),
+  commandConfig: Option.none<string>()
 }
 
 describe("kpax connection settings", () => {

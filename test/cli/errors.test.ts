@@ -116,7 +116,7 @@ describe("kpax exit codes and errors", () => {
         kpax(["consume", "no-such-topic-kpax-cli"]),
         kpax(["topics", "describe", "no-such-topic-kpax-cli"])
       ])
-      oneLine(noTopic, 1, /^kpax: topic no-such-topic-kpax-cli does not exist$/m)
+      oneLine(noTopic, 1, /^kpax: topic no-such-topic-kpax-cli does not exist: create it with kpax topics create no-such-topic-kpax-cli$/m)
       oneLine(noPartition, 1, /UNKNOWN_TOPIC_OR_PARTITION/)
     }), 180_000)
 
@@ -136,13 +136,25 @@ describe("kpax exit codes and errors", () => {
       for (const r of [root, consume, rollback, topicsCreate]) {
         assert.match(r!.stdout, /\nEXIT CODES\n  0 +success\n  1 +runtime error[^\n]*\n  2 +usage error[^\n]*\n  130 +interrupted/)
       }
-      for (const c of ["consume", "tail", "produce", "offset", "rollback", "meta", "coord", "topics", "groups", "configs"]) {
+      for (const c of ["consume", "tail", "produce", "offset", "rollback", "meta", "coord", "topics", "groups", "configs", "acls", "config"]) {
         assert.match(root!.stdout, new RegExp(`^  ${c} `, "m"))
       }
       for (const f of ["--start", "--end", "--count", "--follow", "--format", "--template", "--partitions", "--brokers", "--json"]) assert.include(consume!.stdout, f)
       for (const f of ["--to", "--time-field", "--payload", "--dry-run"]) assert.include(rollback!.stdout, f)
       assert.include(topicsCreate!.stdout, "--replication-factor")
       assert.match(version!.stdout, /^kpax \d+\.\d+\.\d+\n$/)
+    }), 180_000)
+
+  it.live("shell completions know the acls and config commands and their flags", () =>
+    Effect.promise(async () => {
+      const scripts = await Promise.all(["bash", "zsh", "fish"].map((shell) => raw(["--completions", shell])))
+      for (const r of scripts) {
+        assert.strictEqual(r!.code, 0, r!.stderr)
+        // fish names flags without their dashes
+        for (const word of ["acls", "config", "show", "allow-principal", "deny-principal", "resource-pattern-type", "transactional-id", "operation"]) {
+          assert.include(r!.stdout, word)
+        }
+      }
     }), 180_000)
 
   it.live("the launcher refuses a Node.js older than 22.19 with one line and exit 1", () =>

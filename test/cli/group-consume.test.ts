@@ -147,10 +147,15 @@ describe("kpax consume --share-group / --group", () => {
       })
 
       const split = Effect.gen(function*() {
+        const t6 = uniqueTopic("cli-group-split")
+        ok(yield* run(["topics", "create", t6, "--partitions", "6"]))
+        ok(yield* run(["produce", t6, "--key-separator", ":"], keyed(60)))
         const g4 = uniqueGroup("cli-gc-two")
-        const [a, b] = yield* Effect.all([run(["consume", t, "--group", g4]), run(["consume", t, "--group", g4])], { concurrency: 2 })
-        // two members at once (they may or may not overlap): every record once between them
-        assert.deepStrictEqual(values(ok(a!), ok(b!)), all(30))
+        const [a, b] = yield* Effect.all([run(["consume", t6, "--group", g4]), run(["consume", t6, "--group", g4])], { concurrency: 2 })
+        // two members at once on 6 partitions (they may or may not overlap): every record once between them
+        assert.deepStrictEqual(values(ok(a!), ok(b!)), all(60))
+        // and they committed it: a third run of the group prints nothing new
+        assert.deepStrictEqual(lines(ok(yield* run(["consume", t6, "--group", g4]))), [])
       })
 
       yield* Effect.all([committing, reading, following, split], { concurrency: 4, discard: true })

@@ -2,7 +2,8 @@
  * Runs the `kpax` command line as a user would: `bin/kpax.js` in a child process on the Node
  * running the tests (the pinned Node 24), against the test broker.
  */
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { brokers } from "../kafka/env.ts"
@@ -20,7 +21,7 @@ export interface Run {
 export interface RunOptions {
   /** Written to stdin, which is then closed (closed at once without it). */
   readonly input?: string
-  /** Extra environment; `KAFKA_*` of the test process are not passed on. */
+  /** Extra environment; `KAFKA_*` and `KPAX_*` of the test process are not passed on. */
   readonly env?: Record<string, string>
   /** Killed (SIGKILL) after this long; default 90 s. */
   readonly timeoutMs?: number
@@ -36,7 +37,7 @@ export interface Started {
 
 const cleanEnv = (): Record<string, string> => {
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("KAFKA_") && k !== "KPAX_DEBUG") env[k] = v
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("KAFKA_") && !k.startsWith("KPAX_")) env[k] = v
   return env
 }
 
@@ -81,3 +82,16 @@ export const ok = (r: Run): Run => {
   if (r.code !== 0) throw new Error(`kpax exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`)
   return r
 }
+
+/** `sh -c script` with `kpax` as a shell function running bin/kpax.js; only `env` and the non-`KAFKA_*` environment. */
+export const shell = (script: string, env: Record<string, string>): Run => {
+  const t0 = Date.now()
+  const r = spawnSync("sh", ["-c", `kpax() { "${process.execPath}" "${BIN}" "$@"; }\n${script}`], { env: { ...cleanEnv(), ...env }, encoding: "utf8", timeout: 90_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 }
+}
+
+/** The `sh` blocks of a docs page whose info string names `runBy` (`run-by=<file>`), or every one without `runBy`. */
+export const shBlocks = (page: string, runBy: string): Array<string> =>
+  [...fs.readFileSync(path.resolve(path.dirname(BIN), "..", page), "utf8").matchAll(/^```sh([^\n]*)\n([\s\S]*?)^```/gm)]
+    .filter((m) => m[1]!.includes(`run-by=${runBy}`))
+    .map((m) => m[2]!)

@@ -43,6 +43,18 @@ describe("FrameSplitter", () => {
     assert.strictEqual(s.pendingBytes, 0)
   })
 
+  it("names a TLS record where a size belongs (a plaintext client on a TLS listener)", () => {
+    // what a TLS listener answers a plaintext ApiVersions with: an alert record, TLS 1.2
+    const alert = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32])
+    const fault = new FrameSplitter(100 * 1024 * 1024, () => assert.fail("no frame expected")).push(alert)
+    assert.strictEqual(fault?.kind, "TlsRecord")
+    assert.match(fault?.message ?? "", /TLS listener/)
+    // a huge size that is not a TLS header stays FrameTooLarge
+    const other = Buffer.alloc(4)
+    other.writeInt32BE(0x7fff_fff0, 0)
+    assert.strictEqual(new FrameSplitter(100, () => {}).push(other)?.kind, "FrameTooLarge")
+  })
+
   it("refuses negative and too-small sizes", () => {
     for (const size of [-1, 0, 3]) {
       const s = new FrameSplitter(100, () => assert.fail("no frame expected"))

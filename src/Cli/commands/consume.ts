@@ -111,7 +111,7 @@ export const consume = Command.make("consume", {
           prepare: registry?.prepare,
           progress: p
         })
-      })))
+      })), { operation: "Read" })
     }
 
     if (Option.isSome(input.group)) {
@@ -143,7 +143,7 @@ export const consume = Command.make("consume", {
           prepare: registry?.prepare,
           progress: p
         })
-      })))
+      })), { operation: "Read" })
     }
 
     if (input.topics.length > 1) return yield* usage("several topics need --group or --share-group (plain consume reads one topic)")
@@ -167,7 +167,7 @@ export const consume = Command.make("consume", {
         prepare: registry?.prepare,
         progress: p
       })
-    })))
+    })), { operation: "Read" })
   })
 ).pipe(Command.withDescription(
   "Print records of a topic from --start to --end (default: earliest to the end when the command started), or on with --follow; " +

@@ -184,7 +184,7 @@ const handler = (input: Input) =>
         }
         write(out.join("\n") + "\n")
       }
-    })))
+    })), { operation: "Write" })
   })
 
 export const produce = Command.make("produce", flags, handler).pipe(

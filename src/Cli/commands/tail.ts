@@ -44,6 +44,6 @@ export const tail = Command.make("tail", {
         print,
         progress: p
       })
-    })))
+    })), { operation: "Read" })
   })
 ).pipe(Command.withDescription("Print the last records of every partition of a topic (-n per partition), then with --follow every new one."))

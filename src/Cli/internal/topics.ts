@@ -8,14 +8,15 @@ import { Cluster } from "../../Cluster/Cluster.ts"
 import type { TopicMetadata } from "../../Cluster/Cluster.ts"
 import { CommandFailed, describeError } from "../Errors.ts"
 
-/** One topic's metadata; a missing topic is `topic <name> does not exist`. */
+/** One topic's metadata; a missing topic is `topic <name> does not exist: create it with …`
+ * (a broker that creates topics on first use would not have said it is missing). */
 export const topicOrFail = (name: string) =>
   Effect.gen(function*() {
     const cluster = yield* Cluster
     return yield* cluster.topic(name).pipe(
       Effect.mapError((e) =>
         e._tag === "KafkaError" && e.name === "UNKNOWN_TOPIC_OR_PARTITION"
-          ? new CommandFailed({ message: `topic ${name} does not exist` })
+          ? new CommandFailed({ message: `topic ${name} does not exist: create it with kpax topics create ${name}` })
           : new CommandFailed({ message: `topic ${name}: ${describeError(e)}` })
       )
     )

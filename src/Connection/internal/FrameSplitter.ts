@@ -12,8 +12,14 @@
 
 /** A framing violation: the stream cannot be trusted any more. */
 export interface FrameFault {
-  readonly kind: "FrameTooLarge" | "Protocol"
+  readonly kind: "FrameTooLarge" | "TlsRecord" | "Protocol"
   readonly message: string
+}
+
+/** A size prefix whose bytes read as a TLS record header (content type 20–23, version 3.x). */
+const isTlsRecordHeader = (size: number): boolean => {
+  const type = size >>> 24
+  return type >= 0x14 && type <= 0x17 && ((size >>> 16) & 0xff) === 0x03 && ((size >>> 8) & 0xff) <= 0x04
 }
 
 /** The smallest legal response frame: an int32 correlation id. */
@@ -65,7 +71,12 @@ export class FrameSplitter {
         const size = this.readInt32()
         if (size < MIN_FRAME || size > this.maxFrameBytes) {
           this.clear()
-          return size > this.maxFrameBytes
+          return size > this.maxFrameBytes && isTlsRecordHeader(size)
+            ? {
+              kind: "TlsRecord",
+              message: `the broker answered with TLS (a record header where a frame size belongs): it is a TLS listener, connect with TLS`
+            }
+            : size > this.maxFrameBytes
             ? {
               kind: "FrameTooLarge",
               message: `frame of ${size} bytes exceeds the maximum of ${this.maxFrameBytes} bytes`
