@@ -6,7 +6,8 @@
 // - any import cycle: every static `import`/`export … from`, `import type`, side-effect `import "…"`,
 //   dynamic `import("…")` and type-position `import("…").T` counts, since a cycle of types is still
 //   a cycle a reader has to untangle (the house rule: shared types live in a module both import);
-// - any import of a higher layer (LAYERS below, the order the folders' main modules document).
+// - any import of a layer that LAYERS (below: what the folders' main modules document) does not
+//   allow, which is a higher layer or a peer.
 // `--graph` also prints the edges between layers; `--no-layers` checks cycles only (for a root
 // other than src/). TypeScript 7 has no compiler API and the
 // madge/dependency-cruiser parsers need one, so this reads the sources with a small tokenizer of
@@ -16,24 +17,46 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 
 /**
- * The layers of src/, lowest first: a module may import its own layer and lower ones only. Peers
- * (same rank) do not import each other. `index.ts` (the package's root barrel) is above all.
+ * The layers of src/ (its folders and root modules) and what each may import besides itself: what
+ * the opening doc comment of each folder's main module says. The table must have an order (no
+ * layer reachable from itself), so no layer imports a higher one; `index.ts` (the package's root
+ * entry point) gathers them all.
  */
-export const LAYERS: ReadonlyArray<readonly [rank: number, layer: string]> = [
-  [0, "Protocol"],
-  [0, "Topic.ts"],
-  [1, "Connection"],
-  [2, "Cluster"],
-  [3, "Consumer"],
-  // Producer (transactional offset commits) and Admin use Consumer's group-coordinator helpers
-  [4, "Producer"],
-  [4, "Admin"],
-  [4, "SchemaRegistry"],
-  [5, "Layers"],
-  [6, "Testing"],
-  [7, "Cli"],
-  [8, "index.ts"]
-]
+const BOTTOM = ["Protocol", "Topic.ts", "Connection", "Cluster"] as const
+const CLIENTS = [...BOTTOM, "Consumer", "Producer", "Admin", "SchemaRegistry"] as const
+export const LAYERS: Layers = {
+  "Protocol": [],
+  "Topic.ts": [],
+  "Connection": ["Protocol"],
+  "Cluster": ["Protocol", "Connection"],
+  "Consumer": BOTTOM,
+  // transactional offset commits (Producer) and group offsets (Admin) use Consumer's group helpers
+  "Producer": [...BOTTOM, "Consumer"],
+  "Admin": [...BOTTOM, "Consumer"],
+  "SchemaRegistry": BOTTOM,
+  "Layers": CLIENTS,
+  "Testing": [...CLIENTS, "Layers"],
+  "Cli": [...CLIENTS, "Layers"],
+  "index.ts": [...CLIENTS, "Layers", "Testing", "Cli"]
+}
+
+/** Per layer, the layers it may import. */
+export type Layers = { readonly [layer: string]: ReadonlyArray<string> }
+
+/** Layers from which a layer can reach itself through the table (the table then has no order). */
+const circular = (layers: Layers): Array<string> =>
+  Object.keys(layers).filter((start) => {
+    const seen = new Set<string>()
+    const todo = [...(layers[start] ?? [])]
+    while (todo.length > 0) {
+      const l = todo.pop()!
+      if (l === start) return true
+      if (seen.has(l)) continue
+      seen.add(l)
+      todo.push(...(layers[l] ?? []))
+    }
+    return false
+  })
 
 // ---- tokenizer -----------------------------------------------------------------------------
 
@@ -203,16 +226,18 @@ const resolve = (from: string, spec: string): string | undefined => {
 const rel = (p: string) => path.relative(process.cwd(), p)
 
 /**
- * What the lint found under `root`: problems (cycles; with `layers`, imports of a higher layer and
- * top-level entries of `root` that are no layer), the cycles, the edges between layers.
+ * What the lint found under `root`: problems (cycles; with `layers`, imports `layers` does not
+ * allow and top-level entries of `root` that are no layer), the cycles, the edges between layers.
  */
-export const lint = (root: string, layers: typeof LAYERS | undefined) => {
+export const lint = (root: string, layers: Layers | undefined) => {
   const files = walk(root, []).sort()
-  const rankOf = new Map(layers?.map(([rank, layer]) => [layer, rank]))
   const unknown = new Set<string>()
+  const problems: Array<string> = []
+  if (layers !== undefined) {
+    for (const l of circular(layers)) problems.push(`LAYERS: layer ${l} can reach itself, so the layers have no order`)
+  }
   const layerOf = (file: string): string => path.relative(root, file).split(path.sep)[0]!
   const graph = new Map<string, Array<string>>()
-  const problems: Array<string> = []
   const layerEdges = new Map<string, number>()
   for (const f of files) {
     const deps: Array<string> = []
@@ -229,15 +254,16 @@ export const lint = (root: string, layers: typeof LAYERS | undefined) => {
       if (a === b) continue
       layerEdges.set(`${a} -> ${b}`, (layerEdges.get(`${a} -> ${b}`) ?? 0) + 1)
       if (layers === undefined) continue
-      const ra = rankOf.get(a)
-      const rb = rankOf.get(b)
-      for (const [layer, rank] of [[a, ra], [b, rb]] as const) {
-        if (rank === undefined && !unknown.has(layer)) {
+      for (const layer of [a, b]) {
+        if (layers[layer] === undefined && !unknown.has(layer)) {
           unknown.add(layer)
-          problems.push(`${rel(path.join(root, layer))}: not a layer in scripts/lint-cycles.ts's LAYERS (add it, in the order its main module's doc comment gives)`)
+          problems.push(`${rel(path.join(root, layer))}: not a layer in scripts/lint-cycles.ts's LAYERS (add it with what its main module's doc comment says it may import)`)
         }
       }
-      if (ra !== undefined && rb !== undefined && rb >= ra) problems.push(`${rel(f)} imports ${rel(target)}: layer ${a} may not import ${b} (${rb === ra ? "a peer" : "a higher layer"})`)
+      const allowed = layers[a]
+      if (allowed !== undefined && layers[b] !== undefined && !allowed.includes(b)) {
+        problems.push(`${rel(f)} imports ${rel(target)}: layer ${a} may not import ${b} (it may import ${allowed.length === 0 ? "no other layer" : allowed.join(", ")})`)
+      }
     }
     graph.set(f, [...new Set(deps)])
   }
@@ -306,5 +332,5 @@ if (import.meta.main) {
     for (const p of problems) console.error(`  ${p}`)
     process.exit(1)
   }
-  console.log(`lint:cycles: ${modules} modules, ${imports} imports in ${rel(root)}/: no cycle${args.includes("--no-layers") ? "" : ", no import of a higher layer"}`)
+  console.log(`lint:cycles: ${modules} modules, ${imports} imports in ${rel(root)}/: no cycle${args.includes("--no-layers") ? "" : ", no import across layers that LAYERS does not allow"}`)
 }

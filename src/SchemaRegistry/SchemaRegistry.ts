@@ -21,6 +21,11 @@
  * | `KAFKA_SCHEMA_REGISTRY_TLS_REJECT_UNAUTHORIZED` | `false` to skip certificate checks |
  * | `KAFKA_SCHEMA_REGISTRY_REQUEST_TIMEOUT` | a duration, default `30 seconds` |
  *
+ * Layer: beside the clients, needing no broker (checked by `npm run lint:cycles`). May import
+ * Protocol, Connection, Cluster and Topic (it uses Topic, for `RegistryTopic`, and the Cluster's
+ * `RetryPolicy`); never the clients (Consumer, Producer, Admin) or anything above. The clients do
+ * not import it either: a `RegistryTopic` is a `Topic`.
+ *
  * @since 0.1.0
  */
 import * as fs from "node:fs"

@@ -68,20 +68,25 @@ describe("lint:cycles", () => {
     expect(lint(fixed, undefined)).toMatchObject({ problems: [], cycles: [], modules: 3, imports: 2 })
   })
 
-  it("reports an import of a higher layer, of a peer, and a folder that is no layer", () => {
+  it("reports an import of a higher layer, of a peer, a folder that is no layer, and a table without order", () => {
     const root = tree({
       "Low/Low.ts": `import { high } from "../High/High.ts"\nexport const low = high\n`,
       "High/High.ts": `export const high = 1\n`,
       "Peer/Peer.ts": `import { high } from "../High/High.ts"\nexport const peer = high\n`,
       "Stray/Stray.ts": `import { low } from "../Low/Low.ts"\nexport const stray = low\n`
     })
-    const layers = [[0, "Low"], [1, "High"], [1, "Peer"]] as const
-    const { problems } = lint(root, layers)
+    const { problems } = lint(root, { Low: [], High: ["Low"], Peer: ["Low"] })
     expect(problems).toHaveLength(3)
     expect(problems).toEqual(expect.arrayContaining([
-      expect.stringContaining("layer Low may not import High (a higher layer)"),
-      expect.stringContaining("layer Peer may not import High (a peer)"),
+      expect.stringContaining("layer Low may not import High (it may import no other layer)"),
+      expect.stringContaining("layer Peer may not import High (it may import Low)"),
       expect.stringMatching(/Stray: not a layer/)
     ]))
+    const unordered = lint(root, { Low: ["High"], High: ["Peer"], Peer: ["Low"], Stray: ["Low"] })
+    expect(unordered.problems.filter((p) => p.startsWith("LAYERS"))).toEqual([
+      "LAYERS: layer Low can reach itself, so the layers have no order",
+      "LAYERS: layer High can reach itself, so the layers have no order",
+      "LAYERS: layer Peer can reach itself, so the layers have no order"
+    ])
   })
 })
