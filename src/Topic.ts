@@ -10,6 +10,9 @@
  * The codecs are compiled once per topic. Typed encoding runs per record by nature; untyped
  * producers and consumers never touch Schema on the record path.
  *
+ * Layer: beside Protocol at the bottom (checked by `npm run lint:cycles`): imports no other kpax
+ * module; the clients and SchemaRegistry import it.
+ *
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"

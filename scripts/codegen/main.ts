@@ -154,7 +154,7 @@ const generateApi = (api: string): { file: string; text: string; req: Message; r
   const es = new Emitter(res)
   const o: Array<string> = [HEADER([`${api}Request.json`, `${api}Response.json`])]
   o.push(`import { Schema } from "effect"`)
-  o.push(`import type { Api } from "../Api.ts"`)
+  o.push(`import type { Api } from "../ApiDescriptor.ts"`)
   o.push(`import * as P from "../internal/Primitives.ts"`)
   o.push(`import type { Reader } from "../internal/Reader.ts"`)
   o.push(`import type { Writer } from "../internal/Writer.ts"`)
@@ -212,7 +212,7 @@ const generateData = (name: string): { file: string; text: string; m: Message } 
   const e = new Emitter(m)
   const o: Array<string> = [HEADER([`${name}.json`])]
   o.push(`import { Schema } from "effect"`)
-  o.push(`import type { Data } from "../Api.ts"`)
+  o.push(`import type { Data } from "../ApiDescriptor.ts"`)
   o.push(`import * as P from "../internal/Primitives.ts"`)
   o.push(`import type { Reader } from "../internal/Reader.ts"`)
   o.push(`import type { Writer } from "../internal/Writer.ts"`)
@@ -361,7 +361,7 @@ const main = () => {
   write("prechecks.ts", pre.join("\n"))
 
   const idx: Array<string> = [HEADER(["index of the generated APIs"])]
-  idx.push(`import type { Api, Data } from "../Api.ts"`)
+  idx.push(`import type { Api, Data } from "../ApiDescriptor.ts"`)
   for (const g of apis) idx.push(`import { ${g.file.slice(0, -3)} } from "./${g.file}"`)
   for (const g of datas) idx.push(`import { ${g.file.slice(0, -3)} } from "./${g.file}"`)
   idx.push(``)

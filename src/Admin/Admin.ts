@@ -15,6 +15,10 @@
  * `InvalidAdminRequest`. Network failures are retried by the `RetryPolicy`, as are moved
  * coordinators and leaders.
  *
+ * Layer: a client on the Cluster (checked by `npm run lint:cycles`). May import Protocol,
+ * Connection, Cluster, Topic and Consumer (its group-offset helpers); never its peers Producer and
+ * SchemaRegistry, or anything above.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"

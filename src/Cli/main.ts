@@ -3,6 +3,9 @@
  * a code scripts can rely on (see `Errors.ts`): 0 ok, 1 runtime or Kafka error, 2 usage error,
  * 130 interrupted. `bin/kpax.js` calls {@link main}.
  *
+ * Layer: the top (checked by `npm run lint:cycles`): the `kpax` command may import every layer
+ * but Testing; nothing else in src/ imports the Cli.
+ *
  * @since 0.1.0
  */
 import * as fs from "node:fs"

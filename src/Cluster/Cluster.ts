@@ -7,6 +7,9 @@
  * own, for its scope: a consumer's fetcher (a Fetch long-polls) a `brokerSession`, a consumer group
  * member (its JoinGroup waits for the rebalance) a `coordinatorSession`.
  *
+ * Layer: above Connection, under every client (checked by `npm run lint:cycles`). May import
+ * Protocol and Connection; never Topic, a client (Consumer, Producer, Admin) or anything above.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"

@@ -2,6 +2,9 @@
  * kpax connection layer: the `Broker` service (one pipelined TCP/TLS connection per broker, with
  * ApiVersions negotiation, SASL and reconnects) and its typed errors.
  *
+ * Layer: above Protocol (checked by `npm run lint:cycles`): single broker connections, knowing
+ * nothing of the cluster. May import Protocol only; Cluster and the clients build on it.
+ *
  * @example
  * ```ts
  * import { Effect, Redacted } from "effect"

@@ -45,6 +45,11 @@
  * Closing the scope commits, leaves the group (after revoking, which commits too), stops fetching
  * and closes the connections it opened.
  *
+ * Layer: a client on the Cluster (checked by `npm run lint:cycles`). May import Protocol,
+ * Connection, Cluster and Topic; never Producer, Admin, SchemaRegistry or anything above. It sits
+ * just below Producer and Admin, which use its group-coordinator helpers (`internal/groupErrors.ts`,
+ * `internal/groupOffsets.ts`).
+ *
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"

@@ -2,6 +2,10 @@
  * Ready-made layers: a live Kafka client from options or from `Config`, and the pieces for test
  * layers (a `Cluster` over brokers of your own, e.g. scripted ones).
  *
+ * Layer: above the clients, wiring only (checked by `npm run lint:cycles`). May import Protocol,
+ * Connection, Cluster, Topic and the clients (Consumer, Producer, Admin, SchemaRegistry); never
+ * Testing or Cli.
+ *
  * @example
  * ```ts
  * import { Effect, Layer } from "effect"

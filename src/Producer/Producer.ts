@@ -3,6 +3,10 @@
  * Java-compatible partitioning, acks, compression, idempotence (on by default), transactions,
  * bounded buffering with backpressure, and typed topics.
  *
+ * Layer: a client on the Cluster (checked by `npm run lint:cycles`). May import Protocol,
+ * Connection, Cluster, Topic and Consumer (its group-coordinator helpers, for transactional offset
+ * commits); never its peers Admin and SchemaRegistry, or anything above.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"

@@ -1,6 +1,7 @@
 /**
- * The `Api<Req, Res>` descriptor (the contract between the protocol codecs and the connection
- * layer) and the table of every generated API.
+ * The table of every generated API (by key, by name) and the `Api<Req, Res>` / `Data<T>`
+ * descriptor types (the contract between the protocol codecs and the connection layer), which live
+ * in `ApiDescriptor.ts` so the generated codecs can import them without importing this table.
  *
  * @example
  * ```ts
@@ -10,64 +11,10 @@
  * Apis[3] === Metadata // true
  * ```
  */
-import type { Schema } from "effect"
+import type { AnyApi, Data } from "./ApiDescriptor.ts"
 import { apis, datas } from "./generated/index.ts"
-import type { Reader } from "./internal/Reader.ts"
-import type { Writer } from "./internal/Writer.ts"
 
-/**
- * One Kafka API: its key, versions, Schemas and generated codecs. One request type and one
- * response type cover every version; encoding version v writes only the fields v has, decoding v
- * fills the others with their defaults. The codecs work on message bodies (no header) and may
- * throw the internal `ReadFailure` / `EncodeFailure`: use `Frame.ts` for a typed boundary.
- */
-export interface Api<Req, Res> {
-  /** Kafka's apiKey. */
-  readonly key: number
-  /** The API's name without `Request`/`Response`: `"Produce"`, `"Metadata"`, ... */
-  readonly name: string
-  readonly minVersion: number
-  readonly maxVersion: number
-  /** First flexible version (request header v2 / response header v1), or 32767 if none. */
-  readonly flexibleVersion: number
-  /** Effect Schema of the request (every version's fields). Built on first access. */
-  readonly Request: Schema.Codec<Req>
-  /** Effect Schema of the response (every version's fields). Built on first access. */
-  readonly Response: Schema.Codec<Res>
-  /** Writes the request body for `version`. Throws `EncodeFailure`. */
-  readonly encodeRequest: (w: Writer, version: number, req: Req) => void
-  /** Reads the response body for `version`. Throws `ReadFailure`. */
-  readonly decodeResponse: (r: Reader, version: number) => Res
-  /** Reads a request body (for test brokers and round trips). Throws `ReadFailure`. */
-  readonly decodeRequest: (r: Reader, version: number) => Req
-  /** Writes a response body (for test brokers and round trips). Throws `EncodeFailure`. */
-  readonly encodeResponse: (w: Writer, version: number, res: Res) => void
-}
-
-/** Any API descriptor. */
-export type AnyApi = Api<any, any>
-
-/** The request type of an API descriptor. */
-export type RequestOf<A> = A extends Api<infer Req, any> ? Req : never
-
-/** The response type of an API descriptor. */
-export type ResponseOf<A> = A extends Api<any, infer Res> ? Res : never
-
-/**
- * A versioned structure without a header, carried inside another message's bytes
- * (ConsumerProtocolSubscription, ConsumerProtocolAssignment).
- */
-export interface Data<T> {
-  readonly name: string
-  readonly minVersion: number
-  readonly maxVersion: number
-  /** Effect Schema of the structure (every version's fields). Built on first access. */
-  readonly Schema: Schema.Codec<T>
-  /** Writes the structure for `version`. Throws `EncodeFailure`. */
-  readonly encode: (w: Writer, version: number, value: T) => void
-  /** Reads the structure for `version`. Throws `ReadFailure`. */
-  readonly decode: (r: Reader, version: number) => T
-}
+export type { AnyApi, Api, Data, RequestOf, ResponseOf } from "./ApiDescriptor.ts"
 
 /** Every generated API, by ascending key. */
 export const allApis: ReadonlyArray<AnyApi> = apis

@@ -2,6 +2,10 @@
  * kpax wire protocol: generated codecs for every client API, request/response framing, and the
  * byte-level Writer/Reader they are built on.
  *
+ * Layer: the bottom of kpax (`scripts/lint-cycles.ts`'s LAYERS, checked by `npm run
+ * lint:cycles`): codecs without I/O. Imports no other kpax layer (only `effect` and the compression
+ * libraries); every layer above may import it.
+ *
  * @example
  * ```ts
  * import { ApiVersions, encodeRequestFrame } from "kpax/Protocol"

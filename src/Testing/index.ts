@@ -6,6 +6,10 @@
  * - `RealCluster`: helpers against a real cluster, such as `randomTopic`, a topic that exists for
  *   the length of a scope.
  *
+ * Layer: the test kit, above the clients and Layers (checked by `npm run lint:cycles`): the
+ * in-memory cluster stands in for the Cluster's brokers, `RealCluster` uses Admin. May import every
+ * layer below it; never Cli. Only the root `kpax` entry point imports it.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"

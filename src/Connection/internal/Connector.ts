@@ -11,8 +11,9 @@ import type { Context, Pull } from "effect"
 import { ConnectionError } from "../Errors.ts"
 import type { BrokerError } from "../Errors.ts"
 import type { BrokerMetrics } from "./Metrics.ts"
-import { openSession } from "./Session.ts"
-import type { Session, SessionOptions } from "./Session.ts"
+import { openSession } from "./Handshake.ts"
+import type { SessionOptions } from "./Handshake.ts"
+import type { Session } from "./Session.ts"
 
 type Step = (now: number, input: BrokerError) => Pull.Pull<[unknown, Duration.Duration], unknown, unknown>
 

@@ -13,8 +13,8 @@ import { Fetch } from "../../Protocol/generated/Fetch.ts"
 import type { FetchResponse } from "../../Protocol/generated/Fetch.ts"
 import { OffsetOutOfRange, PartitionError } from "../Errors.ts"
 import type { ConsumerError } from "../Errors.ts"
-import type { Fetcher } from "./fetcher.ts"
-import { leaderEpochOf, leaderOf } from "./fetcher.ts"
+import type { FetcherState } from "./fetcherState.ts"
+import { leaderEpochOf, leaderOf } from "./fetcherState.ts"
 import { FetchSession } from "./fetchSession.ts"
 import type { SessionPartition } from "./fetchSession.ts"
 import { partitionKey } from "./partition.ts"
@@ -27,7 +27,7 @@ const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA"
  * One Fetch to `node` for the partitions `ps` (all it serves that are fetchable), asking for at
  * most `reserve` bytes, through the node's fetch session; the response's data is buffered raw.
  */
-export const fetchFrom = (f: Fetcher, node: number, ps: ReadonlyArray<PartitionState>, reserve: number): Effect.Effect<void> => {
+export const fetchFrom = (f: FetcherState, node: number, ps: ReadonlyArray<PartitionState>, reserve: number): Effect.Effect<void> => {
   const s = f.settings
   const snap0 = f.cluster.snapshot()
   const sent = ps.map((p) => ({ p, generation: p.generation, fetchOffset: p.fetchOffset, epoch: leaderEpochOf(snap0, p) }))
@@ -99,7 +99,7 @@ export const fetchFrom = (f: Fetcher, node: number, ps: ReadonlyArray<PartitionS
 }
 
 const handleFetchResponse = (
-  f: Fetcher,
+  f: FetcherState,
   node: number,
   version: number,
   session: FetchSession,
@@ -229,7 +229,7 @@ const handleFetchResponse = (
 }
 
 /** Closes the fetch sessions on the brokers (best effort). */
-export const closeSessions = (f: Fetcher, timeoutMs: number): Effect.Effect<void> => {
+export const closeSessions = (f: FetcherState, timeoutMs: number): Effect.Effect<void> => {
   const closing: Array<Effect.Effect<void>> = []
   for (const [node, session] of f.sessions) {
     const req = session.closeRequest()

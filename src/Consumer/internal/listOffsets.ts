@@ -11,7 +11,7 @@ import { ListOffsets } from "../../Protocol/generated/ListOffsets.ts"
 import type { ListOffsetsRequestTopic } from "../../Protocol/generated/ListOffsets.ts"
 import { PartitionError } from "../Errors.ts"
 import type { ConsumerError } from "../Errors.ts"
-import type { Fetcher } from "./fetcher.ts"
+import type { FetcherState } from "./fetcherState.ts"
 import { partitionKey } from "./partition.ts"
 import type { PartitionState, StartPosition } from "./partition.ts"
 
@@ -19,7 +19,7 @@ const describe = (r: StartPosition): string =>
   typeof r === "bigint" ? String(r) : typeof r === "string" ? r : `timestamp ${r.timestamp}`
 
 /** One ListOffsets to `node` resolving the start positions (`reset`) of the partitions `ps`. */
-export const resolveOffsets = (f: Fetcher, node: number, ps: ReadonlyArray<PartitionState>): Effect.Effect<void> => {
+export const resolveOffsets = (f: FetcherState, node: number, ps: ReadonlyArray<PartitionState>): Effect.Effect<void> => {
   const s = f.settings
   const sent = new Map(ps.map((p) => [p.key, { p, generation: p.generation, reset: p.reset! }]))
   return Effect.gen(function*() {

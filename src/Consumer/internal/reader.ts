@@ -11,14 +11,14 @@ import { decodeRecordBatches } from "../../Protocol/RecordBatch.ts"
 import { ConsumerClosed, CorruptRecords } from "../Errors.ts"
 import type { ConsumerError } from "../Errors.ts"
 import type { ConsumerBatch, ConsumerRecord, TopicPartition } from "../Record.ts"
-import type { Fetcher } from "./fetcher.ts"
+import type { FetcherState } from "./fetcherState.ts"
 import type { Chunk, DataChunk, PartitionState } from "./partition.ts"
 import { toRecords } from "./records.ts"
 
 const awaitSignal = (signal: Deferred.Deferred<void>): Effect.Effect<void> => Deferred.await(signal)
 
 /** Takes the next chunk (or `"rest"`: the partition's records left from its last chunk): of `only`, or of the partitions with data in turn. */
-const take = (f: Fetcher, only: PartitionState | undefined): { readonly p: PartitionState; readonly chunk: Chunk | "rest" } | undefined => {
+const take = (f: FetcherState, only: PartitionState | undefined): { readonly p: PartitionState; readonly chunk: Chunk | "rest" } | undefined => {
   if (only !== undefined) {
     if (only.paused || only.revoking) return undefined
     if (only.rest !== undefined) return { p: only, chunk: "rest" }
@@ -65,7 +65,7 @@ const fromRest = (p: PartitionState, max: number): Array<ConsumerRecord> => {
   return out
 }
 
-const shift = (f: Fetcher, p: PartitionState): Chunk => {
+const shift = (f: FetcherState, p: PartitionState): Chunk => {
   const chunk = p.chunks.shift()!
   if (chunk._tag === "Data") {
     p.bufferedBytes -= chunk.size
@@ -82,7 +82,7 @@ const shift = (f: Fetcher, p: PartitionState): Chunk => {
  * buffered; ends (`Cause.Done`) when `only` is unassigned.
  */
 export const pull = <A>(
-  f: Fetcher,
+  f: FetcherState,
   only: TopicPartition | undefined,
   emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>,
   maxRecords = Infinity
@@ -90,7 +90,7 @@ export const pull = <A>(
   Effect.suspend(() => pullLoop(f, only, emit, maxRecords))
 
 const pullLoop = <A>(
-  f: Fetcher,
+  f: FetcherState,
   only: TopicPartition | undefined,
   emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>,
   max: number
@@ -167,7 +167,7 @@ const pullLoop = <A>(
  * Only for bounded pulls: unbounded ones (PartitionConsumer) hand out one chunk per fetch.
  */
 const coalesce = <A>(
-  f: Fetcher,
+  f: FetcherState,
   p: PartitionState,
   only: TopicPartition | undefined,
   emit: (p: PartitionState, chunk: DataChunk, records: Array<ConsumerRecord>) => ReadonlyArray<A>,

@@ -18,13 +18,13 @@ import { OffsetForLeaderEpoch } from "../../Protocol/generated/OffsetForLeaderEp
 import type { OffsetForLeaderEpochRequestOffsetForLeaderTopic } from "../../Protocol/generated/OffsetForLeaderEpoch.ts"
 import { LogTruncation, OffsetOutOfRange } from "../Errors.ts"
 import type { ConsumerError } from "../Errors.ts"
-import type { Fetcher } from "./fetcher.ts"
-import { leaderEpochOf } from "./fetcher.ts"
+import type { FetcherState } from "./fetcherState.ts"
+import { leaderEpochOf } from "./fetcherState.ts"
 import { partitionKey } from "./partition.ts"
 import type { PartitionState } from "./partition.ts"
 
 /** One OffsetForLeaderEpoch to the leader `node` for the partitions `ps`. */
-export const validatePositions = (f: Fetcher, node: number, ps: ReadonlyArray<PartitionState>): Effect.Effect<void> => {
+export const validatePositions = (f: FetcherState, node: number, ps: ReadonlyArray<PartitionState>): Effect.Effect<void> => {
   const snap = f.cluster.snapshot()
   const sent = new Map(ps.map((p) => [p.key, { p, generation: p.generation, fetchOffset: p.fetchOffset, epoch: leaderEpochOf(snap, p) }]))
   /** The position is good at the current epoch: fetch on. */
@@ -117,7 +117,7 @@ export const validatePositions = (f: Fetcher, node: number, ps: ReadonlyArray<Pa
   )
 }
 
-const outOfRange = (f: Fetcher, p: PartitionState): void => {
+const outOfRange = (f: FetcherState, p: PartitionState): void => {
   const policy = f.settings.offsetReset
   if (policy === "none") {
     f.pushError(p, new OffsetOutOfRange({

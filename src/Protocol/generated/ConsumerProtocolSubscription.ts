@@ -2,7 +2,7 @@
 // (ConsumerProtocolSubscription.json; Apache License 2.0). Do not edit by hand.
 
 import { Schema } from "effect"
-import type { Data } from "../Api.ts"
+import type { Data } from "../ApiDescriptor.ts"
 import * as P from "../internal/Primitives.ts"
 import type { Reader } from "../internal/Reader.ts"
 import type { Writer } from "../internal/Writer.ts"

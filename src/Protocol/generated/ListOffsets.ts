@@ -2,7 +2,7 @@
 // (ListOffsetsRequest.json, ListOffsetsResponse.json; Apache License 2.0). Do not edit by hand.
 
 import { Schema } from "effect"
-import type { Api } from "../Api.ts"
+import type { Api } from "../ApiDescriptor.ts"
 import * as P from "../internal/Primitives.ts"
 import type { Reader } from "../internal/Reader.ts"
 import type { Writer } from "../internal/Writer.ts"

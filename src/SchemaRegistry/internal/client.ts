@@ -15,7 +15,7 @@ import type {
   SchemaReference,
   SchemaRegistryClient,
   SchemaType
-} from "../SchemaRegistry.ts"
+} from "./types.ts"
 import * as Cache from "./cache.ts"
 import type { Transport } from "./http.ts"
 
