@@ -14,7 +14,7 @@ import { Deferred } from "effect"
 import type { Effect } from "effect"
 import type { Header } from "../../Protocol/RecordBatch.ts"
 import type { ProducerError } from "../Errors.ts"
-import type { RecordMetadata } from "../Producer.ts"
+import type { RecordMetadata } from "./types.ts"
 
 /** Resumes a waiting `send` with its outcome (the callback of its `Effect.callback`). */
 export type SendResume = (result: Effect.Effect<RecordMetadata, ProducerError>) => void

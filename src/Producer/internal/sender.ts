@@ -18,6 +18,7 @@ import { DeliveryTimeout, RecordTooLarge } from "../Errors.ts"
 import type { ProducerError } from "../Errors.ts"
 import { Accumulator, Batch } from "./accumulator.ts"
 import type { AckPart, PartitionQueue } from "./accumulator.ts"
+import type { ProducerIdentity } from "./types.ts"
 import { encodeBatch, startSection } from "./encode.ts"
 import { ZERO_UUID } from "../../Protocol/internal/Primitives.ts"
 
@@ -35,11 +36,6 @@ export interface SenderSettings {
   readonly maxRequestSize: number
   readonly idempotent: boolean
   readonly transactionalId: string | null
-}
-
-export interface ProducerIdentity {
-  producerId: bigint
-  producerEpoch: number
 }
 
 const MAX_SEQUENCE = 0x7fffffff
