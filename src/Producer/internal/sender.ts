@@ -108,9 +108,11 @@ export class Sender {
       return
     }
     this.acc.complete(batch)
+    // the sends blocked on space append first (in FIFO order), before the batch's waiters resume
+    // (their fibers run on synchronously and may flush or send more)
+    this.onSpaceFreed()
     Deferred.doneUnsafe(batch.done, Exit.succeed(parts))
     if (batch.waitIndexes !== undefined) this.onSettled(batch, parts)
-    this.onSpaceFreed()
   }
 
   succeed(batch: Batch, baseOffset: bigint, logAppendTime: number): void {
