@@ -18,6 +18,7 @@ import { Effect } from "effect"
 import * as Producer from "../../src/Producer/Producer.ts"
 import { createTopic } from "../../test/util/kafka.ts"
 import { Cluster, clusterOptions, openScoped } from "../lib/kpax.ts"
+import { floor } from "./sendFloor.ts"
 
 const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092"
 const counts = (process.argv[2] ?? "100000,1000000").split(",").map(Number)
@@ -32,31 +33,6 @@ const sampler = setInterval(() => {
 }, 50)
 
 let cpuPerRecord = 0
-
-type Resume = (effect: Effect.Effect<Producer.RecordMetadata, Producer.ProducerError>) => void
-
-/** Effect's bound: a bare callback per record, resumed from a `sendAll` per 1,000 records. */
-const floor = (producer: Producer.ProducerService, records: ReadonlyArray<Producer.ProducerRecord>) => {
-  const CHUNK = 1000
-  let chunk: Array<Producer.ProducerRecord> = []
-  let resumes: Array<Resume> = []
-  const flush = () => {
-    const rs = resumes
-    Effect.runCallback(producer.sendAll(chunk), {
-      onExit: (exit) => {
-        for (let i = 0; i < rs.length; i++) rs[i](exit._tag === "Success" ? Effect.succeed(exit.value[i]) : Effect.failCause(exit.cause))
-      }
-    })
-    chunk = []
-    resumes = []
-  }
-  return Effect.forEach(records, (r, i) =>
-    Effect.callback<Producer.RecordMetadata, Producer.ProducerError>((resume) => {
-      chunk.push(r)
-      resumes.push(resume)
-      if (chunk.length === CHUNK || i === records.length - 1) flush()
-    }), { concurrency: "unbounded" })
-}
 
 const run = async (mode: "send" | "sendAll" | "floor", n: number): Promise<number> => {
   const topic = `bench-send-${mode}-${n}-${Date.now()}`
