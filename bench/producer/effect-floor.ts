@@ -6,19 +6,24 @@
  * and peak RSS: per element this is the fiber, its callback and resume that any per-record `send`
  * pays on top of what `sendAll` costs.
  *
- *   npx node bench/producer/effect-floor.ts 1000000 [callback|sync]
+ * A third argument paces the resumes at that many per second (1,000 per timer tick), e.g.
+ * `sendAll`'s rate: the fibers then live as long as they do behind a real broker, and the
+ * collector's work over them is counted too.
+ *
+ *   npx node bench/producer/effect-floor.ts 1000000 [callback|sync] [resumes per second]
  */
 import { Effect } from "effect"
 const n = Number(process.argv[2] ?? 1_000_000)
 const mode = process.argv[3] ?? "callback"
+const RATE = Number(process.argv[4] ?? 0)
 const pending: Array<(e: Effect.Effect<number>) => void> = []
 let head = 0
-let timer: NodeJS.Immediate | undefined
+let timer: unknown
 const pump = () => {
   timer = undefined
   const end = Math.min(pending.length, head + 1000)
   for (; head < end; head++) pending[head](Effect.succeed(head))
-  if (head < pending.length) timer = setImmediate(pump)
+  if (head < pending.length) timer = RATE > 0 ? (setTimeout(pump, 1000 * 1000 / RATE) as any) : setImmediate(pump)
 }
 const item = (_: unknown, i: number) => mode === "sync" ? Effect.succeed(i) : Effect.callback<number>((resume) => {
   pending.push(resume)
