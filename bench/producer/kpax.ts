@@ -12,12 +12,15 @@ import type { LatencyJob, ProduceJob } from "../lib/jobs.ts"
 import { Cluster, clusterOptions, kpaxVersion, openScoped } from "../lib/kpax.ts"
 import { keys } from "../lib/payloads.ts"
 import type { LatencySession, ProduceSession } from "../lib/worker.ts"
+import { floor } from "./sendFloor.ts"
 
 const CHUNK = 10_000
 const WINDOW = 8
 const API = process.env.KPAX_BENCH_API === "sink" ? "sink" : "sendAll"
 /** Experiments: KPAX_BENCH_BATCH=<bytes> overrides the tuned batchSize. */
 const BATCH = Number(process.env.KPAX_BENCH_BATCH ?? 256 * 1024)
+/** KPAX_BENCH_RECORD=floor: the per-record scenario runs Effect's bound instead of `send` (./sendFloor.ts). */
+const RECORD_FLOOR = process.env.KPAX_BENCH_RECORD === "floor"
 
 const open = (brokers: string, options: Producer.ProducerOptions, quiet: boolean) =>
   openScoped(Effect.gen(function*() {
@@ -39,7 +42,9 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
     return recs
   }
   const perRecord = (count: number, offset: number) =>
-    Effect.forEach(chunkOf(offset, count), producer.send, { concurrency: "unbounded", discard: true }).pipe(Effect.as(count))
+    RECORD_FLOOR
+      ? floor(producer, chunkOf(offset, count)).pipe(Effect.as(count))
+      : Effect.forEach(chunkOf(offset, count), producer.send, { concurrency: "unbounded", discard: true }).pipe(Effect.as(count))
   const viaSendAll = (count: number, offset: number) =>
     Effect.gen(function*() {
       const window: Array<Fiber.Fiber<ReadonlyArray<Producer.RecordMetadata>, Producer.ProducerError>> = []
@@ -56,7 +61,9 @@ export const produce = async (job: ProduceJob, pool: ReadonlyArray<Buffer>): Pro
     for (let i = 0; i < count; i += CHUNK) chunks.push(chunkOf(offset + i, Math.min(CHUNK, count - i)))
     return Stream.fromArrays(...chunks).pipe(Stream.run(producer.sink), Effect.as(count))
   }
-  const api = job.api === "record" ? "send() per record, all at once (unbounded concurrency)" : API
+  const api = job.api === "record"
+    ? RECORD_FLOOR ? "Effect's bound: a bare callback per record over sendAll of 1,000 (unbounded concurrency)" : "send() per record, all at once (unbounded concurrency)"
+    : API
   const how = job.api === "record" ? api : `${API} ${CHUNK}-record chunks${API === "sendAll" ? ` (${WINDOW} in flight)` : " (one stream)"}`
   const kind = job.tuned
     ? `${how}, batchSize ${BATCH / 1024} KiB, linger 10 ms, bufferMemory 64 MiB, tracing/validation off`

@@ -10,6 +10,7 @@ import type { ProduceRequest } from "../../src/Protocol/generated/Produce.ts"
 import { concatFrame, encodeProduceFrame, FrameParts, INLINE_MAX } from "../../src/Protocol/internal/ProduceFrame.ts"
 import { encodeRecordBatchSync } from "../../src/Protocol/RecordBatch.ts"
 import { Batch } from "../../src/Producer/internal/accumulator.ts"
+import { BufferPool } from "../../src/Producer/internal/bufferPool.ts"
 import { encodeBatch, startSection } from "../../src/Producer/internal/encode.ts"
 
 const rng = (seed: number) => () => {
@@ -152,4 +153,29 @@ describe("producer batches", () => {
     const inline = makeBatch(200, 1024, false)
     assert.deepStrictEqual(Buffer.from(encodeBatch(b, s)), Buffer.from(encodeBatch(inline, s)))
   })
+  for (const codec of [0, 3]) {
+    it(`codec ${codec}: batches written into pooled memory are the same bytes, also when the memory held a larger batch`, () => {
+      const pool = new BufferPool()
+      const s = settings(codec)
+      const big = makeBatch(300, 1024, false)
+      const first = encodeBatch(big, s, pool)
+      assert.deepStrictEqual(Buffer.from(first), Buffer.from(encodeBatch(makeBatch(300, 1024, false), s)))
+      assert.isDefined(big.pooled)
+      const memory = big.pooled!
+      pool.give(memory)
+      // a smaller batch reuses that memory: exactly its own bytes, nothing of the old batch after them
+      const small = makeBatch(100, 512, true)
+      const second = encodeBatch(small, s, pool)
+      assert.strictEqual(small.pooled, memory)
+      assert.strictEqual(second.byteLength, encodeBatch(makeBatch(100, 512, true), s).byteLength)
+      assert.deepStrictEqual(Buffer.from(second), Buffer.from(encodeBatch(makeBatch(100, 512, true), s)))
+      // memory not given back is not handed out again
+      const third = encodeBatch(makeBatch(300, 1024, false), s, pool)
+      assert.notStrictEqual(third.buffer, memory)
+      // small batches are not pooled (Node's own pool serves them)
+      const tiny = makeBatch(1, 10, false)
+      encodeBatch(tiny, s, pool)
+      assert.isUndefined(tiny.pooled)
+    })
+  }
 })

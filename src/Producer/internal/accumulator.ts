@@ -14,7 +14,7 @@ import { Deferred } from "effect"
 import type { Effect } from "effect"
 import type { Header } from "../../Protocol/RecordBatch.ts"
 import type { ProducerError } from "../Errors.ts"
-import type { RecordMetadata } from "../Producer.ts"
+import type { RecordMetadata } from "./types.ts"
 
 /** Resumes a waiting `send` with its outcome (the callback of its `Effect.callback`). */
 export type SendResume = (result: Effect.Effect<RecordMetadata, ProducerError>) => void
@@ -64,6 +64,8 @@ export class Batch {
   producerEpoch = -1
   baseSequence = -1
   encoded: Uint8Array | undefined = undefined
+  /** The pooled memory `encoded` was written into (given back once the broker answered), if any. */
+  pooled: ArrayBuffer | undefined = undefined
   /** The compressed records section, made once and kept across re-stamps (compressed batches only). */
   section: Uint8Array | undefined = undefined
   /** The section is being compressed on the thread pool: the batch cannot be sent yet. */

@@ -11,12 +11,16 @@ import { Cause, Effect, Exit } from "effect"
 import { compress, CompressionError, compressSync } from "../../Protocol/Compression.ts"
 import {
   assembleBatch,
+  BATCH_HEADER_SIZE,
   encodeBatchSync,
   recordsSize,
+  writeHeaderAndCrc,
   writeRecords
 } from "../../Protocol/internal/RecordBatchCodec.ts"
 import type { HeaderFields, RecordInput } from "../../Protocol/internal/RecordBatchCodec.ts"
 import type { Batch } from "./accumulator.ts"
+import { MIN_POOLED } from "./bufferPool.ts"
+import type { BufferPool } from "./bufferPool.ts"
 
 /**
  * Records sections from this size on compress on the thread pool. Measured with lz4-napi on the
@@ -124,13 +128,30 @@ const asCompressionError = (codec: number, e: unknown): CompressionError =>
  * batches are written in one piece; compressed ones get the header in front of their section
  * (compressed inline first if it is not there yet). Throws a `CompressionError`.
  */
-export const encodeBatch = (b: Batch, s: EncodeSettings): Uint8Array => {
+export const encodeBatch = (b: Batch, s: EncodeSettings, pool?: BufferPool): Uint8Array => {
   const h = headerOf(b, s)
-  if (s.compression === 0) return encodeBatchSync(b.records as ReadonlyArray<RecordInput>, h, 0, undefined)
+  b.pooled = undefined
+  if (s.compression === 0) {
+    const records = b.records as ReadonlyArray<RecordInput>
+    if (pool === undefined) return encodeBatchSync(records, h, 0, undefined)
+    const size = BATCH_HEADER_SIZE + recordsSize(records, h.baseTimestamp)
+    if (size < MIN_POOLED) return encodeBatchSync(records, h, 0, undefined)
+    const out = pool.take(size)
+    writeRecords(out, BATCH_HEADER_SIZE, records, h.baseTimestamp)
+    writeHeaderAndCrc(out, h)
+    b.pooled = out.buffer as ArrayBuffer
+    return out
+  }
   if (b.compressError !== undefined) throw b.compressError
   if (b.section === undefined) {
     startSection(b, s, () => {}, Infinity)
     if (b.compressError !== undefined) throw b.compressError
   }
-  return assembleBatch(b.section!, h)
+  const section = b.section!
+  if (pool === undefined || BATCH_HEADER_SIZE + section.length < MIN_POOLED) return assembleBatch(section, h)
+  const out = pool.take(BATCH_HEADER_SIZE + section.length)
+  out.set(section, BATCH_HEADER_SIZE)
+  writeHeaderAndCrc(out, h)
+  b.pooled = out.buffer as ArrayBuffer
+  return out
 }

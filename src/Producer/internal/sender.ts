@@ -18,6 +18,8 @@ import { DeliveryTimeout, RecordTooLarge } from "../Errors.ts"
 import type { ProducerError } from "../Errors.ts"
 import { Accumulator, Batch } from "./accumulator.ts"
 import type { AckPart, PartitionQueue } from "./accumulator.ts"
+import type { ProducerIdentity } from "./types.ts"
+import { BufferPool } from "./bufferPool.ts"
 import { encodeBatch, startSection } from "./encode.ts"
 import { ZERO_UUID } from "../../Protocol/internal/Primitives.ts"
 
@@ -37,11 +39,6 @@ export interface SenderSettings {
   readonly transactionalId: string | null
 }
 
-export interface ProducerIdentity {
-  producerId: bigint
-  producerEpoch: number
-}
-
 const MAX_SEQUENCE = 0x7fffffff
 /** Sends of one batch that sequence-number trouble may cost before it fails for good. */
 const MAX_SEQUENCE_RETRIES = 20
@@ -59,6 +56,8 @@ export class Sender {
   /** Runs an effect in the background, in the producer's scope and with its services. */
   readonly fork: (effect: Effect.Effect<unknown, unknown>) => void
   readonly nodeInFlight = new Map<number, number>()
+  /** Memory for encoded batches, reused once their requests are answered (acks 0: not used). */
+  private readonly pool: BufferPool | undefined
   wakeup: Deferred.Deferred<void> = Deferred.makeUnsafe<void>()
   flushing = 0
   closing = false
@@ -97,6 +96,7 @@ export class Sender {
     this.identity = options.identity
     this.now = options.now
     this.policy = options.policy
+    this.pool = options.settings.acks === 0 ? undefined : new BufferPool()
   }
 
   wake(): void {
@@ -117,9 +117,11 @@ export class Sender {
     }
     this.acc.complete(batch)
     this.onBatchDone(batch, parts)
+    // the sends blocked on space append first (in FIFO order), before the batch's waiters resume
+    // (their fibers run on synchronously and may flush or send more)
+    this.onSpaceFreed()
     Deferred.doneUnsafe(batch.done, Exit.succeed(parts))
     if (batch.waitIndexes !== undefined) this.onSettled(batch, parts)
-    this.onSpaceFreed()
   }
 
   succeed(batch: Batch, baseOffset: bigint, logAppendTime: number): void {
@@ -356,7 +358,7 @@ export class Sender {
         if (!this.needsStamp(b)) continue
         this.stamp(b, this.acc.queueOf(b.topic, b.partition))
         try {
-          b.encoded = encodeBatch(b, s)
+          b.encoded = encodeBatch(b, s, this.pool)
         } catch (e) {
           if (e instanceof CompressionError) return yield* Effect.fail(e)
           throw e
@@ -433,6 +435,12 @@ export class Sender {
     const code = pr.errorCode
     if (code === 0 || code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
       if (b.producerEpoch === q.sequenceEpoch && b.producerId === q.sequenceProducerId) q.confirmed = true
+      // answered: no write reads its bytes any more
+      if (b.pooled !== undefined && this.pool !== undefined) {
+        this.pool.give(b.pooled)
+        b.pooled = undefined
+        b.encoded = undefined
+      }
       this.succeed(b, code === 0 ? pr.baseOffset : -1n, Number(pr.logAppendTimeMs))
       if (q.retrying && !q.queue.some((x) => x.attempts > 0)) q.retrying = false
       return

@@ -19,31 +19,10 @@ import { TxnOffsetCommit } from "../../Protocol/generated/TxnOffsetCommit.ts"
 import { ProducerFenced, TransactionError } from "../Errors.ts"
 import type { ProducerError } from "../Errors.ts"
 import type { Batch } from "./accumulator.ts"
-import type { ProducerIdentity } from "./sender.ts"
+import type { GroupMetadata, OffsetToCommit, ProducerIdentity } from "./types.ts"
 
 const FENCING = new Set<number>([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED])
 
-/** An offset to commit with a transaction (consume-transform-produce). */
-export interface OffsetToCommit {
-  readonly topic: string
-  readonly partition: number
-  /** The offset of the next record to consume. */
-  readonly offset: bigint
-  readonly leaderEpoch?: number | undefined
-  readonly metadata?: string | null | undefined
-}
-
-/**
- * The consumer group the offsets belong to (generation and member fence zombie consumers). Give
- * it as an Effect (`consumer.groupMetadata(partitions)`) to have it read at each attempt: see
- * `sendOffsets`.
- */
-export interface GroupMetadata {
-  readonly groupId: string
-  readonly generationId?: number | undefined
-  readonly memberId?: string | undefined
-  readonly groupInstanceId?: string | null | undefined
-}
 
 /**
  * CONCURRENT_TRANSACTIONS: the previous transaction's markers are still being written. Asked
